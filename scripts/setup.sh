@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian package aftershock needs. Idempotent: when all are
+# present it only runs dpkg-query and returns in well under a second.
+set -euo pipefail
+
+packages=(
+  # build
+  meson ninja-build g++ pkg-config
+  # core test and fault libraries
+  libgtest-dev libgmock-dev librapidcheck-dev libfiu-dev fiu-utils
+  # chosen libraries: CLI parsing, TOML manifests, JSON reports, hashing
+  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libxxhash-dev
+  # symbolization of call sites, third-party targets, tools the tests compare against
+  libdw-dev elfutils libsqlite3-dev sqlite3 safecat strace python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
