@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install what is missing, build, run every test. Ends with the line
+# "N passed, N failed" (test cases: gtest cases and RapidCheck properties,
+# plus one per non-gtest test). Exits non-zero when anything fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh || exit 1
+./scripts/build.sh || { echo "0 passed, 1 failed"; exit 1; }
+# Stale gtest XML from an earlier run must never be counted.
+find build -maxdepth 1 -name "*.xml" -delete
+meson test -C build --print-errorlogs --num-processes "$(nproc)" "$@"
+status=$?
+python3 scripts/count_tests.py build/meson-logs || status=1
+exit $status
