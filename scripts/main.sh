@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build.sh
-if [[ -x build/harness/aftershock ]]; then
+if build/harness/aftershock run --help >/dev/null 2>&1; then
   exec build/harness/aftershock run --out aftershock-out "$@"
 else
   # Until the harness lands: the reference queue's own demo.

@@ -1,0 +1,42 @@
+// aftershock: crash-consistency testing for programs that queue work on disk.
+#include <algorithm>
+#include <cstdio>
+
+#include "harness/command.h"
+
+namespace aftershock {
+
+std::vector<CommandInfo>& Commands() {
+  static std::vector<CommandInfo> commands;
+  return commands;
+}
+
+bool RegisterCommand(CommandInfo info) {
+  Commands().push_back(std::move(info));
+  return true;
+}
+
+}  // namespace aftershock
+
+int main(int argc, char** argv) {
+  using namespace aftershock;
+  CLI::App app{
+      "aftershock: runs a queue under a file-system recorder, explores every state a crash\n"
+      "could leave, runs the queue's recovery on each and checks that no acknowledged\n"
+      "message is lost. Exit status: 0 all expectations held, 1 a violation, 2 bad usage\n"
+      "or input."};
+  app.set_version_flag("--version", std::string("aftershock ") + AFTERSHOCK_VERSION);
+  app.require_subcommand(1);
+  int exit_status = 0;
+  auto& commands = Commands();
+  std::sort(commands.begin(), commands.end(),
+            [](const CommandInfo& a, const CommandInfo& b) { return a.order < b.order; });
+  for (auto& c : commands) c.setup(app, &exit_status);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;  // usage errors are exit status 2, as DESIGN.md says
+  }
+  return exit_status;
+}
