@@ -1,0 +1,118 @@
+#include "harness/model_adapter.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace aftershock {
+namespace {
+
+namespace fs = std::filesystem;
+
+uint64_t HashTree(const std::string& dir) {
+  XXH64_state_t* st = XXH64_createState();
+  XXH64_reset(st, 0);
+  std::vector<fs::path> paths;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    paths.push_back(it->path());
+  }
+  std::sort(paths.begin(), paths.end());
+  for (const auto& p : paths) {
+    std::string rel = fs::relative(p, dir).string();
+    XXH64_update(st, rel.data(), rel.size() + 1);
+    auto status = fs::symlink_status(p);
+    uint32_t perms =
+        static_cast<uint32_t>(status.permissions()) | (static_cast<uint32_t>(status.type()) << 16);
+    XXH64_update(st, &perms, sizeof perms);
+    if (status.type() == fs::file_type::regular) {
+      std::ifstream in(p, std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      std::string bytes = ss.str();
+      uint64_t size = bytes.size();
+      XXH64_update(st, &size, sizeof size);
+      XXH64_update(st, bytes.data(), bytes.size());
+    } else if (status.type() == fs::file_type::symlink) {
+      std::string target = fs::read_symlink(p, ec).string();
+      XXH64_update(st, target.data(), target.size());
+    }
+  }
+  uint64_t h = XXH64_digest(st);
+  XXH64_freeState(st);
+  return h;
+}
+
+struct Snapshot {
+  std::string dir;
+};
+
+// Stand-in: one state per step boundary (the `process` model's crash
+// points between steps), deduplicated by content.
+class SnapshotSource : public CrashStateSource {
+ public:
+  explicit SnapshotSource(const RecordedRun& run) {
+    for (const auto& [seq, dir] : run.snapshots) points_.emplace_back(seq, dir);
+    points_.emplace_back(run.final_seq, run.final_snapshot);
+  }
+  std::optional<CrashStateRef> Next() override {
+    while (next_ < points_.size()) {
+      auto [seq, dir] = points_[next_++];
+      uint64_t h = HashTree(dir);
+      if (!seen_.insert(h).second) continue;
+      CrashStateRef s;
+      s.id = "c" + std::to_string(seq);
+      s.crash_seq = seq;
+      s.description = "crash before seq " + std::to_string(seq) + " (between workload steps)";
+      s.hash = h;
+      s.payload = std::make_shared<Snapshot>(Snapshot{dir});
+      return s;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::vector<std::pair<uint64_t, std::string>> points_;
+  size_t next_ = 0;
+  std::set<uint64_t> seen_;
+};
+
+}  // namespace
+
+bool ModelAvailable() { return false; }
+
+std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
+                                                  const ExploreOptions& options,
+                                                  std::string* error) {
+  (void)options;
+  (void)error;
+  return std::make_unique<SnapshotSource>(run);
+}
+
+bool MaterializeCrashState(const CrashStateRef& state, const std::string& dir, std::string* error) {
+  auto snap = std::static_pointer_cast<const Snapshot>(state.payload);
+  return CopyTree(snap->dir, dir, error);
+}
+
+bool CopyTree(const std::string& from, const std::string& to, std::string* error) {
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  if (!ec) {
+    fs::copy(from, to,
+             fs::copy_options::recursive | fs::copy_options::copy_symlinks |
+                 fs::copy_options::overwrite_existing,
+             ec);
+  }
+  if (ec) {
+    *error = "copy " + from + " -> " + to + ": " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace aftershock

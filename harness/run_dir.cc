@@ -1,0 +1,157 @@
+#include "harness/run_dir.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "harness/launch_adapter.h"
+
+namespace aftershock {
+namespace {
+
+// The run dir the signal thread removes; set once, before the thread starts.
+char g_run_path[4096];
+std::atomic<bool> g_keep{false};
+
+bool IsRunDirName(const std::string& name) {
+  // aftershock-<digits>-<hex>
+  constexpr std::string_view kPrefix = "aftershock-";
+  if (name.rfind(kPrefix, 0) != 0) return false;
+  size_t i = kPrefix.size(), digits = 0, hex = 0;
+  while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i]))) ++i, ++digits;
+  if (digits == 0 || i >= name.size() || name[i] != '-') return false;
+  ++i;
+  while (i < name.size() && std::isxdigit(static_cast<unsigned char>(name[i]))) ++i, ++hex;
+  return hex > 0 && i == name.size();
+}
+
+bool StrictlyInside(const std::string& dir, const std::string& path) {
+  if (dir.empty() || path.size() <= dir.size() + 1) return false;
+  if (path.compare(0, dir.size(), dir) != 0 || path[dir.size()] != '/') return false;
+  return path.find("/../") == std::string::npos && path.find("/./") == std::string::npos;
+}
+
+int RemoveOne(const char* path, const struct stat*, int type, struct FTW*) {
+  return (type == FTW_DP ? rmdir(path) : unlink(path)) == 0 ? 0 : 0;
+}
+
+bool RemoveTree(const std::string& path) {
+  nftw(path.c_str(), RemoveOne, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+  struct stat st;
+  return lstat(path.c_str(), &st) != 0;
+}
+
+void SignalThread(sigset_t set) {
+  int sig = 0;
+  sigwait(&set, &sig);
+  KillAllLaunched();
+  if (!g_keep.load() && g_run_path[0]) {
+    RemoveTree(g_run_path);
+  }
+  std::fprintf(stderr, "\naftershock: interrupted (signal %d); scratch removed\n", sig);
+  _exit(128 + sig);
+}
+
+}  // namespace
+
+bool RemoveTreeInside(const std::string& run_dir, const std::string& path) {
+  bool ok = StrictlyInside(run_dir, path);
+  if (!ok && path == run_dir) {
+    std::filesystem::path p(path);
+    ok = IsRunDirName(p.filename().string());
+  }
+  if (!ok) {
+    std::fprintf(stderr, "aftershock: refusing to remove %s (not inside %s)\n", path.c_str(),
+                 run_dir.c_str());
+    std::abort();
+  }
+  return RemoveTree(path);
+}
+
+int RemoveDeadRuns(const std::string& base) {
+  int removed = 0;
+  DIR* d = opendir(base.c_str());
+  if (!d) return 0;
+  std::vector<std::string> names;
+  while (dirent* e = readdir(d)) {
+    if (IsRunDirName(e->d_name)) names.emplace_back(e->d_name);
+  }
+  closedir(d);
+  for (const auto& name : names) {
+    std::string dir = base + "/" + name;
+    struct stat st;
+    if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
+    if (access((dir + "/keep").c_str(), F_OK) == 0) continue;
+    int fd = open((dir + "/lock").c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) continue;  // not (yet) a run dir we understand: leave it
+    bool dead = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    if (dead && RemoveTreeInside(dir, dir)) ++removed;
+    close(fd);
+  }
+  return removed;
+}
+
+std::unique_ptr<RunDir> RunDir::Create(std::string* error, const std::string& base) {
+  RemoveDeadRuns(base);
+  std::unique_ptr<RunDir> run(new RunDir);
+  std::random_device rd;
+  char name[96];
+  std::snprintf(name, sizeof name, "aftershock-%d-%08x", static_cast<int>(getpid()), rd());
+  run->path_ = base + "/" + name;
+  if (mkdir(run->path_.c_str(), 0700) != 0) {
+    *error = "cannot create " + run->path_ + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  run->lock_fd_ = open((run->path_ + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (run->lock_fd_ < 0 || flock(run->lock_fd_, LOCK_EX) != 0) {
+    *error = "cannot lock " + run->path_ + "/lock: " + std::strerror(errno);
+    rmdir(run->path_.c_str());
+    return nullptr;
+  }
+  std::string pid = std::to_string(getpid()) + "\n";
+  if (write(run->lock_fd_, pid.data(), pid.size()) < 0) {
+    // The pid is for people; the flock is what marks the run as alive.
+  }
+  std::snprintf(g_run_path, sizeof g_run_path, "%s", run->path_.c_str());
+  // Every thread created from here on inherits the blocked mask; the
+  // signal thread alone receives these and cleans up.
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread(SignalThread, set).detach();
+  return run;
+}
+
+void RunDir::Keep() {
+  keep_ = true;
+  g_keep.store(true);
+  int fd = open((path_ + "/keep").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) close(fd);
+}
+
+std::string RunDir::MakeDir(const std::string& rel) {
+  std::string p = path_ + "/" + rel;
+  std::filesystem::create_directories(p);
+  return p;
+}
+
+RunDir::~RunDir() {
+  if (!keep_) RemoveTreeInside(path_, path_);
+  if (lock_fd_ >= 0) close(lock_fd_);
+  g_run_path[0] = 0;
+}
+
+}  // namespace aftershock
