@@ -11,9 +11,6 @@
 namespace aftershock {
 namespace {
 
-constexpr const char* kPlaceholders[] = {"root", "id",           "rcpts", "sink",
-                                         "now",  "manifest_dir", "rcpt"};
-
 std::string QuoteIfNeeded(const std::string& s) {
   for (char c : s) {
     bool plain = std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '_' ||
@@ -45,22 +42,6 @@ ToolPaths FindToolPaths() {
   t.bin.push_back(std::filesystem::path(t.sink).parent_path().string());
   if (access(kBuildQueueDir, X_OK) == 0) t.bin.push_back(kBuildQueueDir);
   return t;
-}
-
-std::string UnknownPlaceholder(const std::string& command) {
-  size_t pos = 0;
-  while ((pos = command.find('{', pos)) != std::string::npos) {
-    size_t end = command.find('}', pos);
-    if (end == std::string::npos) return "";
-    std::string name = command.substr(pos + 1, end - pos - 1);
-    bool known = false;
-    for (const char* p : kPlaceholders) known |= (name == p);
-    bool identifier = !name.empty();
-    for (char c : name) identifier &= (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
-    if (identifier && !known) return name;
-    pos = end + 1;
-  }
-  return "";
 }
 
 std::string ExpandCommand(const std::string& command, const CommandContext& ctx) {

@@ -40,7 +40,4 @@ std::string ExpandCommand(const std::string& command, const CommandContext& ctx)
 // The environment to set for the command.
 EnvList CommandEnvironment(const CommandContext& ctx);
 
-// Returns "" iff every {placeholder} in `command` is known; else its name.
-std::string UnknownPlaceholder(const std::string& command);
-
 }  // namespace aftershock

@@ -17,7 +17,25 @@ bool ValidName(const std::string& name) {
   return true;
 }
 
+constexpr const char* kPlaceholders[] = {"root", "id", "rcpts", "sink", "now", "manifest_dir"};
+
 }  // namespace
+
+std::string UnknownPlaceholder(const std::string& command) {
+  size_t pos = 0;
+  while ((pos = command.find('{', pos)) != std::string::npos) {
+    size_t end = command.find('}', pos);
+    if (end == std::string::npos) return "";
+    std::string name = command.substr(pos + 1, end - pos - 1);
+    bool known = false;
+    for (const char* p : kPlaceholders) known |= (name == p);
+    bool identifier = !name.empty();
+    for (char c : name) identifier &= (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (identifier && !known) return name;
+    pos = end + 1;
+  }
+  return "";
+}
 
 std::string AbsolutePath(const std::string& path, const std::string& base_dir) {
   std::filesystem::path p(path);
@@ -53,6 +71,13 @@ bool LoadManifest(const std::string& path, Manifest* out, std::string* error) {
   c.String("recover", &m.recover);
   c.Int("timeout_s", &m.timeout_s, 1, 86400);
   c.Int("drain_rounds", &m.drain_rounds, 1, 1000);
+  for (const char* key : {"init", "enqueue", "deliver", "recover"}) {
+    if (!c.ok()) break;
+    std::string cmd;
+    c.String(key, &cmd);
+    std::string bad = UnknownPlaceholder(cmd);
+    if (!bad.empty()) c.FailAt(key, "unknown placeholder {" + bad + "}");
+  }
   if (!c.Finish()) return false;
 
   if (mailbox) {

@@ -33,6 +33,10 @@ struct Manifest {
 // *error is "file:line:column: message".
 bool LoadManifest(const std::string& path, Manifest* out, std::string* error);
 
+// Returns "" iff every {placeholder} in `command` is one the contract
+// defines ({root} {id} {rcpts} {sink} {now} {manifest_dir}); else its name.
+std::string UnknownPlaceholder(const std::string& command);
+
 // Absolute, lexically normalized form of `path` (relative to `base_dir`).
 std::string AbsolutePath(const std::string& path, const std::string& base_dir);
 

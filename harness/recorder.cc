@@ -75,7 +75,8 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
     if (traced) {
       r.trace_path = rec.run.trace_path;
       r.root = ctx.root;
-      r.allow = {work_dir + "/", "/dev/"};
+      // Only the sink log and the messages lie outside the crash domain on purpose.
+      r.allow = {rec.sink_log, log, work_dir + "/msgs/", "/dev/"};
       r.faults = faults;
     }
     ctx.trace_path = traced ? rec.run.trace_path : "";

@@ -211,11 +211,13 @@ bool LoadScenario(const std::string& path, Scenario* out, std::string* error) {
   top.StringList("models", &s.models);
   if (top.ok()) {
     if (s.models.empty()) top.FailAt("models", "'models' must name at least one model");
-    for (const auto& m : s.models) {
+    for (size_t i = 0; i < s.models.size(); ++i) {
+      const std::string& m = s.models[i];
       if (top.ok() && !IsKnownModel(m)) {
-        top.FailAt("models", "unknown model '" + m +
-                                 "' (process, posix, posix+torn, ext4-ordered, "
-                                 "ext4-ordered+torn)");
+        top.Fail(root["models"].as_array()->get(i),
+                 "unknown model '" + m +
+                     "' (process, posix, posix+torn, ext4-ordered, "
+                     "ext4-ordered+torn)");
       }
     }
   }
