@@ -114,8 +114,10 @@ INSTANTIATE_TEST_SUITE_P(Settings, SqliteManifest,
                            return name;
                          });
 
-TEST(SafecatManifest, EnqueueDeliversTheMessageIntoMaildirNew) {
-  toml::table m = toml::parse_file(kTargets + "/safecat.toml");
+class SafecatManifest : public testing::TestWithParam<std::string> {};
+
+TEST_P(SafecatManifest, EnqueueDeliversTheMessageIntoMaildirNew) {
+  toml::table m = toml::parse_file(kTargets + "/" + GetParam() + ".toml");
   EXPECT_EQ(m["commands"]["mode"].value_or(std::string("exit")), "exit");
   EXPECT_EQ(m["mailbox"]["kind"].value_or(std::string()), "maildir");
   std::string maildir = m["mailbox"]["path"].value_or(std::string());
@@ -138,13 +140,20 @@ TEST(SafecatManifest, EnqueueDeliversTheMessageIntoMaildirNew) {
   EXPECT_EQ(enqueue.out, delivered[0] + "\n");
 }
 
-TEST(SafecatManifest, MissingMaildirIsNotAcknowledged) {
-  toml::table m = toml::parse_file(kTargets + "/safecat.toml");
+TEST_P(SafecatManifest, MissingMaildirIsNotAcknowledged) {
+  toml::table m = toml::parse_file(kTargets + "/" + GetParam() + ".toml");
   ScratchDir root;
   RunResult enqueue =
       RunShell(Command(m, "enqueue"), root.path(), ContractEnv(root, "/bin/false"), "x\n");
   EXPECT_NE(enqueue.status, 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Manifests, SafecatManifest, testing::Values("safecat", "safecat-dirsync"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           for (char& c : name) c = c == '-' ? '_' : c;
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace aftershock::thirdparty_test
