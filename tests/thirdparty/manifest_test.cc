@@ -114,6 +114,32 @@ INSTANTIATE_TEST_SUITE_P(Settings, SqliteManifest,
                            return name;
                          });
 
+TEST(SqliteExitModeManifest, EachEnqueueCheckpointsAndLeavesNoWal) {
+  toml::table m = toml::parse_file(kTargets + "/sqlite-wal-normal-exit.toml");
+  EXPECT_EQ(m["commands"]["mode"].value_or(std::string()), "exit");
+  EXPECT_FALSE(m["commands"]["serve"]);
+  ScratchDir root;
+  ScratchDir sink_dir;
+  auto env =
+      ContractEnv(root, WriteRecordingSink(sink_dir.path() + "/sink.sh", sink_dir.path() + "/out"));
+  ASSERT_EQ(RunShell(Command(m, "init"), root.path(), env, "").status, 0);
+  // The harness substitutes {id} and {rcpts} (shell-quoted) before running.
+  std::string enqueue = Command(m, "enqueue");
+  enqueue.replace(enqueue.find("{id}"), 4, "m1");
+  enqueue.replace(enqueue.find("{rcpts}"), 7, "'alice@local' 'bob@remote'");
+  std::string m1 = Message("m1", "alice@local, bob@remote", "one\n");
+  RunResult r = RunShell(enqueue, root.path(), env, m1);
+  ASSERT_EQ(r.status, 0) << r.err;
+  // What hides WAL + NORMAL's loss in exit mode: the closing connection
+  // checkpointed into queue.db and removed the WAL before the exit.
+  EXPECT_FALSE(std::filesystem::exists(root.path() + "/queue.db-wal"));
+  ASSERT_EQ(RunShell(Command(m, "recover"), root.path(), env, "").status, 0);
+  ASSERT_EQ(RunShell(Command(m, "deliver"), root.path(), env, "").status, 0);
+  std::vector<std::string> copies = ListDir(sink_dir.path() + "/out");
+  ASSERT_EQ(copies.size(), 1u);
+  EXPECT_EQ(ReadFile(sink_dir.path() + "/out/" + copies[0]), "RCPTS alice@local bob@remote\n" + m1);
+}
+
 class SafecatManifest : public testing::TestWithParam<std::string> {};
 
 TEST_P(SafecatManifest, EnqueueDeliversTheMessageIntoMaildirNew) {
