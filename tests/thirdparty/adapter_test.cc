@@ -71,6 +71,22 @@ TEST_F(AdapterTest, ServeAnswersOkPerRequestAndErrForBadOnes) {
   EXPECT_EQ(Copies().size(), 2u);
 }
 
+TEST_F(AdapterTest, ServeSkipsAnOverlongLineAndCarriesALargeMessageExactly) {
+  Child serve(kAdapter + " serve" + Settings(), dir_.path(), env_);
+  std::string line;
+  ASSERT_TRUE(serve.Send("enqueue m0 " + std::string(70000, 'a') + "@local 1\n"));
+  ASSERT_TRUE(serve.ReadLine(&line));
+  EXPECT_EQ(line, "err - request line too long");
+  std::string big = Message("m1", "");
+  for (int i = 0; big.size() < (1 << 20) + 17; ++i) big += "line " + std::to_string(i) + "\n";
+  ASSERT_TRUE(serve.Send(Request("m1", "a@local", big)));
+  ASSERT_TRUE(serve.ReadLine(&line));
+  EXPECT_EQ(line, "ok m1");
+  EXPECT_EQ(serve.CloseAndWait(), 0);
+  ASSERT_EQ(Run("deliver").status, 0);
+  EXPECT_EQ(Copies(), (std::vector<std::string>{"RCPTS a@local\n" + big}));
+}
+
 TEST_F(AdapterTest, ServeAnswersErrWhenInputEndsInsideAMessage) {
   Child serve(kAdapter + " serve" + Settings(), dir_.path(), env_);
   ASSERT_TRUE(serve.Send("enqueue m1 a@local 100\nshort"));
