@@ -119,6 +119,28 @@ TEST(BugVariants, RecoverNotIdempotentDuplicatesOutsideTheWindow) {
   EXPECT_FALSE(result.outcome.duplicated.empty()) << result.outcome.Describe();
 }
 
+// stale-ignores-age needs no crash at all, only a recover that runs while an
+// enqueue is still writing its file (an incomplete file that is not stale).
+TEST(ConcurrentRecover, YoungIncompleteFileOfARunningEnqueueSurvivesRecover) {
+  Sandbox sandbox;
+  WorkloadResult result =
+      RunRecoverDuringEnqueue(sandbox, sandbox.MakeOptions(false), "refqueue/enqueue/after-write");
+  ASSERT_TRUE(result.failure.empty()) << result.failure;
+  EXPECT_TRUE(result.submitted["m1"].acked);
+  EXPECT_TRUE(result.outcome.Safe() && result.outcome.duplicated.empty())
+      << result.outcome.Describe();
+}
+
+TEST(BugVariants, StaleIgnoresAgeDeletesTheFileOfARunningEnqueueAndLosesIt) {
+  Sandbox sandbox;
+  Options options = sandbox.MakeOptions(false);
+  ASSERT_TRUE(BugSet::Parse("stale-ignores-age", &options.bugs).ok());
+  WorkloadResult result = RunRecoverDuringEnqueue(sandbox, options, "refqueue/enqueue/after-write");
+  ASSERT_TRUE(result.failure.empty()) << result.failure;
+  EXPECT_TRUE(result.submitted["m1"].acked);
+  EXPECT_FALSE(result.outcome.lost.empty()) << result.outcome.Describe();
+}
+
 // Variants whose damage needs a power loss (a dropped un-synced write or
 // directory entry): a process crash keeps the page cache, so these pass the
 // whole process-crash sweep. The harness's posix model is what exposes them.

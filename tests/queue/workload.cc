@@ -27,16 +27,22 @@ int KillAtHit(const char*, int*, void**, unsigned int*) {
   return ++g_shared->hits == g_shared->target ? 1 : 0;
 }
 
+int StopHere(const char*, int*, void**, unsigned int*) {
+  raise(SIGSTOP);
+  return 0;  // then carry on, as if nothing happened
+}
+
 enum class Ending { kOk, kFailed, kKilled };
 
-Ending RunInChild(const Options& options, const Step& step, const std::string& content,
-                  const Kill& kill) {
+// Forks a process that runs `step` (with `point` armed to call `callback`);
+// returns its pid.
+pid_t StartChild(const Options& options, const Step& step, const std::string& content,
+                 const std::string& point, external_cb_t* callback) {
   pid_t pid = fork();
-  if (pid < 0) return Ending::kFailed;
   if (pid == 0) {
-    if (!kill.point.empty()) {
+    if (!point.empty()) {
       fiu_init(0);
-      fiu_enable_external(kill.point.c_str(), 1, nullptr, 0, &KillAtHit);
+      fiu_enable_external(point.c_str(), 1, nullptr, 0, callback);
     }
     Status status = Status::Ok();
     if (step.kind == Step::Kind::kEnqueue) {
@@ -54,11 +60,21 @@ Ending RunInChild(const Options& options, const Step& step, const std::string& c
     if (!status.ok()) fprintf(stderr, "step failed: %s\n", status.message().c_str());
     _exit(status.ok() ? 0 : 1);
   }
+  return pid;
+}
+
+Ending Wait(pid_t pid) {
+  if (pid < 0) return Ending::kFailed;
   int wstatus = 0;
   while (waitpid(pid, &wstatus, 0) < 0) {
   }
   if (WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL) return Ending::kKilled;
   return WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0 ? Ending::kOk : Ending::kFailed;
+}
+
+Ending RunInChild(const Options& options, const Step& step, const std::string& content,
+                  const Kill& kill) {
+  return Wait(StartChild(options, step, content, kill.point, &KillAtHit));
 }
 
 void Plant(const std::string& path, const std::string& bytes, mode_t mode) {
@@ -171,6 +187,33 @@ WorkloadResult RunWorkload(const Sandbox& sandbox, const Options& base,
   if (!result.recovery_ok) result.failure = "recover or deliver exited non-zero after the crash";
   result.drained = QueuesEmpty(options.root);
   if (!result.drained && result.failure.empty()) result.failure = "queue not empty after draining";
+  result.outcome = Check(result.submitted, sandbox.Deliveries());
+  return result;
+}
+
+WorkloadResult RunRecoverDuringEnqueue(const Sandbox& sandbox, const Options& base,
+                                       const std::string& point) {
+  WorkloadResult result;
+  Options options = base;
+  options.root = sandbox.root();
+  Step enqueue = Only(Step::Kind::kEnqueue);
+  enqueue.id = "m1";
+  enqueue.rcpts = {"a@local", "b@remote"};
+  std::string content = MakeMessage(enqueue.id, enqueue.rcpts, 300);
+  result.submitted[enqueue.id] = {content, enqueue.rcpts, false};
+  pid_t writer = StartChild(options, enqueue, content, point, &StopHere);
+  int wstatus = 0;
+  if (writer < 0 || waitpid(writer, &wstatus, WUNTRACED) != writer || !WIFSTOPPED(wstatus)) {
+    result.failure = "the enqueue did not stop at " + point;
+    return result;
+  }
+  result.killed = true;  // well, stopped: the point was reached
+  Ending recover = RunInChild(options, Only(Step::Kind::kRecover), "", Kill());
+  kill(writer, SIGCONT);
+  result.submitted[enqueue.id].acked = Wait(writer) == Ending::kOk;
+  result.recovery_ok = recover == Ending::kOk &&
+                       RunInChild(options, Only(Step::Kind::kDeliver), "", Kill()) == Ending::kOk;
+  if (!result.recovery_ok) result.failure = "recover or deliver exited non-zero";
   result.outcome = Check(result.submitted, sandbox.Deliveries());
   return result;
 }

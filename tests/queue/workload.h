@@ -50,6 +50,12 @@ struct WorkloadResult {
 WorkloadResult RunWorkload(const Sandbox& sandbox, const Options& base,
                            const std::vector<Step>& steps, const Kill& kill);
 
+// Starts an enqueue of one message that stops itself (SIGSTOP) at fault point
+// `point`, runs a recover while it is stopped, lets it finish, then delivers
+// and checks. No timing: the test waits for the stop, not for a clock.
+WorkloadResult RunRecoverDuringEnqueue(const Sandbox& sandbox, const Options& base,
+                                       const std::string& point);
+
 // True iff a kill at `point` may leave a copy delivered but not marked done:
 // the one window where a duplicate is allowed.
 bool InDuplicateWindow(const std::string& point);
