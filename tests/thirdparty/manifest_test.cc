@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 
 #include "tests/thirdparty/test_util.h"
@@ -138,6 +139,39 @@ TEST(SqliteExitModeManifest, EachEnqueueCheckpointsAndLeavesNoWal) {
   std::vector<std::string> copies = ListDir(sink_dir.path() + "/out");
   ASSERT_EQ(copies.size(), 1u);
   EXPECT_EQ(ReadFile(sink_dir.path() + "/out/" + copies[0]), "RCPTS alice@local bob@remote\n" + m1);
+}
+
+// Every third-party manifest has a prediction per model, in the file the
+// harness-run test will compare `aftershock check` against, and the
+// prediction agrees with the manifest's own comment (ok or not).
+TEST(ExpectedVerdicts, EveryThirdPartyManifestHasAPredictionPerModel) {
+  toml::table expected =
+      toml::parse_file(std::string(SOURCE_ROOT) + "/tests/thirdparty/expected_verdicts.toml");
+  std::set<std::string> predicted;
+  for (const auto& node : *expected["target"].as_array()) {
+    const toml::table& t = *node.as_table();
+    std::string manifest = t["manifest"].value_or(std::string());
+    predicted.insert(manifest);
+    std::string text = ReadFile(kTargets + "/" + manifest);
+    ASSERT_FALSE(text.empty()) << manifest;
+    for (const char* model : {"process", "posix", "ext4-ordered"}) {
+      ASSERT_TRUE(t[model]["must"].is_array()) << manifest << " " << model;
+      bool ok = t[model]["must"].as_array()->empty();
+      std::string prefix = std::string(model) + ": ";
+      size_t at = text.find(prefix);
+      ASSERT_NE(at, std::string::npos) << manifest << " has no comment for " << model;
+      std::string comment = text.substr(at + prefix.size());
+      comment = comment.substr(comment.find_first_not_of(' '));
+      EXPECT_EQ(comment.rfind(ok ? "ok" : "lost", 0), 0u) << manifest << " " << model;
+    }
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(kTargets)) {
+    std::string name = entry.path().filename().string();
+    bool ours = name.rfind("sqlite-", 0) == 0 || name.rfind("safecat", 0) == 0;
+    if (ours && entry.path().extension() == ".toml") {
+      EXPECT_TRUE(predicted.count(name)) << name << " has no predicted verdicts";
+    }
+  }
 }
 
 class SafecatManifest : public testing::TestWithParam<std::string> {};
