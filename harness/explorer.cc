@@ -56,10 +56,13 @@ class OpIndex {
 
 std::string Cause(const CrashStateRef& s, const OpIndex& ops, const MailFacts& facts,
                   const std::string& root) {
-  if (!s.dropped_seqs.empty()) {
-    std::string d = ops.Describe(s.dropped_seqs.front(), root);
-    return "dropped " + (d.empty() ? "op " + std::to_string(s.dropped_seqs.front()) : d);
-  }
+  auto op = [&](uint64_t seq) {
+    std::string d = ops.Describe(seq, root);
+    return d.empty() ? "op " + std::to_string(seq) : d;
+  };
+  if (!s.dropped_seqs.empty()) return "dropped " + op(s.dropped_seqs.front());
+  if (!s.torn_seqs.empty()) return "torn " + op(s.torn_seqs.front());
+  if (!s.lost_seqs.empty()) return "lost to a failed fsync: " + op(s.lost_seqs.front());
   std::string step = facts.StepAt(s.crash_seq);
   std::string before = ops.DescribeBefore(s.crash_seq, root);
   // Group by the step kind, not the message: "step 3 (enqueue m2)" -> "enqueue".
@@ -159,7 +162,8 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
 
       std::lock_guard<std::mutex> lock(mu);
       ++out->verdicts[static_cast<int>(entry.verdict)];
-      if (!cached) ++out->states_unique;
+      ++out->states_unique;
+      if (!cached) ++out->states_recovered;
       if (entry.has_duplicate) ++with_duplicate;
       if (entry.verdict == Verdict::kOk || entry.verdict == Verdict::kUnackedDelivered) continue;
       std::string cause = Cause(*state, ops, *plan.facts, root);
@@ -192,7 +196,11 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
     *error = first_error;
     return false;
   }
-  out->states_explored = explored;
+  if (!source->Error().empty()) {
+    *error = "the model failed: " + source->Error();
+    return false;
+  }
+  out->states_explored = std::max<int64_t>(source->Generated(), explored);
   out->duplicate_rate = explored ? static_cast<double>(with_duplicate) / explored : 0.0;
   std::sort(out->groups.begin(), out->groups.end(),
             [](const ViolationGroup& a, const ViolationGroup& b) {

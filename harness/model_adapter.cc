@@ -8,6 +8,11 @@
 #include <set>
 #include <sstream>
 
+#include "harness/launch_adapter.h"
+#include "model/crash_states.h"
+#include "model/fs_state.h"
+#include "model/op_source.h"
+
 namespace aftershock {
 namespace {
 
@@ -48,8 +53,65 @@ uint64_t HashTree(const std::string& dir) {
   return h;
 }
 
-struct Snapshot {
-  std::string dir;
+class Snapshot : public StatePayload {
+ public:
+  explicit Snapshot(std::string dir) : dir_(std::move(dir)) {}
+  bool MaterializeInto(const std::string& dir, std::string* error) const override {
+    return CopyTree(dir_, dir, error);
+  }
+
+ private:
+  std::string dir_;
+};
+
+class ModelState : public StatePayload {
+ public:
+  explicit ModelState(FsState state) : state_(std::move(state)) {}
+  bool MaterializeInto(const std::string& dir, std::string* error) const override {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    Status st = Materialize(state_, dir);
+    if (!st.ok()) {
+      *error = dir + ": " + st.message();
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  FsState state_;
+};
+
+// The model's generator over the recorded trace.
+class ModelSource : public CrashStateSource {
+ public:
+  ModelSource(FsState initial, const std::string& trace_path, CrashOptions options)
+      : ops_(trace_path), generator_(std::move(initial), &ops_, std::move(options)) {}
+  std::optional<CrashStateRef> Next() override {
+    std::optional<CrashState> cs = generator_.Next();
+    if (!cs) return std::nullopt;
+    CrashStateRef s;
+    s.id = cs->id;
+    // The model's crash_seq is the last op that completed; ours is the
+    // first seq that did not happen.
+    s.crash_seq = cs->crash_seq + 1;
+    s.dropped_seqs = cs->dropped_seqs;
+    for (const TornInfo& t : cs->torn) s.torn_seqs.push_back(t.seq);
+    s.lost_seqs = cs->lost_seqs;
+    s.description = cs->description;
+    s.hash = cs->hash128.low ^ (cs->hash128.high * 0x9e3779b97f4a7c15ULL);
+    s.payload = std::make_shared<ModelState>(std::move(cs->state));
+    return s;
+  }
+  int64_t Generated() const override { return static_cast<int64_t>(generator_.stats().generated); }
+  std::string Error() const override {
+    if (!generator_.status().ok()) return generator_.status().message();
+    return ops_.Error();
+  }
+
+ private:
+  FileOpSource ops_;
+  CrashStateGenerator generator_;
 };
 
 // Stand-in: one state per step boundary (the `process` model's crash
@@ -70,11 +132,12 @@ class SnapshotSource : public CrashStateSource {
       s.crash_seq = seq;
       s.description = "crash before seq " + std::to_string(seq) + " (between workload steps)";
       s.hash = h;
-      s.payload = std::make_shared<Snapshot>(Snapshot{dir});
+      s.payload = std::make_shared<Snapshot>(dir);
       return s;
     }
     return std::nullopt;
   }
+  int64_t Generated() const override { return static_cast<int64_t>(next_); }
 
  private:
   std::vector<std::pair<uint64_t, std::string>> points_;
@@ -95,8 +158,7 @@ std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
 }
 
 bool MaterializeCrashState(const CrashStateRef& state, const std::string& dir, std::string* error) {
-  auto snap = std::static_pointer_cast<const Snapshot>(state.payload);
-  return CopyTree(snap->dir, dir, error);
+  return state.payload->MaterializeInto(dir, error);
 }
 
 bool CopyTree(const std::string& from, const std::string& to, std::string* error) {
