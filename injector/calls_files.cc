@@ -32,6 +32,7 @@ bool Open(Call& c, int dirfd, const char* user, long flags, long mode, const cha
   Event& ev = r.ev();
   long raw = r.Begin(point) ? Perform(c) : -r.decision().err;
   uint32_t type = 0;
+  uint32_t perm = 0;
   if (raw >= 0) {
     const FdSlot* s =
         RememberOpen(static_cast<int>(raw), b->path, len, static_cast<uint32_t>(flags));
@@ -42,6 +43,7 @@ bool Open(Call& c, int dirfd, const char* user, long flags, long mode, const cha
     ev.h.dev = s->dev;
     ev.h.ino = s->ino;
     type = s->mode & S_IFMT;
+    perm = s->mode & 07777;
     if (s->state == kSlotDirectory) ev.h.flags |= trace::kFlagDirectory;
     if (tmpfile || ((flags & O_CREAT) != 0 && ((flags & O_EXCL) != 0 || !existed))) {
       ev.h.flags |= trace::kFlagCreated;
@@ -50,7 +52,9 @@ bool Open(Call& c, int dirfd, const char* user, long flags, long mode, const cha
   }
   ev.h.fd2 = dirfd;
   ev.h.oflags = static_cast<uint32_t>(flags);
-  ev.h.mode = static_cast<uint32_t>(mode & 07777) | type;
+  // Succeeded: the file's actual type and permission bits (the umask
+  // applied); failed: the requested permission bits.
+  ev.h.mode = type != 0 ? perm | type : static_cast<uint32_t>(mode & 07777);
   ev.path = b->path;
   ev.h.path_len = static_cast<uint32_t>(len);
   if (IsEscape(b->path, len)) ev.h.flags |= trace::kFlagEscape;
@@ -104,6 +108,15 @@ bool PathOp(Call& c, OpKind kind, const PathArgs& p, const char* point) {
   }
   long raw = r.Begin(point) ? Perform(c) : -r.decision().err;
   if (raw == 0 && kind == OpKind::kRename) RenameInTable(b->path, len, b->path2, len2);
+  if (raw == 0 && (kind == OpKind::kMkdir || kind == OpKind::kMknod)) {
+    // The mode it got (the umask applied) and its identity.
+    struct stat st;
+    if (!IsErr(Sys(SYS_newfstatat, p.dirfd, A(p.path), A(&st), AT_SYMLINK_NOFOLLOW))) {
+      ev.h.mode = st.st_mode;
+      ev.h.dev = st.st_dev;
+      ev.h.ino = st.st_ino;
+    }
+  }
   Return(c, r.Finish(raw));
   return true;
 }

@@ -107,6 +107,12 @@ std::string Apply(State* s, const Op& op) {
   switch (op.kind) {
     case K::kOpen: {
       if (!in) return "";
+      if ((op.oflags & O_TMPFILE) == O_TMPFILE) {  // unnamed until linked
+        auto n = std::make_shared<Node>();
+        n->mode = op.mode & 07777;
+        s->by_ino[{op.dev, op.ino}] = n;
+        return "";
+      }
       auto& n = s->nodes[rel];
       if (!n) {
         n = std::make_shared<Node>();
@@ -184,7 +190,12 @@ std::string Apply(State* s, const Op& op) {
       }
       s->nodes.erase(rel);
       if (!in2) return "";
-      if (op.oflags & 2 /* RENAME_EXCHANGE */) return "RENAME_EXCHANGE is not replayed by the stub";
+      if (op.oflags & 2 /* RENAME_EXCHANGE */) {
+        if (!moved.empty()) return "RENAME_EXCHANGE of directories is not replayed by the stub";
+        auto other = s->nodes.find(rel2);
+        if (other == s->nodes.end()) return "exchange with an unknown path: " + op.path2;
+        s->nodes[rel] = other->second;
+      }
       s->nodes[rel2] = node;
       for (auto& [tail, n] : moved) s->nodes[rel2 + tail] = n;
       return "";
