@@ -72,6 +72,25 @@ bool FdOp(Call& c, OpKind kind, const char* point, bool mutation, bool dirs_too)
   return true;
 }
 
+// Serialises the writes of this process whose landing offset is read back
+// from the file position afterwards (appends, and writes at the current
+// position): threads sharing one open file would otherwise see each
+// other's offsets. Also makes the sequence order their real order.
+int g_position_lock;
+
+void LockPosition() {
+  while (__atomic_exchange_n(&g_position_lock, 1, __ATOMIC_ACQUIRE) != 0) {
+    __builtin_ia32_pause();
+  }
+}
+void UnlockPosition() { __atomic_store_n(&g_position_lock, 0, __ATOMIC_RELEASE); }
+
+}  // namespace
+
+void ResetPositionLock() { g_position_lock = 0; }
+
+namespace {
+
 bool Write(Call& c, bool positional, bool vector, const char* point, const char* reduce) {
   int fd = static_cast<int>(c.a[0]);
   const FdSlot* s = LookupFd(fd);
@@ -89,6 +108,8 @@ bool Write(Call& c, bool positional, bool vector, const char* point, const char*
   }
   bool append = (s->oflags & O_APPEND) != 0;
   if (c.nr == SYS_pwritev2 && c.a[3] == -1) positional = false;
+  bool locked = !positional || append;
+  if (locked) LockPosition();
   Recorded r(c, OpKind::kWrite);
   Event& ev = r.ev();
   DescribeFd(ev, fd, s, true);
@@ -131,6 +152,7 @@ bool Write(Call& c, bool positional, bool vector, const char* point, const char*
     long pos = Sys(SYS_lseek, fd, 0, SEEK_CUR);
     ev.h.offset = IsErr(pos) ? -1 : pos - static_cast<long>(moved);
   }
+  if (locked) UnlockPosition();
   if (moved > kMaxRecordedData) {
     EmitGap("write too large to record its bytes", ev.path, ev.h.path_len, c.uc);
     moved = 0;

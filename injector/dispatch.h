@@ -87,6 +87,10 @@ bool HandleFileCall(Call& c);
 bool HandleFdCall(Call& c);
 bool HandleProcessCall(Call& c);
 
+// A forked child starts with the write-position lock free (the thread
+// that held it in the parent does not exist in the child).
+void ResetPositionLock();
+
 // Arms Syscall User Dispatch for the calling thread.
 bool ArmThisThread();
 

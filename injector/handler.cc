@@ -123,8 +123,40 @@ ThreadBuf* Buf() {
   return t_buf;
 }
 
-int CurrentPid() { return static_cast<int>(Sys(SYS_getpid)); }
-int CurrentTid() { return static_cast<int>(Sys(SYS_gettid)); }
+// pid and tid are cached per thread. A vfork-like child that shares this
+// memory (and this thread's TLS) announces itself in g_shared_child_pid and
+// asks the kernel; its parent, which runs again only once the child has
+// exec'd or exited, clears the mark the first time it looks.
+AFTERSHOCK_TLS int t_pid;
+AFTERSHOCK_TLS int t_tid;
+int g_shared_child_pid;
+
+int CurrentPid() {
+  if (t_pid != 0 && __atomic_load_n(&g_shared_child_pid, __ATOMIC_RELAXED) == 0) return t_pid;
+  int real = static_cast<int>(Sys(SYS_getpid));
+  if (t_pid == 0) t_pid = real;
+  if (real == t_pid) __atomic_store_n(&g_shared_child_pid, 0, __ATOMIC_RELAXED);
+  return real;
+}
+
+int CurrentTid() {
+  if (t_tid != 0 && CurrentPid() == t_pid) return t_tid;
+  int real = static_cast<int>(Sys(SYS_gettid));
+  if (t_tid == 0) t_tid = real;
+  return real;
+}
+
+void ResetIdentity(bool shares_parent_tls) {
+  int pid = static_cast<int>(Sys(SYS_getpid));
+  if (shares_parent_tls) {
+    __atomic_store_n(&g_shared_child_pid, pid, __ATOMIC_RELAXED);
+    return;
+  }
+  t_pid = pid;
+  t_tid = static_cast<int>(Sys(SYS_gettid));
+  g_shared_child_pid = 0;
+}
+
 bool OwnsCaches() { return CurrentPid() == g_rt.owner_pid; }
 
 void SetArg(Call& c, int i, long v) {

@@ -133,8 +133,8 @@ void RebuildModules() {
 }
 
 bool FindCallSite(const ucontext_t* uc, CallSite* out) {
-  if (g_maps[0] == nullptr) return false;
   if (g_rt.modules_dirty) RebuildModules();
+  if (g_maps[0] == nullptr) return false;
   const ModuleMap* m = g_maps[__atomic_load_n(&g_current, __ATOMIC_ACQUIRE)];
   const greg_t* g = uc->uc_mcontext.gregs;
   uint64_t rip = static_cast<uint64_t>(g[REG_RIP]);

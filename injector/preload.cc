@@ -259,7 +259,9 @@ void Init() {
   void* fds = mmap(nullptr, sizeof(FdSlot) * kMaxFds, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (fds != MAP_FAILED) g_rt.fds = static_cast<FdSlot*>(fds);
-  RebuildModules();
+  // The module map is read on the first recorded call that needs a call
+  // site: most short-lived processes (shells between forks) never do.
+  g_rt.modules_dirty = true;
   EmitExec();
   SetupFaults();
   if (!InstallHandler()) return;
@@ -278,10 +280,15 @@ void ChildStart(bool thread_stack, uint64_t sp) {
   // A child with a TLS block of its own (CLONE_SETTLS) sees none of the
   // parent's pending state; one that shares the parent's (vfork-like)
   // must leave the parent's TLS alone apart from the selector.
+  bool own_tls = !known || (flags & CLONE_SETTLS) != 0 || (flags & CLONE_VM) == 0;
+  ResetIdentity(!own_tls);
   ArmThisThread();
-  if (thread_stack && (!known || (flags & CLONE_SETTLS) != 0)) SetStackTop(sp + 8);
+  if (thread_stack && own_tls) SetStackTop(sp + 8);
   if (!known || (flags & CLONE_THREAD) != 0) return;
-  if ((flags & CLONE_VM) == 0) g_rt.owner_pid = CurrentPid();
+  if ((flags & CLONE_VM) == 0) {
+    g_rt.owner_pid = CurrentPid();
+    ResetPositionLock();
+  }
   Event ev = NewEvent(trace::OpKind::kFork, SYS_clone);
   ev.h.seq = t_pending_fork_seq;
   ev.h.pid = t_pending_parent;

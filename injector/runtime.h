@@ -112,6 +112,11 @@ ThreadBuf* Buf();
 int CurrentPid();
 int CurrentTid();
 
+// A new task: forgets the cached pid/tid (fork, thread), or, for a child
+// that shares its parent's memory and TLS, marks itself so that pid/tid
+// are asked of the kernel until its parent runs again.
+void ResetIdentity(bool shares_parent_tls);
+
 // True iff this task owns the process-wide caches (cwd, fd table); a vfork
 // child that shares its parent's memory does not and must not write them.
 bool OwnsCaches();
