@@ -11,7 +11,7 @@ packages=(
   # chosen libraries: CLI parsing, TOML manifests, JSON reports, hashing
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libxxhash-dev
   # symbolization of call sites, third-party targets, tools the tests compare against
-  libdw-dev elfutils libsqlite3-dev sqlite3 safecat strace python3
+  libdw-dev libelf-dev elfutils libsqlite3-dev sqlite3 safecat strace python3
 )
 
 missing=()

@@ -1,0 +1,466 @@
+#include "model/crash_states.h"
+
+#include <errno.h>
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <random>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace aftershock {
+
+const char* StrategyName(Strategy s) {
+  switch (s) {
+    case Strategy::kPrefix:
+      return "prefix";
+    case Strategy::kOmitOne:
+      return "omit-one";
+    case Strategy::kRandom:
+      return "random";
+    case Strategy::kExhaustive:
+      return "exhaustive";
+  }
+  return "?";
+}
+
+std::optional<Strategy> ParseStrategy(std::string_view name) {
+  for (Strategy s :
+       {Strategy::kPrefix, Strategy::kOmitOne, Strategy::kRandom, Strategy::kExhaustive}) {
+    if (name == StrategyName(s)) return s;
+  }
+  return std::nullopt;
+}
+
+CrashStateGenerator::CrashStateGenerator(FsState initial, OpSource* source, CrashOptions options)
+    : options_(std::move(options)),
+      source_(source),
+      tracking_(initial),
+      base_(initial),
+      full_(std::move(initial)),
+      window_(options_.model) {
+  if (!options_.root.empty()) tracking_.SetRoot(options_.root);
+}
+
+std::optional<CrashState> CrashStateGenerator::Next() {
+  while (status_.ok() && !finished_ && stats_.emitted < options_.max_states) {
+    if (next_planned_ < planned_.size()) {
+      CrashState cs = Build(planned_[next_planned_++]);
+      ++stats_.generated;
+      if (options_.dedup && !seen_.emplace(cs.hash128.high, cs.hash128.low, promises_).second) {
+        ++stats_.merged;
+        continue;
+      }
+      ++stats_.emitted;
+      return cs;
+    }
+    planned_.clear();
+    next_planned_ = 0;
+    if (!AdvanceToCrashPoint()) {
+      finished_ = true;
+      break;
+    }
+    PlanSelections();
+  }
+  return std::nullopt;
+}
+
+bool CrashStateGenerator::IsCandidate(const Op& op) const {
+  using K = OpKind;
+  if (op.kind == K::kMark) return op.path == "ack" || op.path == "sink";
+  if (op.Has(trace::kFlagEscape)) return false;
+  if (op.Failed()) return (op.kind == K::kFsync || op.kind == K::kFdatasync) && op.err == EIO;
+  switch (op.kind) {
+    case K::kOpen:
+      return (op.oflags & (O_CREAT | O_TRUNC)) != 0 || (op.oflags & __O_TMPFILE) == __O_TMPFILE;
+    case K::kWrite:
+      return op.result > 0;
+    case K::kTruncate:
+    case K::kFallocate:
+    case K::kRename:
+    case K::kLink:
+    case K::kUnlink:
+    case K::kMkdir:
+    case K::kRmdir:
+    case K::kSymlink:
+    case K::kChmod:
+    case K::kMknod:
+    case K::kFsync:
+    case K::kFdatasync:
+    case K::kSync:
+    case K::kSyncfs:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool CrashStateGenerator::WithinLimits(const Op& op) const {
+  if (op.seq < options_.seq_from || op.seq > options_.seq_to) return false;
+  if (options_.pids.empty()) return true;
+  return std::find(options_.pids.begin(), options_.pids.end(), op.pid) != options_.pids.end();
+}
+
+bool CrashStateGenerator::ReadOp(Op* op) {
+  auto next = source_->Next();
+  if (!next) {
+    std::string err = source_->Error();
+    if (!err.empty()) status_ = Status::Error(err);
+    return false;
+  }
+  *op = std::move(*next);
+  return true;
+}
+
+bool CrashStateGenerator::CountCandidates() {
+  uint64_t count = (options_.seq_from == 0 && options_.pids.empty()) ? 1 : 0;
+  Op op;
+  while (ReadOp(&op)) {
+    if (IsCandidate(op) && WithinLimits(op)) ++count;
+  }
+  if (!status_.ok()) return false;
+  if (!source_->Rewind()) {
+    status_ = Status::Error("the random strategy reads the trace twice, and it cannot restart");
+    return false;
+  }
+  if (count == 0) return true;
+  std::mt19937_64 rng(options_.seed);
+  for (uint64_t j = 0; j < options_.random_count; ++j) draws_[rng() % count].push_back(j);
+  return true;
+}
+
+bool CrashStateGenerator::AdvanceToCrashPoint() {
+  if (!started_) {
+    started_ = true;
+    if (options_.strategy == Strategy::kRandom && !CountCandidates()) return false;
+    if (options_.seq_from == 0 && options_.pids.empty()) {
+      point_seq_ = 0;
+      point_summary_.clear();
+      ++candidate_index_;
+      ++stats_.crash_points;
+      return true;
+    }
+  }
+  Op op;
+  while (ReadOp(&op)) {
+    if (!ConsumeOp(op)) return false;
+    if (!IsCandidate(op) || !WithinLimits(op)) continue;
+    ++candidate_index_;
+    point_seq_ = op.seq;
+    point_summary_ = Summarize(op);
+    ++stats_.crash_points;
+    return true;
+  }
+  return false;
+}
+
+bool CrashStateGenerator::ConsumeOp(const Op& op) {
+  ++stats_.ops;
+  if (op.kind == OpKind::kMark && (op.path == "ack" || op.path == "sink")) ++promises_;
+  std::vector<Effect> effects;
+  Status st = tracking_.Apply(op, &effects);
+  if (!st.ok()) {
+    status_ = st;
+    return false;
+  }
+  Unit unit;
+  if (MakeUnit(effects, options_.model.torn_sector_bytes, &unit)) {
+    unit.seq = op.seq;
+    unit.pid = op.pid;
+    unit.summary = Summarize(op);
+    for (const Effect& e : unit.effects) full_.Replay(e);
+    window_.Add(std::move(unit));
+  }
+  for (const Effect& e : effects) {
+    if (!e.IsDurabilityEvent()) continue;
+    std::vector<uint64_t> lost = window_.OnDurabilityEvent(e);
+    if (lost.empty()) continue;
+    for (uint64_t n : lost) {
+      const Unit& u = window_.at(*window_.IndexOf(n));
+      lost_.emplace_back(u.seq, u.summary);
+    }
+    RebuildFull();
+  }
+  FoldSettled();
+  while (window_.size() > options_.max_window) {
+    window_.ForceOldest();
+    ++stats_.forced;
+    FoldSettled();
+  }
+  stats_.max_window_seen = std::max<uint64_t>(stats_.max_window_seen, window_.size());
+  return true;
+}
+
+void CrashStateGenerator::FoldSettled() {
+  while (auto u = window_.PopSettled()) {
+    if (u->status != UnitStatus::kDurable) continue;  // lost: never on disk
+    for (const Effect& e : u->effects) base_.Replay(e);
+  }
+}
+
+void CrashStateGenerator::RebuildFull() {
+  full_ = base_;
+  for (size_t i = 0; i < window_.size(); ++i) {
+    const Unit& u = window_.at(i);
+    if (u.status == UnitStatus::kLost) continue;
+    for (const Effect& e : u.effects) full_.Replay(e);
+  }
+}
+
+void CrashStateGenerator::PlanSelections() {
+  const size_t n = window_.size();
+  if (options_.strategy == Strategy::kRandom) {
+    auto it = draws_.find(candidate_index_ - 1);
+    if (it == draws_.end()) return;
+    for (uint64_t draw : it->second) PlanRandom(draw);
+    return;
+  }
+  planned_.push_back(Selection{std::vector<bool>(n, false), {}});
+  if (options_.strategy == Strategy::kOmitOne) PlanOmitOne();
+  if (options_.strategy == Strategy::kExhaustive) PlanExhaustive();
+}
+
+void CrashStateGenerator::PlanOmitOne() {
+  const size_t n = window_.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (window_.at(i).status != UnitStatus::kPending) continue;
+    planned_.push_back(Selection{window_.DropClosure({i}), {}});
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const Unit& u = window_.at(i);
+    if (u.status != UnitStatus::kPending || !u.Tearable()) continue;
+    for (auto& kept : TornVariants(u.sectors, false)) {
+      planned_.push_back(Selection{std::vector<bool>(n, false), {{i, std::move(kept)}}});
+    }
+  }
+}
+
+void CrashStateGenerator::PlanRandom(uint64_t draw) {
+  std::mt19937_64 rng(options_.seed ^ ((draw + 1) * 0x9E3779B97F4A7C15ull));
+  const size_t n = window_.size();
+  std::vector<size_t> roots;
+  for (size_t i = 0; i < n; ++i) {
+    if (window_.at(i).status == UnitStatus::kPending && (rng() & 1) != 0) roots.push_back(i);
+  }
+  Selection sel{window_.DropClosure(roots), {}};
+  for (size_t i = 0; i < n; ++i) {
+    const Unit& u = window_.at(i);
+    if (u.status != UnitStatus::kPending || sel.dropped[i] || !u.Tearable()) continue;
+    if (rng() % 4 != 0) continue;
+    std::vector<uint32_t> kept;
+    if (u.sectors <= 64) {
+      for (uint32_t s = 0; s < u.sectors; ++s) {
+        if ((rng() & 1) != 0) kept.push_back(s);
+      }
+    }
+    if (kept.empty() || kept.size() == u.sectors) {
+      auto variants = TornVariants(u.sectors, false);
+      kept = variants[rng() % variants.size()];
+    }
+    sel.torn.emplace_back(i, std::move(kept));
+  }
+  planned_.push_back(std::move(sel));
+}
+
+void CrashStateGenerator::PlanExhaustive() {
+  // Selections by growing number of deviations (a dropped or torn unit),
+  // so that a bound keeps the simplest ones: omit-one first, then pairs, ...
+  std::vector<size_t> pending;
+  for (size_t i = 0; i < window_.size(); ++i) {
+    if (window_.at(i).status == UnitStatus::kPending) pending.push_back(i);
+  }
+  std::vector<std::vector<std::vector<uint32_t>>> torn_options(pending.size());
+  for (size_t k = 0; k < pending.size(); ++k) {
+    const Unit& u = window_.at(pending[k]);
+    if (u.Tearable()) torn_options[k] = TornVariants(u.sectors, true);
+  }
+  std::set<std::pair<std::vector<bool>, std::vector<std::pair<size_t, std::vector<uint32_t>>>>>
+      planned_keys;
+  planned_keys.emplace(planned_.front().dropped, planned_.front().torn);
+  const uint64_t bound = std::max<uint64_t>(options_.exhaustive_bound, 1);
+  uint64_t steps = 0;
+  const uint64_t max_steps = bound * 64;
+  bool cut = false;
+  std::vector<size_t> roots;
+  std::vector<std::pair<size_t, std::vector<uint32_t>>> torn;
+  // Chooses `left` more deviations among pending[from..].
+  std::function<void(size_t, size_t)> choose = [&](size_t from, size_t left) {
+    if (cut) return;
+    if (left == 0) {
+      if (++steps > max_steps || planned_.size() >= bound) {
+        cut = true;
+        return;
+      }
+      Selection sel{window_.DropClosure(roots), torn};
+      for (const auto& [i, kept] : sel.torn) {
+        if (sel.dropped[i]) return;  // dropped by closure: another selection covers it
+      }
+      if (planned_keys.emplace(sel.dropped, sel.torn).second) planned_.push_back(std::move(sel));
+      return;
+    }
+    for (size_t k = from; k + left <= pending.size() && !cut; ++k) {
+      roots.push_back(pending[k]);
+      choose(k + 1, left - 1);
+      roots.pop_back();
+      for (const auto& kept : torn_options[k]) {
+        torn.emplace_back(pending[k], kept);
+        choose(k + 1, left - 1);
+        torn.pop_back();
+        if (cut) break;
+      }
+    }
+  };
+  for (size_t r = 1; r <= pending.size() && !cut; ++r) choose(0, r);
+  if (cut) ++stats_.truncated_points;
+}
+
+CrashState CrashStateGenerator::Build(const Selection& sel) {
+  CrashState cs;
+  cs.crash_seq = point_seq_;
+  const bool everything = sel.torn.empty() && std::none_of(sel.dropped.begin(), sel.dropped.end(),
+                                                           [](bool b) { return b; });
+  if (everything) {
+    cs.state = full_;
+  } else {
+    cs.state = base_;
+    for (size_t i = 0; i < window_.size(); ++i) {
+      const Unit& u = window_.at(i);
+      if (u.status == UnitStatus::kLost) continue;
+      if (sel.dropped[i]) {
+        cs.dropped_seqs.push_back(u.seq);
+        continue;
+      }
+      auto torn = std::find_if(sel.torn.begin(), sel.torn.end(),
+                               [i](const auto& t) { return t.first == i; });
+      if (torn == sel.torn.end()) {
+        for (const Effect& e : u.effects) cs.state.Replay(e);
+        continue;
+      }
+      TornInfo info;
+      info.seq = u.seq;
+      info.sectors.sector_bytes = options_.model.torn_sector_bytes;
+      info.sectors.kept = torn->second;
+      info.sector_count = u.sectors;
+      cs.state.Replay(u.effects.front(), &info.sectors);
+      cs.torn.push_back(std::move(info));
+    }
+  }
+  for (const auto& [seq, summary] : lost_) cs.lost_seqs.push_back(seq);
+  // Stable id: the crash point and the choices, spelled out when short.
+  std::string parts;
+  size_t count = 0;
+  size_t d = 0, t = 0;
+  while (d < cs.dropped_seqs.size() || t < cs.torn.size()) {
+    ++count;
+    if (t == cs.torn.size() ||
+        (d < cs.dropped_seqs.size() && cs.dropped_seqs[d] < cs.torn[t].seq)) {
+      parts += "-d" + std::to_string(cs.dropped_seqs[d++]);
+      continue;
+    }
+    parts += "-t" + std::to_string(cs.torn[t].seq) + "s";
+    for (size_t k = 0; k < cs.torn[t].sectors.kept.size(); ++k) {
+      parts += (k == 0 ? "" : ".") + std::to_string(cs.torn[t].sectors.kept[k]);
+    }
+    ++t;
+  }
+  cs.id = "p" + std::to_string(cs.crash_seq);
+  if (count <= 4) {
+    cs.id += parts;
+  } else {
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "%08x", XXH32(parts.data(), parts.size(), 0));
+    cs.id += "-x" + std::string(hex);
+  }
+  cs.hash128 = cs.state.Hash128();
+  cs.hash = cs.hash128.low;
+  cs.description = Describe(cs);
+  return cs;
+}
+
+std::string CrashStateGenerator::Describe(const CrashState& cs) const {
+  std::string s = cs.crash_seq == 0 && point_summary_.empty()
+                      ? "before the first op"
+                      : "after op " + std::to_string(cs.crash_seq) + " (" + point_summary_ + ")";
+  auto summary_of = [this](uint64_t seq) -> std::string {
+    for (size_t i = 0; i < window_.size(); ++i) {
+      if (window_.at(i).seq == seq) return window_.at(i).summary;
+    }
+    return "?";
+  };
+  constexpr size_t kListed = 6;
+  if (!cs.dropped_seqs.empty()) {
+    s += "; dropped";
+    for (size_t i = 0; i < cs.dropped_seqs.size() && i < kListed; ++i) {
+      s += (i == 0 ? " op " : ", op ") + std::to_string(cs.dropped_seqs[i]) + " (" +
+           summary_of(cs.dropped_seqs[i]) + ")";
+    }
+    if (cs.dropped_seqs.size() > kListed) {
+      s += " and " + std::to_string(cs.dropped_seqs.size() - kListed) + " more";
+    }
+  }
+  for (const TornInfo& t : cs.torn) {
+    s += "; op " + std::to_string(t.seq) + " (" + summary_of(t.seq) + ") torn: sectors ";
+    for (size_t k = 0; k < t.sectors.kept.size(); ++k) {
+      s += (k == 0 ? "" : ",") + std::to_string(t.sectors.kept[k]);
+    }
+    s += " of 0-" + std::to_string(t.sector_count - 1) + " (" +
+         std::to_string(t.sectors.sector_bytes) + " B) persisted";
+  }
+  if (!lost_.empty()) {
+    s += "; lost to a failed fsync:";
+    for (size_t i = 0; i < lost_.size() && i < kListed; ++i) {
+      s += (i == 0 ? " op " : ", op ") + std::to_string(lost_[i].first) + " (" + lost_[i].second +
+           ")";
+    }
+    if (lost_.size() > kListed) s += " and " + std::to_string(lost_.size() - kListed) + " more";
+  }
+  return s;
+}
+
+std::string CrashStateGenerator::Summarize(const Op& op) const {
+  const std::string& root = tracking_.root();
+  auto rel = [&root](const std::string& p) {
+    if (!root.empty() && p.size() > root.size() && p.compare(0, root.size(), root) == 0 &&
+        p[root.size()] == '/') {
+      return p.substr(root.size() + 1);
+    }
+    return p == root && !root.empty() ? std::string(".") : p;
+  };
+  using K = OpKind;
+  std::string name = trace::KindName(op.kind);
+  switch (op.kind) {
+    case K::kOpen:
+      if (op.Has(trace::kFlagCreated)) return "create " + rel(op.path);
+      if ((op.oflags & O_TRUNC) != 0) return "open(O_TRUNC) " + rel(op.path);
+      return "open " + rel(op.path);
+    case K::kWrite:
+      return "write " + rel(op.path) + " " + std::to_string(op.result) + " B @" +
+             std::to_string(op.offset);
+    case K::kRename:
+    case K::kLink:
+      return name + " " + rel(op.path) + " -> " + rel(op.path2);
+    case K::kSymlink:
+      return "symlink " + rel(op.path) + " -> " + op.data;
+    case K::kChmod: {
+      char m[16];
+      std::snprintf(m, sizeof m, " 0%o", op.mode & 07777);
+      return "chmod " + rel(op.path) + m;
+    }
+    case K::kTruncate:
+      return "truncate " + rel(op.path) + " to " + std::to_string(op.length);
+    case K::kMark:
+      return op.path + " " + op.data;
+    case K::kSync:
+      return "sync";
+    case K::kFsync:
+    case K::kFdatasync:
+      return name + " " + rel(op.path) + (op.Failed() ? " failed (EIO)" : "");
+    default:
+      return name + " " + rel(op.path);
+  }
+}
+
+}  // namespace aftershock

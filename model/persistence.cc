@@ -1,0 +1,264 @@
+#include "model/persistence.h"
+
+#include <algorithm>
+#include <set>
+
+namespace aftershock {
+
+std::string PersistenceModel::Name() const {
+  std::string s;
+  switch (kind) {
+    case ModelKind::kProcess:
+      s = "process";
+      break;
+    case ModelKind::kPosix:
+      s = "posix";
+      break;
+    case ModelKind::kExt4Ordered:
+      s = "ext4-ordered";
+      break;
+  }
+  if (torn_sector_bytes == 512) s += "+torn";
+  if (torn_sector_bytes != 0 && torn_sector_bytes != 512) {
+    s += "+torn" + std::to_string(torn_sector_bytes);
+  }
+  return s;
+}
+
+std::optional<PersistenceModel> PersistenceModel::Parse(std::string_view name) {
+  PersistenceModel m;
+  std::string_view base = name.substr(0, name.find('+'));
+  if (base == "process") {
+    m.kind = ModelKind::kProcess;
+  } else if (base == "posix") {
+    m.kind = ModelKind::kPosix;
+  } else if (base == "ext4-ordered") {
+    m.kind = ModelKind::kExt4Ordered;
+  } else {
+    return std::nullopt;
+  }
+  if (base.size() == name.size()) return m;
+  std::string_view opt = name.substr(base.size() + 1);
+  if (m.kind == ModelKind::kProcess) return std::nullopt;  // a killed process tears nothing
+  if (opt == "torn" || opt == "torn512") {
+    m.torn_sector_bytes = 512;
+  } else if (opt == "torn4096") {
+    m.torn_sector_bytes = 4096;
+  } else {
+    return std::nullopt;
+  }
+  return m;
+}
+
+bool MakeUnit(const std::vector<Effect>& effects, uint32_t torn_sector_bytes, Unit* unit) {
+  std::vector<Effect> kept;
+  for (const Effect& e : effects) {
+    if (!e.IsDurabilityEvent()) kept.push_back(e);
+  }
+  if (kept.empty()) return false;
+  const Effect& first = kept.front();
+  unit->ino = first.ino;
+  if (first.IsEntryChange()) {
+    unit->cls = UnitClass::kEntry;
+    const bool moves = first.kind == EffectKind::kRename || first.kind == EffectKind::kExchange;
+    unit->parent = moves ? first.dir2 : first.dir;
+    // An O_TMPFILE inode has no entry yet: the fsync of the file itself makes
+    // its allocation durable.
+    if (first.kind == EffectKind::kCreate && first.dir == kNoInode) unit->parent = first.ino;
+    unit->replaces = moves && first.other != kNoInode;
+  } else if (first.kind == EffectKind::kChmod) {
+    unit->cls = UnitClass::kMode;
+  } else {
+    unit->cls = UnitClass::kData;
+    unit->size_only = std::all_of(kept.begin(), kept.end(),
+                                  [](const Effect& e) { return e.kind == EffectKind::kTruncate; });
+    if (kept.size() == 1 && first.kind == EffectKind::kWrite && torn_sector_bytes != 0 &&
+        !first.data.empty()) {
+      uint64_t lo = first.offset / torn_sector_bytes;
+      uint64_t hi = (first.offset + first.data.size() - 1) / torn_sector_bytes;
+      unit->sectors = static_cast<uint32_t>(std::min<uint64_t>(hi - lo + 1, 1u << 30));
+    }
+  }
+  unit->effects = std::move(kept);
+  return true;
+}
+
+bool UnitWindow::IsMetadata(const Unit& u) const {
+  return u.cls != UnitClass::kData || u.size_only;
+}
+
+void UnitWindow::Add(Unit unit) {
+  unit.number = next_number_++;
+  unit.needs.clear();
+  unit.status = UnitStatus::kPending;
+  if (model_.kind == ModelKind::kProcess) unit.status = UnitStatus::kDurable;
+  if (model_.kind == ModelKind::kExt4Ordered) {
+    // The journal commits metadata in program order: a kept metadata change
+    // keeps the one before it (and so, transitively, all before it).
+    if (IsMetadata(unit)) {
+      for (auto it = units_.rbegin(); it != units_.rend(); ++it) {
+        if (it->status == UnitStatus::kPending && IsMetadata(*it)) {
+          unit.needs.push_back(it->number);
+          break;
+        }
+      }
+    }
+    // auto_da_alloc: the data of a file reaches disk before the rename that
+    // replaces another file with it.
+    if (unit.replaces) {
+      for (const Unit& u : units_) {
+        if (u.status == UnitStatus::kPending && u.cls == UnitClass::kData && !u.size_only &&
+            u.ino == unit.ino) {
+          unit.needs.push_back(u.number);
+        }
+      }
+    }
+  }
+  if (model_.torn_sector_bytes == 0 || model_.kind == ModelKind::kProcess) unit.sectors = 0;
+  units_.push_back(std::move(unit));
+}
+
+std::vector<uint64_t> UnitWindow::OnDurabilityEvent(const Effect& e) {
+  std::vector<uint64_t> lost;
+  if (model_.kind == ModelKind::kProcess) return lost;  // the page cache survives
+  const bool ext4 = model_.kind == ModelKind::kExt4Ordered;
+  for (size_t i = 0; i < units_.size(); ++i) {
+    Unit& u = units_[i];
+    if (u.status != UnitStatus::kPending) continue;
+    switch (e.kind) {
+      case EffectKind::kSync:
+        MakeDurable(i);
+        break;
+      case EffectKind::kFailedSync:
+        // fsyncgate: the pages are marked clean although they never reached
+        // the disk; a later fsync has nothing left to write.
+        if (u.cls == UnitClass::kData && !u.size_only && u.ino == e.ino) {
+          u.status = UnitStatus::kLost;
+          lost.push_back(u.number);
+        }
+        break;
+      case EffectKind::kFsync:
+      case EffectKind::kFdatasync: {
+        const bool full = e.kind == EffectKind::kFsync;
+        bool durable = false;
+        if (ext4) {
+          // Any fsync commits the running journal transaction.
+          durable = IsMetadata(u) || u.ino == e.ino;
+        } else {
+          switch (u.cls) {
+            case UnitClass::kData:
+              durable = u.ino == e.ino;
+              break;
+            case UnitClass::kMode:
+              durable = full && u.ino == e.ino;
+              break;
+            case UnitClass::kEntry:
+              durable = u.parent == e.ino;
+              break;
+          }
+        }
+        if (durable) MakeDurable(i);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return lost;
+}
+
+void UnitWindow::MakeDurable(size_t index) {
+  Unit& u = units_[index];
+  if (u.status != UnitStatus::kPending) return;
+  u.status = UnitStatus::kDurable;
+  for (uint64_t r : u.needs) {
+    if (auto i = IndexOf(r)) MakeDurable(*i);
+  }
+}
+
+void UnitWindow::ForceOldest() {
+  for (size_t i = 0; i < units_.size(); ++i) {
+    if (units_[i].status == UnitStatus::kPending) {
+      MakeDurable(i);
+      return;
+    }
+  }
+}
+
+std::optional<Unit> UnitWindow::PopSettled() {
+  if (units_.empty() || units_.front().status == UnitStatus::kPending) return std::nullopt;
+  Unit u = std::move(units_.front());
+  units_.pop_front();
+  return u;
+}
+
+std::optional<size_t> UnitWindow::IndexOf(uint64_t number) const {
+  if (units_.empty() || number < units_.front().number) return std::nullopt;
+  uint64_t i = number - units_.front().number;
+  if (i >= units_.size()) return std::nullopt;
+  return static_cast<size_t>(i);
+}
+
+std::vector<bool> UnitWindow::DropClosure(const std::vector<size_t>& drop) const {
+  std::vector<bool> mask(units_.size(), false);
+  for (size_t i : drop) {
+    if (units_[i].status == UnitStatus::kPending) mask[i] = true;
+  }
+  for (size_t i = 0; i < units_.size(); ++i) {
+    const Unit& u = units_[i];
+    if (mask[i] || u.status != UnitStatus::kPending) continue;
+    for (uint64_t r : u.needs) {
+      auto j = IndexOf(r);
+      if (j && mask[*j]) {
+        mask[i] = true;
+        break;
+      }
+    }
+  }
+  return mask;
+}
+
+bool UnitWindow::IsLegal(const std::vector<bool>& dropped) const {
+  for (size_t i = 0; i < units_.size(); ++i) {
+    const Unit& u = units_[i];
+    if (u.status == UnitStatus::kLost) continue;  // always absent
+    if (dropped[i]) {
+      if (u.status == UnitStatus::kDurable) return false;
+      continue;
+    }
+    for (uint64_t r : u.needs) {
+      auto j = IndexOf(r);
+      if (j && dropped[*j] && units_[*j].status != UnitStatus::kLost) return false;
+    }
+  }
+  return true;
+}
+
+std::vector<std::vector<uint32_t>> TornVariants(uint32_t sectors, bool all) {
+  std::vector<std::vector<uint32_t>> out;
+  if (sectors < 2) return out;
+  if (all && sectors <= 4) {
+    for (uint32_t mask = 1; mask + 1 < (1u << sectors); ++mask) {
+      std::vector<uint32_t> kept;
+      for (uint32_t k = 0; k < sectors; ++k) {
+        if ((mask >> k) & 1) kept.push_back(k);
+      }
+      out.push_back(std::move(kept));
+    }
+    return out;
+  }
+  // The write stopped part way (a prefix of its sectors reached the disk),
+  // or the disk wrote its sectors out of order (a suffix did).
+  std::set<uint32_t> cuts = {1, sectors / 2, sectors - 1};
+  for (uint32_t k : cuts) {
+    if (k == 0 || k >= sectors) continue;
+    std::vector<uint32_t> prefix, suffix;
+    for (uint32_t s = 0; s < k; ++s) prefix.push_back(s);
+    for (uint32_t s = k; s < sectors; ++s) suffix.push_back(s);
+    out.push_back(std::move(prefix));
+    out.push_back(std::move(suffix));
+  }
+  return out;
+}
+
+}  // namespace aftershock

@@ -1,0 +1,314 @@
+// Golden tests: small hand-written traces and the exact states each model
+// must produce (dedup off, so that every choice is visible by its id).
+#include "model/crash_states.h"
+
+#include <errno.h>
+#include <gtest/gtest.h>
+
+#include "model/trace_builder.h"
+#include "tests/model/crash_test_util.h"
+
+namespace aftershock {
+namespace {
+
+using Map = std::map<std::string, std::string>;
+
+FsState WithDir(const std::string& dir) {
+  FsState s;
+  EXPECT_TRUE(s.AddDirectory(dir, 0755).ok());
+  return s;
+}
+
+// seq 2 create q/tmp, 3 write, 4 fsync, 5 close, 6 rename q/tmp -> q/msg.
+std::vector<Op> CreateWriteFsyncRename(const FsState& initial) {
+  TraceBuilder t("/r", &initial);
+  int fd = t.Create("q/tmp");
+  t.Write(fd, "data");
+  t.Fsync(fd);
+  t.Close(fd);
+  t.Rename("q/tmp", "q/msg");
+  return t.ops();
+}
+
+TEST(Golden, CreateWriteFsyncRenameUnderProcessKeepsEveryCall) {
+  FsState init = WithDir("q");
+  EXPECT_EQ(Golden(init, CreateWriteFsyncRename(init), "process"), (Map{{"p0", ""},
+                                                                        {"p2", "q/tmp="},
+                                                                        {"p3", "q/tmp=data"},
+                                                                        {"p4", "q/tmp=data"},
+                                                                        {"p6", "q/msg=data"}}));
+}
+
+TEST(Golden, CreateWriteFsyncRenameUnderPosixMayLoseTheFileWithoutADirectoryFsync) {
+  FsState init = WithDir("q");
+  EXPECT_EQ(Golden(init, CreateWriteFsyncRename(init), "posix"),
+            (Map{{"p0", ""},
+                 {"p2", "q/tmp="},
+                 {"p2-d2", ""},
+                 {"p3", "q/tmp=data"},
+                 {"p3-d2", ""},
+                 {"p3-d3", "q/tmp="},
+                 {"p4", "q/tmp=data"},
+                 {"p4-d2", ""},  // the data is durable, its name is not
+                 {"p6", "q/msg=data"},
+                 {"p6-d2", ""},
+                 {"p6-d6", "q/tmp=data"}}));
+}
+
+TEST(Golden, CreateWriteFsyncRenameUnderExt4PersistsTheEntryWithTheFileFsync) {
+  FsState init = WithDir("q");
+  EXPECT_EQ(Golden(init, CreateWriteFsyncRename(init), "ext4-ordered"),
+            (Map{{"p0", ""},
+                 {"p2", "q/tmp="},
+                 {"p2-d2", ""},
+                 {"p3", "q/tmp=data"},
+                 {"p3-d2", ""},
+                 {"p3-d3", "q/tmp="},
+                 {"p4", "q/tmp=data"},
+                 {"p6", "q/msg=data"},
+                 {"p6-d6", "q/tmp=data"}}));
+}
+
+// seq 2 open log O_APPEND, 3 append "BB", 4 append "CC"; no fsync.
+std::vector<Op> AppendWithoutFsync(FsState* initial) {
+  EXPECT_TRUE(initial->AddFile("log", "A", 0644).ok());
+  TraceBuilder t("/r", initial);
+  int fd = t.Open("log", O_WRONLY | O_APPEND);
+  t.Write(fd, "BB");
+  t.Write(fd, "CC");
+  return t.ops();
+}
+
+TEST(Golden, AppendWithoutFsyncUnderPosixDropsEitherAppend) {
+  FsState init;
+  auto ops = AppendWithoutFsync(&init);
+  EXPECT_EQ(Golden(init, ops, "posix"),
+            (Map{{"p0", "log=A"},
+                 {"p3", "log=ABB"},
+                 {"p3-d3", "log=A"},
+                 {"p4", "log=ABBCC"},
+                 {"p4-d3", "log=A\\0\\0CC"},  // the later append landed, the earlier did not
+                 {"p4-d4", "log=ABB"}}));
+  EXPECT_EQ(Golden(init, ops, "ext4-ordered"), Golden(init, ops, "posix"));
+  EXPECT_EQ(Golden(init, ops, "process"),
+            (Map{{"p0", "log=A"}, {"p3", "log=ABB"}, {"p4", "log=ABBCC"}}));
+}
+
+TEST(Golden, TornAppendMayLeaveZerosInTheSectorsThatDidNotLand) {
+  FsState init;
+  ASSERT_TRUE(init.AddFile("log", "", 0644).ok());
+  TraceBuilder t("/r", &init);
+  int fd = t.Open("log", O_WRONLY | O_APPEND);
+  t.Write(fd, std::string(600, 'x'));  // seq 3: sectors 0 and 1 of 512 B
+  Map got = Golden(init, t.ops(), "posix+torn");
+  std::string z512, z88;
+  for (int i = 0; i < 512; ++i) z512 += "\\0";
+  for (int i = 0; i < 88; ++i) z88 += "\\0";
+  EXPECT_EQ(got, (Map{{"p0", "log="},
+                      {"p3", "log=" + std::string(600, 'x')},
+                      {"p3-d3", "log="},
+                      {"p3-t3s0", "log=" + std::string(512, 'x') + z88},
+                      {"p3-t3s1", "log=" + z512 + std::string(88, 'x')}}));
+  // A write inside one sector never tears.
+  TraceBuilder small("/r", &init);
+  fd = small.Open("log", O_WRONLY | O_APPEND);
+  small.Write(fd, std::string(100, 'y'));
+  EXPECT_EQ(Golden(init, small.ops(), "posix+torn4096").size(), 3u);
+}
+
+// Postfix: create the queue file, write, fsync, fchmod +x (complete), fsync,
+// fsync the directory.
+// seq 2 create, 3 write, 4 fsync, 5 fchmod 0700, 6 fsync, 7 open dir, 8 fsync dir.
+std::vector<Op> PostfixSequence(const FsState& initial) {
+  TraceBuilder t("/r", &initial);
+  int fd = t.Create("incoming/Q", 0600);
+  t.Write(fd, "msg");
+  t.Fsync(fd);
+  t.Fchmod(fd, 0700);
+  t.Fsync(fd);
+  int dir = t.OpenDir("incoming");
+  t.Fsync(dir);
+  return t.ops();
+}
+
+TEST(Golden, PostfixSequenceUnderProcess) {
+  FsState init = WithDir("incoming");
+  EXPECT_EQ(Golden(init, PostfixSequence(init), "process"), (Map{{"p0", ""},
+                                                                 {"p2", "incoming/Q="},
+                                                                 {"p3", "incoming/Q=msg"},
+                                                                 {"p4", "incoming/Q=msg"},
+                                                                 {"p5", "incoming/Q*=msg"},
+                                                                 {"p6", "incoming/Q*=msg"},
+                                                                 {"p8", "incoming/Q*=msg"}}));
+}
+
+TEST(Golden, PostfixSequenceUnderPosixIsSafeOnlyAfterTheDirectoryFsync) {
+  FsState init = WithDir("incoming");
+  EXPECT_EQ(Golden(init, PostfixSequence(init), "posix"), (Map{{"p0", ""},
+                                                               {"p2", "incoming/Q="},
+                                                               {"p2-d2", ""},
+                                                               {"p3", "incoming/Q=msg"},
+                                                               {"p3-d2", ""},
+                                                               {"p3-d3", "incoming/Q="},
+                                                               {"p4", "incoming/Q=msg"},
+                                                               {"p4-d2", ""},
+                                                               {"p5", "incoming/Q*=msg"},
+                                                               {"p5-d2", ""},
+                                                               {"p5-d5", "incoming/Q=msg"},
+                                                               {"p6", "incoming/Q*=msg"},
+                                                               {"p6-d2", ""},
+                                                               {"p8", "incoming/Q*=msg"}}));
+}
+
+TEST(Golden, PostfixSequenceUnderExt4IsSafeAfterTheFirstFsync) {
+  FsState init = WithDir("incoming");
+  EXPECT_EQ(Golden(init, PostfixSequence(init), "ext4-ordered"), (Map{{"p0", ""},
+                                                                      {"p2", "incoming/Q="},
+                                                                      {"p2-d2", ""},
+                                                                      {"p3", "incoming/Q=msg"},
+                                                                      {"p3-d2", ""},
+                                                                      {"p3-d3", "incoming/Q="},
+                                                                      {"p4", "incoming/Q=msg"},
+                                                                      {"p5", "incoming/Q*=msg"},
+                                                                      {"p5-d5", "incoming/Q=msg"},
+                                                                      {"p6", "incoming/Q*=msg"},
+                                                                      {"p8", "incoming/Q*=msg"}}));
+}
+
+// seq 2 create cfg.tmp, 3 write "new", 4 close, 5 rename over cfg ("old").
+std::vector<Op> ReplaceByRename(FsState* initial) {
+  EXPECT_TRUE(initial->AddFile("cfg", "old", 0644).ok());
+  TraceBuilder t("/r", initial);
+  int fd = t.Create("cfg.tmp", 0644);
+  t.Write(fd, "new");
+  t.Close(fd);
+  t.Rename("cfg.tmp", "cfg");
+  return t.ops();
+}
+
+TEST(Golden, ReplacingRenameWithoutFsyncMayLeaveAnEmptyFileUnderPosixOnly) {
+  FsState init;
+  auto ops = ReplaceByRename(&init);
+  Map posix = Golden(init, ops, "posix");
+  EXPECT_EQ(posix["p5-d3"], "cfg=");  // the zero-length file after a crash
+  EXPECT_EQ(posix["p5-d2"], "cfg=old");
+  Map ext4 = Golden(init, ops, "ext4-ordered");
+  // auto_da_alloc: dropping the data drops the rename that needs it.
+  EXPECT_EQ(ext4.count("p5-d3"), 0u);
+  EXPECT_EQ(ext4["p5-d3-d5"], "cfg=old cfg.tmp=");
+  EXPECT_EQ(ext4["p5-d2-d5"], "cfg=old");  // journal order: no rename without the create
+  EXPECT_EQ(ext4["p5-d5"], "cfg=old cfg.tmp=new");
+  EXPECT_EQ(ext4["p5"], "cfg=new");
+}
+
+TEST(Golden, FailedFsyncLosesTheDataItCoveredForGood) {
+  FsState init;
+  TraceBuilder t("/r", &init);
+  int fd = t.Create("f");
+  t.Write(fd, "A");      // 3
+  t.Fsync(fd);           // 4
+  t.Pwrite(fd, 1, "B");  // 5
+  t.Fsync(fd, EIO);      // 6: injected EIO
+  t.Fsync(fd);           // 7: succeeds, but B is gone
+  EXPECT_EQ(Golden(init, t.ops(), "posix", Strategy::kPrefix), (Map{{"p0", ""},
+                                                                    {"p2", "f="},
+                                                                    {"p3", "f=A"},
+                                                                    {"p4", "f=A"},
+                                                                    {"p5", "f=AB"},
+                                                                    {"p6", "f=A"},
+                                                                    {"p7", "f=A"}}));
+  // A killed process loses nothing: the page cache still has B.
+  EXPECT_EQ(Golden(init, t.ops(), "process", Strategy::kPrefix)["p7"], "f=AB");
+}
+
+TEST(Golden, DescriptionsNameTheOpsInWords) {
+  FsState init = WithDir("q");
+  CrashOptions o;
+  o.model = *PersistenceModel::Parse("posix");
+  o.strategy = Strategy::kOmitOne;
+  o.dedup = false;
+  RunResult r = RunGenerator(init, CreateWriteFsyncRename(init), o);
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  std::map<std::string, std::string> desc;
+  for (const auto& cs : r.states) desc[cs.id] = cs.description;
+  EXPECT_EQ(desc["p6-d2"], "after op 6 (rename q/tmp -> q/msg); dropped op 2 (create q/tmp)");
+  EXPECT_EQ(desc["p0"], "before the first op");
+}
+
+TEST(Golden, DedupMergesEqualStatesAndCountsThem) {
+  FsState init = WithDir("q");
+  CrashOptions o;
+  o.model = *PersistenceModel::Parse("posix");
+  o.strategy = Strategy::kOmitOne;
+  RunResult r = RunGenerator(init, CreateWriteFsyncRename(init), o);
+  std::vector<std::string> ids;
+  for (const auto& cs : r.states) ids.push_back(cs.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"p0", "p2", "p3", "p6"}));
+  EXPECT_EQ(r.stats.generated, 11u);
+  EXPECT_EQ(r.stats.merged, 7u);
+}
+
+TEST(Golden, AnAckBetweenEqualStatesKeepsBothStates) {
+  FsState init = WithDir("q");
+  auto ops = CreateWriteFsyncRename(init);
+  Op ack;
+  ack.kind = OpKind::kMark;
+  ack.path = "ack";
+  ack.data = "m1 a@local";
+  ack.seq = 7;
+  ops.push_back(ack);
+  CrashOptions o;
+  o.model = *PersistenceModel::Parse("process");
+  RunResult r = RunGenerator(init, ops, o);
+  ASSERT_EQ(r.states.size(), 5u);  // p0 p2 p3 p6 p7: p7 equals p6 but promises more
+  EXPECT_EQ(r.states.back().id, "p7");
+}
+
+TEST(Golden, CrashPointsCanBeLimitedToASeqRangeAndToProcesses) {
+  FsState init = WithDir("q");
+  TraceBuilder t("/r", &init);
+  int fd = t.Create("q/a");  // 2, pid 100
+  t.SetPid(200);
+  t.Write(fd, "x");  // 3, pid 200
+  t.SetPid(100);
+  t.Write(fd, "y");  // 4
+  t.Write(fd, "z");  // 5
+  CrashOptions o;
+  o.model = *PersistenceModel::Parse("process");
+  o.dedup = false;
+  o.seq_from = 3;
+  o.seq_to = 4;
+  std::vector<std::string> ids;
+  for (const auto& cs : RunGenerator(init, t.ops(), o).states) ids.push_back(cs.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"p3", "p4"}));
+  o.seq_from = 0;
+  o.seq_to = UINT64_MAX;
+  o.pids = {200};
+  ids.clear();
+  for (const auto& cs : RunGenerator(init, t.ops(), o).states) ids.push_back(cs.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"p3"}));
+}
+
+TEST(Golden, AnOpThatContradictsTheModelStopsTheGeneratorWithAnError) {
+  FsState init;
+  TraceBuilder t("/r", &init);
+  t.Unlink("nothere");
+  CrashOptions o;
+  RunResult r = RunGenerator(init, t.ops(), o);
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("nothere"), std::string::npos);
+}
+
+TEST(Golden, ModelNamesParseAndPrint) {
+  for (const char* name :
+       {"process", "posix", "ext4-ordered", "posix+torn", "ext4-ordered+torn4096"}) {
+    auto m = PersistenceModel::Parse(name);
+    ASSERT_TRUE(m.has_value()) << name;
+    EXPECT_EQ(m->Name(), name);
+  }
+  EXPECT_FALSE(PersistenceModel::Parse("process+torn").has_value());
+  EXPECT_FALSE(PersistenceModel::Parse("zfs").has_value());
+}
+
+}  // namespace
+}  // namespace aftershock
