@@ -147,14 +147,33 @@ class SnapshotSource : public CrashStateSource {
 
 }  // namespace
 
-bool ModelAvailable() { return false; }
+bool ModelAvailable() { return TracingAvailable(); }
 
 std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
                                                   const ExploreOptions& options,
                                                   std::string* error) {
-  (void)options;
-  (void)error;
-  return std::make_unique<SnapshotSource>(run);
+  if (!run.snapshots.empty()) return std::make_unique<SnapshotSource>(run);
+  CrashOptions o;
+  std::optional<PersistenceModel> model = PersistenceModel::Parse(options.model);
+  std::optional<Strategy> strategy = ParseStrategy(options.strategy);
+  if (!model || !strategy) {
+    *error = "the model does not know '" + options.model + "' / '" + options.strategy + "'";
+    return nullptr;
+  }
+  o.model = *model;
+  o.strategy = *strategy;
+  o.seed = options.seed;
+  o.random_count = static_cast<uint64_t>(options.random_states);
+  o.max_states = static_cast<uint64_t>(options.max_states);
+  o.root = run.root;
+  Status status;
+  std::optional<FsState> initial = Capture(run.initial_dir, &status);
+  if (!initial) {
+    *error = run.initial_dir + ": " + status.message();
+    return nullptr;
+  }
+  initial->SetRoot(run.root);
+  return std::make_unique<ModelSource>(std::move(*initial), run.trace_path, std::move(o));
 }
 
 bool MaterializeCrashState(const CrashStateRef& state, const std::string& dir, std::string* error) {

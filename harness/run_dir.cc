@@ -25,6 +25,7 @@ namespace {
 // The run dir the signal thread removes; set once, before the thread starts.
 char g_run_path[4096];
 std::atomic<bool> g_keep{false};
+std::atomic<bool> g_interrupted{false};
 
 bool IsRunDirName(const std::string& name) {
   // aftershock-<digits>-<hex>
@@ -54,14 +55,30 @@ bool RemoveTree(const std::string& path) {
   return lstat(path.c_str(), &st) != 0;
 }
 
-void SignalThread(sigset_t set) {
-  int sig = 0;
-  sigwait(&set, &sig);
+int g_signal_pipe[2] = {-1, -1};
+
+// Runs on whatever thread the signal hits: only hands the number over.
+void OnSignal(int sig) {
+  unsigned char b = static_cast<unsigned char>(sig);
+  ssize_t n = write(g_signal_pipe[1], &b, 1);
+  (void)n;
+}
+
+// Handlers (not a blocked mask) route the signals, so the commands the
+// harness starts inherit a clean signal mask.
+void CleanupThread() {
+  unsigned char sig = 0;
+  while (read(g_signal_pipe[0], &sig, 1) != 1) {
+  }
+  g_interrupted.store(true);
   KillAllLaunched();
   if (!g_keep.load() && g_run_path[0]) {
     // Workers may still be creating files while the tree goes; a few
     // passes catch up with them (and the next run removes any rest).
-    for (int pass = 0; pass < 5 && !RemoveTree(g_run_path); ++pass) usleep(20000);
+    for (int pass = 0; pass < 5 && !RemoveTree(g_run_path); ++pass) {
+      KillAllLaunched();
+      usleep(20000);
+    }
   }
   std::fprintf(stderr, "\naftershock: interrupted (signal %d); scratch removed\n", sig);
   _exit(128 + sig);
@@ -115,14 +132,15 @@ std::unique_ptr<RunDir> RunDir::Create(std::string* error, const std::string& ba
   std::snprintf(name, sizeof name, "aftershock-%d-%08x", static_cast<int>(getpid()), rd());
   run->path_ = base + "/" + name;
   // Signals are routed to the cleanup thread before the directory exists,
-  // so no moment leaves it behind. Every thread created from here on
-  // inherits the blocked mask; the signal thread alone receives them.
+  // so no moment leaves it behind.
   std::snprintf(g_run_path, sizeof g_run_path, "%s", run->path_.c_str());
-  sigset_t set;
-  sigemptyset(&set);
-  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::thread(SignalThread, set).detach();
+  if (g_signal_pipe[0] < 0 && pipe2(g_signal_pipe, O_CLOEXEC) == 0) {
+    struct sigaction sa = {};
+    sa.sa_handler = OnSignal;
+    sigemptyset(&sa.sa_mask);
+    for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaction(s, &sa, nullptr);
+    std::thread(CleanupThread).detach();
+  }
   // Built under a name other runs ignore and renamed once locked: a
   // starting run never sees it unlocked and takes it for a dead one.
   std::string building = base + "/." + name + ".new";
@@ -158,7 +176,13 @@ std::string RunDir::MakeDir(const std::string& rel) {
   return p;
 }
 
+void WaitIfInterrupted() {
+  if (!g_interrupted.load()) return;
+  for (;;) pause();  // the cleanup thread ends the process
+}
+
 RunDir::~RunDir() {
+  WaitIfInterrupted();
   if (!keep_) RemoveTreeInside(path_, path_);
   if (lock_fd_ >= 0) close(lock_fd_);
   g_run_path[0] = 0;

@@ -130,6 +130,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
   for (size_t i = 0; i < scenarios.size(); ++i) {
     std::string error;
     if (!LoadManifest(scenarios[i].target, &manifests[i], &error)) {
+      WaitIfInterrupted();
       std::fprintf(stderr, "aftershock: %s\n", error.c_str());
       return 2;
     }
@@ -168,6 +169,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
     std::string work = run->MakeDir(Safe(s.name) + "-" + std::to_string(i));
     Recording rec;
     if (!RecordWorkload(s, m, tools, work + "/record", &rec, &error)) {
+      WaitIfInterrupted();
       std::fprintf(stderr, "aftershock: %s: %s\n", s.file.c_str(), error.c_str());
       sr.error = error;
       report->scenarios.push_back(sr);
@@ -179,6 +181,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
       for (const auto& n : rec.notes) std::fprintf(stderr, "  %s: %s\n", s.name.c_str(), n.c_str());
     }
     if (!SaveRecording(rec, options.out_dir + "/recordings/" + Safe(s.name), &error)) {
+      WaitIfInterrupted();
       std::fprintf(stderr, "aftershock: %s\n", error.c_str());
       return 2;
     }
@@ -189,6 +192,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
     plan.recording = &rec;
     MailFacts facts;
     if (!PreparePlan(&plan, &facts, &error)) {
+      WaitIfInterrupted();
       std::fprintf(stderr, "aftershock: %s\n", error.c_str());
       return 2;
     }
@@ -208,6 +212,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
       {
         ProgressPrinter printer(&progress, s.name + " / " + model, tty);
         if (!Explore(req, &cache, &progress, &mr, &error)) {
+          WaitIfInterrupted();
           std::fprintf(stderr, "aftershock: %s under %s: %s\n", s.name.c_str(), model.c_str(),
                        error.c_str());
           return 2;
@@ -227,6 +232,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
     if (!options.keep_states) RemoveTreeInside(run->path(), work);
   }
   report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  WaitIfInterrupted();
   if (!WriteReports(*report, options.out_dir, &error)) {
     std::fprintf(stderr, "aftershock: %s\n", error.c_str());
     return 2;
