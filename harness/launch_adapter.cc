@@ -43,10 +43,14 @@ pid_t ParentOf(const char* pid) {
 
 std::string LaunchOutcome::Status() const {
   switch (end) {
-    case End::kExited: return std::to_string(code);
-    case End::kSignaled: return "signal " + std::to_string(code);
-    case End::kTimedOut: return "timeout";
-    case End::kNotStarted: return "not-started";
+    case End::kExited:
+      return std::to_string(code);
+    case End::kSignaled:
+      return "signal " + std::to_string(code);
+    case End::kTimedOut:
+      return "timeout";
+    case End::kNotStarted:
+      return "not-started";
   }
   return "?";
 }
@@ -114,8 +118,7 @@ bool CreateTraceFile(const std::string& trace_path, std::string* error) {
   return CreateTrace(trace_path, error);
 }
 
-bool AppendTraceMark(const std::string& trace_path, std::string_view label,
-                     std::string_view data) {
+bool AppendTraceMark(const std::string& trace_path, std::string_view label, std::string_view data) {
   return AppendMark(trace_path, label, data);
 }
 

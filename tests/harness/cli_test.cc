@@ -123,7 +123,8 @@ TEST(Cli, DuplicatesAreCountedAndLimitedByTheRate) {
 
 TEST(Cli, HangingRecoveryIsRecoveryFailedAndTheRunEnds) {
   ScratchDir dir;
-  std::string s = Scenario(dir, Target("test/hang.toml"), "");
+  // Few states: each costs the 1 s timeout.
+  std::string s = Scenario(dir, Target("test/hang.toml"), "max_states = 3\n");
   Result r = Aftershock("run " + s + " --out " + dir.path() + "/out -q -j 2");
   EXPECT_EQ(r.status, 1) << r.output;
   nlohmann::json j = Report(dir);
