@@ -29,10 +29,14 @@ std::string PathPattern(const std::string& path, const std::string& root) {
 
 class OpIndex {
  public:
-  void Load(const std::string& trace_path) {
+  // Keeps the ops inside the crash domain: the only ones a crash can cut.
+  void Load(const std::string& trace_path, const std::string& root) {
     TraceReader reader(trace_path);
     while (auto op = reader.Next()) {
-      if (op->kind != OpKind::kMark) ops_[op->seq] = {op->kind, op->path};
+      if (op->kind == OpKind::kMark || op->path.compare(0, root.size() + 1, root + "/") != 0) {
+        continue;
+      }
+      ops_[op->seq] = {op->kind, op->path};
     }
   }
   // "rename {root}/incoming/#" for the op with `seq`, or "" when unknown.
@@ -108,8 +112,8 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
       OpenCrashStates(plan.recording->run, req.options, error);
   if (!source) return false;
   OpIndex ops;
-  ops.Load(plan.recording->run.trace_path);
   const std::string& root = plan.recording->run.root;
+  ops.Load(plan.recording->run.trace_path, root);
 
   std::mutex mu;  // guards source, out, first_error, group_index
   std::string first_error;

@@ -171,6 +171,12 @@ int Replay(const ReplayOptions& o) {
   for (const auto& [id, rcpt] : facts.AckedBefore(state->crash_seq))
     acked += " " + id + "->" + rcpt;
   std::printf("# acknowledged before the crash:%s\n", acked.empty() ? " (none)" : acked.c_str());
+  std::string sunk;
+  for (const SinkMark& m : facts.SinkBefore(state->crash_seq)) {
+    for (const auto& r : m.rcpts) sunk += " " + m.id + "->" + r;
+  }
+  std::printf("# handed to the sink before the crash (count as delivered):%s\n",
+              sunk.empty() ? " (none)" : sunk.c_str());
   std::printf("# materialized in %s; copies go to %s\n", into.c_str(), ctx.sink_log.c_str());
   std::printf("cd %s\n", ShellQuote(into).c_str());
   for (const auto& [k, v] : CommandEnvironment(ctx)) {
