@@ -43,6 +43,10 @@ struct ExploreRequest {
   std::string scratch_dir;  // inside the run dir; the workers' directories go here
   std::string run_dir;      // for the removal guard
   bool keep_states = false;
+  // 1: record each state's recovery, crash it too (every state the model
+  // gives for it, at most nested_max_states), and recover again.
+  int nested = 0;
+  int64_t nested_max_states = 64;
   std::string reproduce_prefix;  // "aftershock replay R --scenario S --model M"
 };
 

@@ -205,6 +205,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
       req.scratch_dir = work + "/" + Safe(model);
       req.run_dir = run->path();
       req.keep_states = options.keep_states;
+      req.nested = static_cast<int>(s.nested);
       req.reproduce_prefix =
           "aftershock replay " + report_path + " --scenario " + s.name + " --model " + model;
       Progress progress;
