@@ -107,6 +107,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
   OpIndex ops;
   const std::string& root = plan.recording->run.root;
   ops.Load(plan.recording->run.trace_path, root);
+  progress->seq_total.store(plan.recording->run.final_seq);
 
   std::mutex mu;  // guards source, out, first_error, group_index
   std::string first_error;
@@ -231,6 +232,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
         state = source->Next();
         if (!state) return;
         ++explored;
+        progress->seq_done.store(state->crash_seq);
       }
       std::string scratch = req.keep_states ? req.scratch_dir + "/states/" + state->id : wdir;
       CrashPoint point = PointOf(plan, state->crash_seq);

@@ -17,7 +17,10 @@ namespace aftershock {
 struct Progress {
   std::atomic<int64_t> done{0};
   std::atomic<int64_t> violations{0};
-  std::atomic<int64_t> total_hint{0};  // 0 = unknown yet
+  // How far through the trace the generator is, for the ETA: crash points
+  // come in seq order.
+  std::atomic<uint64_t> seq_done{0};
+  std::atomic<uint64_t> seq_total{0};
 };
 
 // Results of checked states, shared by the models of one scenario.

@@ -54,10 +54,11 @@ class ProgressPrinter {
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       int64_t done = p_->done.load();
       double rate = secs > 0 ? done / secs : 0;
-      int64_t total = p_->total_hint.load();
+      uint64_t seq = p_->seq_done.load(), total = p_->seq_total.load();
       std::string eta = "?";
-      if (total > done && rate > 0)
-        eta = std::to_string(static_cast<int64_t>((total - done) / rate)) + "s";
+      if (seq > 0 && total > seq) {
+        eta = std::to_string(static_cast<int64_t>(secs * (total - seq) / seq)) + "s";
+      }
       std::fprintf(stderr, "\r\033[K%s: %lld states, %lld violations, %.1f states/s, ETA %s",
                    label_.c_str(), static_cast<long long>(done),
                    static_cast<long long>(p_->violations.load()), rate, eta.c_str());
