@@ -11,6 +11,7 @@
 #include "harness/mail_facts.h"
 #include "harness/message.h"
 #include "harness/model_adapter.h"
+#include "harness/runner.h"
 #include "harness/scenario.h"
 #include "reports/writers.h"
 
@@ -99,7 +100,14 @@ int Replay(const ReplayOptions& o) {
     return 2;
   }
   Scenario sc;
-  if (!LoadScenario(scenario->file, &sc, &error)) {
+  bool builtin = false;
+  for (const Scenario& b : BuiltinWorkloads(scenario->target_file)) {
+    if (scenario->file == b.file && scenario->name == b.name) {
+      sc = b;
+      builtin = true;
+    }
+  }
+  if (!builtin && !LoadScenario(scenario->file, &sc, &error)) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 2;
   }
