@@ -178,6 +178,13 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
       continue;
     }
     sr.workload_notes = rec.notes;
+    // The model must agree with what the run really left, or its crash
+    // states are not the target's.
+    std::string gap = CheckFidelity(rec.run);
+    if (!gap.empty()) {
+      sr.workload_notes.push_back(gap);
+      std::fprintf(stderr, "aftershock: %s: warning: %s\n", s.name.c_str(), gap.c_str());
+    }
     if (options.verbosity > 1) {
       for (const auto& n : rec.notes) std::fprintf(stderr, "  %s: %s\n", s.name.c_str(), n.c_str());
     }
