@@ -52,17 +52,15 @@ int RunRecord(const RecordArgs& a) {
   o.capture_output = false;
   o.timeout_ms = static_cast<int>(a.timeout_s * 1000);
   std::string error;
-  if (!CreateTrace(o.trace, &error)) {
+  std::string cmd;
+  for (const auto& c : a.command) cmd += (cmd.empty() ? "" : " ") + c;
+  char real[PATH_MAX];
+  if (realpath(o.root.c_str(), real) != nullptr) o.root = real;
+  if (!CreateTrace(o.trace, &error, o.root,
+                   "command=" + cmd + "\nversion=" AFTERSHOCK_VERSION_STRING "\n")) {
     std::fprintf(stderr, "aftershock record: %s\n", error.c_str());
     return 2;
   }
-  Op meta;
-  meta.kind = OpKind::kMeta;
-  meta.path = o.root;
-  std::string cmd;
-  for (const auto& c : a.command) cmd += (cmd.empty() ? "" : " ") + c;
-  meta.data = "command=" + cmd + "\nversion=" AFTERSHOCK_VERSION_STRING "\n";
-  AppendRecord(o.trace, meta);
   LaunchResult r = Launch(o);
   if (!r.started) {
     std::fprintf(stderr, "aftershock record: %s\n", r.error.c_str());
