@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "injector/trace_file.h"
 #include "model/fs_state.h"
 
 namespace aftershock {
@@ -25,7 +26,8 @@ std::shared_ptr<RootSnapshot> SnapshotRoot(const std::string& root, std::string*
   return snap;
 }
 
-FidelityResult CheckFidelity(const RootSnapshot& before, const Trace& trace) {
+FidelityResult CheckFidelity(const RootSnapshot& before, const Trace& trace,
+                             const std::string& trace_path) {
   FidelityResult r;
   FsState replayed = before.state;  // copy-on-write: the snapshot stays as it was
   for (const Op& op : trace.ops) {
@@ -41,12 +43,30 @@ FidelityResult CheckFidelity(const RootSnapshot& before, const Trace& trace) {
     r.gap = "cannot read the root after the run: " + st.message();
     return r;
   }
+  now->SetRoot(before.state.root());
+  for (const std::string& own : {trace_path, trace_path + ".seq"}) {
+    if (trace_path.empty() || own.rfind(before.state.root() + "/", 0) != 0) continue;
+    Op forget;
+    forget.kind = OpKind::kUnlink;
+    forget.path = own;
+    std::string rel = own.substr(before.state.root().size() + 1);
+    if (now->Lookup(rel)) now->Apply(forget);
+    if (replayed.Lookup(rel)) replayed.Apply(forget);
+  }
   if (auto d = Diff(replayed, *now)) {
     r.gap = "recorder gap: the trace does not reproduce the directory: " + *d;
     return r;
   }
   r.ok = true;
   return r;
+}
+
+bool ReportFidelityGap(const std::string& trace_path, const FidelityResult& result) {
+  if (result.ok) return false;
+  Op gap;
+  gap.kind = OpKind::kGap;
+  gap.data = result.gap;
+  return AppendRecord(trace_path, gap) != 0;
 }
 
 }  // namespace aftershock
