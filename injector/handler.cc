@@ -131,6 +131,13 @@ AFTERSHOCK_TLS int t_pid;
 AFTERSHOCK_TLS int t_tid;
 int g_shared_child_pid;
 
+void ReleaseThreadBuf() {
+  // Only a thread with a TLS block of its own may free what it points to.
+  if (t_buf == nullptr || __atomic_load_n(&g_shared_child_pid, __ATOMIC_RELAXED) != 0) return;
+  Sys(SYS_munmap, A(t_buf), sizeof(ThreadBuf));
+  t_buf = nullptr;
+}
+
 int CurrentPid() {
   if (t_pid != 0 && __atomic_load_n(&g_shared_child_pid, __ATOMIC_RELAXED) == 0) return t_pid;
   int real = static_cast<int>(Sys(SYS_getpid));
