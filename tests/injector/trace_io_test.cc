@@ -130,6 +130,29 @@ TEST(TraceIo, ChmodThroughProcSelfFdIsRecordedOnTheFile) {
   EXPECT_TRUE(run.fidelity.ok) << run.fidelity.gap;
 }
 
+TEST(TraceIo, ExecWithoutPreloadIsStillRecordedAndKeepsTheContractVariables) {
+  ScratchDir scratch;
+  std::string root = scratch.path() + "/root";
+  ::mkdir(root.c_str(), 0755);
+  LaunchOptions o;
+  o.argv = {Prog("inj_env_exec")};
+  o.cwd = o.root = root;
+  o.trace = scratch.path() + "/trace";
+  o.env = {{"AFTERSHOCK_ID", "m17"}};
+  LaunchResult r = Launch(o);
+  ASSERT_TRUE(r.ok()) << r.Describe() << r.output;
+  std::ifstream in(root + "/second");
+  std::string id;
+  std::getline(in, id);
+  EXPECT_EQ(id, "m17");
+  TraceError err;
+  auto t = ReadTrace(o.trace, &err);
+  ASSERT_TRUE(t) << err.message;
+  bool seen = false;
+  for (const Op& op : t->ops) seen |= op.kind == OpKind::kWrite && op.path == root + "/second";
+  EXPECT_TRUE(seen);
+}
+
 std::string Aftershock() {
   const char* exe = std::getenv("AFTERSHOCK_EXE");
   return exe ? exe : "aftershock";
