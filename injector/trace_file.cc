@@ -64,7 +64,8 @@ bool CreateTrace(const std::string& path, std::string* error, const std::string&
     *error = Err(seq);
     return false;
   }
-  if (root.empty()) return true;
+  // Always a kMeta first: the modes the recorder writes are the modes files
+  // got, so a reader must not apply a umask again.
   Op m;
   m.kind = OpKind::kMeta;
   m.path = root;

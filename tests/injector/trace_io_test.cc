@@ -32,9 +32,10 @@ TEST(TraceIo, MarksShareTheTotalOrderWithRecordedCalls) {
   TraceError terr;
   auto t = ReadTrace(trace_path, &terr);
   ASSERT_TRUE(t) << terr.message;
-  ASSERT_GE(t->ops.size(), 3u);
-  EXPECT_EQ(t->ops.front().kind, OpKind::kMark);
-  EXPECT_EQ(t->ops.front().path, "step");
+  ASSERT_GE(t->ops.size(), 4u);
+  EXPECT_EQ(t->ops[0].kind, OpKind::kMeta);
+  EXPECT_EQ(t->ops[1].kind, OpKind::kMark);
+  EXPECT_EQ(t->ops[1].path, "step");
   EXPECT_EQ(t->ops.back().kind, OpKind::kMark);
   EXPECT_EQ(t->ops.back().data, "m1 alice@local");
   for (size_t i = 1; i < t->ops.size(); ++i) EXPECT_EQ(t->ops[i].seq, t->ops[i - 1].seq + 1);
