@@ -12,6 +12,7 @@
 
 #include "injector/dispatch.h"
 #include "injector/fd_table.h"
+#include "injector/fiu_api.h"
 #include "injector/raw.h"
 #include "injector/runtime.h"
 
@@ -36,8 +37,8 @@ const int kArgReg[6] = {REG_RDI, REG_RSI, REG_RDX, REG_R10, REG_R8, REG_R9};
 // relaxed for this thread meanwhile). Returns the failinfo, or nullptr.
 bool FiuFails(const char* point, void** info) {
   aftershock_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
-  int r = fiu_fail(point);
-  if (r != 0) *info = fiu_failinfo();
+  int r = g_fiu.fail(point);
+  if (r != 0) *info = g_fiu.failinfo();
   aftershock_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
   return r != 0;
 }
