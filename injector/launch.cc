@@ -150,7 +150,7 @@ LaunchResult Launch(const LaunchOptions& o) {
       res.error = "cannot find libaftershock_inject.so (" + lib + "); set AFTERSHOCK_INJECT_LIB";
       return res;
     }
-    if (!TraceExists(o.trace) && !CreateTrace(o.trace, &res.error)) return res;
+    if (!TraceExists(o.trace) && !CreateTrace(o.trace, &res.error, o.root)) return res;
   }
   std::vector<std::string> args;
   if (!o.command.empty()) {

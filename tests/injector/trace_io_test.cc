@@ -119,6 +119,17 @@ TEST(TraceIo, CallSitesPointIntoTheProgram) {
   EXPECT_EQ(with_site, calls);
 }
 
+TEST(TraceIo, ChmodThroughProcSelfFdIsRecordedOnTheFile) {
+  // tar restores a directory's mode with chmod("/proc/self/fd/N") of an
+  // O_PATH fd; the fidelity check fails if that chmod is lost.
+  ScratchDir scratch;
+  RecordedRun run = RecordIn(
+      scratch,
+      {"sh:mkdir -p a/b && echo x > a/b/f && tar cf t.tar a && mkdir y && tar xf t.tar -C y"});
+  ASSERT_TRUE(run.result.ok()) << run.result.Describe() << run.result.output;
+  EXPECT_TRUE(run.fidelity.ok) << run.fidelity.gap;
+}
+
 std::string Aftershock() {
   const char* exe = std::getenv("AFTERSHOCK_EXE");
   return exe ? exe : "aftershock";
@@ -146,6 +157,16 @@ TEST(TraceIo, RecordCommandKeepsTheExitStatusAndShowPrintsTheTrace) {
   EXPECT_EQ(Shell(Aftershock() + " trace show " + trace, &shown), 0);
   EXPECT_NE(shown.find("open(\"" + scratch.path() + "/f\""), std::string::npos) << shown;
   EXPECT_NE(shown.find("write("), std::string::npos);
+}
+
+TEST(TraceIo, RecordCheckReportsTheFidelityCheck) {
+  ScratchDir scratch;
+  std::string out;
+  EXPECT_EQ(Shell("cd " + scratch.path() + " && " + Aftershock() + " record --check --out " +
+                      scratch.path() + "/t -- sh -c 'echo x > f; mv f g'",
+                  &out),
+            0);
+  EXPECT_NE(out.find("fidelity check: replaying the trace reproduces"), std::string::npos) << out;
 }
 
 TEST(TraceIo, ShowRejectsAMalformedTraceNamingTheByteOffset) {
