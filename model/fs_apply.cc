@@ -28,7 +28,8 @@ class OpResolver {
   // crash domain.
   Status Resolve(bool* ignored);
   std::vector<Effect>& effects() { return effects_; }
-  // Binding to make after the effects are replayed (kOpen).
+  // Binding of (op.dev, op.ino) to make after the effects are replayed
+  // (an open, or an fd op whose open the trace lacks).
   InodeId bind_to() const { return bind_to_; }
 
  private:
@@ -40,7 +41,7 @@ class OpResolver {
   // Parent directory inode and last name of rel.
   Status Parent(const std::string& rel, InodeId* dir, std::string* name) const;
   // The inode an fd op acts on.
-  Status FdInode(InodeId* id, bool* ignored) const;
+  Status FdInode(InodeId* id, bool* ignored);
   uint32_t CreateMode(uint32_t mode) const { return (mode & 07777) & ~s_.umask_; }
 
   Status Open(bool* ignored);
@@ -117,7 +118,7 @@ Status OpResolver::Parent(const std::string& rel, InodeId* dir, std::string* nam
   return Status::Ok();
 }
 
-Status OpResolver::FdInode(InodeId* id, bool* ignored) const {
+Status OpResolver::FdInode(InodeId* id, bool* ignored) {
   auto it = s_.bindings_.find({op_.dev, op_.ino});
   if (it != s_.bindings_.end() && s_.Find(it->second) != nullptr) {
     *id = it->second;
@@ -127,8 +128,18 @@ Status OpResolver::FdInode(InodeId* id, bool* ignored) const {
     *ignored = true;  // a file outside the crash domain (a log, /dev/null)
     return Status::Ok();
   }
+  // An fd whose open was not recorded (a read-only open, an fd inherited):
+  // the path it was opened with names the file, unless it was renamed since;
+  // bind it now so that later ops on the same file find it.
+  if (auto rel = Rel(op_.path); rel && !op_.path.empty()) {
+    if (auto found = Find(*rel, true)) {
+      *id = *found;
+      bind_to_ = *found;
+      return Status::Ok();
+    }
+  }
   return Fail("its file (dev " + std::to_string(op_.dev) + ", ino " + std::to_string(op_.ino) +
-              ") was never opened in the model");
+              ") was never opened in the model, and the model has no " + op_.path);
 }
 
 Status OpResolver::Resolve(bool* ignored) {
@@ -477,7 +488,7 @@ Status FsState::Apply(const Op& op, std::vector<Effect>* effects) {
   Status st = r.Resolve(&ignored);
   if (!st.ok() || ignored) return st;
   for (const Effect& e : r.effects()) Replay(e);
-  if (op.kind == OpKind::kOpen && r.bind_to() != kNoInode) Bind(op.dev, op.ino, r.bind_to());
+  if (r.bind_to() != kNoInode) Bind(op.dev, op.ino, r.bind_to());
   if (effects != nullptr) {
     for (Effect& e : r.effects()) effects->push_back(std::move(e));
   }
