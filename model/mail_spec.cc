@@ -1,6 +1,7 @@
 #include "model/mail_spec.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 
@@ -60,7 +61,14 @@ Status MailSpec::Observe(const Op& op) {
     }
     sinks_.push_back({op.seq, w[0], {w.begin() + 1, w.end() - 1}, w.back()});
   } else if (op.path == "step") {
+    steps_.emplace_back(op.seq, op.data);
     if (w.size() >= 2 && w[0] == "enqueue") submitted_.emplace_back(op.seq, w[1]);
+    if (w.size() == 2 && w[0] == "tick") {
+      char* end = nullptr;
+      long long seconds = std::strtoll(w[1].c_str(), &end, 10);
+      if (end == nullptr || *end != '\0') return Status::Error(where + ": bad tick " + w[1]);
+      ticks_.emplace_back(op.seq, seconds);
+    }
   }
   return Status::Ok();
 }
@@ -83,6 +91,22 @@ std::vector<std::string> MailSpec::Submitted(uint64_t crash_seq) const {
     if (seq <= crash_seq) out.push_back(id);
   }
   return out;
+}
+
+int64_t MailSpec::TicksBefore(uint64_t crash_seq) const {
+  int64_t total = 0;
+  for (const auto& [seq, seconds] : ticks_) {
+    if (seq <= crash_seq) total += seconds;
+  }
+  return total;
+}
+
+std::string MailSpec::StepAt(uint64_t crash_seq) const {
+  std::string step = "before the workload";
+  for (size_t i = 0; i < steps_.size() && steps_[i].first <= crash_seq; ++i) {
+    step = "step " + std::to_string(i + 1) + " (" + steps_[i].second + ")";
+  }
+  return step;
 }
 
 }  // namespace aftershock

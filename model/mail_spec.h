@@ -57,6 +57,12 @@ class MailSpec {
   // not); a delivery of any other message is a phantom.
   std::vector<std::string> Submitted(uint64_t crash_seq) const;
 
+  // Seconds that `tick` steps before that crash advanced the virtual clock.
+  int64_t TicksBefore(uint64_t crash_seq) const;
+  // The workload step in progress at that crash: "step 3 (deliver)", or
+  // "before the workload".
+  std::string StepAt(uint64_t crash_seq) const;
+
   const std::vector<Acknowledgement>& acknowledgements() const { return acks_; }
   const std::vector<SinkDelivery>& deliveries() const { return sinks_; }
 
@@ -64,6 +70,8 @@ class MailSpec {
   std::vector<Acknowledgement> acks_;                        // ascending seq
   std::vector<SinkDelivery> sinks_;                          // ascending seq
   std::vector<std::pair<uint64_t, std::string>> submitted_;  // enqueue steps
+  std::vector<std::pair<uint64_t, std::string>> steps_;      // every step: seq, payload
+  std::vector<std::pair<uint64_t, int64_t>> ticks_;          // tick steps: seq, seconds
 };
 
 }  // namespace aftershock

@@ -45,6 +45,20 @@ TEST(MailSpec, SinkDeliveriesBeforeTheCrashCountAsDelivered) {
             (std::vector<std::string>{"a@local", "b@x"}));
 }
 
+TEST(MailSpec, TicksAndStepsAreKnownAtEachCrashPoint) {
+  TraceBuilder t;
+  t.Mark("step", "enqueue m1");  // 2
+  t.Mark("step", "tick 3600");   // 3
+  t.Mark("step", "deliver");     // 4
+  t.Mark("step", "tick 60");     // 5
+  MailSpec spec = Spec(t.ops());
+  EXPECT_EQ(spec.TicksBefore(2), 0);
+  EXPECT_EQ(spec.TicksBefore(4), 3600);
+  EXPECT_EQ(spec.TicksBefore(5), 3660);
+  EXPECT_EQ(spec.StepAt(1), "before the workload");
+  EXPECT_EQ(spec.StepAt(4), "step 3 (deliver)");
+}
+
 TEST(MailSpec, AMalformedMarkIsAnErrorNamingIt) {
   TraceBuilder t;
   t.Mark("sink", "m1 a@local");  // no hash
