@@ -24,7 +24,7 @@ struct FuzzOptions {
   double budget_s = 60;          // no new workload starts after this
   double shrink_budget_s = 60;   // shrinking stops after this much more
   std::optional<uint64_t> seed;  // RapidCheck's seed; random when unset
-  int64_t max_cases = 1000000;   // workloads, at most
+  int64_t max_cases = 100000;    // workloads, at most
   int64_t max_states = 2000;     // crash states per model and workload, at most
   std::vector<std::string> domains = {"local", "remote"};
   WorkloadSpace space;  // rcpts from `domains`; max_steps

@@ -19,7 +19,7 @@ struct FuzzCli {
   std::vector<std::string> env;
   std::string domains = "local,remote";
   int max_steps = 6;
-  int64_t max_cases = 1000000;
+  int64_t max_cases = 100000;
   int64_t max_states = 2000;
   std::string out = "aftershock-out";
   int jobs = 0;
