@@ -1,0 +1,68 @@
+// For bench/harness_bench.sh's floor: records a scenario as `aftershock run`
+// does and materializes every crash state it would recover under one model
+// (one per distinct state content and promises) into WORKDIR/states/<n>/,
+// before recovery. Prints the number of states.
+//
+//   harness_states SCENARIO MODEL SINK WORKDIR
+#include <cstdio>
+#include <filesystem>
+#include <set>
+
+#include "harness/model_adapter.h"
+#include "harness/recovery.h"
+
+int main(int argc, char** argv) {
+  using namespace aftershock;
+  namespace fs = std::filesystem;
+  if (argc != 5) {
+    std::fprintf(stderr, "usage: harness_states SCENARIO MODEL SINK WORKDIR\n");
+    return 2;
+  }
+  std::string error;
+  Scenario s;
+  Manifest m;
+  if (!LoadScenario(argv[1], &s, &error) || !LoadManifest(s.target, &m, &error)) {
+    std::fprintf(stderr, "harness_states: %s\n", error.c_str());
+    return 2;
+  }
+  ToolPaths tools = FindToolPaths();
+  tools.sink = fs::absolute(argv[3]).string();
+  tools.bin.insert(tools.bin.begin(), fs::path(tools.sink).parent_path().string());
+  std::string work = argv[4];
+  Recording rec;
+  if (!RecordWorkload(s, m, tools, work + "/record", &rec, &error)) {
+    std::fprintf(stderr, "harness_states: %s\n", error.c_str());
+    return 1;
+  }
+  RecoveryPlan plan;
+  plan.scenario = &s;
+  plan.manifest = &m;
+  plan.tools = &tools;
+  plan.recording = &rec;
+  MailFacts facts;
+  if (!PreparePlan(&plan, &facts, &error)) {
+    std::fprintf(stderr, "harness_states: %s\n", error.c_str());
+    return 1;
+  }
+  ExploreOptions options{argv[2], s.strategy, s.seed, s.max_states, s.random_states};
+  std::unique_ptr<CrashStateSource> source = OpenCrashStates(rec.run, options, &error);
+  if (!source) {
+    std::fprintf(stderr, "harness_states: %s\n", error.c_str());
+    return 1;
+  }
+  // The explorer's VerdictCache key: what `aftershock run` recovers once.
+  std::set<std::pair<uint64_t, uint64_t>> seen;
+  int64_t explored = 0, n = 0;
+  while (explored < s.max_states) {
+    std::optional<CrashStateRef> state = source->Next();
+    if (!state) break;
+    ++explored;
+    if (!seen.insert({state->hash, PointOf(plan, state->crash_seq).Key()}).second) continue;
+    if (!MaterializeCrashState(*state, work + "/states/" + std::to_string(n++), &error)) {
+      std::fprintf(stderr, "harness_states: %s\n", error.c_str());
+      return 1;
+    }
+  }
+  std::printf("%lld\n", static_cast<long long>(n));
+  return 0;
+}
