@@ -1,0 +1,44 @@
+// The checker: one verdict per crash state from what had to survive (the
+// acknowledged pairs) and what was delivered (before the crash, and by
+// recovery and draining).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "harness/mail_facts.h"
+#include "harness/recorder.h"
+#include "reports/verdict.h"
+
+namespace aftershock {
+
+struct DeliveredCopy {
+  // Recipients the copy was handed over for. Empty = every recipient of the
+  // message it names (a shared maildir without Delivered-To).
+  std::vector<std::string> rcpts;
+  std::string copy;   // the bytes as delivered
+  std::string where;  // "sink before the crash", "sink", "Maildir/new/123.x"
+};
+
+struct CheckInput {
+  const std::map<std::string, Submitted>* messages = nullptr;
+  std::set<Pair> acked;
+  std::vector<DeliveredCopy> deliveries;
+  std::string recovery_failure;  // non-empty: recover or deliver failed (what happened)
+};
+
+struct CheckResult {
+  Verdict verdict = Verdict::kOk;
+  std::string detail;  // the first finding of the verdict's kind, one line
+  bool has_duplicate = false;
+  int64_t lost_pairs = 0;
+  int64_t duplicate_pairs = 0;
+};
+
+// REQUIRES: input.messages != nullptr.
+CheckResult Check(const CheckInput& input);
+
+}  // namespace aftershock

@@ -1,0 +1,250 @@
+#include "harness/explorer.h"
+
+#include <xxhash.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "harness/run_dir.h"
+#include "model/trace.h"
+
+namespace aftershock {
+namespace {
+
+// A path as a person groups it: the root as {root}, digit runs as '#'.
+std::string PathPattern(const std::string& path, const std::string& root) {
+  std::string p = path;
+  if (p.rfind(root, 0) == 0) p = "{root}" + p.substr(root.size());
+  std::string out;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (std::isdigit(static_cast<unsigned char>(p[i]))) {
+      if (out.empty() || out.back() != '#') out += '#';
+    } else {
+      out += p[i];
+    }
+  }
+  return out;
+}
+
+class OpIndex {
+ public:
+  void Load(const std::string& trace_path) {
+    TraceReader reader(trace_path);
+    while (auto op = reader.Next()) {
+      if (op->kind != OpKind::kMark) ops_[op->seq] = {op->kind, op->path};
+    }
+  }
+  // "rename {root}/incoming/#" for the op with `seq`, or "" when unknown.
+  std::string Describe(uint64_t seq, const std::string& root) const {
+    auto it = ops_.find(seq);
+    if (it == ops_.end()) return "";
+    return std::string(trace::KindName(it->second.first)) + " " +
+           PathPattern(it->second.second, root);
+  }
+  // The last op before `seq`.
+  std::string DescribeBefore(uint64_t seq, const std::string& root) const {
+    auto it = ops_.lower_bound(seq);
+    if (it == ops_.begin()) return "";
+    --it;
+    return Describe(it->first, root);
+  }
+
+ private:
+  std::map<uint64_t, std::pair<OpKind, std::string>> ops_;
+};
+
+std::string Cause(const CrashStateRef& s, const OpIndex& ops, const MailFacts& facts,
+                  const std::string& root) {
+  auto op = [&](uint64_t seq) {
+    std::string d = ops.Describe(seq, root);
+    return d.empty() ? "op " + std::to_string(seq) : d;
+  };
+  if (!s.dropped_seqs.empty()) return "dropped " + op(s.dropped_seqs.front());
+  if (!s.torn_seqs.empty()) return "torn " + op(s.torn_seqs.front());
+  if (!s.lost_seqs.empty()) return "lost to a failed fsync: " + op(s.lost_seqs.front());
+  std::string step = facts.StepAt(s.crash_seq);
+  std::string before = ops.DescribeBefore(s.crash_seq, root);
+  // Group by the step kind, not the message: "step 3 (enqueue m2)" -> "enqueue".
+  std::string kind = step;
+  size_t open = step.find('(');
+  if (open != std::string::npos) {
+    kind = step.substr(open + 1);
+    kind = kind.substr(0, kind.find_first_of(" )"));
+  }
+  return "crash during " + kind + (before.empty() ? "" : ", after " + before);
+}
+
+uint64_t MailKey(const CheckInput& in, int64_t now) {
+  std::string key = std::to_string(now);
+  for (const auto& [id, rcpt] : in.acked) key += "|" + id + " " + rcpt;
+  key += "#";
+  for (const auto& d : in.deliveries) key += d.where + "\n";
+  return XXH64(key.data(), key.size(), 0);
+}
+
+}  // namespace
+
+bool VerdictCache::Find(const std::pair<uint64_t, uint64_t>& key, Entry* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return false;
+  *out = it->second;
+  return true;
+}
+
+void VerdictCache::Put(const std::pair<uint64_t, uint64_t>& key, const Entry& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_.emplace(key, e);
+}
+
+bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress, ModelResult* out,
+             std::string* error) {
+  auto start = std::chrono::steady_clock::now();
+  const RecoveryPlan& plan = *req.plan;
+  out->model = req.options.model;
+  out->strategy = req.options.strategy;
+  std::unique_ptr<CrashStateSource> source =
+      OpenCrashStates(plan.recording->run, req.options, error);
+  if (!source) return false;
+  OpIndex ops;
+  ops.Load(plan.recording->run.trace_path);
+  const std::string& root = plan.recording->run.root;
+
+  std::mutex mu;  // guards source, out, first_error, group_index
+  std::string first_error;
+  std::map<std::pair<Verdict, std::string>, size_t> group_index;
+  int64_t with_duplicate = 0;
+  int64_t explored = 0;
+
+  auto worker = [&](int k) {
+    std::string wdir = req.scratch_dir + "/w" + std::to_string(k);
+    for (;;) {
+      std::optional<CrashStateRef> state;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!first_error.empty() || explored >= req.options.max_states) return;
+        state = source->Next();
+        if (!state) return;
+        ++explored;
+      }
+      std::string scratch = req.keep_states ? req.scratch_dir + "/states/" + state->id : wdir;
+      if (std::filesystem::exists(scratch)) RemoveTreeInside(req.run_dir, scratch);
+      std::filesystem::create_directories(scratch);
+
+      // The mail specification at this crash point; equal keys check once.
+      CheckInput input;
+      input.messages = &plan.recording->messages;
+      input.acked = plan.facts->AckedBefore(state->crash_seq);
+      std::string spec;
+      for (const auto& s : plan.facts->SinkBefore(state->crash_seq)) spec += s.hash + " ";
+      int64_t now = plan.facts->TicksBefore(state->crash_seq);
+      CheckInput key_input;
+      key_input.acked = input.acked;
+      key_input.deliveries.push_back(DeliveredCopy{{}, "", spec});
+      std::pair<uint64_t, uint64_t> key{state->hash, MailKey(key_input, now)};
+
+      VerdictCache::Entry entry;
+      bool cached = cache->Find(key, &entry);
+      if (!cached) {
+        std::string err;
+        if (!RecoverState(plan, *state, scratch, &input, &err)) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (first_error.empty()) first_error = err;
+          return;
+        }
+        CheckResult r = Check(input);
+        entry = {r.verdict, r.detail, r.has_duplicate};
+        cache->Put(key, entry);
+      }
+      progress->done.fetch_add(1);
+      if (IsViolation(entry.verdict)) progress->violations.fetch_add(1);
+
+      std::lock_guard<std::mutex> lock(mu);
+      ++out->verdicts[static_cast<int>(entry.verdict)];
+      ++out->states_unique;
+      if (!cached) ++out->states_recovered;
+      if (entry.has_duplicate) ++with_duplicate;
+      if (entry.verdict == Verdict::kOk || entry.verdict == Verdict::kUnackedDelivered) continue;
+      std::string cause = Cause(*state, ops, *plan.facts, root);
+      auto [it, inserted] =
+          group_index.emplace(std::make_pair(entry.verdict, cause), out->groups.size());
+      if (inserted) {
+        ViolationGroup g;
+        g.verdict = entry.verdict;
+        g.cause = cause;
+        g.example_state = state->id;
+        g.example_description = state->description;
+        g.example_detail = entry.detail;
+        g.reproduce = req.reproduce_prefix + " --state " + state->id +
+                      " --into aftershock-replay-" + state->id;
+        out->groups.push_back(g);
+      }
+      ++out->groups[it->second].count;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int k = 0; k < std::max(1, req.jobs); ++k) threads.emplace_back(worker, k);
+  for (auto& t : threads) t.join();
+  if (!req.keep_states) {
+    for (int k = 0; k < std::max(1, req.jobs); ++k) {
+      std::string wdir = req.scratch_dir + "/w" + std::to_string(k);
+      if (std::filesystem::exists(wdir)) RemoveTreeInside(req.run_dir, wdir);
+    }
+  }
+  if (!first_error.empty()) {
+    *error = first_error;
+    return false;
+  }
+  if (!source->Error().empty()) {
+    *error = "the model failed: " + source->Error();
+    return false;
+  }
+  out->states_explored = std::max<int64_t>(source->Generated(), explored);
+  out->duplicate_rate = explored ? static_cast<double>(with_duplicate) / explored : 0.0;
+  std::sort(out->groups.begin(), out->groups.end(),
+            [](const ViolationGroup& a, const ViolationGroup& b) {
+              if (a.verdict != b.verdict) return a.verdict > b.verdict;
+              if (a.count != b.count) return a.count > b.count;
+              return a.cause < b.cause;
+            });
+  out->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return true;
+}
+
+void Judge(const Scenario& s, ModelResult* r) {
+  const Expectation& e = s.expect;
+  r->expectation_failures.clear();
+  if (e.ViolationExpectedUnder(r->model)) {
+    Verdict v = *ParseVerdict(e.violation);
+    if (r->Count(v) == 0) {
+      r->expectation_failures.push_back("expected a '" + e.violation +
+                                        "' state under this model; none found");
+    }
+  } else {
+    auto limit = [&](Verdict v, int64_t max) {
+      if (r->Count(v) > max) {
+        r->expectation_failures.push_back(std::to_string(r->Count(v)) + " '" +
+                                          std::string(VerdictName(v)) + "' states (at most " +
+                                          std::to_string(max) + " expected)");
+      }
+    };
+    limit(Verdict::kLost, e.max_lost);
+    limit(Verdict::kCorrupt, e.max_corrupt);
+    limit(Verdict::kPhantom, e.max_phantom);
+    limit(Verdict::kRecoveryFailed, e.max_recovery_failed);
+    if (r->duplicate_rate > e.max_duplicate_rate + 1e-12) {
+      char buf[128];
+      std::snprintf(buf, sizeof buf, "duplicate rate %.3f above %.3f", r->duplicate_rate,
+                    e.max_duplicate_rate);
+      r->expectation_failures.push_back(buf);
+    }
+  }
+  for (auto& g : r->groups) {
+    // Under a model that must expose the bug, its side effects are expected too.
+    g.expected = e.ViolationExpectedUnder(r->model);
+  }
+  r->passed = r->expectation_failures.empty();
+}
+
+}  // namespace aftershock

@@ -1,0 +1,57 @@
+// The explorer: every crash state of one recording under one model, checked
+// by a pool of workers; identical states (same content, same mail
+// specification) are checked once per scenario, across models.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "harness/recovery.h"
+#include "reports/report.h"
+
+namespace aftershock {
+
+struct Progress {
+  std::atomic<int64_t> done{0};
+  std::atomic<int64_t> violations{0};
+  std::atomic<int64_t> total_hint{0};  // 0 = unknown yet
+};
+
+// Results of checked states, shared by the models of one scenario.
+class VerdictCache {
+ public:
+  struct Entry {
+    Verdict verdict;
+    std::string detail;
+    bool has_duplicate;
+  };
+  bool Find(const std::pair<uint64_t, uint64_t>& key, Entry* out);
+  void Put(const std::pair<uint64_t, uint64_t>& key, const Entry& e);
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<uint64_t, uint64_t>, Entry> entries_;
+};
+
+struct ExploreRequest {
+  const RecoveryPlan* plan = nullptr;
+  ExploreOptions options;
+  int jobs = 1;
+  std::string scratch_dir;  // inside the run dir; the workers' directories go here
+  std::string run_dir;      // for the removal guard
+  bool keep_states = false;
+  std::string reproduce_prefix;  // "aftershock replay R --scenario S --model M"
+};
+
+// Explores and checks; fills everything of *out but `passed` and
+// `expectation_failures`. Returns false with *error when the harness failed.
+bool Explore(const ExploreRequest& request, VerdictCache* cache, Progress* progress,
+             ModelResult* out, std::string* error);
+
+// Applies the scenario's expectations to one model's result.
+void Judge(const Scenario& scenario, ModelResult* result);
+
+}  // namespace aftershock

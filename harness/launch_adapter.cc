@@ -1,0 +1,125 @@
+#include "harness/launch_adapter.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "injector/launch.h"
+#include "injector/marks.h"
+#include "injector/trace_file.h"
+
+namespace aftershock {
+namespace {
+
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The parent pid in /proc/PID/stat (the field after the parenthesized name).
+pid_t ParentOf(const char* pid) {
+  char path[64], buf[512];
+  std::snprintf(path, sizeof path, "/proc/%s/stat", pid);
+  FILE* f = std::fopen(path, "r");
+  if (!f) return -1;
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* close = std::strrchr(buf, ')');
+  int ppid = -1;
+  if (!close || std::sscanf(close + 1, " %*c %d", &ppid) != 1) return -1;
+  return ppid;
+}
+
+}  // namespace
+
+std::string LaunchOutcome::Status() const {
+  switch (end) {
+    case End::kExited:
+      return std::to_string(code);
+    case End::kSignaled:
+      return "signal " + std::to_string(code);
+    case End::kTimedOut:
+      return "timeout";
+    case End::kNotStarted:
+      return "not-started";
+  }
+  return "?";
+}
+
+bool TracingAvailable() {
+  static const bool available = access(InjectLibPath().c_str(), R_OK) == 0;
+  return available;
+}
+
+void KillAllLaunched() {
+  // Launch() starts every command in its own session, so each child of
+  // this process leads a process group that holds all its descendants.
+  pid_t self = getpid();
+  DIR* d = opendir("/proc");
+  if (!d) return;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    if (ParentOf(e->d_name) == self) killpg(static_cast<pid_t>(std::atoi(e->d_name)), SIGKILL);
+  }
+  closedir(d);
+}
+
+LaunchOutcome Launch(const LaunchRequest& r) {
+  LaunchOptions o;
+  o.command = r.command;
+  o.cwd = r.cwd;
+  o.record = !r.trace_path.empty();
+  for (const auto& [k, v] : r.env) {
+    // The launcher sets these itself when it records.
+    if (o.record && (k == "AFTERSHOCK_TRACE" || k == "AFTERSHOCK_ROOT")) continue;
+    o.env.emplace_back(k, v);
+  }
+  if (!r.stdin_path.empty()) {
+    o.has_stdin = true;
+    o.stdin_data = ReadFileBytes(r.stdin_path);
+  }
+  o.capture_output = true;
+  o.timeout_ms = static_cast<int>(r.timeout_ms);
+  if (o.record) {
+    o.trace = r.trace_path;
+    o.root = r.root;
+    o.allow = r.allow;
+    o.faults = r.faults;
+  }
+  LaunchResult res = aftershock::Launch(o);
+  if (!r.output_path.empty() && !res.output.empty()) {
+    std::ofstream(r.output_path, std::ios::binary | std::ios::app) << res.output;
+  }
+  LaunchOutcome out;
+  if (!res.started) {
+    out.error = res.error;
+  } else if (res.timed_out) {
+    out.end = LaunchOutcome::End::kTimedOut;
+  } else if (res.exited) {
+    out.end = LaunchOutcome::End::kExited;
+    out.code = res.exit_status;
+  } else {
+    out.end = LaunchOutcome::End::kSignaled;
+    out.code = res.signal;
+  }
+  return out;
+}
+
+bool CreateTraceFile(const std::string& trace_path, std::string* error) {
+  return CreateTrace(trace_path, error);
+}
+
+bool AppendTraceMark(const std::string& trace_path, std::string_view label, std::string_view data) {
+  return AppendMark(trace_path, label, data);
+}
+
+}  // namespace aftershock

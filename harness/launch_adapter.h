@@ -1,0 +1,58 @@
+// The one place the harness starts target commands and appends trace marks:
+// Launch() calls the injector's launcher (injector/launch.h; traced when
+// trace_path is set) and AppendTraceMark() forwards to injector/marks.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aftershock {
+
+struct LaunchRequest {
+  std::string command;  // run as /bin/sh -c COMMAND
+  std::string cwd;
+  std::vector<std::pair<std::string, std::string>> env;  // set on top of the harness's own
+  std::string stdin_path;                                // "" = /dev/null
+  std::string output_path;  // stdout and stderr, appended; "" = /dev/null
+  int64_t timeout_ms = 10000;
+  // Tracing (ignored by the untraced launcher): "" = untraced.
+  std::string trace_path;
+  std::string root;
+  std::vector<std::string> allow;  // path prefixes exempt from escape detection
+  std::string faults;              // injector fault spec lines, ';'-separated
+};
+
+struct LaunchOutcome {
+  enum class End { kExited, kSignaled, kTimedOut, kNotStarted };
+  End end = End::kNotStarted;
+  int code = 0;       // exit status, or the signal number
+  std::string error;  // kNotStarted: why
+  bool Succeeded() const { return end == End::kExited && code == 0; }
+  // "0", "3", "signal 9", "timeout", "not-started": the `exit` mark's status.
+  std::string Status() const;
+};
+
+// Runs the command in its own session and waits; past the timeout the whole
+// process group is killed. Thread-safe. Commands still running when the
+// harness is interrupted are killed by KillAllLaunched().
+LaunchOutcome Launch(const LaunchRequest& request);
+
+// True iff Launch() can record traces (the injector's library is found).
+bool TracingAvailable();
+
+// SIGKILLs the process group of every command Launch() is running (each
+// child of this process leads one). For the harness's cleanup thread.
+void KillAllLaunched();
+
+// Creates (truncating) an empty trace for a run of commands. Returns true
+// iff done; else *error says why.
+bool CreateTraceFile(const std::string& trace_path, std::string* error);
+
+// Appends a kMark record (label, data) to the trace with the next seq.
+// Returns true iff it was written.
+bool AppendTraceMark(const std::string& trace_path, std::string_view label, std::string_view data);
+
+}  // namespace aftershock

@@ -1,0 +1,43 @@
+// A target manifest (docs/target-contract.md): how aftershock drives a queue
+// it did not write.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace aftershock {
+
+using EnvList = std::vector<std::pair<std::string, std::string>>;
+
+enum class MailboxKind { kSink, kMaildir };
+
+struct Manifest {
+  std::string file;  // absolute path of the manifest
+  std::string dir;   // absolute folder holding it ({manifest_dir})
+  std::string name;  // [a-z0-9._-]+
+  std::string description;
+  std::string init;     // commands: empty = not given
+  std::string enqueue;  // required
+  std::string deliver;
+  std::string recover;
+  int64_t timeout_s = 10;
+  int64_t drain_rounds = 3;
+  MailboxKind mailbox_kind = MailboxKind::kSink;
+  std::string mailbox_path;  // maildir only; may contain {rcpt}
+  EnvList env;               // [env]: passed to every command
+};
+
+// Loads and validates `path`. Returns true iff it is a valid manifest; else
+// *error is "file:line:column: message".
+bool LoadManifest(const std::string& path, Manifest* out, std::string* error);
+
+// Returns "" iff every {placeholder} in `command` is one the contract
+// defines ({root} {id} {rcpts} {sink} {now} {manifest_dir}); else its name.
+std::string UnknownPlaceholder(const std::string& command);
+
+// Absolute, lexically normalized form of `path` (relative to `base_dir`).
+std::string AbsolutePath(const std::string& path, const std::string& base_dir);
+
+}  // namespace aftershock

@@ -1,0 +1,189 @@
+#include "harness/recorder.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "harness/launch_adapter.h"
+#include "harness/message.h"
+#include "model/trace.h"
+
+namespace aftershock {
+namespace {
+
+bool WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+  return static_cast<bool>(out);
+}
+
+std::string FaultsFor(const Scenario& s, size_t step_index, StepKind kind) {
+  std::string spec;
+  for (const Fault& f : s.faults) {
+    if (!f.AppliesTo(step_index, kind)) continue;
+    if (!spec.empty()) spec += ';';
+    spec += f.Spec();
+  }
+  return spec;
+}
+
+// The first escape in the trace, "" when none.
+std::string FindEscape(const std::string& trace_path, std::string* error) {
+  TraceReader reader(trace_path);
+  if (!reader.ok()) {
+    *error = reader.Error();
+    return "";
+  }
+  while (auto op = reader.Next()) {
+    if (op->Has(trace::kFlagEscape)) {
+      std::string line = FormatOp(*op);
+      return line.substr(std::min(line.size(), line.find_first_not_of(' ')));
+    }
+  }
+  if (!reader.ok()) *error = reader.Error();
+  return "";
+}
+
+}  // namespace
+
+bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const ToolPaths& tools,
+                    const std::string& work_dir, Recording* out, std::string* error) {
+  namespace fs = std::filesystem;
+  Recording rec;
+  rec.work_dir = work_dir;
+  rec.run.root = work_dir + "/root";
+  rec.run.trace_path = work_dir + "/trace.bin";
+  rec.run.initial_dir = work_dir + "/initial";
+  rec.sink_log = work_dir + "/sink.log";
+  fs::create_directories(rec.run.root);
+  fs::create_directories(work_dir + "/msgs");
+  fs::create_directories(work_dir + "/snap");
+  std::string log = work_dir + "/commands.log";
+
+  CommandContext ctx;
+  ctx.manifest = &manifest;
+  ctx.scenario_env = &scenario.env;
+  ctx.tools = &tools;
+  ctx.root = rec.run.root;
+  ctx.sink_log = rec.sink_log;
+  ctx.now = scenario.clock_start;
+
+  auto run = [&](const std::string& command, const std::string& stdin_path, bool traced,
+                 const std::string& faults) {
+    LaunchRequest r;
+    r.command = ExpandCommand(command, ctx);
+    r.cwd = ctx.root;
+    r.stdin_path = stdin_path;
+    r.output_path = log;
+    r.timeout_ms = manifest.timeout_s * 1000;
+    if (traced) {
+      r.trace_path = rec.run.trace_path;
+      r.root = ctx.root;
+      // Only the sink log and the messages lie outside the crash domain on purpose.
+      r.allow = {rec.sink_log, log, work_dir + "/msgs/"};
+      // Character devices hold no state a crash could lose (not /dev/shm!).
+      for (const char* dev : {"/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/stdout",
+                              "/dev/stderr", "/dev/fd/", "/dev/pts/", "/proc/self/fd/"}) {
+        r.allow.push_back(dev);
+      }
+      r.faults = faults;
+    }
+    ctx.trace_path = traced ? rec.run.trace_path : "";
+    r.env = CommandEnvironment(ctx);
+    return Launch(r);
+  };
+
+  if (!manifest.init.empty()) {
+    LaunchOutcome o = run(manifest.init, "", false, "");
+    if (!o.Succeeded()) {
+      *error = manifest.file + ": init failed (" + o.Status() + (o.error.empty() ? "" : ", ") +
+               o.error + "); its output: " + log;
+      return false;
+    }
+  }
+  if (!CopyTree(rec.run.root, rec.run.initial_dir, error)) return false;
+  if (!CreateTraceFile(rec.run.trace_path, error)) return false;
+  auto mark = [&](std::string_view label, const std::string& data) {
+    if (!AppendTraceMark(rec.run.trace_path, label, data)) {
+      *error = rec.run.trace_path + ": cannot append a mark";
+      return false;
+    }
+    return true;
+  };
+  auto snapshot = [&](size_t index) {
+    if (ModelAvailable()) return true;
+    // Stand-in for the model: the seq the next mark will take is the crash point.
+    uint64_t next = 1;
+    TraceReader reader(rec.run.trace_path);
+    while (auto op = reader.Next()) next = std::max(next, op->seq + 1);
+    std::string dir = work_dir + "/snap/" + std::to_string(index);
+    if (!CopyTree(rec.run.root, dir, error)) return false;
+    rec.run.snapshots.emplace_back(next, dir);
+    return true;
+  };
+
+  for (size_t i = 0; i < scenario.steps.size(); ++i) {
+    const Step& step = scenario.steps[i];
+    if (!snapshot(i)) return false;
+    if (!mark("step", step.MarkData())) return false;
+    std::string faults = FaultsFor(scenario, i, step.kind);
+    LaunchOutcome o;
+    std::string kind = StepKindName(step.kind);
+    switch (step.kind) {
+      case StepKind::kEnqueue: {
+        std::string msg_path = work_dir + "/msgs/" + step.id;
+        WriteFile(msg_path, ComposeMessage(step.id, step.rcpts, step.body_size));
+        rec.messages[step.id] = Submitted{step.id, step.rcpts, step.body_size};
+        ctx.id = step.id;
+        ctx.rcpts = step.rcpts;
+        o = run(manifest.enqueue, msg_path, true, faults);
+        ctx.id.clear();
+        ctx.rcpts.clear();
+        break;
+      }
+      case StepKind::kDeliver:
+        if (manifest.deliver.empty()) continue;
+        o = run(manifest.deliver, "", true, faults);
+        break;
+      case StepKind::kRestart:
+        if (manifest.recover.empty()) continue;
+        o = run(manifest.recover, "", true, faults);
+        break;
+      case StepKind::kTick:
+        ctx.now += step.seconds;
+        continue;
+    }
+    if (!o.error.empty()) {
+      *error = "step " + std::to_string(i + 1) + " (" + kind + "): " + o.error;
+      return false;
+    }
+    if (!mark("exit", kind + " " + o.Status())) return false;
+    if (step.kind == StepKind::kEnqueue && o.Succeeded()) {
+      std::string data = step.id;
+      for (const auto& r : step.rcpts) data += " " + r;
+      if (!mark("ack", data)) return false;
+    }
+    if (!o.Succeeded()) {
+      rec.notes.push_back("step " + std::to_string(i + 1) + " (" + step.MarkData() +
+                          ") ended with status " + o.Status());
+    }
+  }
+  rec.run.final_snapshot = work_dir + "/snap/final";
+  if (!ModelAvailable() && !CopyTree(rec.run.root, rec.run.final_snapshot, error)) return false;
+  {
+    TraceReader reader(rec.run.trace_path);
+    uint64_t next = 1;
+    while (auto op = reader.Next()) next = std::max(next, op->seq + 1);
+    rec.run.final_seq = next;
+  }
+  std::string escape = FindEscape(rec.run.trace_path, error);
+  if (!error->empty()) return false;
+  if (!escape.empty()) {
+    *error = manifest.file + ": target '" + manifest.name +
+             "' wrote outside its root (the crash domain): " + escape;
+    return false;
+  }
+  *out = std::move(rec);
+  return true;
+}
+
+}  // namespace aftershock

@@ -1,0 +1,177 @@
+#include "harness/recovery.h"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "harness/launch_adapter.h"
+#include "harness/message.h"
+
+namespace aftershock {
+namespace {
+
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> ListFiles(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      if (e->d_type == DT_REG || e->d_type == DT_UNKNOWN) names.emplace_back(e->d_name);
+    }
+    closedir(d);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Mailboxes to read: (recipient or "" for a shared one, path relative to root).
+std::vector<std::pair<std::string, std::string>> Mailboxes(const RecoveryPlan& plan) {
+  std::vector<std::pair<std::string, std::string>> boxes;
+  const std::string& path = plan.manifest->mailbox_path;
+  size_t at = path.find("{rcpt}");
+  if (at == std::string::npos) {
+    boxes.emplace_back("", path);
+    return boxes;
+  }
+  std::set<std::string> rcpts;
+  for (const auto& [id, m] : plan.recording->messages) rcpts.insert(m.rcpts.begin(), m.rcpts.end());
+  for (const auto& r : rcpts) {
+    std::string p = path;
+    p.replace(at, 6, r);
+    boxes.emplace_back(r, p);
+  }
+  return boxes;
+}
+
+void CollectMaildir(const RecoveryPlan& plan, const std::string& root,
+                    std::vector<DeliveredCopy>* out) {
+  for (const auto& [rcpt, box] : Mailboxes(plan)) {
+    for (const char* sub : {"new", "cur"}) {
+      std::string rel = box + "/" + sub;
+      for (const auto& name : ListFiles(root + "/" + rel)) {
+        DeliveredCopy c;
+        c.copy = ReadFileBytes(root + "/" + rel + "/" + name);
+        c.where = rel + "/" + name;
+        if (!rcpt.empty()) {
+          c.rcpts = {rcpt};
+        } else {
+          ParsedCopy p = ParseCopy(c.copy);
+          if (!p.delivered_to.empty()) c.rcpts = {p.delivered_to};
+        }
+        out->push_back(std::move(c));
+      }
+    }
+  }
+}
+
+size_t CountMaildir(const RecoveryPlan& plan, const std::string& root) {
+  size_t n = 0;
+  for (const auto& [rcpt, box] : Mailboxes(plan)) {
+    for (const char* sub : {"new", "cur"}) n += ListFiles(root + "/" + box + "/" + sub).size();
+  }
+  return n;
+}
+
+}  // namespace
+
+bool PreparePlan(RecoveryPlan* plan, MailFacts* facts, std::string* error) {
+  if (!facts->Load(plan->recording->run.trace_path, error)) return false;
+  plan->facts = facts;
+  std::vector<SinkRecord> records;
+  if (!ReadSinkLog(plan->recording->sink_log, &records)) {
+    *error = plan->recording->sink_log + ": unreadable";
+    return false;
+  }
+  for (auto& r : records) plan->recorded_copies[r.hash] = std::move(r.copy);
+  return true;
+}
+
+bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const std::string& scratch,
+                  CheckInput* input, std::string* error) {
+  const Manifest& m = *plan.manifest;
+  std::string root = scratch + "/root";
+  std::string sink_log = scratch + "/sink.log";
+  std::string log = scratch + "/commands.log";
+  if (!MaterializeCrashState(state, root, error)) return false;
+
+  input->messages = &plan.recording->messages;
+  input->acked = plan.facts->AckedBefore(state.crash_seq);
+  input->deliveries.clear();
+  input->recovery_failure.clear();
+  bool maildir = m.mailbox_kind == MailboxKind::kMaildir;
+  if (!maildir) {
+    // A sink's acceptance is durable at once: copies handed over before the
+    // crash stay delivered whatever the crash did to the queue.
+    for (const SinkMark& s : plan.facts->SinkBefore(state.crash_seq)) {
+      DeliveredCopy c;
+      c.rcpts = s.rcpts;
+      auto it = plan.recorded_copies.find(s.hash);
+      c.copy = it == plan.recorded_copies.end() ? "" : it->second;
+      c.where = "sink before the crash (seq " + std::to_string(s.seq) + ")";
+      input->deliveries.push_back(std::move(c));
+    }
+  }
+
+  CommandContext ctx;
+  ctx.manifest = &m;
+  ctx.scenario_env = &plan.scenario->env;
+  ctx.tools = plan.tools;
+  ctx.root = root;
+  ctx.sink_log = sink_log;
+  ctx.now = plan.scenario->clock_start + plan.facts->TicksBefore(state.crash_seq);
+  auto run = [&](const std::string& command, const char* what) {
+    LaunchRequest r;
+    r.command = ExpandCommand(command, ctx);
+    r.cwd = root;
+    r.output_path = log;
+    r.timeout_ms = m.timeout_s * 1000;
+    r.env = CommandEnvironment(ctx);
+    LaunchOutcome o = Launch(r);
+    if (o.Succeeded()) return true;
+    input->recovery_failure =
+        std::string(what) +
+        (o.end == LaunchOutcome::End::kTimedOut
+             ? " timed out after " + std::to_string(m.timeout_s) + " s"
+         : o.end == LaunchOutcome::End::kSignaled ? " killed by signal " + std::to_string(o.code)
+         : o.end == LaunchOutcome::End::kExited   ? " exited " + std::to_string(o.code)
+                                                  : " did not start: " + o.error);
+    return false;
+  };
+  auto count = [&]() { return maildir ? CountMaildir(plan, root) : CountSinkRecords(sink_log); };
+
+  bool ok = m.recover.empty() || run(m.recover, "recover");
+  if (ok && !m.deliver.empty()) {
+    size_t before = count();
+    for (int64_t round = 0; round < m.drain_rounds; ++round) {
+      if (!run(m.deliver, "deliver")) break;
+      size_t after = count();
+      if (after == before) break;
+      before = after;
+    }
+  }
+  if (maildir) {
+    CollectMaildir(plan, root, &input->deliveries);
+  } else {
+    std::vector<SinkRecord> records;
+    ReadSinkLog(sink_log, &records);
+    for (auto& r : records) {
+      DeliveredCopy c;
+      c.rcpts = std::move(r.rcpts);
+      c.copy = std::move(r.copy);
+      c.where = "sink after recovery";
+      input->deliveries.push_back(std::move(c));
+    }
+  }
+  return true;
+}
+
+}  // namespace aftershock

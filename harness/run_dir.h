@@ -1,0 +1,52 @@
+// The one run directory on tmpfs that holds every scratch file of a run:
+// /dev/shm/aftershock-<pid>-<hex>/, with a `lock` file flock()ed for the
+// run's lifetime. Removed on exit, SIGINT, SIGTERM and SIGHUP; a run killed
+// harder leaves it behind, and the next run removes it (its lock is free).
+// Nothing outside a run directory is ever removed.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace aftershock {
+
+class RunDir {
+ public:
+  // Removes leftovers of dead runs under `base`, creates this run's
+  // directory and arms the signal cleanup. Returns null and sets *error on
+  // failure. At most one RunDir per process.
+  static std::unique_ptr<RunDir> Create(std::string* error, const std::string& base = "/dev/shm");
+  ~RunDir();
+  RunDir(const RunDir&) = delete;
+  RunDir& operator=(const RunDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // Keep the directory at exit (--keep-states); later runs keep it too.
+  void Keep();
+
+  // Creates `rel` (and parents) inside the run dir; returns its path.
+  std::string MakeDir(const std::string& rel);
+
+ private:
+  RunDir() = default;
+  std::string path_;
+  int lock_fd_ = -1;
+  bool keep_ = false;
+};
+
+// Never returns once SIGINT/SIGTERM/SIGHUP arrived: the cleanup thread then
+// owns the exit (status 128 + signal), so no report of an interrupted run is
+// written and no error of a half-removed run dir reaches the user.
+void WaitIfInterrupted();
+
+// Removes the tree at `path`. REQUIRES (checked, aborts otherwise): `path` is
+// strictly inside `run_dir`, or is a run directory itself of the form
+// <base>/aftershock-<digits>-<hex>. Never follows symlinks. Returns true iff
+// everything was removed.
+bool RemoveTreeInside(const std::string& run_dir, const std::string& path);
+
+// Removes every <base>/aftershock-<pid>-<hex> whose lock is not held and
+// that has no `keep` file. Returns how many were removed.
+int RemoveDeadRuns(const std::string& base);
+
+}  // namespace aftershock

@@ -1,0 +1,291 @@
+#include "harness/runner.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "harness/explorer.h"
+#include "harness/recorder.h"
+#include "harness/run_dir.h"
+#include "reports/writers.h"
+
+namespace aftershock {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string NowUtc() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+std::string Safe(const std::string& s) {
+  std::string out;
+  for (char c : s)
+    out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_';
+  return out;
+}
+
+// Prints progress on a terminal; silent otherwise.
+class ProgressPrinter {
+ public:
+  ProgressPrinter(Progress* p, std::string label, bool enabled)
+      : p_(p), label_(std::move(label)), enabled_(enabled) {
+    if (enabled_) thread_ = std::thread([this] { Loop(); });
+  }
+  ~ProgressPrinter() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    if (enabled_) std::fprintf(stderr, "\r\033[K");
+  }
+
+ private:
+  void Loop() {
+    auto start = std::chrono::steady_clock::now();
+    while (!stop_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      int64_t done = p_->done.load();
+      double rate = secs > 0 ? done / secs : 0;
+      int64_t total = p_->total_hint.load();
+      std::string eta = "?";
+      if (total > done && rate > 0)
+        eta = std::to_string(static_cast<int64_t>((total - done) / rate)) + "s";
+      std::fprintf(stderr, "\r\033[K%s: %lld states, %lld violations, %.1f states/s, ETA %s",
+                   label_.c_str(), static_cast<long long>(done),
+                   static_cast<long long>(p_->violations.load()), rate, eta.c_str());
+      std::fflush(stderr);
+    }
+  }
+  Progress* p_;
+  std::string label_;
+  bool enabled_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Keeps what replay needs beside the report: the trace, the initial state
+// and (for the stand-in model) the snapshots.
+bool SaveRecording(const Recording& rec, const std::string& dir, std::string* error) {
+  // Files of an earlier run are overwritten, never removed: nothing outside
+  // the run directory is ever deleted.
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  for (const char* name : {"trace.bin", "sink.log"}) {
+    if (fs::exists(rec.work_dir + "/" + name)) {
+      fs::copy_file(rec.work_dir + "/" + name, dir + "/" + name,
+                    fs::copy_options::overwrite_existing, ec);
+    }
+  }
+  if (!CopyTree(rec.run.initial_dir, dir + "/initial", error)) return false;
+  nlohmann::json snaps = nlohmann::json::array();
+  for (size_t i = 0; i < rec.run.snapshots.size(); ++i) {
+    std::string rel = "snap/" + std::to_string(i);
+    if (!CopyTree(rec.run.snapshots[i].second, dir + "/" + rel, error)) return false;
+    snaps.push_back({{"seq", rec.run.snapshots[i].first}, {"dir", rel}});
+  }
+  if (!rec.run.final_snapshot.empty() && fs::exists(rec.run.final_snapshot) &&
+      !CopyTree(rec.run.final_snapshot, dir + "/snap/final", error)) {
+    return false;
+  }
+  nlohmann::json j = {
+      {"root", rec.run.root}, {"final_seq", rec.run.final_seq}, {"snapshots", snaps}};
+  return WriteFileAtomically(dir + "/recording.json", j.dump(2) + "\n", error);
+}
+
+}  // namespace
+
+bool LoadScenarios(const std::vector<std::string>& paths, const RunOptions& options,
+                   std::vector<Scenario>* out, std::string* error) {
+  for (const auto& p : paths) {
+    Scenario s;
+    if (!LoadScenario(p, &s, error)) return false;
+    if (!options.target.empty()) s.target = AbsolutePath(options.target, fs::current_path());
+    if (!options.models.empty()) s.models = options.models;
+    if (!options.strategy.empty()) s.strategy = options.strategy;
+    if (options.seed) s.seed = *options.seed;
+    if (options.nested >= 0) s.nested = options.nested;
+    out->push_back(std::move(s));
+  }
+  return true;
+}
+
+int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& options,
+                 Report* report) {
+  auto start = std::chrono::steady_clock::now();
+  report->aftershock_version = AFTERSHOCK_VERSION;
+  report->seed = options.seed.value_or(scenarios.empty() ? 1 : scenarios.front().seed);
+  report->started_utc = NowUtc();
+  report->command_line = options.command_line;
+
+  // Every manifest is validated before anything runs.
+  std::vector<Manifest> manifests(scenarios.size());
+  for (size_t i = 0; i < scenarios.size(); ++i) {
+    std::string error;
+    if (!LoadManifest(scenarios[i].target, &manifests[i], &error)) {
+      WaitIfInterrupted();
+      std::fprintf(stderr, "aftershock: %s\n", error.c_str());
+      return 2;
+    }
+  }
+  std::string error;
+  std::unique_ptr<RunDir> run = RunDir::Create(&error);
+  if (!run) {
+    std::fprintf(stderr, "aftershock: %s\n", error.c_str());
+    return 2;
+  }
+  if (options.keep_states) {
+    run->Keep();
+    std::fprintf(stderr, "aftershock: keeping crash states in %s\n", run->path().c_str());
+  }
+  if (options.verbosity > 0) {
+    std::fprintf(stderr, "aftershock %s: %zu scenario(s), seed %llu, %d job(s)%s\n",
+                 AFTERSHOCK_VERSION, scenarios.size(),
+                 static_cast<unsigned long long>(report->seed), options.jobs,
+                 ModelAvailable() ? "" : " [model stand-in: step boundaries only]");
+  }
+  ToolPaths tools = FindToolPaths();
+  bool input_error = false;
+  bool tty = isatty(2) && options.verbosity > 0;
+  std::string report_path =
+      fs::absolute(options.out_dir).lexically_normal().string() + "/report.json";
+
+  for (size_t i = 0; i < scenarios.size(); ++i) {
+    const Scenario& s = scenarios[i];
+    const Manifest& m = manifests[i];
+    ScenarioResult sr;
+    sr.name = s.name;
+    sr.file = s.file;
+    sr.description = s.description;
+    sr.target = m.name;
+    sr.target_file = m.file;
+    std::string work = run->MakeDir(Safe(s.name) + "-" + std::to_string(i));
+    Recording rec;
+    if (!RecordWorkload(s, m, tools, work + "/record", &rec, &error)) {
+      WaitIfInterrupted();
+      std::fprintf(stderr, "aftershock: %s: %s\n", s.file.c_str(), error.c_str());
+      sr.error = error;
+      report->scenarios.push_back(sr);
+      input_error = true;
+      continue;
+    }
+    sr.workload_notes = rec.notes;
+    if (options.verbosity > 1) {
+      for (const auto& n : rec.notes) std::fprintf(stderr, "  %s: %s\n", s.name.c_str(), n.c_str());
+    }
+    if (!SaveRecording(rec, options.out_dir + "/recordings/" + Safe(s.name), &error)) {
+      WaitIfInterrupted();
+      std::fprintf(stderr, "aftershock: %s\n", error.c_str());
+      return 2;
+    }
+    RecoveryPlan plan;
+    plan.scenario = &s;
+    plan.manifest = &m;
+    plan.tools = &tools;
+    plan.recording = &rec;
+    MailFacts facts;
+    if (!PreparePlan(&plan, &facts, &error)) {
+      WaitIfInterrupted();
+      std::fprintf(stderr, "aftershock: %s\n", error.c_str());
+      return 2;
+    }
+    VerdictCache cache;
+    for (const auto& model : s.models) {
+      ExploreRequest req;
+      req.plan = &plan;
+      req.options = {model, s.strategy, s.seed, s.max_states, s.random_states};
+      req.jobs = options.jobs;
+      req.scratch_dir = work + "/" + Safe(model);
+      req.run_dir = run->path();
+      req.keep_states = options.keep_states;
+      req.reproduce_prefix =
+          "aftershock replay " + report_path + " --scenario " + s.name + " --model " + model;
+      Progress progress;
+      ModelResult mr;
+      {
+        ProgressPrinter printer(&progress, s.name + " / " + model, tty);
+        if (!Explore(req, &cache, &progress, &mr, &error)) {
+          WaitIfInterrupted();
+          std::fprintf(stderr, "aftershock: %s under %s: %s\n", s.name.c_str(), model.c_str(),
+                       error.c_str());
+          return 2;
+        }
+      }
+      Judge(s, &mr);
+      if (options.verbosity > 0) {
+        std::fprintf(stderr, "%-28s %-18s %6lld states  %s\n", s.name.c_str(), model.c_str(),
+                     static_cast<long long>(mr.states_explored), mr.passed ? "pass" : "FAIL");
+        if (options.verbosity > 1 || !mr.passed) {
+          for (const auto& f : mr.expectation_failures) std::fprintf(stderr, "    %s\n", f.c_str());
+        }
+      }
+      sr.models.push_back(std::move(mr));
+    }
+    report->scenarios.push_back(std::move(sr));
+    if (!options.keep_states) RemoveTreeInside(run->path(), work);
+  }
+  report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  WaitIfInterrupted();
+  if (!WriteReports(*report, options.out_dir, &error)) {
+    std::fprintf(stderr, "aftershock: %s\n", error.c_str());
+    return 2;
+  }
+  if (options.verbosity > 0) {
+    std::printf("\n%s\nreports: %s/{report.json,junit.xml,summary.md}\n",
+                SummaryTable(*report).c_str(), options.out_dir.c_str());
+  }
+  if (input_error) return 2;
+  return report->Passed() ? 0 : 1;
+}
+
+std::vector<Scenario> BuiltinWorkloads(const std::string& manifest_path) {
+  auto base = [&](const std::string& name, const std::string& description) {
+    Scenario s;
+    s.name = "check-" + name;
+    s.file = "(built-in)";
+    s.description = description;
+    s.target = manifest_path;
+    s.models = {"process", "posix", "posix+torn", "ext4-ordered", "ext4-ordered+torn"};
+    return s;
+  };
+  auto enqueue = [](const std::string& id, std::vector<std::string> rcpts, uint64_t size) {
+    Step st;
+    st.kind = StepKind::kEnqueue;
+    st.id = id;
+    st.rcpts = std::move(rcpts);
+    st.body_size = size;
+    return st;
+  };
+  Step deliver;
+  deliver.kind = StepKind::kDeliver;
+  Step restart;
+  restart.kind = StepKind::kRestart;
+  Step tick;
+  tick.kind = StepKind::kTick;
+  tick.seconds = 86400;
+
+  std::vector<Scenario> out;
+  Scenario one = base("single", "one message to one recipient, then a delivery");
+  one.steps = {enqueue("m1", {"alice@local"}, 100), deliver};
+  out.push_back(one);
+  Scenario fan = base("fan-out", "one message to recipients in two domains");
+  fan.steps = {enqueue("m1", {"alice@local", "bob@remote"}, 513), deliver};
+  out.push_back(fan);
+  Scenario many = base("interleaved", "messages with deliveries between them");
+  many.steps = {enqueue("m1", {"alice@local"}, 0), deliver, enqueue("m2", {"bob@remote"}, 4096),
+                enqueue("m3", {"carol@local"}, 1), deliver};
+  out.push_back(many);
+  Scenario clock = base("clock", "a day passes, then a restart and a delivery");
+  clock.steps = {enqueue("m1", {"alice@local"}, 10), tick, restart, deliver};
+  out.push_back(clock);
+  return out;
+}
+
+}  // namespace aftershock

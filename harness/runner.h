@@ -1,0 +1,42 @@
+// Runs scenarios end to end: record each workload once, explore it under
+// every model, judge the expectations, and collect a Report.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/scenario.h"
+#include "reports/report.h"
+
+namespace aftershock {
+
+struct RunOptions {
+  std::string target;               // --target: overrides every scenario's target
+  std::vector<std::string> models;  // --model: overrides the scenarios' models
+  std::string strategy;             // --strategy
+  int jobs = 1;
+  std::optional<uint64_t> seed;  // --seed: overrides the scenarios' seeds
+  std::string out_dir = "aftershock-out";
+  bool keep_states = false;
+  int verbosity = 1;  // 0 quiet, 1 normal, 2 verbose
+  int nested = -1;    // --nested: -1 = as each scenario says
+  std::string command_line;
+};
+
+// Loads every scenario (all before any runs: an input error exits 2 with no
+// partial output). Returns false with *error on the first bad file.
+bool LoadScenarios(const std::vector<std::string>& paths, const RunOptions& options,
+                   std::vector<Scenario>* out, std::string* error);
+
+// Runs them; returns the process exit status (0 held, 1 violation or failed
+// expectation, 2 input error) and fills *report. Writes the reports to
+// options.out_dir.
+int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& options, Report* report);
+
+// The scenarios `aftershock check` runs against a target: small built-in
+// workloads covering one message, fan-out, interleaved delivery and the
+// clock.
+std::vector<Scenario> BuiltinWorkloads(const std::string& manifest_path);
+
+}  // namespace aftershock

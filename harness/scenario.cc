@@ -1,0 +1,265 @@
+#include "harness/scenario.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "harness/toml_fields.h"
+
+namespace aftershock {
+namespace {
+
+constexpr const char* kModels[] = {"process", "posix", "posix+torn", "ext4-ordered",
+                                   "ext4-ordered+torn"};
+constexpr const char* kStrategies[] = {"prefix", "omit-one", "random", "exhaustive"};
+constexpr const char* kVerdicts[] = {"ok",      "duplicate", "unacked-delivered", "lost",
+                                     "corrupt", "phantom",   "recovery-failed"};
+constexpr const char* kErrnos[] = {"EIO",    "ENOSPC", "EDQUOT", "EINTR",  "EAGAIN",
+                                   "EACCES", "EPERM",  "EROFS",  "EMFILE", "ENOMEM"};
+
+template <typename List>
+bool In(const List& list, const std::string& s) {
+  return std::find(std::begin(list), std::end(list), s) != std::end(list);
+}
+
+bool ValidRcpt(const std::string& r) {
+  auto at = r.find('@');
+  if (at == std::string::npos || at == 0 || at + 1 == r.size()) return false;
+  for (char c : r) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '@' || c == '.' || c == '_' ||
+          c == '-' || c == '+')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ValidId(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return false;
+  }
+  return true;
+}
+
+bool ReadStep(TomlFields& f, Scenario* s, int64_t* next_id) {
+  std::string kind;
+  if (!f.String("kind", &kind, true)) return false;
+  Step step;
+  if (kind == "enqueue") {
+    step.kind = StepKind::kEnqueue;
+    int64_t count = 1;
+    int64_t size = 64;
+    std::string id;
+    f.String("id", &id);
+    f.StringList("rcpts", &step.rcpts);
+    f.Int("body_size", &size, 0, 64 << 20);
+    f.Int("count", &count, 1, 100000);
+    if (!f.ok()) return false;
+    if (step.rcpts.empty()) return f.Fail(nullptr, "enqueue needs 'rcpts' (at least one)");
+    for (const auto& r : step.rcpts) {
+      if (!ValidRcpt(r)) return f.FailAt("rcpts", "bad recipient '" + r + "' (user@domain)");
+    }
+    if (!id.empty() && count != 1) return f.FailAt("id", "'id' and 'count' exclude each other");
+    if (!id.empty() && !ValidId(id)) return f.FailAt("id", "'id' must match [A-Za-z0-9_-]+");
+    step.body_size = static_cast<uint64_t>(size);
+    for (int64_t i = 0; i < count; ++i) {
+      step.id = id.empty() ? "m" + std::to_string((*next_id)++) : id;
+      for (const Step& other : s->steps) {
+        if (other.kind == StepKind::kEnqueue && other.id == step.id) {
+          return f.Fail(nullptr, "message id '" + step.id + "' used twice");
+        }
+      }
+      s->steps.push_back(step);
+    }
+    return f.Finish();
+  }
+  if (kind == "deliver") {
+    step.kind = StepKind::kDeliver;
+  } else if (kind == "restart") {
+    step.kind = StepKind::kRestart;
+  } else if (kind == "tick") {
+    step.kind = StepKind::kTick;
+    if (!f.Int("seconds", &step.seconds, 1, int64_t{1} << 40, true)) return false;
+  } else {
+    return f.FailAt("kind", "'kind' must be enqueue, deliver, tick or restart");
+  }
+  s->steps.push_back(step);
+  return f.Finish();
+}
+
+bool ReadFault(TomlFields& f, Fault* fault) {
+  f.String("action", &fault->action, true);
+  if (f.ok() && fault->action != "fail" && fault->action != "short") {
+    return f.FailAt("action", "'action' must be \"fail\" or \"short\"");
+  }
+  f.String("point", &fault->point, true);
+  if (f.ok() &&
+      (fault->point.empty() || fault->point.find_first_of(" \t\n;=") != std::string::npos)) {
+    return f.FailAt("point", "'point' must be a fault point name (posix/io/sync/fsync)");
+  }
+  f.Int("nth", &fault->nth, 1, 1 << 30);
+  f.String("errno", &fault->err);
+  f.Int("bytes", &fault->bytes, 0, int64_t{1} << 40);
+  f.Int("step", &fault->step, 1, 1 << 30);
+  f.String("during", &fault->during);
+  if (!f.ok()) return false;
+  if (fault->action == "fail") {
+    if (fault->err.empty()) return f.Fail(nullptr, "action = \"fail\" needs 'errno'");
+    if (!In(kErrnos, fault->err)) return f.FailAt("errno", "unknown errno '" + fault->err + "'");
+  }
+  if (fault->action == "short" && !fault->err.empty()) {
+    return f.FailAt("errno", "action = \"short\" takes 'bytes', not 'errno'");
+  }
+  if (!fault->during.empty() && fault->during != "enqueue" && fault->during != "deliver" &&
+      fault->during != "restart") {
+    return f.FailAt("during", "'during' must be enqueue, deliver or restart");
+  }
+  return f.Finish();
+}
+
+bool ReadExpect(TomlFields& f, Scenario* s) {
+  Expectation& e = s->expect;
+  f.Int("lost", &e.max_lost, 0, int64_t{1} << 40);
+  f.Int("corrupt", &e.max_corrupt, 0, int64_t{1} << 40);
+  f.Int("phantom", &e.max_phantom, 0, int64_t{1} << 40);
+  f.Int("recovery_failed", &e.max_recovery_failed, 0, int64_t{1} << 40);
+  f.Double("max_duplicate_rate", &e.max_duplicate_rate, 0.0, 1.0);
+  f.String("violation", &e.violation);
+  f.StringList("violation_models", &e.violation_models);
+  if (!f.ok()) return false;
+  if (!e.violation.empty() && (!IsKnownVerdictName(e.violation) || e.violation == "ok")) {
+    return f.FailAt("violation", "'violation' must be a verdict name other than ok");
+  }
+  for (const auto& m : e.violation_models) {
+    if (!In(s->models, m)) {
+      return f.FailAt("violation_models", "'" + m + "' is not among the scenario's models");
+    }
+  }
+  if (e.violation.empty() && !e.violation_models.empty()) {
+    return f.FailAt("violation_models", "'violation_models' needs 'violation'");
+  }
+  return f.Finish();
+}
+
+}  // namespace
+
+const char* StepKindName(StepKind kind) {
+  switch (kind) {
+    case StepKind::kEnqueue:
+      return "enqueue";
+    case StepKind::kDeliver:
+      return "deliver";
+    case StepKind::kTick:
+      return "tick";
+    case StepKind::kRestart:
+      return "restart";
+  }
+  return "?";
+}
+
+std::string Step::MarkData() const {
+  switch (kind) {
+    case StepKind::kEnqueue:
+      return "enqueue " + id;
+    case StepKind::kTick:
+      return "tick " + std::to_string(seconds);
+    default:
+      return StepKindName(kind);
+  }
+}
+
+std::string Fault::Spec() const {
+  std::string s = action + " " + point + " nth=" + std::to_string(nth);
+  if (action == "fail") s += " errno=" + err;
+  if (action == "short") s += " bytes=" + std::to_string(bytes);
+  return s;
+}
+
+bool Fault::AppliesTo(size_t step_index0, StepKind kind) const {
+  if (step != 0 && static_cast<size_t>(step) != step_index0 + 1) return false;
+  if (!during.empty() && during != StepKindName(kind)) return false;
+  return true;
+}
+
+bool Expectation::ViolationExpectedUnder(const std::string& model) const {
+  if (violation.empty()) return false;
+  return violation_models.empty() || In(violation_models, model);
+}
+
+bool IsKnownModel(const std::string& model) { return In(kModels, model); }
+bool IsKnownStrategy(const std::string& strategy) { return In(kStrategies, strategy); }
+bool IsKnownVerdictName(const std::string& verdict) { return In(kVerdicts, verdict); }
+
+bool LoadScenario(const std::string& path, Scenario* out, std::string* error) {
+  error->clear();
+  Scenario s;
+  s.file = AbsolutePath(path, std::filesystem::current_path().string());
+  s.name = std::filesystem::path(path).stem().string();
+  std::string dir = std::filesystem::path(s.file).parent_path().string();
+  toml::table root;
+  if (!ParseTomlFile(path, &root, error)) return false;
+
+  TomlFields top(path, root, error);
+  int64_t seed = -1;
+  const toml::table* expect = nullptr;
+  std::vector<const toml::table*> steps, faults;
+  top.String("name", &s.name);
+  top.String("description", &s.description);
+  top.String("target", &s.target, true);
+  if (top.ok()) s.target = AbsolutePath(s.target, dir);
+  s.models = {"process", "posix", "ext4-ordered+torn"};
+  top.StringList("models", &s.models);
+  if (top.ok()) {
+    if (s.models.empty()) top.FailAt("models", "'models' must name at least one model");
+    for (size_t i = 0; i < s.models.size(); ++i) {
+      const std::string& m = s.models[i];
+      if (top.ok() && !IsKnownModel(m)) {
+        top.Fail(root["models"].as_array()->get(i),
+                 "unknown model '" + m +
+                     "' (process, posix, posix+torn, ext4-ordered, "
+                     "ext4-ordered+torn)");
+      }
+    }
+  }
+  top.String("strategy", &s.strategy);
+  if (top.ok() && !IsKnownStrategy(s.strategy)) {
+    top.FailAt("strategy", "'strategy' must be prefix, omit-one, random or exhaustive");
+  }
+  top.Int("seed", &seed, 0, INT64_MAX);
+  top.Int("nested", &s.nested, 0, 1);
+  top.Int("clock_start", &s.clock_start, 0, int64_t{1} << 40);
+  top.Int("max_states", &s.max_states, 1, int64_t{1} << 32);
+  top.Int("random_states", &s.random_states, 1, int64_t{1} << 32);
+  top.StringMap("env", &s.env);
+  top.Tables("step", &steps);
+  top.Tables("fault", &faults);
+  top.Table("expect", &expect);
+  if (!top.Finish()) return false;
+  if (seed >= 0) {
+    s.seed = static_cast<uint64_t>(seed);
+    s.seed_given = true;
+  }
+  if (steps.empty()) {
+    TomlFields(path, root, error).Fail(nullptr, "a scenario needs at least one [[step]]");
+    return false;
+  }
+  int64_t next_id = 1;
+  for (const toml::table* t : steps) {
+    TomlFields f(path, *t, error);
+    if (!ReadStep(f, &s, &next_id)) return false;
+  }
+  for (const toml::table* t : faults) {
+    TomlFields f(path, *t, error);
+    Fault fault;
+    if (!ReadFault(f, &fault)) return false;
+    s.faults.push_back(fault);
+  }
+  if (expect) {
+    TomlFields f(path, *expect, error);
+    if (!ReadExpect(f, &s)) return false;
+  }
+  *out = std::move(s);
+  return true;
+}
+
+}  // namespace aftershock

@@ -1,0 +1,65 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "reports/writers.h"
+
+namespace aftershock {
+
+bool WriteFileAtomically(const std::string& path, const std::string& bytes, std::string* error) {
+  std::filesystem::path p(path);
+  std::string dir = p.parent_path().empty() ? "." : p.parent_path().string();
+  std::string tmp = dir + "/." + p.filename().string() + ".tmp" + std::to_string(getpid());
+  auto fail = [&](const char* what) {
+    *error = std::string(what) + " " + tmp + ": " + strerror(errno);
+    return false;
+  };
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail("create");
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = write(fd, bytes.data() + off, bytes.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      close(fd);
+      unlink(tmp.c_str());
+      return fail("write");
+    }
+    off += static_cast<size_t>(n);
+  }
+  // Without this fsync a crash after the rename could leave an empty report.
+  if (fsync(fd) != 0) {
+    close(fd);
+    unlink(tmp.c_str());
+    return fail("fsync");
+  }
+  close(fd);
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    unlink(tmp.c_str());
+    return fail("rename");
+  }
+  // The rename itself is durable only once the directory is synced.
+  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+  return true;
+}
+
+bool WriteReports(const Report& report, const std::string& dir, std::string* error) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    *error = "cannot create " + dir + ": " + ec.message();
+    return false;
+  }
+  return WriteFileAtomically(dir + "/report.json", ReportToJson(report).dump(2) + "\n", error) &&
+         WriteFileAtomically(dir + "/junit.xml", ReportToJunit(report), error) &&
+         WriteFileAtomically(dir + "/summary.md", ReportToMarkdown(report), error);
+}
+
+}  // namespace aftershock

@@ -1,0 +1,20 @@
+#include "reports/report.h"
+
+namespace aftershock {
+
+bool ScenarioResult::Passed() const {
+  if (!error.empty()) return false;
+  for (const auto& m : models) {
+    if (!m.passed) return false;
+  }
+  return true;
+}
+
+bool Report::Passed() const {
+  for (const auto& s : scenarios) {
+    if (!s.Passed()) return false;
+  }
+  return true;
+}
+
+}  // namespace aftershock

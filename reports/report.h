@@ -1,0 +1,68 @@
+// What a run found, independent of how it is written (report.json,
+// junit.xml, summary.md). Schema of report.json: docs/report-format.md.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "reports/verdict.h"
+
+namespace aftershock {
+
+inline constexpr int kReportSchemaVersion = 1;
+
+// Violations (and duplicates) that share a cause: the op that was dropped or
+// torn, or the crash point when nothing was dropped.
+struct ViolationGroup {
+  Verdict verdict = Verdict::kOk;
+  std::string cause;          // "dropped fsync {root}/incoming/#" / "crash after rename ..."
+  int64_t count = 0;          // states in the group
+  std::string example_state;  // one state id
+  std::string example_description;
+  std::string example_detail;  // what the checker saw: "lost m1 -> bob@remote"
+  std::string reproduce;       // a command that reproduces the verdict
+  bool expected = false;       // the scenario expects this violation under this model
+};
+
+// One scenario under one model.
+struct ModelResult {
+  std::string model;
+  std::string strategy;
+  int64_t states_explored = 0;   // crash states the model built, before deduplication
+  int64_t states_unique = 0;     // distinct states checked (the verdicts add up to this)
+  int64_t states_recovered = 0;  // of those, recovered here; the others were identical
+                                 // to a state an earlier model already checked
+  std::array<int64_t, kVerdictCount> verdicts{};  // per Verdict
+  double duplicate_rate = 0;  // states with a duplicate delivery / states_unique
+  std::vector<ViolationGroup> groups;
+  bool passed = true;                             // expectations held
+  std::vector<std::string> expectation_failures;  // why not, one line each
+  double seconds = 0;
+  int64_t Count(Verdict v) const { return verdicts[static_cast<int>(v)]; }
+};
+
+struct ScenarioResult {
+  std::string name;
+  std::string file;
+  std::string description;
+  std::string target;                       // manifest name
+  std::string target_file;                  // manifest path
+  std::string error;                        // the scenario could not run (input error)
+  std::vector<std::string> workload_notes;  // e.g. "step 3 deliver exited 1"
+  std::vector<ModelResult> models;
+  bool Passed() const;
+};
+
+struct Report {
+  std::string aftershock_version;
+  uint64_t seed = 0;
+  std::string started_utc;  // ISO 8601
+  double seconds = 0;
+  std::string command_line;
+  std::vector<ScenarioResult> scenarios;
+  bool Passed() const;
+};
+
+}  // namespace aftershock

@@ -1,0 +1,111 @@
+#include <cstdio>
+
+#include "reports/writers.h"
+
+namespace aftershock {
+namespace {
+
+std::string Rate(double r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", r);
+  return buf;
+}
+
+struct Row {
+  std::string scenario, model, states, unique, lost, corrupt, phantom, failed, dup, dup_rate,
+      result;
+};
+
+std::vector<Row> Rows(const Report& r) {
+  std::vector<Row> rows;
+  for (const auto& s : r.scenarios) {
+    if (!s.error.empty()) {
+      rows.push_back({s.name, "-", "-", "-", "-", "-", "-", "-", "-", "-", "ERROR"});
+      continue;
+    }
+    for (const auto& m : s.models) {
+      rows.push_back({s.name, m.model, std::to_string(m.states_explored),
+                      std::to_string(m.states_unique), std::to_string(m.Count(Verdict::kLost)),
+                      std::to_string(m.Count(Verdict::kCorrupt)),
+                      std::to_string(m.Count(Verdict::kPhantom)),
+                      std::to_string(m.Count(Verdict::kRecoveryFailed)),
+                      std::to_string(m.Count(Verdict::kDuplicate)), Rate(m.duplicate_rate),
+                      m.passed ? "pass" : "FAIL"});
+    }
+  }
+  return rows;
+}
+
+const Row kHeader = {"scenario", "model",    "states", "unique",   "lost",  "corrupt",
+                     "phantom",  "rec-fail", "dup",    "dup-rate", "result"};
+
+std::vector<std::string> Cells(const Row& r) {
+  return {r.scenario, r.model,  r.states, r.unique,   r.lost,  r.corrupt,
+          r.phantom,  r.failed, r.dup,    r.dup_rate, r.result};
+}
+
+}  // namespace
+
+std::string SummaryTable(const Report& r) {
+  std::vector<Row> rows = Rows(r);
+  std::vector<size_t> width(Cells(kHeader).size(), 0);
+  auto measure = [&](const Row& row) {
+    auto c = Cells(row);
+    for (size_t i = 0; i < c.size(); ++i) width[i] = std::max(width[i], c[i].size());
+  };
+  measure(kHeader);
+  for (const auto& row : rows) measure(row);
+  std::string out;
+  auto line = [&](const Row& row) {
+    auto c = Cells(row);
+    for (size_t i = 0; i < c.size(); ++i) {
+      bool left = i < 2 || i + 1 == c.size();
+      std::string pad(width[i] - c[i].size(), ' ');
+      out += left ? c[i] + pad : pad + c[i];
+      out += i + 1 == c.size() ? "\n" : "  ";
+    }
+  };
+  line(kHeader);
+  for (const auto& row : rows) line(row);
+  return out;
+}
+
+std::string ReportToMarkdown(const Report& r) {
+  std::string md =
+      "# aftershock: " + std::string(r.Passed() ? "all expectations held" : "FAILED") + "\n\n";
+  md += "aftershock " + r.aftershock_version + ", seed " + std::to_string(r.seed) + ", started " +
+        r.started_utc + ", " + Rate(r.seconds) + " s\n\n";
+  md +=
+      "| scenario | model | states | unique | lost | corrupt | phantom | recovery-failed | "
+      "duplicate | dup rate | result |\n";
+  md += "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n";
+  for (const auto& row : Rows(r)) {
+    md += "| " + row.scenario + " | " + row.model + " | " + row.states + " | " + row.unique +
+          " | " + row.lost + " | " + row.corrupt + " | " + row.phantom + " | " + row.failed +
+          " | " + row.dup + " | " + row.dup_rate + " | " +
+          (row.result == "pass" ? "pass" : "**" + row.result + "**") + " |\n";
+  }
+  for (const auto& s : r.scenarios) {
+    if (!s.error.empty()) {
+      md += "\n## " + s.name + ": error\n\n" + s.error + "\n";
+      continue;
+    }
+    bool any = false;
+    for (const auto& m : s.models) any |= !m.groups.empty() || !m.passed;
+    if (!any) continue;
+    md += "\n## " + s.name + "\n";
+    for (const auto& m : s.models) {
+      if (m.groups.empty() && m.passed) continue;
+      md += "\n### " + m.model + (m.passed ? "" : " (FAILED)") + "\n\n";
+      for (const auto& e : m.expectation_failures) md += "- expectation: " + e + "\n";
+      for (const auto& g : m.groups) {
+        md += "- `" + std::string(VerdictName(g.verdict)) + "` x" + std::to_string(g.count) + ": " +
+              g.cause + ". Example `" + g.example_state + "`: " + g.example_detail +
+              ". Reproduce: `" + g.reproduce + "`\n";
+      }
+    }
+  }
+  return md;
+}
+
+}  // namespace aftershock

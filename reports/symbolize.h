@@ -1,0 +1,42 @@
+// Turns a recorded call site (module path + offset from the module's start)
+// into file:line:function, from the module's DWARF (libdw). Works where the
+// target has debug information; otherwise the location is unknown and
+// reports show module+offset instead.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace aftershock {
+
+struct SourceLocation {
+  std::string file;  // as recorded in DWARF (absolute, or relative to comp dir)
+  int line = 0;
+  std::string function;  // demangled
+  bool known() const { return line > 0 && !file.empty(); }
+  // "queue/enqueue.cc:88 (refqueue::Enqueue)", or "" when unknown.
+  std::string ToString() const;
+};
+
+// Not thread-safe: one per thread. Caches each module it opens.
+class Symbolizer {
+ public:
+  Symbolizer();
+  ~Symbolizer();
+  Symbolizer(const Symbolizer&) = delete;
+  Symbolizer& operator=(const Symbolizer&) = delete;
+
+  // `offset` is a return address relative to the lowest mapping of `module`
+  // (the injector's call_offset). Returns an unknown location when the
+  // module is missing, has no debug information, or the offset is outside it.
+  SourceLocation Lookup(const std::string& module, uint64_t offset);
+
+ private:
+  struct Module;
+  Module* Open(const std::string& path);
+  std::map<std::string, std::unique_ptr<Module>> modules_;
+};
+
+}  // namespace aftershock

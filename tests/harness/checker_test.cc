@@ -1,0 +1,178 @@
+// The checker's verdicts on hand-made inputs, and the message format the
+// checker relies on.
+#include "harness/checker.h"
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include "harness/message.h"
+
+namespace aftershock {
+namespace {
+
+class CheckerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    messages_["m1"] = {"m1", {"alice@local", "bob@remote"}, 100};
+    messages_["m2"] = {"m2", {"carol@local"}, 0};
+    input_.messages = &messages_;
+  }
+  std::string Copy(const std::string& id) {
+    const Submitted& m = messages_.at(id);
+    return ComposeMessage(id, m.rcpts, m.body_size);
+  }
+  void Deliver(const std::string& id, std::vector<std::string> rcpts) {
+    input_.deliveries.push_back({std::move(rcpts), Copy(id), "test"});
+  }
+  void AckAll(const std::string& id) {
+    for (const auto& r : messages_.at(id).rcpts) input_.acked.emplace(id, r);
+  }
+  std::map<std::string, Submitted> messages_;
+  CheckInput input_;
+};
+
+TEST_F(CheckerTest, EveryAckedPairDeliveredOnceIsOk) {
+  AckAll("m1");
+  Deliver("m1", {"alice@local", "bob@remote"});
+  CheckResult r = Check(input_);
+  EXPECT_EQ(r.verdict, Verdict::kOk) << r.detail;
+  EXPECT_FALSE(r.has_duplicate);
+}
+
+TEST_F(CheckerTest, NothingAckedNothingDeliveredIsOk) {
+  EXPECT_EQ(Check(input_).verdict, Verdict::kOk);
+}
+
+TEST_F(CheckerTest, AckedPairNeverDeliveredIsLost) {
+  AckAll("m1");
+  Deliver("m1", {"alice@local"});
+  CheckResult r = Check(input_);
+  EXPECT_EQ(r.verdict, Verdict::kLost);
+  EXPECT_EQ(r.detail, "lost m1 -> bob@remote");
+  EXPECT_EQ(r.lost_pairs, 1);
+}
+
+TEST_F(CheckerTest, PairDeliveredTwiceIsDuplicate) {
+  AckAll("m1");
+  Deliver("m1", {"alice@local", "bob@remote"});
+  Deliver("m1", {"bob@remote"});
+  CheckResult r = Check(input_);
+  EXPECT_EQ(r.verdict, Verdict::kDuplicate);
+  EXPECT_TRUE(r.has_duplicate);
+  EXPECT_EQ(r.duplicate_pairs, 1);
+}
+
+TEST_F(CheckerTest, UnackedMessageDeliveredIntactIsUnackedDelivered) {
+  Deliver("m2", {"carol@local"});
+  EXPECT_EQ(Check(input_).verdict, Verdict::kUnackedDelivered);
+}
+
+TEST_F(CheckerTest, ChangedBodyIsCorrupt) {
+  AckAll("m2");
+  std::string copy = Copy("m2") + "x";
+  input_.deliveries.push_back({{"carol@local"}, copy, "test"});
+  CheckResult r = Check(input_);
+  // The only copy is corrupt, so the pair is also lost; lost is more severe.
+  EXPECT_EQ(r.verdict, Verdict::kLost);
+  input_.acked.clear();
+  EXPECT_EQ(Check(input_).verdict, Verdict::kCorrupt);
+}
+
+TEST_F(CheckerTest, TruncatedCopyOfUnackedMessageIsCorrupt) {
+  std::string copy = Copy("m1");
+  copy.resize(copy.size() - 10);
+  input_.deliveries.push_back({{"alice@local"}, copy, "test"});
+  EXPECT_EQ(Check(input_).verdict, Verdict::kCorrupt);
+}
+
+TEST_F(CheckerTest, AddedHeadersAreAllowed) {
+  AckAll("m2");
+  input_.deliveries.push_back(
+      {{"carol@local"}, "Received: from x\nDelivered-To: carol@local\n" + Copy("m2"), "test"});
+  EXPECT_EQ(Check(input_).verdict, Verdict::kOk);
+}
+
+TEST_F(CheckerTest, CopyOfUnknownMessageIsPhantom) {
+  input_.deliveries.push_back({{"alice@local"}, ComposeMessage("m9", {"alice@local"}, 3), "t"});
+  EXPECT_EQ(Check(input_).verdict, Verdict::kPhantom);
+}
+
+TEST_F(CheckerTest, EmptyOrZeroFilledCopyIsCorrupt) {
+  input_.deliveries.push_back({{"alice@local"}, "", "Maildir/new/1"});
+  EXPECT_EQ(Check(input_).verdict, Verdict::kCorrupt);
+  input_.deliveries[0].copy = std::string(512, '\0');
+  EXPECT_EQ(Check(input_).verdict, Verdict::kCorrupt);
+}
+
+TEST_F(CheckerTest, CopyWithItsFirstSectorZeroedIsCorrupt) {
+  std::string copy = Copy("m1");
+  std::fill(copy.begin(), copy.begin() + 40, '\0');
+  input_.deliveries.push_back({{"alice@local"}, copy, "Maildir/new/1"});
+  CheckResult r = Check(input_);
+  EXPECT_EQ(r.verdict, Verdict::kCorrupt);
+  EXPECT_NE(r.detail.find("torn copy of m1"), std::string::npos) << r.detail;
+}
+
+TEST_F(CheckerTest, CopyWithoutIdIsPhantom) {
+  input_.deliveries.push_back({{"alice@local"}, "Subject: hi\n\nbody", "t"});
+  EXPECT_EQ(Check(input_).verdict, Verdict::kPhantom);
+}
+
+TEST_F(CheckerTest, CopyToSomeoneElseIsPhantom) {
+  AckAll("m2");
+  Deliver("m2", {"carol@local", "mallory@remote"});
+  EXPECT_EQ(Check(input_).verdict, Verdict::kPhantom);
+}
+
+TEST_F(CheckerTest, RecoveryFailureOutranksEverything) {
+  AckAll("m1");
+  input_.recovery_failure = "recover timed out after 1 s";
+  CheckResult r = Check(input_);
+  EXPECT_EQ(r.verdict, Verdict::kRecoveryFailed);
+  EXPECT_EQ(r.detail, "recover timed out after 1 s");
+}
+
+TEST_F(CheckerTest, SharedMailboxCopyCountsForEveryRecipient) {
+  AckAll("m1");
+  input_.deliveries.push_back({{}, Copy("m1"), "Maildir/new/1"});
+  EXPECT_EQ(Check(input_).verdict, Verdict::kOk);
+}
+
+TEST(Verdicts, ViolationsAreExactlyTheForbiddenOnes) {
+  EXPECT_FALSE(IsViolation(Verdict::kOk));
+  EXPECT_FALSE(IsViolation(Verdict::kDuplicate));
+  EXPECT_FALSE(IsViolation(Verdict::kUnackedDelivered));
+  EXPECT_TRUE(IsViolation(Verdict::kLost));
+  EXPECT_TRUE(IsViolation(Verdict::kCorrupt));
+  EXPECT_TRUE(IsViolation(Verdict::kPhantom));
+  EXPECT_TRUE(IsViolation(Verdict::kRecoveryFailed));
+  for (int i = 0; i < kVerdictCount; ++i) {
+    EXPECT_EQ(ParseVerdict(kVerdictNames[i]), static_cast<Verdict>(i));
+  }
+}
+
+TEST(Message, ComposedMessageHasTheContractHeaders) {
+  EXPECT_EQ(ComposeMessage("m17", {"alice@local", "bob@remote"}, 0),
+            "Message-ID: <m17@aftershock.invalid>\nX-Aftershock-Id: m17\n"
+            "To: alice@local, bob@remote\nSubject: aftershock m17\n\n");
+}
+
+RC_GTEST_PROP(Message, BodyHasExactlyTheRequestedSizeAndParsesBack, ()) {
+  uint64_t size = *rc::gen::inRange<uint64_t>(0, 20000);
+  std::string id = "m" + std::to_string(*rc::gen::inRange(1, 1000));
+  std::string body = MessageBody(id, size);
+  RC_ASSERT(body.size() == size);
+  RC_ASSERT(body == MessageBody(id, size));
+  ParsedCopy p = ParseCopy(ComposeMessage(id, {"a@b"}, size));
+  RC_ASSERT(p.id == id);
+  RC_ASSERT(p.body == body);
+}
+
+TEST(Message, BodiesOfDifferentMessagesDiffer) {
+  EXPECT_NE(MessageBody("m1", 64), MessageBody("m2", 64));
+}
+
+TEST(Message, ShellQuoteSurvivesQuotes) { EXPECT_EQ(ShellQuote("a'b"), "'a'\\''b'"); }
+
+}  // namespace
+}  // namespace aftershock

@@ -1,0 +1,285 @@
+// The aftershock binary end to end on small targets: bad input exits 2 with
+// file:line:column and no output; hanging and crashing recoveries are
+// verdicts, not a hung harness; a bug is found; scratch never outlives a run.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/harness/test_util.h"
+
+namespace aftershock {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ReadText;
+using testing::ScratchDir;
+
+struct Result {
+  int status = -1;
+  std::string output;  // stdout and stderr
+};
+
+Result Aftershock(const std::string& args, const std::string& env = "") {
+  std::string cmd = env + " " AFTERSHOCK_EXE " " + args + " 2>&1";
+  Result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+std::string Target(const std::string& name) {
+  return std::string(AFTERSHOCK_SOURCE_DIR) + "/targets/" + name;
+}
+
+// A two-message scenario against `target`, with extra TOML appended.
+std::string Scenario(const ScratchDir& dir, const std::string& target, const std::string& extra) {
+  return dir.Write("s.toml", "target = \"" + target + "\"\nmodels = [\"process\"]\n" + extra +
+                                 R"(
+[[step]]
+kind = "enqueue"
+rcpts = ["alice@local", "bob@remote"]
+body_size = 100
+[[step]]
+kind = "enqueue"
+rcpts = ["carol@local"]
+[[step]]
+kind = "deliver"
+)");
+}
+
+nlohmann::json Report(const ScratchDir& dir) {
+  return nlohmann::json::parse(ReadText(dir.path() + "/out/report.json"));
+}
+
+int64_t Count(const nlohmann::json& report, const char* verdict) {
+  return report["scenarios"][0]["models"][0]["verdicts"][verdict].get<int64_t>();
+}
+
+// The injector registers `record`; without it commands run untraced.
+bool RecordSupported() {
+  return Aftershock("--help").output.find("\n  record") != std::string::npos;
+}
+
+TEST(Cli, CorrectQueuePassesAndWritesEveryReport) {
+  ScratchDir dir;
+  std::string s = Scenario(dir, Target("test/shellq.toml"), "");
+  Result r = Aftershock("run " + s + " --out " + dir.path() + "/out -j 2");
+  EXPECT_EQ(r.status, 0) << r.output;
+  nlohmann::json j = Report(dir);
+  EXPECT_EQ(j["schema_version"], 1);
+  EXPECT_EQ(j["passed"], true);
+  EXPECT_GT(j["scenarios"][0]["models"][0]["states_explored"].get<int>(), 1);
+  EXPECT_EQ(Count(j, "lost"), 0);
+  EXPECT_TRUE(fs::exists(dir.path() + "/out/junit.xml"));
+  EXPECT_TRUE(fs::exists(dir.path() + "/out/summary.md"));
+  EXPECT_NE(r.output.find("scenario"), std::string::npos);  // the summary table
+}
+
+TEST(Cli, PlantedBugIsLostMailAndFailsTheRun) {
+  ScratchDir dir;
+  std::string s =
+      Scenario(dir, Target("test/shellq.toml"), "[env]\nSHELLQ_BUG = \"recover-deletes\"\n");
+  Result r = Aftershock("run " + s + " --out " + dir.path() + "/out -q");
+  EXPECT_EQ(r.status, 1) << r.output;
+  nlohmann::json j = Report(dir);
+  EXPECT_GT(Count(j, "lost"), 0);
+  auto groups = j["scenarios"][0]["models"][0]["groups"];
+  ASSERT_FALSE(groups.empty());
+  EXPECT_NE(groups[0]["reproduce"].get<std::string>().find("aftershock replay"), std::string::npos);
+  EXPECT_NE(ReadText(dir.path() + "/out/junit.xml").find("<failure"), std::string::npos);
+}
+
+TEST(Cli, ExpectedViolationPasses) {
+  ScratchDir dir;
+  std::string s =
+      Scenario(dir, Target("test/shellq.toml"),
+               "[env]\nSHELLQ_BUG = \"recover-deletes\"\n[expect]\nviolation = \"lost\"\n");
+  Result r = Aftershock("run " + s + " --out " + dir.path() + "/out -q");
+  EXPECT_EQ(r.status, 0) << r.output;
+}
+
+TEST(Cli, DuplicatesAreCountedAndLimitedByTheRate) {
+  ScratchDir dir;
+  std::string s =
+      Scenario(dir, Target("test/shellq.toml"),
+               "[env]\nSHELLQ_BUG = \"double-deliver\"\n[expect]\nmax_duplicate_rate = 0.01\n");
+  Result r = Aftershock("run " + s + " --out " + dir.path() + "/out -q");
+  EXPECT_EQ(r.status, 1) << r.output;
+  nlohmann::json j = Report(dir);
+  EXPECT_GT(Count(j, "duplicate"), 0);
+  EXPECT_EQ(Count(j, "lost"), 0);
+  EXPECT_GT(j["scenarios"][0]["models"][0]["duplicate_rate"].get<double>(), 0.0);
+}
+
+TEST(Cli, HangingRecoveryIsRecoveryFailedAndTheRunEnds) {
+  ScratchDir dir;
+  // Few states: each costs the 1 s timeout.
+  std::string s = Scenario(dir, Target("test/hang.toml"), "max_states = 3\n");
+  Result r = Aftershock("run " + s + " --out " + dir.path() + "/out -q -j 2");
+  EXPECT_EQ(r.status, 1) << r.output;
+  nlohmann::json j = Report(dir);
+  EXPECT_GT(Count(j, "recovery-failed"), 0);
+  EXPECT_EQ(Count(j, "ok"), 0);
+  EXPECT_NE(j.dump().find("timed out"), std::string::npos);
+}
+
+TEST(Cli, CrashingRecoveryIsRecoveryFailed) {
+  ScratchDir dir;
+  std::string s = Scenario(dir, Target("test/crash.toml"), "");
+  Result r = Aftershock("run " + s + " --out " + dir.path() + "/out -q");
+  EXPECT_EQ(r.status, 1) << r.output;
+  nlohmann::json j = Report(dir);
+  EXPECT_GT(Count(j, "recovery-failed"), 0);
+  EXPECT_NE(j.dump().find("signal 11"), std::string::npos);
+}
+
+TEST(Cli, MaildirDeliveriesAreRead) {
+  ScratchDir dir;
+  std::string s = Scenario(dir, Target("test/maildir.toml"), "");
+  Result r = Aftershock("run " + s + " --out " + dir.path() + "/out -q");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_GT(Count(Report(dir), "ok"), 0);
+}
+
+TEST(Cli, WriteOutsideTheRootIsAnInputError) {
+  if (!RecordSupported()) GTEST_SKIP() << "needs the injector (aftershock record)";
+  ScratchDir dir;
+  std::string s = Scenario(dir, Target("test/escape.toml"), "");
+  Result r = Aftershock("run " + s + " --out " + dir.path() + "/out -q");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("outside its root"), std::string::npos) << r.output;
+}
+
+TEST(Cli, MalformedScenarioExits2WithPositionAndNoOutput) {
+  ScratchDir dir;
+  std::string s =
+      dir.Write("bad.toml", "target = \"x.toml\"\n[[step]]\nkind = \"deliver\"\nwhen = 3\n");
+  Result r = Aftershock("run " + s + " --out " + dir.path() + "/out");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find(s + ":4:1: unknown key 'when'"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir.path() + "/out"));
+}
+
+TEST(Cli, MalformedManifestExits2WithPositionAndNoOutput) {
+  ScratchDir dir;
+  std::string m =
+      dir.Write("m.toml", "name = \"q\"\n[commands]\nenqueue = \"cat\"\ndrain_rounds = 0\n");
+  std::string s = Scenario(dir, m, "");
+  Result r = Aftershock("run " + s + " --out " + dir.path() + "/out");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find(m + ":4:16: 'drain_rounds' must be between 1 and 1000"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(dir.path() + "/out"));
+}
+
+TEST(Cli, FailingInitIsAnInputError) {
+  ScratchDir dir;
+  std::string m =
+      dir.Write("m.toml", "name = \"q\"\n[commands]\ninit = \"exit 3\"\nenqueue = \"cat\"\n");
+  Result r = Aftershock("run " + Scenario(dir, m, "") + " --out " + dir.path() + "/out -q");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("init failed"), std::string::npos) << r.output;
+}
+
+TEST(Cli, UnknownOptionIsAUsageError) {
+  EXPECT_EQ(Aftershock("run --frobnicate").status, 2);
+  EXPECT_EQ(Aftershock("run --model ext5 x.toml").status, 2);
+}
+
+TEST(Cli, EveryCommandHasHelp) {
+  for (const char* c : {"run", "check", "replay"}) {
+    Result r = Aftershock(std::string(c) + " --help");
+    EXPECT_EQ(r.status, 0) << c;
+    EXPECT_NE(r.output.find("--"), std::string::npos) << c;
+  }
+}
+
+TEST(Cli, ReplayMaterializesTheStateAndPrintsItsCommands) {
+  ScratchDir dir;
+  std::string s =
+      Scenario(dir, Target("test/shellq.toml"), "[env]\nSHELLQ_BUG = \"recover-deletes\"\n");
+  ASSERT_EQ(Aftershock("run " + s + " --out " + dir.path() + "/out -q").status, 1);
+  nlohmann::json j = Report(dir);
+  std::string id = j["scenarios"][0]["models"][0]["groups"][0]["example_state"];
+  Result r = Aftershock("replay " + dir.path() + "/out/report.json --state " + id + " --into " +
+                        dir.path() + "/state");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir.path() + "/state/queue"));
+  EXPECT_NE(r.output.find("shellq.sh recover"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("verdict lost"), std::string::npos) << r.output;
+  EXPECT_EQ(Aftershock("replay " + dir.path() + "/out/report.json --state nope --into " +
+                       dir.path() + "/x")
+                .status,
+            2);
+}
+
+TEST(Cli, CheckRunsTheBuiltInWorkloads) {
+  ScratchDir dir;
+  Result r = Aftershock("check --target " + Target("test/shellq.toml") + " --model process --out " +
+                        dir.path() + "/out -q");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_GE(Report(dir)["scenarios"].size(), 4u);
+}
+
+TEST(Cli, SigtermRemovesTheRunDirectory) {
+  ScratchDir dir;
+  std::string s = Scenario(dir, Target("test/hang.toml"), "");
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(AFTERSHOCK_EXE, AFTERSHOCK_EXE, "run", s.c_str(), "--out", (dir.path() + "/out").c_str(),
+          "-q", "-j", "1", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string prefix = "aftershock-" + std::to_string(pid) + "-";
+  auto run_dirs = [&] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator("/dev/shm")) {
+      n += e.path().filename().string().rfind(prefix, 0) == 0;
+    }
+    return n;
+  };
+  // Wait until the run directory exists (the hang target's recovery then
+  // keeps the run busy for seconds).
+  for (int i = 0; i < 200 && run_dirs() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(run_dirs(), 1);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+  EXPECT_EQ(run_dirs(), 0);
+}
+
+TEST(Sink, AppendsTheCopyAndExitsZero) {
+  ScratchDir dir;
+  std::string msg = dir.Write("msg", "X-Aftershock-Id: m1\n\nhello");
+  std::string log = dir.path() + "/sink.log";
+  std::string cmd = "AFTERSHOCK_SINK_LOG=" + log +
+                    " AFTERSHOCK_TRACE= " AFTERSHOCK_SINK_EXE " a@local b@remote < " + msg;
+  EXPECT_EQ(system(cmd.c_str()), 0);
+  EXPECT_EQ(system(cmd.c_str()), 0);
+  std::string text = ReadText(log);
+  EXPECT_EQ(text.find("AFTERSHOCK-SINK 26 "), 0u) << text;
+  EXPECT_NE(text.find(" a@local b@remote\nX-Aftershock-Id: m1\n\nhello\n"), std::string::npos);
+}
+
+TEST(Sink, WithoutLogOrRecipientsItRefuses) {
+  EXPECT_NE(system("env -u AFTERSHOCK_SINK_LOG " AFTERSHOCK_SINK_EXE " a@b </dev/null"), 0);
+  EXPECT_NE(system("AFTERSHOCK_SINK_LOG=/dev/null " AFTERSHOCK_SINK_EXE " </dev/null"), 0);
+}
+
+}  // namespace
+}  // namespace aftershock
