@@ -250,6 +250,24 @@ std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
   return std::make_unique<ModelSource>(std::move(*initial), run.trace_path, run.root, std::move(o));
 }
 
+std::string CheckFidelity(const RecordedRun& run) {
+  if (!run.snapshots.empty() || !ModelAvailable()) return "";
+  Status status;
+  std::optional<FsState> state = Capture(run.initial_dir, &status);
+  if (!state) return "recorder gap: cannot read the initial state: " + status.message();
+  state->SetRoot(run.root);
+  BindingOpSource ops(run.trace_path, run.root);
+  while (std::optional<Op> op = ops.Next()) {
+    Status st = state->Apply(*op);
+    if (!st.ok()) return "recorder gap: op " + std::to_string(op->seq) + ": " + st.message();
+  }
+  if (!ops.Error().empty()) return "recorder gap: " + ops.Error();
+  std::optional<FsState> now = Capture(run.root, &status);
+  if (!now) return "recorder gap: cannot read the root after the run: " + status.message();
+  if (std::optional<std::string> d = Diff(*state, *now)) return "recorder gap: " + *d;
+  return "";
+}
+
 bool MaterializeCrashState(const CrashStateRef& state, const std::string& dir, std::string* error) {
   return state.payload->MaterializeInto(dir, error);
 }

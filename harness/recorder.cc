@@ -16,12 +16,18 @@ bool WriteFile(const std::string& path, const std::string& bytes) {
   return static_cast<bool>(out);
 }
 
+// The injector numbers rules by position and counts their hits across the
+// whole recorded run, so every step gets every rule at the same position:
+// a fault not armed for this step is a rule on a point that never fires.
+// "nth" then counts calls during the steps the fault is armed for.
 std::string FaultsFor(const Scenario& s, size_t step_index, StepKind kind) {
+  bool any = false;
+  for (const Fault& f : s.faults) any |= f.AppliesTo(step_index, kind);
+  if (!any) return "";
   std::string spec;
   for (const Fault& f : s.faults) {
-    if (!f.AppliesTo(step_index, kind)) continue;
     if (!spec.empty()) spec += ';';
-    spec += f.Spec();
+    spec += f.AppliesTo(step_index, kind) ? f.Spec() : "fail aftershock/inactive nth=1 errno=EIO";
   }
   return spec;
 }

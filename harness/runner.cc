@@ -54,10 +54,11 @@ class ProgressPrinter {
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       int64_t done = p_->done.load();
       double rate = secs > 0 ? done / secs : 0;
-      int64_t total = p_->total_hint.load();
+      uint64_t seq = p_->seq_done.load(), total = p_->seq_total.load();
       std::string eta = "?";
-      if (total > done && rate > 0)
-        eta = std::to_string(static_cast<int64_t>((total - done) / rate)) + "s";
+      if (seq > 0 && total > seq) {
+        eta = std::to_string(static_cast<int64_t>(secs * (total - seq) / seq)) + "s";
+      }
       std::fprintf(stderr, "\r\033[K%s: %lld states, %lld violations, %.1f states/s, ETA %s",
                    label_.c_str(), static_cast<long long>(done),
                    static_cast<long long>(p_->violations.load()), rate, eta.c_str());
@@ -107,7 +108,10 @@ bool LoadScenarios(const std::vector<std::string>& paths, const RunOptions& opti
   for (const auto& p : paths) {
     Scenario s;
     if (!LoadScenario(p, &s, error)) return false;
-    if (!options.target.empty()) s.target = AbsolutePath(options.target, fs::current_path());
+    if (!options.target.empty()) {
+      s.target = AbsolutePath(options.target, fs::current_path());
+      s.target_where.clear();
+    }
     if (!options.models.empty()) s.models = options.models;
     if (!options.strategy.empty()) s.strategy = options.strategy;
     if (options.seed) s.seed = *options.seed;
@@ -129,9 +133,15 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
   std::vector<Manifest> manifests(scenarios.size());
   for (size_t i = 0; i < scenarios.size(); ++i) {
     std::string error;
+    if (!std::filesystem::exists(scenarios[i].target)) {
+      std::string where =
+          scenarios[i].target_where.empty() ? "--target" : scenarios[i].target_where;
+      std::fprintf(stderr, "%s: no target manifest %s\n", where.c_str(),
+                   scenarios[i].target.c_str());
+      return 2;
+    }
     if (!LoadManifest(scenarios[i].target, &manifests[i], &error)) {
-      WaitIfInterrupted();
-      std::fprintf(stderr, "aftershock: %s\n", error.c_str());
+      std::fprintf(stderr, "%s\n", error.c_str());
       return 2;
     }
   }
@@ -166,6 +176,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
     sr.description = s.description;
     sr.target = m.name;
     sr.target_file = m.file;
+    sr.seed = s.seed;
     std::string work = run->MakeDir(Safe(s.name) + "-" + std::to_string(i));
     Recording rec;
     if (!RecordWorkload(s, m, tools, work + "/record", &rec, &error)) {
@@ -177,6 +188,13 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
       continue;
     }
     sr.workload_notes = rec.notes;
+    // The model must agree with what the run really left, or its crash
+    // states are not the target's.
+    std::string gap = CheckFidelity(rec.run);
+    if (!gap.empty()) {
+      sr.workload_notes.push_back(gap);
+      std::fprintf(stderr, "aftershock: %s: warning: %s\n", s.name.c_str(), gap.c_str());
+    }
     if (options.verbosity > 1) {
       for (const auto& n : rec.notes) std::fprintf(stderr, "  %s: %s\n", s.name.c_str(), n.c_str());
     }
@@ -205,6 +223,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
       req.scratch_dir = work + "/" + Safe(model);
       req.run_dir = run->path();
       req.keep_states = options.keep_states;
+      req.nested = static_cast<int>(s.nested);
       req.reproduce_prefix =
           "aftershock replay " + report_path + " --scenario " + s.name + " --model " + model;
       Progress progress;

@@ -49,6 +49,7 @@ struct ScenarioResult {
   std::string description;
   std::string target;                       // manifest name
   std::string target_file;                  // manifest path
+  uint64_t seed = 0;                        // the scenario's seed (workload and sampling)
   std::string error;                        // the scenario could not run (input error)
   std::vector<std::string> workload_notes;  // e.g. "step 3 deliver exited 1"
   std::vector<ModelResult> models;

@@ -47,6 +47,7 @@ json ReportToJson(const Report& r) {
                          {"description", s.description},
                          {"target", s.target},
                          {"target_file", s.target_file},
+                         {"seed", s.seed},
                          {"error", s.error},
                          {"workload_notes", s.workload_notes},
                          {"passed", s.Passed()},
@@ -86,6 +87,7 @@ bool ReportFromJson(const json& j, Report* out, std::string* error) {
       s.file = sj.at("file").get<std::string>();
       s.target = sj.value("target", "");
       s.target_file = sj.value("target_file", "");
+      s.seed = sj.value("seed", uint64_t{0});
       s.error = sj.value("error", "");
       for (const auto& mj : sj.at("models")) {
         ModelResult m;

@@ -93,7 +93,8 @@ std::string ReportToMarkdown(const Report& r) {
     bool any = false;
     for (const auto& m : s.models) any |= !m.groups.empty() || !m.passed;
     if (!any) continue;
-    md += "\n## " + s.name + "\n";
+    md += "\n## " + s.name + "\n\ntarget `" + s.target + "` (" + s.target_file + "), seed " +
+          std::to_string(s.seed) + "\n";
     for (const auto& m : s.models) {
       if (m.groups.empty() && m.passed) continue;
       md += "\n### " + m.model + (m.passed ? "" : " (FAILED)") + "\n\n";
