@@ -9,7 +9,6 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <vector>
 
 #include "injector/launch.h"
 #include "injector/marks.h"
@@ -40,53 +39,15 @@ pid_t ParentOf(const char* pid) {
   return ppid;
 }
 
-// Splits `command` into words when the shell would do nothing but that:
-// words of plain characters or plain single-quoted strings (what
-// ExpandCommand writes), the first one a program name. Returns false when
-// the command needs the shell (expansions, operators, redirections, an
-// assignment, a builtin or keyword that no PATH entry holds).
-bool PlainWords(const std::string& command, std::vector<std::string>* words) {
-  auto plain = [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("/._-@+:,=%", c);
-  };
-  words->clear();
-  size_t i = 0;
-  while (i < command.size()) {
-    if (command[i] == ' ' || command[i] == '\t') {
-      ++i;
-      continue;
-    }
-    std::string word;
-    if (command[i] == '\'') {
-      size_t end = command.find('\'', i + 1);
-      if (end == std::string::npos) return false;
-      word = command.substr(i + 1, end - i - 1);
-      i = end + 1;
-    } else {
-      while (i < command.size() && plain(command[i])) word += command[i++];
-    }
-    // Anything else right after a word (a quote, $, ;, >, ...) is the shell's.
-    if (i < command.size() && command[i] != ' ' && command[i] != '\t') return false;
-    words->push_back(word);
-  }
-  return !words->empty() && !words->front().empty() &&
-         words->front().find('=') == std::string::npos;
-}
-
-// `name` resolved against `path` (a PATH value) as the shell would; "" when
-// no entry holds an executable of that name, or when the answer would
-// depend on the command's working directory (relative names and entries).
-std::string FindInPath(const std::string& name, const std::string& path) {
-  if (name.find('/') != std::string::npos) {
-    return name[0] == '/' && access(name.c_str(), X_OK) == 0 ? name : "";
-  }
+// The executable `name` resolves to along `path` (a PATH value), "" if none.
+std::string FindExecutable(const std::string& name, const std::string& path) {
+  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
   size_t start = 0;
   while (start <= path.size()) {
     size_t end = path.find(':', start);
     if (end == std::string::npos) end = path.size();
     std::string dir = path.substr(start, end - start);
-    if (dir.empty() || dir[0] != '/') return "";
-    std::string candidate = dir + "/" + name;
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
     if (access(candidate.c_str(), X_OK) == 0) return candidate;
     start = end + 1;
   }
@@ -94,6 +55,39 @@ std::string FindInPath(const std::string& name, const std::string& path) {
 }
 
 }  // namespace
+
+bool SplitPlainCommand(const std::string& command, std::vector<std::string>* words) {
+  words->clear();
+  std::string word;
+  bool in_word = false, quoted = false;
+  for (char c : command) {
+    if (quoted) {
+      if (c == '\'') {
+        quoted = false;
+      } else {
+        word += c;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\t') {
+      if (in_word) words->push_back(word);
+      word.clear();
+      in_word = false;
+      continue;
+    }
+    in_word = true;
+    if (c == '\'') {
+      quoted = true;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || std::strchr("/._-,:=@+%", c)) {
+      word += c;
+    } else {
+      return false;
+    }
+  }
+  if (quoted) return false;
+  if (in_word) words->push_back(word);
+  return !words->empty() && words->front().find('=') == std::string::npos;
+}
 
 std::string LaunchOutcome::Status() const {
   switch (end) {
@@ -132,21 +126,22 @@ LaunchOutcome Launch(const LaunchRequest& r) {
   o.command = r.command;
   o.cwd = r.cwd;
   o.record = !r.trace_path.empty();
-  // Recovery runs thousands of commands: without a shell that would only
-  // exec them, each costs one program start less (bench/harness_bench.sh).
-  // Recorded runs keep the shell, whose calls the recorder already knows.
-  std::vector<std::string> words;
-  if (!o.record && PlainWords(r.command, &words)) {
-    const char* harness_path = std::getenv("PATH");
-    std::string path = harness_path ? harness_path : "/usr/bin:/bin";
+  if (!o.record) {
+    // Recovery runs for every crash state: a command the shell would only
+    // split into words is started directly, saving the shell's exec. What
+    // is recorded always goes through /bin/sh -c, as the contract says.
+    std::string path;
     for (const auto& [k, v] : r.env) {
       if (k == "PATH") path = v;
     }
-    std::string program = FindInPath(words[0], path);
-    if (!program.empty()) {
-      words[0] = program;
-      o.command.clear();
-      o.argv = std::move(words);
+    std::vector<std::string> words;
+    if (!path.empty() && SplitPlainCommand(r.command, &words)) {
+      std::string exe = FindExecutable(words.front(), path);
+      if (!exe.empty()) {
+        words.front() = exe;
+        o.command.clear();
+        o.argv = std::move(words);
+      }
     }
   }
   for (const auto& [k, v] : r.env) {
