@@ -40,6 +40,7 @@ struct ModelResult {
   bool passed = true;                             // expectations held
   std::vector<std::string> expectation_failures;  // why not, one line each
   double seconds = 0;
+  bool truncated = false;  // exploration stopped at the scenario's max_states
   int64_t Count(Verdict v) const { return verdicts[static_cast<int>(v)]; }
 };
 

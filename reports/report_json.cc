@@ -32,7 +32,8 @@ json ModelJson(const ModelResult& m) {
           {"passed", m.passed},
           {"expectation_failures", m.expectation_failures},
           {"groups", groups},
-          {"seconds", m.seconds}};
+          {"seconds", m.seconds},
+          {"truncated", m.truncated}};
 }
 
 }  // namespace
@@ -98,6 +99,7 @@ bool ReportFromJson(const json& j, Report* out, std::string* error) {
         m.states_recovered = mj.value("states_recovered", 0);
         m.duplicate_rate = mj.value("duplicate_rate", 0.0);
         m.passed = mj.value("passed", true);
+        m.truncated = mj.value("truncated", false);
         for (const auto& gj : mj.at("groups")) {
           ViolationGroup g;
           g.verdict = ParseVerdict(gj.at("verdict").get<std::string>()).value_or(Verdict::kOk);
