@@ -72,7 +72,9 @@ std::string MailFacts::StepAt(uint64_t crash_seq) const {
   size_t n = 0;
   for (const auto& [seq, data] : steps_) {
     if (seq >= crash_seq) break;
-    ++n;
+    // The daemon's start and shutdown happen within a workload step (or
+    // around all of them): they are named, not numbered.
+    if (data != "serve" && data != "shutdown") ++n;
     step = "step " + std::to_string(n) + " (" + data + ")";
   }
   return step;
