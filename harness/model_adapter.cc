@@ -238,7 +238,6 @@ std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
   o.strategy = *strategy;
   o.seed = options.seed;
   o.random_count = static_cast<uint64_t>(options.random_states);
-  o.max_states = static_cast<uint64_t>(options.max_states);
   o.root = run.root;
   Status status;
   std::optional<FsState> initial = Capture(run.initial_dir, &status);

@@ -218,7 +218,8 @@ bool OpenTrace() {
   return g_rt.page->magic == kSharedPageMagic;
 }
 
-void EmitExec() {
+// argv as glibc hands it to ELF constructors (no /proc read needed).
+void EmitExec(int argc, char** argv) {
   Event ev = NewEvent(trace::OpKind::kExec, SYS_execve);
   char exe[4096];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -226,23 +227,20 @@ void EmitExec() {
   ev.path = exe;
   ev.h.path_len = static_cast<uint32_t>(n);
   char cmdline[2048];
-  ssize_t m = 0;
-  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    m = read(fd, cmdline, sizeof cmdline);
-    close(fd);
+  size_t m = 0;
+  for (int i = 0; argv != nullptr && i < argc && argv[i] != nullptr; ++i) {
+    size_t len = strlen(argv[i]);
+    if (m + len + 1 > sizeof cmdline) break;
+    if (m > 0) cmdline[m++] = ' ';
+    memcpy(cmdline + m, argv[i], len);
+    m += len;
   }
-  if (m < 0) m = 0;
-  for (ssize_t i = 0; i < m; ++i) {
-    if (cmdline[i] == '\0') cmdline[i] = ' ';
-  }
-  while (m > 0 && cmdline[m - 1] == ' ') --m;
   ev.data = cmdline;
   ev.h.data_len = static_cast<uint32_t>(m);
   Emit(&ev, nullptr);
 }
 
-void Init() {
+void Init(int argc, char** argv) {
   if (!OpenTrace()) {
     if (getenv("AFTERSHOCK_TRACE") != nullptr) {
       fprintf(stderr, "aftershock: cannot open the trace %s: not recording\n",
@@ -274,15 +272,16 @@ void Init() {
   // The module map is read on the first recorded call that needs a call
   // site: most short-lived processes (shells between forks) never do.
   g_rt.modules_dirty = true;
-  EmitExec();
+  EmitExec(argc, argv);
   SetupFaults();
   if (!InstallHandler()) return;
   g_rt.armed = ArmThisThread();
 }
 
-__attribute__((constructor)) void AftershockInit() {
+__attribute__((constructor)) void AftershockInit(int argc, char** argv, char** envp) {
+  (void)envp;
   int saved = errno;
-  Init();
+  Init(argc, argv);
   errno = saved;
 }
 

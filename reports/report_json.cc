@@ -32,7 +32,8 @@ json ModelJson(const ModelResult& m) {
           {"passed", m.passed},
           {"expectation_failures", m.expectation_failures},
           {"groups", groups},
-          {"seconds", m.seconds}};
+          {"seconds", m.seconds},
+          {"truncated", m.truncated}};
 }
 
 }  // namespace
@@ -47,6 +48,7 @@ json ReportToJson(const Report& r) {
                          {"description", s.description},
                          {"target", s.target},
                          {"target_file", s.target_file},
+                         {"seed", s.seed},
                          {"error", s.error},
                          {"workload_notes", s.workload_notes},
                          {"passed", s.Passed()},
@@ -86,6 +88,7 @@ bool ReportFromJson(const json& j, Report* out, std::string* error) {
       s.file = sj.at("file").get<std::string>();
       s.target = sj.value("target", "");
       s.target_file = sj.value("target_file", "");
+      s.seed = sj.value("seed", uint64_t{0});
       s.error = sj.value("error", "");
       for (const auto& mj : sj.at("models")) {
         ModelResult m;
@@ -96,6 +99,7 @@ bool ReportFromJson(const json& j, Report* out, std::string* error) {
         m.states_recovered = mj.value("states_recovered", 0);
         m.duplicate_rate = mj.value("duplicate_rate", 0.0);
         m.passed = mj.value("passed", true);
+        m.truncated = mj.value("truncated", false);
         for (const auto& gj : mj.at("groups")) {
           ViolationGroup g;
           g.verdict = ParseVerdict(gj.at("verdict").get<std::string>()).value_or(Verdict::kOk);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 
 #include "injector/marks.h"
 #include "injector/trace_file.h"
@@ -152,6 +153,28 @@ TEST(TraceIo, ExecWithoutPreloadIsStillRecordedAndKeepsTheContractVariables) {
   bool seen = false;
   for (const Op& op : t->ops) seen |= op.kind == OpKind::kWrite && op.path == root + "/second";
   EXPECT_TRUE(seen);
+}
+
+TEST(TraceIo, ForkAndExecRecordsPrecedeTheChildsCalls) {
+  ScratchDir scratch;
+  RecordedRun run = RecordIn(scratch, {"sh:echo a > f; mv f g; (echo b > h)"});
+  ASSERT_TRUE(run.result.ok()) << run.result.Describe();
+  std::map<int, uint64_t> born;  // child pid -> seq of its kFork
+  std::map<int, std::string> exe;
+  for (const Op& op : run.trace.ops) {
+    if (op.kind == OpKind::kFork) born[static_cast<int>(op.result)] = op.seq;
+    if (op.kind == OpKind::kExec) exe[op.pid] = op.path;
+  }
+  EXPECT_GE(born.size(), 2u);  // mv, and the subshell
+  bool mv = false;
+  for (const auto& [pid, path] : exe) mv |= path.find("/mv") != std::string::npos;
+  EXPECT_TRUE(mv);
+  for (const Op& op : run.trace.ops) {
+    auto it = born.find(op.pid);
+    if (it != born.end() && op.kind != OpKind::kFork) {
+      EXPECT_GT(op.seq, it->second) << FormatOp(op);
+    }
+  }
 }
 
 std::string Aftershock() {
