@@ -44,25 +44,6 @@ measure() {
   line=$( { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>&1 | tail -1)
   awk -v l="$line" 'BEGIN { split(l, f, " "); print f[1], f[2] + f[3] }'
 }
-# The best ("WALL CPU" with the least wall) of $runs runs of "$@".
-best_of() {
-  local r
-  for ((r = 0; r < runs; r++)); do measure "$@"; done | sort -g | head -1
-}
-
-# aftershock: the whole run, and (from report.json) the exploration alone.
-aftershock_run() { "$aftershock" run "$scen" -q -j "$jobs" --out "$scratch/out" || true; }
-as_line=$(for ((r = 0; r < runs; r++)); do
-  line=$(measure aftershock_run)
-  echo "$line $(python3 -c '
-import json, sys
-m = json.load(open(sys.argv[1]))["scenarios"][0]["models"][0]
-print(m["states_recovered"], m["seconds"])' "$scratch/out/report.json")"
-done | sort -g | head -1)
-read -r as_total_secs as_cpu rec as_secs <<<"$as_line"
-if [[ "$rec" != "$n" ]]; then
-  echo "note: aftershock recovered $rec states, the floor has $n" >&2
-fi
 
 # The floor: copy, recover, deliver ($1 = 1: also the drain round aftershock
 # runs, a second deliver after one that delivered something).
@@ -99,8 +80,27 @@ floor() {
   done
   wait
 }
-read -r floor_secs floor_cpu <<<"$(best_of floor 0)"
-read -r drain_secs drain_cpu <<<"$(best_of floor 1)"
+# aftershock, the floor and the floor with the drain round take turns, run
+# after run, so that a change in the machine's load hits all three alike;
+# each keeps its best (least wall) run.
+aftershock_run() { "$aftershock" run "$scen" -q -j "$jobs" --out "$scratch/out" || true; }
+as_runs=() floor_runs=() drain_runs=()
+for ((r = 0; r < runs; r++)); do
+  line=$(measure aftershock_run)
+  as_runs+=("$line $(python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))["scenarios"][0]["models"][0]
+print(m["states_recovered"], m["seconds"])' "$scratch/out/report.json")")
+  floor_runs+=("$(measure floor 0)")
+  drain_runs+=("$(measure floor 1)")
+done
+pick() { printf '%s\n' "$@" | sort -g | head -1; }
+read -r as_total_secs as_cpu rec as_secs <<<"$(pick "${as_runs[@]}")"
+read -r floor_secs floor_cpu <<<"$(pick "${floor_runs[@]}")"
+read -r drain_secs drain_cpu <<<"$(pick "${drain_runs[@]}")"
+if [[ "$rec" != "$n" ]]; then
+  echo "note: aftershock recovered $rec states, the floor has $n" >&2
+fi
 
 echo "refqueue, $messages messages with a delivery after every $every, model $model, $jobs job(s), best of $runs"
 echo "unique crash states checked: $n (aftershock recovered $rec)"
