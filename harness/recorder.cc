@@ -189,6 +189,12 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
   for (size_t i = 0; i < scenario.steps.size(); ++i) {
     const Step& step = scenario.steps[i];
     if (!snapshot(i)) return false;
+    // After a protocol error the daemon is started again before the next
+    // request, outside the enqueue step it serves.
+    if (manifest.daemon() && step.kind == StepKind::kEnqueue && !daemon.running() &&
+        !start_daemon()) {
+      return false;
+    }
     if (!mark("step", step.MarkData())) return false;
     std::string faults = FaultsFor(scenario, i, step.kind);
     LaunchOutcome o;
@@ -201,7 +207,6 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
         WriteFile(msg_path, message);
         rec.messages[step.id] = Submitted{step.id, step.rcpts, step.body_size};
         if (manifest.daemon()) {
-          if (!daemon.running() && !start_daemon()) return false;
           DaemonAnswer a = daemon.Enqueue(step.id, step.rcpts, message, manifest.timeout_s * 1000);
           if (a.kind == DaemonAnswer::Kind::kOk) {
             // Before anything else: the acknowledgement's place in the order.
