@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "harness/evidence.h"
 #include "harness/run_dir.h"
 #include "model/trace.h"
 
@@ -113,6 +114,8 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
   std::map<std::pair<Verdict, std::string>, size_t> group_index;
   int64_t with_duplicate = 0;
   int64_t explored = 0;
+  EvidenceCollector evidence(&plan, req.scratch_dir + "/evidence", req.run_dir,
+                             req.options.model, req.options.strategy);
 
   auto worker = [&](int k) {
     std::string wdir = req.scratch_dir + "/w" + std::to_string(k);
@@ -177,6 +180,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
         out->groups.push_back(g);
       }
       ++out->groups[it->second].count;
+      evidence.Note(it->second, *state);
     }
   };
   std::vector<std::thread> threads;
@@ -192,6 +196,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
     *error = first_error;
     return false;
   }
+  evidence.Fill(&out->groups);
   out->states_explored = explored;
   out->duplicate_rate = explored ? static_cast<double>(with_duplicate) / explored : 0.0;
   std::sort(out->groups.begin(), out->groups.end(),
