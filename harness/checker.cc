@@ -18,6 +18,28 @@ struct Findings {
   }
 };
 
+// True iff `copy` is what a crash can make of `message`: every byte equal
+// to the message's or zero (sectors not persisted, zero-filled appends),
+// possibly cut short, after any header lines a target prepended.
+bool IsTornCopyOf(std::string_view copy, std::string_view message) {
+  size_t start = copy.find("Message-ID: <");
+  if (start != std::string_view::npos) copy.remove_prefix(start);
+  for (size_t i = 0; i < copy.size(); ++i) {
+    char want = i < message.size() ? message[i] : '\0';
+    if (copy[i] != want && copy[i] != '\0') return false;
+  }
+  return true;
+}
+
+// The submitted message a copy without a readable id was torn from, if any.
+const Submitted* TornFrom(const std::string& copy,
+                          const std::map<std::string, Submitted>& messages) {
+  for (const auto& [id, m] : messages) {
+    if (IsTornCopyOf(copy, ComposeMessage(id, m.rcpts, m.body_size))) return &m;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 CheckResult Check(const CheckInput& in) {
@@ -30,6 +52,14 @@ CheckResult Check(const CheckInput& in) {
   for (const DeliveredCopy& d : in.deliveries) {
     ParsedCopy p = ParseCopy(d.copy);
     auto msg = in.messages->find(p.id);
+    if (p.id.empty()) {
+      // An empty, zeroed or torn file is a damaged copy, not an invention.
+      if (const Submitted* m = TornFrom(d.copy, *in.messages)) {
+        f.Add(Verdict::kCorrupt, "torn copy of " + m->id + " (" + d.where + "): " +
+                                     std::to_string(d.copy.size()) + " bytes, no readable id");
+        continue;
+      }
+    }
     if (p.id.empty() || msg == in.messages->end()) {
       f.Add(Verdict::kPhantom,
             "phantom copy (" + d.where + ")" +

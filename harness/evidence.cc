@@ -125,6 +125,12 @@ void EvidenceCollector::Fill(std::vector<ViolationGroup>* groups) {
     ViolationGroup& g = (*groups)[index];
     Evidence& e = g.evidence;
     e = Evidence{};
+    if (state.id.find('/') != std::string::npos) {
+      // TODO(reports): evidence for a crash during recovery needs the
+      // recovery's own trace, which is gone by now.
+      e.error = "a crash during recovery: no evidence collected (replay it)";
+      continue;
+    }
     std::string dir = scratch_dir_ + "/g" + std::to_string(index);
     std::error_code ec;
     if (fs::exists(dir, ec)) RemoveTreeInside(run_dir_, dir);
@@ -136,10 +142,11 @@ void EvidenceCollector::Fill(std::vector<ViolationGroup>* groups) {
       e.tree_before = ListTree(dir + "/before", &truncated);
     }
     CheckInput input;
-    if (RecoverState(*plan_, state, dir + "/recover", &input, &error)) {
+    CrashPoint point = PointOf(*plan_, state.crash_seq);
+    if (RecoverState(*plan_, state, point, dir + "/recover", &input, &error)) {
       e.tree_after = ListTree(dir + "/recover/root", &truncated);
     } else {
-      input.acked = plan_->facts->AckedBefore(state.crash_seq);
+      input.acked = point.acked;
       input.messages = &plan_->recording->messages;
     }
     e.tree_truncated = truncated;
@@ -154,7 +161,8 @@ void EvidenceCollector::Fill(std::vector<ViolationGroup>* groups) {
     in.verdict = g.verdict;
     in.crash_seq = state.crash_seq;
     in.dropped_seqs = state.dropped_seqs;
-    in.torn_seqs = TornSeqsFromStateId(state.id);
+    in.dropped_seqs.insert(in.dropped_seqs.end(), state.lost_seqs.begin(), state.lost_seqs.end());
+    in.torn_seqs = state.torn_seqs;
     in.mail = ListMailFindings(input);
     in.recovery_failure = input.recovery_failure;
     DeriveEvidence(in, &symbolizer, &e);

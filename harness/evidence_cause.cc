@@ -288,18 +288,6 @@ std::string RelativeToRoot(const std::string& path, const std::string& root) {
   return path;
 }
 
-std::vector<uint64_t> TornSeqsFromStateId(const std::string& id) {
-  std::vector<uint64_t> out;
-  std::stringstream ss(id);
-  std::string part;
-  while (std::getline(ss, part, '-')) {
-    if (part.size() < 2 || part[0] != 't' || !std::isdigit(static_cast<unsigned char>(part[1])))
-      continue;
-    out.push_back(std::stoull(part.substr(1)));
-  }
-  return out;
-}
-
 void DeriveEvidence(const CauseInput& in, Symbolizer* sym, Evidence* out) {
   const std::vector<Op>& ops = *in.ops;
   out->present = true;

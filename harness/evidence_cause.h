@@ -41,8 +41,4 @@ void DeriveEvidence(const CauseInput& in, Symbolizer* symbolizer, Evidence* out)
 // unchanged when it lies outside.
 std::string RelativeToRoot(const std::string& path, const std::string& root);
 
-// Torn writes named in a model state id ("p41-d37-t40s0.1" -> {40}).
-// TODO(harness): read CrashState::torn once CrashStateRef carries it.
-std::vector<uint64_t> TornSeqsFromStateId(const std::string& id);
-
 }  // namespace aftershock

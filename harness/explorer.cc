@@ -30,10 +30,14 @@ std::string PathPattern(const std::string& path, const std::string& root) {
 
 class OpIndex {
  public:
-  void Load(const std::string& trace_path) {
+  // Keeps the ops inside the crash domain: the only ones a crash can cut.
+  void Load(const std::string& trace_path, const std::string& root) {
     TraceReader reader(trace_path);
     while (auto op = reader.Next()) {
-      if (op->kind != OpKind::kMark) ops_[op->seq] = {op->kind, op->path};
+      if (op->kind == OpKind::kMark || op->path.compare(0, root.size() + 1, root + "/") != 0) {
+        continue;
+      }
+      ops_[op->seq] = {op->kind, op->path};
     }
   }
   // "rename {root}/incoming/#" for the op with `seq`, or "" when unknown.
@@ -57,10 +61,13 @@ class OpIndex {
 
 std::string Cause(const CrashStateRef& s, const OpIndex& ops, const MailFacts& facts,
                   const std::string& root) {
-  if (!s.dropped_seqs.empty()) {
-    std::string d = ops.Describe(s.dropped_seqs.front(), root);
-    return "dropped " + (d.empty() ? "op " + std::to_string(s.dropped_seqs.front()) : d);
-  }
+  auto op = [&](uint64_t seq) {
+    std::string d = ops.Describe(seq, root);
+    return d.empty() ? "op " + std::to_string(seq) : d;
+  };
+  if (!s.dropped_seqs.empty()) return "dropped " + op(s.dropped_seqs.front());
+  if (!s.torn_seqs.empty()) return "torn " + op(s.torn_seqs.front());
+  if (!s.lost_seqs.empty()) return "lost to a failed fsync: " + op(s.lost_seqs.front());
   std::string step = facts.StepAt(s.crash_seq);
   std::string before = ops.DescribeBefore(s.crash_seq, root);
   // Group by the step kind, not the message: "step 3 (enqueue m2)" -> "enqueue".
@@ -70,15 +77,8 @@ std::string Cause(const CrashStateRef& s, const OpIndex& ops, const MailFacts& f
     kind = step.substr(open + 1);
     kind = kind.substr(0, kind.find_first_of(" )"));
   }
-  return "crash during " + kind + (before.empty() ? "" : ", after " + before);
-}
-
-uint64_t MailKey(const CheckInput& in, int64_t now) {
-  std::string key = std::to_string(now);
-  for (const auto& [id, rcpt] : in.acked) key += "|" + id + " " + rcpt;
-  key += "#";
-  for (const auto& d : in.deliveries) key += d.where + "\n";
-  return XXH64(key.data(), key.size(), 0);
+  if (open == std::string::npos) return "crash before the first step";
+  return "crash during " + kind + (before.empty() ? ", before its first op" : ", after " + before);
 }
 
 }  // namespace
@@ -106,8 +106,9 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
       OpenCrashStates(plan.recording->run, req.options, error);
   if (!source) return false;
   OpIndex ops;
-  ops.Load(plan.recording->run.trace_path);
   const std::string& root = plan.recording->run.root;
+  ops.Load(plan.recording->run.trace_path, root);
+  progress->seq_total.store(plan.recording->run.final_seq);
 
   std::mutex mu;  // guards source, out, first_error, group_index
   std::string first_error;
@@ -117,6 +118,114 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
   EvidenceCollector evidence(&plan, req.scratch_dir + "/evidence", req.run_dir,
                              req.options.model, req.options.strategy);
 
+  // Adds one checked state to the results. REQUIRES: mu held.
+  auto tally = [&](const CrashStateRef& state, const VerdictCache::Entry& entry, bool cached,
+                   const std::string& cause) {
+    ++out->verdicts[static_cast<int>(entry.verdict)];
+    ++out->states_unique;
+    if (!cached) ++out->states_recovered;
+    if (entry.has_duplicate) ++with_duplicate;
+    if (entry.verdict == Verdict::kOk || entry.verdict == Verdict::kUnackedDelivered) return;
+    auto [it, inserted] =
+        group_index.emplace(std::make_pair(entry.verdict, cause), out->groups.size());
+    if (inserted) {
+      ViolationGroup g;
+      g.verdict = entry.verdict;
+      g.cause = cause;
+      g.example_state = state.id;
+      g.example_description = state.description;
+      g.example_detail = entry.detail;
+      std::string dir = state.id;
+      std::replace(dir.begin(), dir.end(), '/', '_');
+      g.reproduce =
+          req.reproduce_prefix + " --state " + state.id + " --into aftershock-replay-" + dir;
+      out->groups.push_back(g);
+    }
+    ++out->groups[it->second].count;
+    evidence.Note(it->second, state);
+  };
+
+  // Recovers and checks one state (or reuses the verdict of an identical
+  // one). Returns false with first_error set when the harness failed.
+  auto check_state = [&](const CrashStateRef& state, const CrashPoint& point,
+                         const std::string& scratch, const std::string& recover_trace,
+                         VerdictCache::Entry* entry, bool* cached) {
+    std::pair<uint64_t, uint64_t> key{state.hash, point.Key()};
+    // A state whose recovery must be recorded is always run.
+    *cached = recover_trace.empty() && cache->Find(key, entry);
+    if (*cached) return true;
+    if (std::filesystem::exists(scratch)) RemoveTreeInside(req.run_dir, scratch);
+    std::filesystem::create_directories(scratch);
+    CheckInput input;
+    std::string err;
+    if (!RecoverState(plan, state, point, scratch, &input, &err, recover_trace)) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (first_error.empty()) first_error = err;
+      return false;
+    }
+    CheckResult r = Check(input);
+    *entry = {r.verdict, r.detail, r.has_duplicate};
+    cache->Put(key, *entry);
+    return true;
+  };
+
+  // Crashes during the recovery of `outer` (recorded in `scratch`), each
+  // recovered again.
+  auto explore_nested = [&](const CrashStateRef& outer, const CrashPoint& point,
+                            const std::string& scratch, const std::string& outer_cause) {
+    RecordedRun run;
+    run.trace_path = scratch + "/recover.trace";
+    run.root = scratch + "/root";
+    run.initial_dir = scratch + "/initial";
+    MailFacts facts;
+    std::vector<SinkRecord> copies;
+    std::string err;
+    if (!facts.Load(run.trace_path, &err)) return true;  // recover never started
+    ReadSinkLog(scratch + "/sink.log", &copies);
+    ExploreOptions options = req.options;
+    options.max_states = req.nested_max_states;
+    std::unique_ptr<CrashStateSource> source = OpenCrashStates(run, options, &err);
+    if (!source) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (first_error.empty()) first_error = "crash during recovery: " + err;
+      return false;
+    }
+    OpIndex nested_ops;
+    nested_ops.Load(run.trace_path, run.root);
+    while (std::optional<CrashStateRef> inner = source->Next()) {
+      CrashStateRef state = *inner;
+      state.id = outer.id + "/" + inner->id;
+      state.description = "recovering " + outer.id + ": " + inner->description;
+      CrashPoint p = point;
+      for (const SinkMark& s : facts.SinkBefore(inner->crash_seq)) {
+        DeliveredCopy c;
+        c.rcpts = s.rcpts;
+        for (const auto& r : copies) {
+          if (r.hash == s.hash) c.copy = r.copy;
+        }
+        c.where = "sink during the crashed recovery";
+        p.before.push_back(std::move(c));
+      }
+      VerdictCache::Entry entry;
+      bool cached = false;
+      if (!check_state(state, p, scratch + "/n", "", &entry, &cached)) return false;
+      progress->done.fetch_add(1);
+      if (IsViolation(entry.verdict)) progress->violations.fetch_add(1);
+      std::lock_guard<std::mutex> lock(mu);
+      ++explored;
+      tally(state, entry, cached,
+            "crash in the recovery of [" + outer_cause +
+                "]: " + Cause(*inner, nested_ops, facts, run.root));
+    }
+    if (!source->Error().empty()) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (first_error.empty()) first_error = "crash during recovery: " + source->Error();
+      return false;
+    }
+    return true;
+  };
+
+  bool nested = req.nested > 0 && ModelAvailable() && !plan.manifest->recover.empty();
   auto worker = [&](int k) {
     std::string wdir = req.scratch_dir + "/w" + std::to_string(k);
     for (;;) {
@@ -127,60 +236,22 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
         state = source->Next();
         if (!state) return;
         ++explored;
+        progress->seq_done.store(state->crash_seq);
       }
       std::string scratch = req.keep_states ? req.scratch_dir + "/states/" + state->id : wdir;
-      if (std::filesystem::exists(scratch)) RemoveTreeInside(req.run_dir, scratch);
-      std::filesystem::create_directories(scratch);
-
-      // The mail specification at this crash point; equal keys check once.
-      CheckInput input;
-      input.messages = &plan.recording->messages;
-      input.acked = plan.facts->AckedBefore(state->crash_seq);
-      std::string spec;
-      for (const auto& s : plan.facts->SinkBefore(state->crash_seq)) spec += s.hash + " ";
-      int64_t now = plan.facts->TicksBefore(state->crash_seq);
-      CheckInput key_input;
-      key_input.acked = input.acked;
-      key_input.deliveries.push_back(DeliveredCopy{{}, "", spec});
-      std::pair<uint64_t, uint64_t> key{state->hash, MailKey(key_input, now)};
-
+      CrashPoint point = PointOf(plan, state->crash_seq);
       VerdictCache::Entry entry;
-      bool cached = cache->Find(key, &entry);
-      if (!cached) {
-        std::string err;
-        if (!RecoverState(plan, *state, scratch, &input, &err)) {
-          std::lock_guard<std::mutex> lock(mu);
-          if (first_error.empty()) first_error = err;
-          return;
-        }
-        CheckResult r = Check(input);
-        entry = {r.verdict, r.detail, r.has_duplicate};
-        cache->Put(key, entry);
-      }
+      bool cached = false;
+      std::string trace = nested ? scratch + "/recover.trace" : "";
+      if (!check_state(*state, point, scratch, trace, &entry, &cached)) return;
       progress->done.fetch_add(1);
       if (IsViolation(entry.verdict)) progress->violations.fetch_add(1);
-
-      std::lock_guard<std::mutex> lock(mu);
-      ++out->verdicts[static_cast<int>(entry.verdict)];
-      if (!cached) ++out->states_unique;
-      if (entry.has_duplicate) ++with_duplicate;
-      if (entry.verdict == Verdict::kOk || entry.verdict == Verdict::kUnackedDelivered) continue;
       std::string cause = Cause(*state, ops, *plan.facts, root);
-      auto [it, inserted] =
-          group_index.emplace(std::make_pair(entry.verdict, cause), out->groups.size());
-      if (inserted) {
-        ViolationGroup g;
-        g.verdict = entry.verdict;
-        g.cause = cause;
-        g.example_state = state->id;
-        g.example_description = state->description;
-        g.example_detail = entry.detail;
-        g.reproduce = req.reproduce_prefix + " --state " + state->id +
-                      " --into aftershock-replay-" + state->id;
-        out->groups.push_back(g);
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        tally(*state, entry, cached, cause);
       }
-      ++out->groups[it->second].count;
-      evidence.Note(it->second, *state);
+      if (nested && !explore_nested(*state, point, scratch, cause)) return;
     }
   };
   std::vector<std::thread> threads;
@@ -196,8 +267,12 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
     *error = first_error;
     return false;
   }
+  if (!source->Error().empty()) {
+    *error = "the model failed: " + source->Error();
+    return false;
+  }
   evidence.Fill(&out->groups);
-  out->states_explored = explored;
+  out->states_explored = std::max<int64_t>(source->Generated(), explored);
   out->duplicate_rate = explored ? static_cast<double>(with_duplicate) / explored : 0.0;
   std::sort(out->groups.begin(), out->groups.end(),
             [](const ViolationGroup& a, const ViolationGroup& b) {

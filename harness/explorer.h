@@ -17,7 +17,10 @@ namespace aftershock {
 struct Progress {
   std::atomic<int64_t> done{0};
   std::atomic<int64_t> violations{0};
-  std::atomic<int64_t> total_hint{0};  // 0 = unknown yet
+  // How far through the trace the generator is, for the ETA: crash points
+  // come in seq order.
+  std::atomic<uint64_t> seq_done{0};
+  std::atomic<uint64_t> seq_total{0};
 };
 
 // Results of checked states, shared by the models of one scenario.
@@ -43,6 +46,10 @@ struct ExploreRequest {
   std::string scratch_dir;  // inside the run dir; the workers' directories go here
   std::string run_dir;      // for the removal guard
   bool keep_states = false;
+  // 1: record each state's recovery, crash it too (every state the model
+  // gives for it, at most nested_max_states), and recover again.
+  int nested = 0;
+  int64_t nested_max_states = 64;
   std::string reproduce_prefix;  // "aftershock replay R --scenario S --model M"
 };
 

@@ -1,58 +1,43 @@
 #include "harness/launch_adapter.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
+#include <dirent.h>
 #include <signal.h>
-#include <spawn.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
-#include <atomic>
-#include <chrono>
-#include <mutex>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
-#include "model/trace.h"
-
-extern char** environ;
+#include "injector/launch.h"
+#include "injector/marks.h"
+#include "injector/trace_file.h"
 
 namespace aftershock {
 namespace {
 
-// Process groups being waited for; a fixed table so the signal thread can
-// walk it without locking or allocating.
-constexpr size_t kMaxGroups = 1024;
-std::array<std::atomic<pid_t>, kMaxGroups> g_groups{};
-
-size_t RegisterGroup(pid_t pgid) {
-  for (size_t i = 0; i < kMaxGroups; ++i) {
-    pid_t expected = 0;
-    if (g_groups[i].compare_exchange_strong(expected, pgid)) return i;
-  }
-  return kMaxGroups;
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
-void UnregisterGroup(size_t slot) {
-  if (slot < kMaxGroups) g_groups[slot].store(0);
+// The parent pid in /proc/PID/stat (the field after the parenthesized name).
+pid_t ParentOf(const char* pid) {
+  char path[64], buf[512];
+  std::snprintf(path, sizeof path, "/proc/%s/stat", pid);
+  FILE* f = std::fopen(path, "r");
+  if (!f) return -1;
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* close = std::strrchr(buf, ')');
+  int ppid = -1;
+  if (!close || std::sscanf(close + 1, " %*c %d", &ppid) != 1) return -1;
+  return ppid;
 }
-
-std::vector<std::string> BuildEnv(const LaunchRequest& r) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e) {
-    std::string_view kv(*e);
-    std::string_view key = kv.substr(0, kv.find('='));
-    bool overridden = false;
-    for (const auto& [k, v] : r.env) overridden |= (k == key);
-    if (!overridden) env.emplace_back(kv);
-  }
-  for (const auto& [k, v] : r.env) env.push_back(k + "=" + v);
-  return env;
-}
-
-int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
 }  // namespace
 
@@ -70,112 +55,71 @@ std::string LaunchOutcome::Status() const {
   return "?";
 }
 
-bool TracingAvailable() { return false; }
+bool TracingAvailable() {
+  static const bool available = access(InjectLibPath().c_str(), R_OK) == 0;
+  return available;
+}
 
 void KillAllLaunched() {
-  for (auto& g : g_groups) {
-    pid_t pgid = g.load();
-    if (pgid > 0) kill(-pgid, SIGKILL);
+  // Launch() starts every command in its own session, so each child of
+  // this process leads a process group that holds all its descendants.
+  pid_t self = getpid();
+  DIR* d = opendir("/proc");
+  if (!d) return;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    if (ParentOf(e->d_name) == self) killpg(static_cast<pid_t>(std::atoi(e->d_name)), SIGKILL);
   }
+  closedir(d);
 }
 
 LaunchOutcome Launch(const LaunchRequest& r) {
+  LaunchOptions o;
+  o.command = r.command;
+  o.cwd = r.cwd;
+  o.record = !r.trace_path.empty();
+  for (const auto& [k, v] : r.env) {
+    // The launcher sets these itself when it records.
+    if (o.record && (k == "AFTERSHOCK_TRACE" || k == "AFTERSHOCK_ROOT")) continue;
+    o.env.emplace_back(k, v);
+  }
+  if (!r.stdin_path.empty()) {
+    o.has_stdin = true;
+    o.stdin_data = ReadFileBytes(r.stdin_path);
+  }
+  o.capture_output = true;
+  o.timeout_ms = static_cast<int>(r.timeout_ms);
+  if (o.record) {
+    o.trace = r.trace_path;
+    o.root = r.root;
+    o.allow = r.allow;
+    o.faults = r.faults;
+  }
+  LaunchResult res = aftershock::Launch(o);
+  if (!r.output_path.empty() && !res.output.empty()) {
+    std::ofstream(r.output_path, std::ios::binary | std::ios::app) << res.output;
+  }
   LaunchOutcome out;
-  std::vector<std::string> env = BuildEnv(r);
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string sh = "/bin/sh", dash_c = "-c", cmd = r.command;
-  char* argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
-
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(
-      &fa, 0, r.stdin_path.empty() ? "/dev/null" : r.stdin_path.c_str(), O_RDONLY, 0);
-  const char* out_path = r.output_path.empty() ? "/dev/null" : r.output_path.c_str();
-  posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawn_file_actions_addchdir_np(&fa, r.cwd.c_str());
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT}) sigaddset(&defaults, s);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    out.error = std::string("posix_spawn /bin/sh: ") + strerror(rc);
-    return out;
-  }
-  size_t slot = RegisterGroup(pid);
-  int pidfd = PidfdOpen(pid);
-  bool timed_out = false;
-  if (pidfd >= 0) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(r.timeout_ms);
-    for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      deadline - std::chrono::steady_clock::now())
-                      .count();
-      if (left <= 0) {
-        timed_out = true;
-        break;
-      }
-      pollfd p{pidfd, POLLIN, 0};
-      int n = poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1 << 30)));
-      if (n > 0) break;
-      if (n < 0 && errno != EINTR) break;
-    }
-    close(pidfd);
-  }
-  // The leader is a zombie or still running, so its pid (= the group id)
-  // cannot have been reused: killing the group hits only our processes.
-  kill(-pid, SIGKILL);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  UnregisterGroup(slot);
-  if (timed_out) {
+  if (!res.started) {
+    out.error = res.error;
+  } else if (res.timed_out) {
     out.end = LaunchOutcome::End::kTimedOut;
-  } else if (WIFEXITED(status)) {
+  } else if (res.exited) {
     out.end = LaunchOutcome::End::kExited;
-    out.code = WEXITSTATUS(status);
+    out.code = res.exit_status;
   } else {
     out.end = LaunchOutcome::End::kSignaled;
-    out.code = WTERMSIG(status);
+    out.code = res.signal;
   }
   return out;
 }
 
+bool CreateTraceFile(const std::string& trace_path, std::string* error) {
+  return CreateTrace(trace_path, error);
+}
+
 bool AppendTraceMark(const std::string& trace_path, std::string_view label, std::string_view data) {
-  // TODO(injector): injector/marks.h's AppendMark takes the shared counter's
-  // next seq; until it lands, the next seq is one past the last record.
-  static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
-  uint64_t next = 1;
-  {
-    TraceReader reader(trace_path);
-    if (reader.ok()) {
-      while (auto op = reader.Next()) next = std::max(next, op->seq + 1);
-    }
-  }
-  TraceWriter writer(trace_path);
-  if (!writer.ok()) return false;
-  Op op;
-  op.kind = OpKind::kMark;
-  op.seq = next;
-  op.pid = getpid();
-  op.tid = getpid();
-  op.path = std::string(label);
-  op.data = std::string(data);
-  return writer.Append(op);
+  return AppendMark(trace_path, label, data);
 }
 
 }  // namespace aftershock

@@ -1,8 +1,6 @@
-// The one place the harness starts target commands and appends trace marks.
-// TODO(injector): when injector/launch.h and injector/marks.h land on main,
-// Launch() calls the injector's launcher (traced when trace_path is set) and
-// AppendMark() forwards to injector/marks.h; until then commands run untraced
-// through posix_spawn and marks are appended with model/trace.h's writer.
+// The one place the harness starts target commands and appends trace marks:
+// Launch() calls the injector's launcher (injector/launch.h; traced when
+// trace_path is set) and AppendTraceMark() forwards to injector/marks.h.
 #pragma once
 
 #include <cstdint>
@@ -37,17 +35,21 @@ struct LaunchOutcome {
   std::string Status() const;
 };
 
-// Runs the command in its own process group and waits; past the timeout the
-// whole group is killed. Thread-safe. Groups still running when the harness
-// is interrupted are killed by KillAllLaunched().
+// Runs the command in its own session and waits; past the timeout the whole
+// process group is killed. Thread-safe. Commands still running when the
+// harness is interrupted are killed by KillAllLaunched().
 LaunchOutcome Launch(const LaunchRequest& request);
 
-// True iff Launch() records traces (the injector is linked in).
+// True iff Launch() can record traces (the injector's library is found).
 bool TracingAvailable();
 
-// SIGKILLs every process group Launch() is waiting for. Async-signal-safe
-// enough for the harness's signal thread (no allocation).
+// SIGKILLs the process group of every command Launch() is running (each
+// child of this process leads one). For the harness's cleanup thread.
 void KillAllLaunched();
+
+// Creates (truncating) an empty trace for a run of commands. Returns true
+// iff done; else *error says why.
+bool CreateTraceFile(const std::string& trace_path, std::string* error);
 
 // Appends a kMark record (label, data) to the trace with the next seq.
 // Returns true iff it was written.

@@ -1,11 +1,12 @@
 // The one place the harness calls into the model: crash states of a
 // recorded run, and materializing one of them.
-// TODO(model): when model/fs_state.h and model/crash_states.h land on main,
-// OpenCrashStates() wraps the model's lazy generator (initial state from
-// Capture(initial_dir), the trace applied under the chosen model and
-// strategy) and MaterializeCrashState() calls Materialize(). Until then a
-// stand-in offers the `process` states at step boundaries only, from
-// directory snapshots the recorder takes, for every model name.
+// With a traced recording, OpenCrashStates() wraps the model's lazy
+// generator (model/crash_states.h: the initial state captured after init,
+// the trace applied under the chosen model and strategy) and
+// MaterializeCrashState() calls the model's Materialize(). Without the
+// injector's recorder the trace holds only marks, so a stand-in offers the
+// `process` states at step boundaries, from directory snapshots the
+// recorder takes, for every model name.
 #pragma once
 
 #include <cstdint>
@@ -36,28 +37,55 @@ struct ExploreOptions {
   int64_t random_states = 200;
 };
 
+// The files of one crash state, however they are held.
+class StatePayload {
+ public:
+  virtual ~StatePayload() = default;
+  // The fidelity check: the model's replay of the whole trace onto the initial
+  // state must equal the directory the run left (`run.root` now). Returns ""
+  // when it does (or without the model), else the first difference ("recorder
+  // gap: ..."): crash states of that recording may then be wrong.
+  std::string CheckFidelity(const RecordedRun& run);
+
+  // Writes the state into `dir` (empty or missing). Returns true iff done.
+  virtual bool MaterializeInto(const std::string& dir, std::string* error) const = 0;
+};
+
 struct CrashStateRef {
-  std::string id;                       // stable within a recording
-  uint64_t crash_seq = 0;               // records with seq < crash_seq happened before the crash
-  std::vector<uint64_t> dropped_seqs;   // ops the crash lost (or tore)
-  std::string description;              // one line for people
-  uint64_t hash = 0;                    // content hash: equal hashes = identical states
-  std::shared_ptr<const void> payload;  // the model's state
+  std::string id;                      // stable within a recording
+  uint64_t crash_seq = 0;              // records with seq < crash_seq happened before the crash
+  std::vector<uint64_t> dropped_seqs;  // ops the crash lost
+  std::vector<uint64_t> torn_seqs;     // writes kept only in part
+  std::vector<uint64_t> lost_seqs;     // writes lost to a failed fsync
+  std::string description;             // one line for people
+  uint64_t hash = 0;                   // content hash: equal hashes = identical states
+  std::shared_ptr<const StatePayload> payload;
 };
 
 class CrashStateSource {
  public:
   virtual ~CrashStateSource() = default;
-  // The next unique state, or nullopt when done. Not thread-safe.
+  // The next unique state, or nullopt when done or on error. Not thread-safe.
   virtual std::optional<CrashStateRef> Next() = 0;
+  // States built so far, before deduplication.
+  virtual int64_t Generated() const = 0;
+  // Empty unless the model failed (an unreadable trace, an op it contradicts).
+  virtual std::string Error() const { return ""; }
 };
 
-// True iff the real model is linked (not the stand-in).
+// True iff crash states come from the model (recordings are traced), not
+// from the stand-in's snapshots.
 bool ModelAvailable();
 
 std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
                                                   const ExploreOptions& options,
                                                   std::string* error);
+
+// The fidelity check: the model's replay of the whole trace onto the initial
+// state must equal the directory the run left (`run.root` now). Returns ""
+// when it does (or without the model), else the first difference ("recorder
+// gap: ..."): crash states of that recording may then be wrong.
+std::string CheckFidelity(const RecordedRun& run);
 
 // Writes the state into `dir` (empty or missing). Returns true iff done.
 bool MaterializeCrashState(const CrashStateRef& state, const std::string& dir, std::string* error);

@@ -16,12 +16,18 @@ bool WriteFile(const std::string& path, const std::string& bytes) {
   return static_cast<bool>(out);
 }
 
+// The injector numbers rules by position and counts their hits across the
+// whole recorded run, so every step gets every rule at the same position:
+// a fault not armed for this step is a rule on a point that never fires.
+// "nth" then counts calls during the steps the fault is armed for.
 std::string FaultsFor(const Scenario& s, size_t step_index, StepKind kind) {
+  bool any = false;
+  for (const Fault& f : s.faults) any |= f.AppliesTo(step_index, kind);
+  if (!any) return "";
   std::string spec;
   for (const Fault& f : s.faults) {
-    if (!f.AppliesTo(step_index, kind)) continue;
     if (!spec.empty()) spec += ';';
-    spec += f.Spec();
+    spec += f.AppliesTo(step_index, kind) ? f.Spec() : "fail aftershock/inactive nth=1 errno=EIO";
   }
   return spec;
 }
@@ -34,7 +40,10 @@ std::string FindEscape(const std::string& trace_path, std::string* error) {
     return "";
   }
   while (auto op = reader.Next()) {
-    if (op->Has(trace::kFlagEscape)) return FormatOp(*op);
+    if (op->Has(trace::kFlagEscape)) {
+      std::string line = FormatOp(*op);
+      return line.substr(std::min(line.size(), line.find_first_not_of(' ')));
+    }
   }
   if (!reader.ok()) *error = reader.Error();
   return "";
@@ -76,7 +85,12 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
       r.trace_path = rec.run.trace_path;
       r.root = ctx.root;
       // Only the sink log and the messages lie outside the crash domain on purpose.
-      r.allow = {rec.sink_log, log, work_dir + "/msgs/", "/dev/"};
+      r.allow = {rec.sink_log, log, work_dir + "/msgs/"};
+      // Character devices hold no state a crash could lose (not /dev/shm!).
+      for (const char* dev : {"/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/stdout",
+                              "/dev/stderr", "/dev/fd/", "/dev/pts/", "/proc/self/fd/"}) {
+        r.allow.push_back(dev);
+      }
       r.faults = faults;
     }
     ctx.trace_path = traced ? rec.run.trace_path : "";
@@ -93,13 +107,7 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
     }
   }
   if (!CopyTree(rec.run.root, rec.run.initial_dir, error)) return false;
-  {
-    TraceWriter w(rec.run.trace_path);  // the file header, before any mark
-    if (!w.ok()) {
-      *error = rec.run.trace_path + ": " + w.Error();
-      return false;
-    }
-  }
+  if (!CreateTraceFile(rec.run.trace_path, error)) return false;
   auto mark = [&](std::string_view label, const std::string& data) {
     if (!AppendTraceMark(rec.run.trace_path, label, data)) {
       *error = rec.run.trace_path + ": cannot append a mark";

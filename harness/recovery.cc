@@ -1,6 +1,7 @@
 #include "harness/recovery.h"
 
 #include <dirent.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -95,31 +96,49 @@ bool PreparePlan(RecoveryPlan* plan, MailFacts* facts, std::string* error) {
   return true;
 }
 
-bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const std::string& scratch,
-                  CheckInput* input, std::string* error) {
+uint64_t CrashPoint::Key() const {
+  std::string key = std::to_string(now);
+  for (const auto& [id, rcpt] : acked) key += "|" + id + " " + rcpt;
+  key += "#";
+  for (const auto& d : before) key += Xxh64Hex(d.copy) + " " + d.where + "\n";
+  return XXH64(key.data(), key.size(), 0);
+}
+
+CrashPoint PointOf(const RecoveryPlan& plan, uint64_t crash_seq) {
+  CrashPoint p;
+  p.acked = plan.facts->AckedBefore(crash_seq);
+  p.now = plan.scenario->clock_start + plan.facts->TicksBefore(crash_seq);
+  if (plan.manifest->mailbox_kind == MailboxKind::kMaildir) return p;
+  for (const SinkMark& s : plan.facts->SinkBefore(crash_seq)) {
+    DeliveredCopy c;
+    c.rcpts = s.rcpts;
+    auto it = plan.recorded_copies.find(s.hash);
+    c.copy = it == plan.recorded_copies.end() ? "" : it->second;
+    c.where = "sink before the crash";
+    p.before.push_back(std::move(c));
+  }
+  return p;
+}
+
+bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const CrashPoint& point,
+                  const std::string& scratch, CheckInput* input, std::string* error,
+                  const std::string& recover_trace) {
   const Manifest& m = *plan.manifest;
   std::string root = scratch + "/root";
   std::string sink_log = scratch + "/sink.log";
   std::string log = scratch + "/commands.log";
   if (!MaterializeCrashState(state, root, error)) return false;
+  if (!recover_trace.empty() && !MaterializeCrashState(state, scratch + "/initial", error)) {
+    return false;
+  }
 
   input->messages = &plan.recording->messages;
-  input->acked = plan.facts->AckedBefore(state.crash_seq);
-  input->deliveries.clear();
+  input->acked = point.acked;
+  // For a sink, copies handed over before the crash stay delivered; for
+  // maildirs they count only if they are still in the state.
+  input->deliveries = point.before;
   input->recovery_failure.clear();
   bool maildir = m.mailbox_kind == MailboxKind::kMaildir;
-  if (!maildir) {
-    // A sink's acceptance is durable at once: copies handed over before the
-    // crash stay delivered whatever the crash did to the queue.
-    for (const SinkMark& s : plan.facts->SinkBefore(state.crash_seq)) {
-      DeliveredCopy c;
-      c.rcpts = s.rcpts;
-      auto it = plan.recorded_copies.find(s.hash);
-      c.copy = it == plan.recorded_copies.end() ? "" : it->second;
-      c.where = "sink before the crash (seq " + std::to_string(s.seq) + ")";
-      input->deliveries.push_back(std::move(c));
-    }
-  }
 
   CommandContext ctx;
   ctx.manifest = &m;
@@ -127,15 +146,25 @@ bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const st
   ctx.tools = plan.tools;
   ctx.root = root;
   ctx.sink_log = sink_log;
-  ctx.now = plan.scenario->clock_start + plan.facts->TicksBefore(state.crash_seq);
-  auto run = [&](const std::string& command, const char* what) {
+  ctx.now = point.now;
+  auto run = [&](const std::string& command, const char* what, bool traced) {
     LaunchRequest r;
     r.command = ExpandCommand(command, ctx);
     r.cwd = root;
     r.output_path = log;
     r.timeout_ms = m.timeout_s * 1000;
+    if (traced) {
+      ctx.trace_path = recover_trace;
+      r.trace_path = recover_trace;
+      r.root = root;
+      r.allow = {sink_log,    log,         "/dev/null",     "/dev/zero",
+                 "/dev/full", "/dev/tty",  "/dev/stdout",   "/dev/stderr",
+                 "/dev/fd/",  "/dev/pts/", "/proc/self/fd/"};
+    }
     r.env = CommandEnvironment(ctx);
+    ctx.trace_path.clear();
     LaunchOutcome o = Launch(r);
+    if (traced) AppendTraceMark(recover_trace, "exit", "recover " + o.Status());
     if (o.Succeeded()) return true;
     input->recovery_failure =
         std::string(what) +
@@ -148,11 +177,16 @@ bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const st
   };
   auto count = [&]() { return maildir ? CountMaildir(plan, root) : CountSinkRecords(sink_log); };
 
-  bool ok = m.recover.empty() || run(m.recover, "recover");
+  bool traced = !recover_trace.empty();
+  if (traced) {
+    if (!CreateTraceFile(recover_trace, error)) return false;
+    AppendTraceMark(recover_trace, "step", "recover");
+  }
+  bool ok = m.recover.empty() || run(m.recover, "recover", traced);
   if (ok && !m.deliver.empty()) {
     size_t before = count();
     for (int64_t round = 0; round < m.drain_rounds; ++round) {
-      if (!run(m.deliver, "deliver")) break;
+      if (!run(m.deliver, "deliver", false)) break;
       size_t after = count();
       if (after == before) break;
       before = after;

@@ -33,11 +33,28 @@ struct RecoveryPlan {
 // Loads the recording's marks and sink log into *plan.
 bool PreparePlan(RecoveryPlan* plan, MailFacts* facts, std::string* error);
 
+// What held when the crash struck: the promises, and the copies the sink
+// had already accepted (durable whatever the crash did to the queue).
+struct CrashPoint {
+  std::set<Pair> acked;
+  std::vector<DeliveredCopy> before;
+  int64_t now = 0;  // the virtual clock
+  // Identity of the promises, for VerdictCache keys.
+  uint64_t Key() const;
+};
+
+// The crash point at `crash_seq` of the workload's trace.
+CrashPoint PointOf(const RecoveryPlan& plan, uint64_t crash_seq);
+
 // Materializes `state` into `scratch`/root (scratch must not exist or be
-// empty), recovers and drains it, and fills the checker's input. Returns
-// false only when the harness itself failed (*error); a failing target is a
+// empty), recovers and drains it, and fills the checker's input. With
+// `recover_trace`, the recover command is recorded there (and the state is
+// also materialized into `scratch`/initial, the recording's initial state)
+// so that crashes during recovery can be explored. Returns false only when
+// the harness itself failed (*error); a failing target is a
 // recovery_failure inside *input.
-bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const std::string& scratch,
-                  CheckInput* input, std::string* error);
+bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const CrashPoint& point,
+                  const std::string& scratch, CheckInput* input, std::string* error,
+                  const std::string& recover_trace = "");
 
 }  // namespace aftershock

@@ -11,6 +11,7 @@
 #include "harness/mail_facts.h"
 #include "harness/message.h"
 #include "harness/model_adapter.h"
+#include "harness/runner.h"
 #include "harness/scenario.h"
 #include "reports/writers.h"
 
@@ -99,7 +100,14 @@ int Replay(const ReplayOptions& o) {
     return 2;
   }
   Scenario sc;
-  if (!LoadScenario(scenario->file, &sc, &error)) {
+  bool builtin = false;
+  for (const Scenario& b : BuiltinWorkloads(scenario->target_file)) {
+    if (scenario->file == b.file && scenario->name == b.name) {
+      sc = b;
+      builtin = true;
+    }
+  }
+  if (!builtin && !LoadScenario(scenario->file, &sc, &error)) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 2;
   }
@@ -171,6 +179,12 @@ int Replay(const ReplayOptions& o) {
   for (const auto& [id, rcpt] : facts.AckedBefore(state->crash_seq))
     acked += " " + id + "->" + rcpt;
   std::printf("# acknowledged before the crash:%s\n", acked.empty() ? " (none)" : acked.c_str());
+  std::string sunk;
+  for (const SinkMark& m : facts.SinkBefore(state->crash_seq)) {
+    for (const auto& r : m.rcpts) sunk += " " + m.id + "->" + r;
+  }
+  std::printf("# handed to the sink before the crash (count as delivered):%s\n",
+              sunk.empty() ? " (none)" : sunk.c_str());
   std::printf("# materialized in %s; copies go to %s\n", into.c_str(), ctx.sink_log.c_str());
   std::printf("cd %s\n", ShellQuote(into).c_str());
   for (const auto& [k, v] : CommandEnvironment(ctx)) {

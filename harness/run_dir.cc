@@ -1,6 +1,7 @@
 #include "harness/run_dir.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
@@ -24,6 +25,7 @@ namespace {
 // The run dir the signal thread removes; set once, before the thread starts.
 char g_run_path[4096];
 std::atomic<bool> g_keep{false};
+std::atomic<bool> g_interrupted{false};
 
 bool IsRunDirName(const std::string& name) {
   // aftershock-<digits>-<hex>
@@ -53,12 +55,30 @@ bool RemoveTree(const std::string& path) {
   return lstat(path.c_str(), &st) != 0;
 }
 
-void SignalThread(sigset_t set) {
-  int sig = 0;
-  sigwait(&set, &sig);
+int g_signal_pipe[2] = {-1, -1};
+
+// Runs on whatever thread the signal hits: only hands the number over.
+void OnSignal(int sig) {
+  unsigned char b = static_cast<unsigned char>(sig);
+  ssize_t n = write(g_signal_pipe[1], &b, 1);
+  (void)n;
+}
+
+// Handlers (not a blocked mask) route the signals, so the commands the
+// harness starts inherit a clean signal mask.
+void CleanupThread() {
+  unsigned char sig = 0;
+  while (read(g_signal_pipe[0], &sig, 1) != 1) {
+  }
+  g_interrupted.store(true);
   KillAllLaunched();
   if (!g_keep.load() && g_run_path[0]) {
-    RemoveTree(g_run_path);
+    // Workers may still be creating files while the tree goes; a few
+    // passes catch up with them (and the next run removes any rest).
+    for (int pass = 0; pass < 5 && !RemoveTree(g_run_path); ++pass) {
+      KillAllLaunched();
+      usleep(20000);
+    }
   }
   std::fprintf(stderr, "\naftershock: interrupted (signal %d); scratch removed\n", sig);
   _exit(128 + sig);
@@ -94,11 +114,12 @@ int RemoveDeadRuns(const std::string& base) {
     struct stat st;
     if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
     if (access((dir + "/keep").c_str(), F_OK) == 0) continue;
+    // A live run has its lock from before the directory had this name, so
+    // a missing lock means a dead run whose removal was cut short.
     int fd = open((dir + "/lock").c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) continue;  // not (yet) a run dir we understand: leave it
-    bool dead = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    bool dead = fd < 0 ? errno == ENOENT : flock(fd, LOCK_EX | LOCK_NB) == 0;
     if (dead && RemoveTreeInside(dir, dir)) ++removed;
-    close(fd);
+    if (fd >= 0) close(fd);
   }
   return removed;
 }
@@ -110,28 +131,35 @@ std::unique_ptr<RunDir> RunDir::Create(std::string* error, const std::string& ba
   char name[96];
   std::snprintf(name, sizeof name, "aftershock-%d-%08x", static_cast<int>(getpid()), rd());
   run->path_ = base + "/" + name;
-  if (mkdir(run->path_.c_str(), 0700) != 0) {
-    *error = "cannot create " + run->path_ + ": " + std::strerror(errno);
+  // Signals are routed to the cleanup thread before the directory exists,
+  // so no moment leaves it behind.
+  std::snprintf(g_run_path, sizeof g_run_path, "%s", run->path_.c_str());
+  if (g_signal_pipe[0] < 0 && pipe2(g_signal_pipe, O_CLOEXEC) == 0) {
+    struct sigaction sa = {};
+    sa.sa_handler = OnSignal;
+    sigemptyset(&sa.sa_mask);
+    for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaction(s, &sa, nullptr);
+    std::thread(CleanupThread).detach();
+  }
+  // Built under a name other runs ignore and renamed once locked: a
+  // starting run never sees it unlocked and takes it for a dead one.
+  std::string building = base + "/." + name + ".new";
+  if (mkdir(building.c_str(), 0700) != 0) {
+    *error = "cannot create " + building + ": " + std::strerror(errno);
     return nullptr;
   }
-  run->lock_fd_ = open((run->path_ + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (run->lock_fd_ < 0 || flock(run->lock_fd_, LOCK_EX) != 0) {
-    *error = "cannot lock " + run->path_ + "/lock: " + std::strerror(errno);
-    rmdir(run->path_.c_str());
+  run->lock_fd_ = open((building + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (run->lock_fd_ < 0 || flock(run->lock_fd_, LOCK_EX) != 0 ||
+      rename(building.c_str(), run->path_.c_str()) != 0) {
+    *error = "cannot lock " + building + "/lock: " + std::strerror(errno);
+    unlink((building + "/lock").c_str());
+    rmdir(building.c_str());
     return nullptr;
   }
   std::string pid = std::to_string(getpid()) + "\n";
   if (write(run->lock_fd_, pid.data(), pid.size()) < 0) {
     // The pid is for people; the flock is what marks the run as alive.
   }
-  std::snprintf(g_run_path, sizeof g_run_path, "%s", run->path_.c_str());
-  // Every thread created from here on inherits the blocked mask; the
-  // signal thread alone receives these and cleans up.
-  sigset_t set;
-  sigemptyset(&set);
-  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::thread(SignalThread, set).detach();
   return run;
 }
 
@@ -148,7 +176,13 @@ std::string RunDir::MakeDir(const std::string& rel) {
   return p;
 }
 
+void WaitIfInterrupted() {
+  if (!g_interrupted.load()) return;
+  for (;;) pause();  // the cleanup thread ends the process
+}
+
 RunDir::~RunDir() {
+  WaitIfInterrupted();
   if (!keep_) RemoveTreeInside(path_, path_);
   if (lock_fd_ >= 0) close(lock_fd_);
   g_run_path[0] = 0;

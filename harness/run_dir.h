@@ -34,6 +34,11 @@ class RunDir {
   bool keep_ = false;
 };
 
+// Never returns once SIGINT/SIGTERM/SIGHUP arrived: the cleanup thread then
+// owns the exit (status 128 + signal), so no report of an interrupted run is
+// written and no error of a half-removed run dir reaches the user.
+void WaitIfInterrupted();
+
 // Removes the tree at `path`. REQUIRES (checked, aborts otherwise): `path` is
 // strictly inside `run_dir`, or is a run directory itself of the form
 // <base>/aftershock-<digits>-<hex>. Never follows symlinks. Returns true iff

@@ -54,10 +54,11 @@ class ProgressPrinter {
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       int64_t done = p_->done.load();
       double rate = secs > 0 ? done / secs : 0;
-      int64_t total = p_->total_hint.load();
+      uint64_t seq = p_->seq_done.load(), total = p_->seq_total.load();
       std::string eta = "?";
-      if (total > done && rate > 0)
-        eta = std::to_string(static_cast<int64_t>((total - done) / rate)) + "s";
+      if (seq > 0 && total > seq) {
+        eta = std::to_string(static_cast<int64_t>(secs * (total - seq) / seq)) + "s";
+      }
       std::fprintf(stderr, "\r\033[K%s: %lld states, %lld violations, %.1f states/s, ETA %s",
                    label_.c_str(), static_cast<long long>(done),
                    static_cast<long long>(p_->violations.load()), rate, eta.c_str());
@@ -130,6 +131,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
   for (size_t i = 0; i < scenarios.size(); ++i) {
     std::string error;
     if (!LoadManifest(scenarios[i].target, &manifests[i], &error)) {
+      WaitIfInterrupted();
       std::fprintf(stderr, "aftershock: %s\n", error.c_str());
       return 2;
     }
@@ -168,6 +170,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
     std::string work = run->MakeDir(Safe(s.name) + "-" + std::to_string(i));
     Recording rec;
     if (!RecordWorkload(s, m, tools, work + "/record", &rec, &error)) {
+      WaitIfInterrupted();
       std::fprintf(stderr, "aftershock: %s: %s\n", s.file.c_str(), error.c_str());
       sr.error = error;
       report->scenarios.push_back(sr);
@@ -175,10 +178,18 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
       continue;
     }
     sr.workload_notes = rec.notes;
+    // The model must agree with what the run really left, or its crash
+    // states are not the target's.
+    std::string gap = CheckFidelity(rec.run);
+    if (!gap.empty()) {
+      sr.workload_notes.push_back(gap);
+      std::fprintf(stderr, "aftershock: %s: warning: %s\n", s.name.c_str(), gap.c_str());
+    }
     if (options.verbosity > 1) {
       for (const auto& n : rec.notes) std::fprintf(stderr, "  %s: %s\n", s.name.c_str(), n.c_str());
     }
     if (!SaveRecording(rec, options.out_dir + "/recordings/" + Safe(s.name), &error)) {
+      WaitIfInterrupted();
       std::fprintf(stderr, "aftershock: %s\n", error.c_str());
       return 2;
     }
@@ -189,6 +200,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
     plan.recording = &rec;
     MailFacts facts;
     if (!PreparePlan(&plan, &facts, &error)) {
+      WaitIfInterrupted();
       std::fprintf(stderr, "aftershock: %s\n", error.c_str());
       return 2;
     }
@@ -201,6 +213,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
       req.scratch_dir = work + "/" + Safe(model);
       req.run_dir = run->path();
       req.keep_states = options.keep_states;
+      req.nested = static_cast<int>(s.nested);
       req.reproduce_prefix =
           "aftershock replay " + report_path + " --scenario " + s.name + " --model " + model;
       Progress progress;
@@ -208,6 +221,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
       {
         ProgressPrinter printer(&progress, s.name + " / " + model, tty);
         if (!Explore(req, &cache, &progress, &mr, &error)) {
+          WaitIfInterrupted();
           std::fprintf(stderr, "aftershock: %s under %s: %s\n", s.name.c_str(), model.c_str(),
                        error.c_str());
           return 2;
@@ -227,6 +241,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
     if (!options.keep_states) RemoveTreeInside(run->path(), work);
   }
   report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  WaitIfInterrupted();
   if (!WriteReports(*report, options.out_dir, &error)) {
     std::fprintf(stderr, "aftershock: %s\n", error.c_str());
     return 2;

@@ -326,11 +326,13 @@ CrashState CrashStateGenerator::Build(const Selection& sel) {
     cs.state = full_;
   } else {
     cs.state = base_;
+    cs.state.KeepOrphans();
     for (size_t i = 0; i < window_.size(); ++i) {
       const Unit& u = window_.at(i);
       if (u.status == UnitStatus::kLost) continue;
       if (sel.dropped[i]) {
         cs.dropped_seqs.push_back(u.seq);
+        for (const Effect& e : u.effects) cs.state.ReplayAllocation(e);
         continue;
       }
       auto torn = std::find_if(sel.torn.begin(), sel.torn.end(),

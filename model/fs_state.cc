@@ -87,7 +87,7 @@ void FsState::RemoveEntry(InodeId dir, const std::string& name) {
 }
 
 void FsState::DropIfUnreferenced(InodeId id) {
-  if (id == root_ino_) return;
+  if (id == root_ino_ || keep_orphans_) return;
   const Inode* n = Find(id);
   if (n == nullptr || n->nlink > 0) return;
   if (bound_.count(id) != 0) return;  // still open: writes through the fd go on
@@ -180,6 +180,13 @@ void FsState::Replay(const Effect& e, const TornWrite* torn) {
     case EffectKind::kFailedSync:
       return;
   }
+}
+
+void FsState::ReplayAllocation(const Effect& e) {
+  if (e.kind != EffectKind::kCreate) return;
+  Effect anonymous = e;
+  anonymous.dir = kNoInode;
+  Replay(anonymous);
 }
 
 std::optional<InodeId> FsState::Lookup(std::string_view rel) const {

@@ -70,6 +70,15 @@ class FsState {
   // only some sectors of the write (see TornWrite).
   void Replay(const Effect& e, const TornWrite* torn = nullptr);
 
+  // Replays only the allocation part of a kCreate: the inode without its
+  // entry. A crash state that drops a create still has the inode, which a
+  // kept rename or link may name (fsync of a file persists its inode even
+  // when its first name never reached the disk).
+  void ReplayAllocation(const Effect& e);
+  // From now on, inodes that lose their last name stay (invisible): in a
+  // replay with dropped ops a later kept rename or link may name them again.
+  void KeepOrphans() { keep_orphans_ = true; }
+
   // Builders (Capture, tests). REQUIRES: the parent exists and `rel` does not.
   Status AddDirectory(std::string_view rel, uint32_t mode);
   Status AddFile(std::string_view rel, std::string data, uint32_t mode);
@@ -118,6 +127,7 @@ class FsState {
 
   std::string root_;
   uint32_t umask_ = 022;
+  bool keep_orphans_ = false;
   InodeId root_ino_ = 1;
   InodeId next_ino_ = 2;
   std::map<InodeId, std::shared_ptr<const Inode>> inodes_;

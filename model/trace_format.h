@@ -74,6 +74,7 @@ inline constexpr uint16_t kFlagShort = 1u << 2;     // an injected short write
 inline constexpr uint16_t kFlagKilled = 1u << 3;    // the process was killed at this op (after it)
 inline constexpr uint16_t kFlagCreated = 1u << 4;   // kOpen created the file
 inline constexpr uint16_t kFlagDirectory = 1u << 5; // the fd/path is a directory
+inline constexpr uint16_t kFlagNotPerformed = 1u << 6;  // not performed (killed just before it)
 
 struct RecordHeader {
   uint32_t magic;      // kRecordMagic
@@ -159,6 +160,29 @@ inline void SealRecord(RecordHeader* h, const void* path, const void* path2,
   XXH32_state_t st;
   XXH32_reset(&st, 0);
   for (int i = 0; i < 5; ++i) {
+    if (iov[i].iov_len > 0) XXH32_update(&st, iov[i].iov_base, iov[i].iov_len);
+  }
+  h->checksum = XXH32_digest(&st);
+}
+
+// As SealRecord, for data held in several buffers (writev): iov[0..3] get
+// header, path, path2, module and iov[4..4+data_count) the data buffers,
+// whose lengths must add up to h->data_len. The caller appends with one
+// writev(fd, iov, 4 + data_count).
+inline void SealRecordIov(RecordHeader* h, const void* path, const void* path2, const void* module,
+                          const struct iovec* data, int data_count, struct iovec* iov) {
+  h->magic = kRecordMagic;
+  h->size = static_cast<uint32_t>(sizeof(RecordHeader) + h->path_len + h->path2_len +
+                                  h->module_len + h->data_len);
+  h->checksum = 0;
+  iov[0] = {h, sizeof(RecordHeader)};
+  iov[1] = {const_cast<void*>(path), h->path_len};
+  iov[2] = {const_cast<void*>(path2), h->path2_len};
+  iov[3] = {const_cast<void*>(module), h->module_len};
+  for (int i = 0; i < data_count; ++i) iov[4 + i] = data[i];
+  XXH32_state_t st;
+  XXH32_reset(&st, 0);
+  for (int i = 0; i < 4 + data_count; ++i) {
     if (iov[i].iov_len > 0) XXH32_update(&st, iov[i].iov_base, iov[i].iov_len);
   }
   h->checksum = XXH32_digest(&st);

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -49,6 +50,35 @@ std::vector<std::string> SplitCommas(const std::string& text) {
     start = comma + 1;
   }
   return parts;
+}
+
+// Splits AFTERSHOCK_RCPTS ("shell-quoted, space-separated") into words: single
+// and double quotes and backslashes as sh reads them, no expansions.
+bool SplitShellWords(std::string_view text, std::vector<std::string>* words) {
+  std::string word;
+  bool in_word = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) words->push_back(word);
+      word.clear();
+      in_word = false;
+      continue;
+    }
+    in_word = true;
+    if (c == '\'' || c == '"') {
+      size_t close = text.find(c, i + 1);
+      if (close == std::string_view::npos) return false;
+      word.append(text.substr(i + 1, close - i - 1));
+      i = close;
+    } else if (c == '\\' && i + 1 < text.size()) {
+      word.push_back(text[++i]);
+    } else {
+      word.push_back(c);
+    }
+  }
+  if (in_word) words->push_back(word);
+  return true;
 }
 
 // Turns the parsed flags into Options; false (with a message) on bad usage.
@@ -103,8 +133,14 @@ int RunEnqueue(const Options& options, const Flags& flags) {
                   static_cast<unsigned long long>(XXH64(content.data(), content.size(), 0)));
     id = hex;
   }
+  std::vector<std::string> rcpts = flags.rcpts;
+  const char* from_env = std::getenv("AFTERSHOCK_RCPTS");
+  if (rcpts.empty() && from_env != nullptr && !SplitShellWords(from_env, &rcpts)) {
+    std::fprintf(stderr, "refqueue enqueue: unbalanced quotes in AFTERSHOCK_RCPTS\n");
+    return kExitUsage;
+  }
   std::string name;
-  status = Enqueue(options, id, flags.rcpts, content, &name);
+  status = Enqueue(options, id, rcpts, content, &name);
   if (status.ok() && flags.verbose) std::fprintf(stderr, "refqueue enqueue: %s\n", name.c_str());
   return Report(status, "enqueue");
 }
@@ -141,7 +177,7 @@ int RunCli(int argc, char** argv) {
   CLI::App* enqueue = app.add_subcommand("enqueue", "queue the message on stdin; exit 0 = durable");
   enqueue->add_option("--id", flags.id, "message id (default $AFTERSHOCK_ID, else a hash)")
       ->envname("AFTERSHOCK_ID");
-  enqueue->add_option("rcpts", flags.rcpts, "recipients, user@domain")->required();
+  enqueue->add_option("rcpts", flags.rcpts, "recipients, user@domain (default $AFTERSHOCK_RCPTS)");
   app.add_subcommand("deliver", "one queue run: fan out, then deliver every pending copy");
   app.add_subcommand("recover", "roll forward, remove stale and leftover files; idempotent");
 

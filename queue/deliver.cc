@@ -40,7 +40,10 @@ Status DeliverBatch(const Options& options, const std::string& path, const std::
     REFQUEUE_FAULT_POINT("refqueue/deliver/after-mark");
     REFQUEUE_RETURN_IF_ERROR(HandOff(options, name, file, batch, &accepted));
     REFQUEUE_FAULT_POINT("refqueue/deliver/after-handoff");
-    if (!accepted) REFQUEUE_RETURN_IF_ERROR(MarkPending(fd, path, batch));
+    if (!accepted) {
+      stats->deferred += static_cast<int>(batch.size());
+      return MarkPending(fd, path, batch);
+    }
   } else {
     REFQUEUE_RETURN_IF_ERROR(HandOff(options, name, file, batch, &accepted));
     if (!accepted) {
@@ -52,7 +55,7 @@ Status DeliverBatch(const Options& options, const std::string& path, const std::
     REFQUEUE_RETURN_IF_ERROR(MarkDone(fd, path, batch, options.bugs));
     REFQUEUE_FAULT_POINT("refqueue/deliver/after-mark");
   }
-  if (accepted) stats->delivered += static_cast<int>(batch.size());
+  stats->delivered += static_cast<int>(batch.size());
   return Status::Ok();
 }
 

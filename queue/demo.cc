@@ -85,14 +85,13 @@ void EnqueueOrFail(const Options& options, const std::string& id,
                           ") acknowledged as incoming/" + name);
 }
 
+#ifdef FIU_ENABLE
 // Runs Deliver in a child that is killed at the first hit of `point`.
 bool DeliverKilledAt(const Options& options, const char* point) {
   pid_t pid = fork();
   if (pid == 0) {
-#ifdef FIU_ENABLE
     fiu_init(0);
     fiu_enable(point, 1, nullptr, 0);
-#endif
     DeliverStats stats;
     _exit(Deliver(options, &stats).ok() ? 0 : 1);
   }
@@ -100,6 +99,7 @@ bool DeliverKilledAt(const Options& options, const char* point) {
   waitpid(pid, &wstatus, 0);
   return WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL;
 }
+#endif
 
 void Run(const std::string& dir) {
   const std::string sink = dir + "/sink.sh";

@@ -30,11 +30,11 @@ Status CommitOutput(const Layout& layout, const std::string& name, const QueueFi
   if (bugs.Has(Bug::kRecoverNotIdempotent)) {
     // BUG: reuses the "first free name" routine of enqueue, so a second run
     // after a crash writes a second copy next to the first.
-    for (int n = 0; exists || n == 0; ++n) {
+    for (int n = 0;; ++n) {
       std::string path = JoinPath(dir, n == 0 ? name : name + "." + std::to_string(n));
       REFQUEUE_RETURN_IF_ERROR(CommitQueueFile(path, &out, Writer::kFanout, bugs, &exists));
+      if (!exists) return Status::Ok();
     }
-    return Status::Ok();
   }
   std::string path = JoinPath(dir, name);
   struct stat st;
@@ -46,8 +46,9 @@ Status CommitOutput(const Layout& layout, const std::string& name, const QueueFi
 }
 
 Status SyncQueues(const Layout& layout, const QueueFile& work) {
-  for (const std::string& queue : work.outputs)
+  for (const std::string& queue : work.outputs) {
     REFQUEUE_RETURN_IF_ERROR(SyncDir(layout.Queue(queue)));
+  }
   REFQUEUE_FAULT_POINT("refqueue/fanout/after-dir-fsync");
   return Status::Ok();
 }

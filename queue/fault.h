@@ -22,8 +22,12 @@ std::span<const std::string_view> FaultPoints();
 
 }  // namespace refqueue
 
-// The process is killed here when fault point `name` (a string literal listed
-// in FaultPoints()) is enabled.
+// The process is killed here when fault point `name` (a string listed in
+// FaultPoints()) is enabled.
+#ifdef FIU_ENABLE
 #define REFQUEUE_FAULT_POINT(name) fiu_do_on(name, ::refqueue::CrashHere())
+#else
+#define REFQUEUE_FAULT_POINT(name) static_cast<void>(name)
+#endif
 
 #endif  // REFQUEUE_FAULT_H_

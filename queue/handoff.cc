@@ -101,7 +101,8 @@ Status MaildirDeliver(const Layout& layout, const std::string& rcpt, const std::
   REFQUEUE_FAULT_POINT("refqueue/maildir/after-fsync");
   bool exists = false;
   REFQUEUE_RETURN_IF_ERROR(Link(tmp_path, new_path, &exists));
-  if (exists) return Status::Invalid(new_path + " appeared while delivering");
+  // Another process made this name after CreateCopy looked: not ours to touch.
+  if (exists) return Status::IoError("link " + tmp_path + " -> " + new_path, EEXIST);
   REFQUEUE_FAULT_POINT("refqueue/maildir/after-link");
   // BUG: the fsync comes after the link; the name may reach the disk first.
   if (link_early) REFQUEUE_RETURN_IF_ERROR(Fsync(fd.get(), tmp_path));

@@ -32,8 +32,10 @@ struct ViolationGroup {
 struct ModelResult {
   std::string model;
   std::string strategy;
-  int64_t states_explored = 0;                    // states the generator produced (after its dedup)
-  int64_t states_unique = 0;                      // states checked (identical states checked once)
+  int64_t states_explored = 0;   // crash states the model built, before deduplication
+  int64_t states_unique = 0;     // distinct states checked (the verdicts add up to this)
+  int64_t states_recovered = 0;  // of those, recovered here; the others were identical
+                                 // to a state an earlier model already checked
   std::array<int64_t, kVerdictCount> verdicts{};  // per Verdict
   double duplicate_rate = 0;  // states with a duplicate delivery / states_unique
   std::vector<ViolationGroup> groups;

@@ -28,6 +28,7 @@ json ModelJson(const ModelResult& m) {
           {"strategy", m.strategy},
           {"states_explored", m.states_explored},
           {"states_unique", m.states_unique},
+          {"states_recovered", m.states_recovered},
           {"verdicts", verdicts},
           {"duplicate_rate", m.duplicate_rate},
           {"passed", m.passed},
@@ -97,6 +98,7 @@ bool ReportFromJson(const json& j, Report* out, std::string* error) {
         m.strategy = mj.at("strategy").get<std::string>();
         m.states_explored = mj.value("states_explored", 0);
         m.states_unique = mj.value("states_unique", 0);
+        m.states_recovered = mj.value("states_recovered", 0);
         m.duplicate_rate = mj.value("duplicate_rate", 0.0);
         m.passed = mj.value("passed", true);
         for (int i = 0; i < kVerdictCount; ++i) {

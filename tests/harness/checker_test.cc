@@ -97,6 +97,22 @@ TEST_F(CheckerTest, CopyOfUnknownMessageIsPhantom) {
   EXPECT_EQ(Check(input_).verdict, Verdict::kPhantom);
 }
 
+TEST_F(CheckerTest, EmptyOrZeroFilledCopyIsCorrupt) {
+  input_.deliveries.push_back({{"alice@local"}, "", "Maildir/new/1"});
+  EXPECT_EQ(Check(input_).verdict, Verdict::kCorrupt);
+  input_.deliveries[0].copy = std::string(512, '\0');
+  EXPECT_EQ(Check(input_).verdict, Verdict::kCorrupt);
+}
+
+TEST_F(CheckerTest, CopyWithItsFirstSectorZeroedIsCorrupt) {
+  std::string copy = Copy("m1");
+  std::fill(copy.begin(), copy.begin() + 40, '\0');
+  input_.deliveries.push_back({{"alice@local"}, copy, "Maildir/new/1"});
+  CheckResult r = Check(input_);
+  EXPECT_EQ(r.verdict, Verdict::kCorrupt);
+  EXPECT_NE(r.detail.find("torn copy of m1"), std::string::npos) << r.detail;
+}
+
 TEST_F(CheckerTest, CopyWithoutIdIsPhantom) {
   input_.deliveries.push_back({{"alice@local"}, "Subject: hi\n\nbody", "t"});
   EXPECT_EQ(Check(input_).verdict, Verdict::kPhantom);

@@ -123,7 +123,8 @@ TEST(Cli, DuplicatesAreCountedAndLimitedByTheRate) {
 
 TEST(Cli, HangingRecoveryIsRecoveryFailedAndTheRunEnds) {
   ScratchDir dir;
-  std::string s = Scenario(dir, Target("test/hang.toml"), "");
+  // Few states: each costs the 1 s timeout.
+  std::string s = Scenario(dir, Target("test/hang.toml"), "max_states = 3\n");
   Result r = Aftershock("run " + s + " --out " + dir.path() + "/out -q -j 2");
   EXPECT_EQ(r.status, 1) << r.output;
   nlohmann::json j = Report(dir);
@@ -260,6 +261,58 @@ TEST(Cli, SigtermRemovesTheRunDirectory) {
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
   EXPECT_EQ(run_dirs(), 0);
+}
+
+bool RefqueueBuilt() {
+  return access(AFTERSHOCK_BUILD_DIR "/queue/refqueue", X_OK) == 0 && RecordSupported();
+}
+
+std::string ShippedScenario(const std::string& name) {
+  return std::string(AFTERSHOCK_SOURCE_DIR) + "/scenarios/" + name + ".toml";
+}
+
+TEST(Refqueue, FanOutScenarioShowsNoViolation) {
+  if (!RefqueueBuilt()) GTEST_SKIP() << "needs refqueue and the injector";
+  ScratchDir dir;
+  Result r = Aftershock("run " + ShippedScenario("fanout-workfile") +
+                        " --model process --model posix+torn --out " + dir.path() + "/out -q");
+  EXPECT_EQ(r.status, 0) << r.output;
+  nlohmann::json j = Report(dir);
+  for (const auto& m : j["scenarios"][0]["models"]) {
+    EXPECT_GT(m["states_unique"].get<int>(), 5) << m["model"];
+    for (const char* v : {"lost", "corrupt", "phantom", "recovery-failed"}) {
+      EXPECT_EQ(m["verdicts"][v].get<int>(), 0) << m["model"] << " " << v;
+    }
+  }
+}
+
+TEST(Refqueue, BugVariantScenarioShowsItsViolation) {
+  if (!RefqueueBuilt()) GTEST_SKIP() << "needs refqueue and the injector";
+  ScratchDir dir;
+  Result r = Aftershock("run " + ShippedScenario("bug-workfile-unlink-first") + " --out " +
+                        dir.path() + "/out -q");
+  EXPECT_EQ(r.status, 0) << r.output;  // the violation is expected
+  EXPECT_GT(Count(Report(dir), "lost"), 0);
+  // The same scenario against the correct queue fails its expectation.
+  std::string text = ReadText(ShippedScenario("bug-workfile-unlink-first"));
+  const std::string bug = "REFQUEUE_BUG = \"workfile-unlink-first\"";
+  text.replace(text.find(bug), bug.size(), "REFQUEUE_BUG = \"\"");
+  text.replace(text.find("../targets/"), 11, std::string(AFTERSHOCK_SOURCE_DIR) + "/targets/");
+  std::string correct = dir.Write("correct.toml", text);
+  ScratchDir dir2;
+  r = Aftershock("run " + correct + " --out " + dir2.path() + "/out -q");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(Count(Report(dir2), "lost"), 0);
+}
+
+TEST(Refqueue, CrashDuringRecoveryIsExplored) {
+  if (!RefqueueBuilt()) GTEST_SKIP() << "needs refqueue and the injector";
+  ScratchDir dir;
+  Result r = Aftershock("run " + ShippedScenario("bug-recover-not-idempotent") +
+                        " --nested 1 --out " + dir.path() + "/out -q");
+  EXPECT_EQ(r.status, 0) << r.output;
+  std::string json = ReadText(dir.path() + "/out/report.json");
+  EXPECT_NE(json.find("crash in the recovery of"), std::string::npos);
 }
 
 TEST(Sink, AppendsTheCopyAndExitsZero) {

@@ -27,6 +27,13 @@ TEST(RunDir, LeftoverOfADeadRunIsRemoved) {
   EXPECT_FALSE(fs::exists(dead));
 }
 
+TEST(RunDir, LeftoverWithoutALockIsRemoved) {
+  ScratchDir base;
+  base.Write("aftershock-999999-abc124/s-0/root/x", "x");
+  EXPECT_EQ(RemoveDeadRuns(base.path()), 1);
+  EXPECT_FALSE(fs::exists(base.path() + "/aftershock-999999-abc124"));
+}
+
 TEST(RunDir, RunWhoseLockIsHeldIsKept) {
   ScratchDir base;
   std::string live = base.path() + "/aftershock-1-abc";
@@ -47,9 +54,11 @@ TEST(RunDir, OtherNamesAndKeptRunsAreNeverTouched) {
   base.Write("aftershock-12-zz/lock", "");  // not hex
   base.Write("aftershock-12-ab/lock", "");
   base.Write("aftershock-12-ab/keep", "");
+  base.Write(".aftershock-12-ac.new/lock", "");  // being built
   base.Write("other/lock", "");
   EXPECT_EQ(RemoveDeadRuns(base.path()), 0);
-  for (const char* d : {"aftershock-notes", "aftershock-12-zz", "aftershock-12-ab", "other"}) {
+  for (const char* d : {"aftershock-notes", "aftershock-12-zz", "aftershock-12-ab",
+                        ".aftershock-12-ac.new", "other"}) {
     EXPECT_TRUE(fs::exists(base.path() + "/" + d)) << d;
   }
 }

@@ -51,7 +51,9 @@ TEST(Golden, CreateWriteFsyncRenameUnderPosixMayLoseTheFileWithoutADirectoryFsyn
                  {"p4", "q/tmp=data"},
                  {"p4-d2", ""},  // the data is durable, its name is not
                  {"p6", "q/msg=data"},
-                 {"p6-d2", ""},
+                 // The rename reached the disk, the create did not: the new name
+                 // still names the (fsynced) inode.
+                 {"p6-d2", "q/msg=data"},
                  {"p6-d6", "q/tmp=data"}}));
 }
 
@@ -190,8 +192,8 @@ TEST(Golden, ReplacingRenameWithoutFsyncMayLeaveAnEmptyFileUnderPosixOnly) {
   FsState init;
   auto ops = ReplaceByRename(&init);
   Map posix = Golden(init, ops, "posix");
-  EXPECT_EQ(posix["p5-d3"], "cfg=");  // the zero-length file after a crash
-  EXPECT_EQ(posix["p5-d2"], "cfg=old");
+  EXPECT_EQ(posix["p5-d3"], "cfg=");     // the zero-length file after a crash
+  EXPECT_EQ(posix["p5-d2"], "cfg=new");  // the rename alone names the new inode
   Map ext4 = Golden(init, ops, "ext4-ordered");
   // auto_da_alloc: dropping the data drops the rename that needs it.
   EXPECT_EQ(ext4.count("p5-d3"), 0u);
@@ -231,6 +233,8 @@ TEST(Golden, DescriptionsNameTheOpsInWords) {
   ASSERT_TRUE(r.status.ok()) << r.status.message();
   std::map<std::string, std::string> desc;
   for (const auto& cs : r.states) desc[cs.id] = cs.description;
+  EXPECT_EQ(desc["p6-d6"],
+            "after op 6 (rename q/tmp -> q/msg); dropped op 6 (rename q/tmp -> q/msg)");
   EXPECT_EQ(desc["p6-d2"], "after op 6 (rename q/tmp -> q/msg); dropped op 2 (create q/tmp)");
   EXPECT_EQ(desc["p0"], "before the first op");
 }

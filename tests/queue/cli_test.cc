@@ -148,6 +148,24 @@ TEST_F(CliTest, ContractEnvironmentDrivesInitEnqueueDeliverRecover) {
   for (const Delivery& delivery : deliveries) EXPECT_EQ(delivery.content, message);
 }
 
+TEST_F(CliTest, RecipientsComeFromAfterShockRcptsWhenNoneAreGiven) {
+  const std::string message = MakeMessage("m6", {"a@local", "b@remote"}, 50);
+  CommandRun run =
+      Refqueue({"enqueue", "--id", "m6"}, message, {"AFTERSHOCK_RCPTS='a@local' \"b@remote\""});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  ASSERT_EQ(Refqueue({"deliver"}).exit_code, 0);
+  std::vector<Delivery> deliveries = sandbox_.Deliveries();
+  ASSERT_EQ(deliveries.size(), 2u);
+  EXPECT_EQ(deliveries[0].rcpt, "a@local");
+  EXPECT_EQ(deliveries[1].rcpt, "b@remote");
+}
+
+TEST_F(CliTest, UnbalancedQuoteInAfterShockRcptsIsAUsageError) {
+  CommandRun run = Refqueue({"enqueue", "--id", "m6"}, "x", {"AFTERSHOCK_RCPTS='a@local"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_TRUE(FilesUnder(sandbox_.root()).empty());
+}
+
 TEST_F(CliTest, MaildirFlagDeliversIntoPerRecipientMaildirs) {
   const std::string message = MakeMessage("m8", {"a@local"}, 50);
   ASSERT_EQ(Refqueue({"enqueue", "--id", "m8", "a@local"}, message).exit_code, 0);

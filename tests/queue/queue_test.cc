@@ -223,6 +223,58 @@ TEST_F(QueueTest, RecoverTwiceLeavesTheSameStateAsOnce) {
   EXPECT_EQ(snapshot(), once);
 }
 
+TEST_F(QueueTest, BinaryContentArrivesByteForByteThroughSinkAndMaildir) {
+  std::string content = "X-Aftershock-Id: bin\n\n";
+  for (int i = 0; i < 4096; ++i) content.push_back(static_cast<char>(i % 256));
+  std::string name;
+  ASSERT_TRUE(Enqueue(Opts(), "bin", {"a@local", "b@remote"}, content, &name).ok());
+  DeliverStats stats;
+  Options options = Opts();
+  ASSERT_TRUE(Deliver(options, &stats).ok());
+  ASSERT_TRUE(Enqueue(Opts(), "bin", {"c@local"}, content, &name).ok());
+  ASSERT_TRUE(Deliver(Opts(/*maildir=*/true), &stats).ok());
+  std::vector<testing::Delivery> deliveries = sandbox_.Deliveries();
+  ASSERT_EQ(deliveries.size(), 3u);
+  for (const testing::Delivery& delivery : deliveries) EXPECT_EQ(delivery.content, content);
+}
+
+// The same workload must give the same trace: names and bytes hold no pid,
+// random number or wall-clock time.
+TEST(Determinism, SameWorkloadLeavesTheSameNamesModesAndBytes) {
+  auto run = [](std::vector<std::string>* snapshots) {
+    Sandbox sandbox;
+    Options options = sandbox.MakeOptions(/*maildir=*/true);
+    auto snapshot = [&] {
+      std::string state;
+      for (const std::string& path : FilesUnder(sandbox.root())) {
+        std::string bytes;
+        EXPECT_TRUE(ReadFile(path, &bytes).ok());
+        state += path.substr(sandbox.root().size()) + " " + std::to_string(ModeOf(path)) + " " +
+                 bytes + "\n";
+      }
+      snapshots->push_back(state);
+    };
+    std::string name;
+    for (Fanout fanout : {Fanout::kWorkfile, Fanout::kHardlink, Fanout::kWorkfile}) {
+      options.fanout = fanout;
+      ASSERT_TRUE(Enqueue(options, "m1", {"a@local", "b@remote"}, "hello", &name).ok());
+      snapshot();
+    }
+    RecoverStats recovered;
+    ASSERT_TRUE(Recover(options, &recovered).ok());
+    snapshot();
+    DeliverStats delivered;
+    ASSERT_TRUE(Deliver(options, &delivered).ok());
+    snapshot();
+  };
+  std::vector<std::string> first, second;
+  run(&first);
+  run(&second);
+  ASSERT_EQ(first.size(), 5u);
+  EXPECT_EQ(first, second);
+  EXPECT_NE(first[3].find("/queues/remote/1000.m1.2 448"), std::string::npos) << first[3];
+}
+
 TEST(Layout, NamesStartWithTheVirtualCreationTime) {
   EXPECT_EQ(FileName(1000, "m1", 0), "1000.m1");
   EXPECT_EQ(FileName(1000, "m1", 2), "1000.m1.2");

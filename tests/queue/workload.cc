@@ -130,7 +130,8 @@ bool InDuplicateWindow(const std::string& point) {
 }
 
 WorkloadResult RunWorkload(const Sandbox& sandbox, const Options& base,
-                           const std::vector<Step>& steps, const Kill& kill) {
+                           const std::vector<Step>& steps, const Kill& kill,
+                           const Kill& recovery_kill) {
   WorkloadResult result;
   void* shared =
       mmap(nullptr, sizeof(SharedHits), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -165,14 +166,23 @@ WorkloadResult RunWorkload(const Sandbox& sandbox, const Options& base,
     if (step.kind == Step::Kind::kEnqueue) result.submitted[step.id].acked = true;
   }
   result.hits = g_shared->hits;
+  // After the crash: recover (a crash during recovery is recovered by
+  // recovering again), then deliver until a round delivers nothing new, then
+  // let what never completed go stale and recover once more.
+  *g_shared = {0, recovery_kill.hit};
+  Ending first_recover = Ending::kFailed;
+  if (result.failure.empty()) {
+    first_recover = RunInChild(options, Only(Step::Kind::kRecover), "", recovery_kill);
+  }
   munmap(shared, sizeof(SharedHits));
   g_shared = nullptr;
   if (!result.failure.empty()) return result;
-
-  // After the crash: recover, then deliver until a round delivers nothing new,
-  // then let what never completed go stale and recover once more.
   const Kill none;
-  result.recovery_ok = RunInChild(options, Only(Step::Kind::kRecover), "", none) == Ending::kOk;
+  result.recovery_killed = first_recover == Ending::kKilled;
+  if (result.recovery_killed) {
+    first_recover = RunInChild(options, Only(Step::Kind::kRecover), "", none);
+  }
+  result.recovery_ok = first_recover == Ending::kOk;
   size_t delivered = sandbox.Deliveries().size();
   for (int round = 0; round < 5 && result.recovery_ok; ++round) {
     result.recovery_ok = RunInChild(options, Only(Step::Kind::kDeliver), "", none) == Ending::kOk;

@@ -35,20 +35,22 @@ struct Kill {
 };
 
 struct WorkloadResult {
-  bool killed = false;       // the kill happened
-  int hits = 0;              // times the point was reached (all of them if !killed)
-  bool recovery_ok = false;  // recover and every drain round exited 0
-  bool drained = false;      // nothing left in incoming/ or queues/ at the end
-  std::string failure;       // why recovery_ok or drained is false
+  bool killed = false;           // the kill happened
+  bool recovery_killed = false;  // the recovery kill happened too
+  int hits = 0;                  // times the point was reached (all of them if !killed)
+  bool recovery_ok = false;      // recover and every drain round exited 0
+  bool drained = false;          // nothing left in incoming/ or queues/ at the end
+  std::string failure;           // why recovery_ok or drained is false
   std::map<std::string, Submitted> submitted;
   Outcome outcome;
 };
 
 // Runs `steps` in a fresh root under `dir` with `base`'s options and `kill`,
-// then recovers, drains, lets incomplete files go stale, recovers again, and
-// checks.
+// then recovers (killed by `recovery_kill`, if it hits, and then recovered
+// again), drains, lets incomplete files go stale, recovers again, and checks.
 WorkloadResult RunWorkload(const Sandbox& sandbox, const Options& base,
-                           const std::vector<Step>& steps, const Kill& kill);
+                           const std::vector<Step>& steps, const Kill& kill,
+                           const Kill& recovery_kill = Kill());
 
 // Starts an enqueue of one message that stops itself (SIGSTOP) at fault point
 // `point`, runs a recover while it is stopped, lets it finish, then delivers

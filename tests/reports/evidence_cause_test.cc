@@ -129,13 +129,6 @@ TEST(RootCause, TornWriteIsCalledTorn) {
   EXPECT_EQ(e.torn_seqs, std::vector<uint64_t>{2});
 }
 
-TEST(RootCause, TornSeqsAreReadFromTheModelsStateId) {
-  EXPECT_EQ(TornSeqsFromStateId("p41-d37-t40s0.1"), std::vector<uint64_t>{40});
-  EXPECT_EQ(TornSeqsFromStateId("p41-t3s1-t9s0.2"), (std::vector<uint64_t>{3, 9}));
-  EXPECT_TRUE(TornSeqsFromStateId("c17").empty());
-  EXPECT_TRUE(TornSeqsFromStateId("p41-x1f3a09b2").empty());
-}
-
 TEST(Timeline, MarksTheCulpritTheAckTheCrashPointAndWhatCameAfter) {
   uint64_t line = 0;
   std::vector<Op> ops = CreateWithoutDirSync(&line);

@@ -1,0 +1,324 @@
+// Process events (clone/fork/vfork, execve, exit_group) and the protection
+// of the mechanism itself: SIGSYS can be neither blocked nor replaced,
+// dispatch cannot be switched off, io_uring cannot bypass the recorder.
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+
+#include "injector/dispatch.h"
+#include "injector/fd_table.h"
+#include "injector/raw.h"
+#include "injector/runtime.h"
+
+namespace aftershock::inject {
+
+// Handed from the parent to a new child through (copied or shared) TLS.
+AFTERSHOCK_TLS uint64_t t_pending_clone_flags;
+AFTERSHOCK_TLS uint64_t t_pending_fork_seq;
+AFTERSHOCK_TLS int t_pending_parent;
+
+namespace {
+
+using trace::OpKind;
+
+constexpr uint64_t kPendingValid = 1ull << 63;
+constexpr uint64_t kSigsysBit = 1ull << (SIGSYS - 1);
+constexpr size_t kUcSigmaskOffset = 296;  // offsetof(struct ucontext, uc_sigmask), x86_64
+
+bool Clone(Call& c, uint64_t flags, uint64_t child_sp) {
+  t_pending_clone_flags = flags | kPendingValid;
+  t_pending_fork_seq = (flags & CLONE_THREAD) ? 0 : NextSeq();
+  t_pending_parent = CurrentPid();
+  if ((flags & CLONE_VM) != 0 && child_sp != 0) {
+    // The child starts on its own stack: leave it the way back.
+    *reinterpret_cast<uint64_t*>(child_sp - 8) = static_cast<uint64_t>(c.g[REG_RIP]);
+    Pass(c, AftershockTrampThread);
+    return true;
+  }
+  if ((flags & CLONE_VM) != 0) {
+    // A vfork on the parent's own stack: the child would pop the parent's
+    // return address. Run it as a fork (what vfork may always be).
+    uint64_t plain = flags & ~uint64_t{CLONE_VM | CLONE_VFORK};
+    t_pending_clone_flags = plain | kPendingValid;
+    if (c.nr == SYS_clone) {
+      SetArg(c, 0, static_cast<long>(plain));
+    } else {
+      ThreadBuf* b = Buf();
+      size_t size = static_cast<size_t>(c.a[1]);
+      if (b == nullptr || size > sizeof b->clone_args) return false;
+      MemCopy(b->clone_args, reinterpret_cast<const void*>(c.a[0]), size);
+      b->clone_args[0] = plain;
+      SetArg(c, 0, A(b->clone_args));
+    }
+  }
+  Pass(c, AftershockTrampFork);
+  return true;
+}
+
+// Looks for PT_INTERP in the ELF file at path (following one "#!").
+// Returns true iff it is a dynamically linked ELF (or not an ELF at all).
+bool IsDynamic(const char* path, int depth) {
+  ThreadBuf* b = Buf();
+  if (b == nullptr) return true;
+  long fd = Sys(SYS_open, A(path), O_RDONLY | O_CLOEXEC);
+  if (IsErr(fd)) return true;  // execve will fail on its own
+  long n = Sys(SYS_pread64, fd, A(b->read_buf), sizeof b->read_buf, 0);
+  Sys(SYS_close, fd);
+  if (n < 4) return true;
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(b->read_buf);
+  if (p[0] == '#' && p[1] == '!' && depth == 0) {
+    char interp[256];
+    size_t i = 2;
+    while (i < static_cast<size_t>(n) && (p[i] == ' ' || p[i] == '\t')) ++i;
+    size_t k = 0;
+    while (i < static_cast<size_t>(n) && p[i] != ' ' && p[i] != '\t' && p[i] != '\n' &&
+           k + 1 < sizeof interp) {
+      interp[k++] = static_cast<char>(p[i++]);
+    }
+    interp[k] = '\0';
+    return k == 0 || IsDynamic(interp, 1);
+  }
+  if (n < 64 || p[0] != 0x7f || p[1] != 'E' || p[2] != 'L' || p[3] != 'F') return true;
+  uint64_t phoff = *reinterpret_cast<const uint64_t*>(p + 32);
+  uint16_t phentsize = *reinterpret_cast<const uint16_t*>(p + 54);
+  uint16_t phnum = *reinterpret_cast<const uint16_t*>(p + 56);
+  for (uint16_t i = 0; i < phnum; ++i) {
+    uint64_t off = phoff + uint64_t{i} * phentsize;
+    if (off + 4 > static_cast<uint64_t>(n)) return true;  // cannot tell: assume dynamic
+    if (*reinterpret_cast<const uint32_t*>(p + off) == 3 /* PT_INTERP */) return true;
+  }
+  return false;
+}
+
+bool HasEntry(const char* const* envp, const char* entry) {
+  size_t eq = 0;
+  while (entry[eq] != '=' && entry[eq] != '\0') ++eq;
+  size_t len = StrLen(entry);
+  for (; *envp != nullptr; ++envp) {
+    if (StartsWith(*envp, StrLen(*envp), entry) && len > eq) return true;
+  }
+  return false;
+}
+
+// Puts the recorder's environment back if the target dropped it, so that
+// the new image is recorded too.
+void FixEnvironment(Call& c, int envp_arg) {
+  const char* const* envp = reinterpret_cast<const char* const*>(c.a[envp_arg]);
+  ThreadBuf* b = Buf();
+  if (b == nullptr) return;
+  bool ok = envp != nullptr;
+  for (int i = 0; ok && i < g_rt.keep_env_count; ++i) ok = HasEntry(envp, g_rt.keep_env[i]);
+  const char* preload = nullptr;
+  if (envp != nullptr) {
+    for (const char* const* e = envp; *e != nullptr; ++e) {
+      if (StartsWith(*e, StrLen(*e), "LD_PRELOAD=")) preload = *e + 11;
+    }
+  }
+  bool has_lib = false;
+  if (preload != nullptr) {
+    size_t pl = StrLen(preload);
+    for (size_t i = 0; i + g_rt.lib_path_len <= pl; ++i) {
+      if (MemEq(preload + i, g_rt.lib_path, g_rt.lib_path_len)) has_lib = true;
+    }
+  }
+  if (ok && has_lib) return;
+  size_t n = 0;
+  const size_t cap = sizeof b->envp / sizeof b->envp[0] - g_rt.keep_env_count - 2;
+  if (envp != nullptr) {
+    for (const char* const* e = envp; *e != nullptr && n < cap; ++e) {
+      size_t el = StrLen(*e);
+      if (StartsWith(*e, el, "LD_PRELOAD=") || StartsWith(*e, el, "AFTERSHOCK_")) continue;
+      b->envp[n++] = *e;
+    }
+  }
+  for (int i = 0; i < g_rt.keep_env_count; ++i) b->envp[n++] = g_rt.keep_env[i];
+  size_t k = 0;
+  const char* key = "LD_PRELOAD=";
+  for (const char* q = key; *q != '\0'; ++q) b->env_preload[k++] = *q;
+  MemCopy(b->env_preload + k, g_rt.lib_path, g_rt.lib_path_len);
+  k += g_rt.lib_path_len;
+  if (preload != nullptr && !has_lib) {
+    size_t pl = StrLen(preload);
+    if (k + 1 + pl + 1 < sizeof b->env_preload) {
+      b->env_preload[k++] = ':';
+      MemCopy(b->env_preload + k, preload, pl);
+      k += pl;
+    }
+  }
+  b->env_preload[k] = '\0';
+  b->envp[n++] = b->env_preload;
+  b->envp[n] = nullptr;
+  SetArg(c, envp_arg, A(b->envp));
+}
+
+bool Exec(Call& c, int dirfd, const char* path, int envp_arg) {
+  ThreadBuf* b = Buf();
+  if (b != nullptr && path != nullptr) {
+    size_t len = ResolveAt(dirfd, path, b->path);
+    if (len > 0 && !IsDynamic(b->path, 0)) {
+      EmitGap("static binary: LD_PRELOAD cannot reach it, its calls are not recorded", b->path, len,
+              c.uc);
+    }
+  }
+  FixEnvironment(c, envp_arg);
+  Pass(c);
+  return true;
+}
+
+bool ExitGroup(Call& c) {
+  Event ev = NewEvent(OpKind::kExit, c.nr);
+  ev.h.result = c.a[0];
+  Emit(&ev, nullptr);  // no call site: reading the module map is not worth it here
+  Pass(c);
+  return true;
+}
+
+bool Mmap(Call& c) {
+  long prot = c.a[2];
+  long flags = c.a[3];
+  int fd = static_cast<int>(c.a[4]);
+  if (fd >= 0 && (flags & MAP_ANONYMOUS) == 0) {
+    if ((prot & PROT_EXEC) != 0) g_rt.modules_dirty = true;
+    if ((flags & MAP_TYPE) != MAP_PRIVATE && (prot & PROT_WRITE) != 0) {
+      const FdSlot* s = LookupFd(fd);
+      if (s->state == kSlotRegular) {
+        Event ev = NewEvent(OpKind::kGap, c.nr);
+        ev.path = s->path;
+        ev.h.path_len = s->path_len;
+        ev.h.fd = fd;
+        ev.h.dev = s->dev;
+        ev.h.ino = s->ino;
+        ev.h.offset = c.a[5];
+        ev.h.length = static_cast<uint64_t>(c.a[1]);
+        const char* what = "shared writable mapping: writes through it are not recorded";
+        ev.data = what;
+        ev.h.data_len = static_cast<uint32_t>(StrLen(what));
+        if (IsEscape(s->path, s->path_len)) ev.h.flags |= trace::kFlagEscape;
+        Emit(&ev, c.uc);
+      }
+    }
+  }
+  return false;
+}
+
+// Removes SIGSYS from a signal mask the target passes to the kernel.
+void StripMask(Call& c, int arg) {
+  const uint64_t* set = reinterpret_cast<const uint64_t*>(c.a[arg]);
+  if (set == nullptr || (*set & kSigsysBit) == 0) return;
+  ThreadBuf* b = Buf();
+  if (b == nullptr) return;
+  uint32_t depth = aftershock_ret.depth < kRetStackDepth ? aftershock_ret.depth : 0;
+  b->masks[depth][0] = *set & ~kSigsysBit;
+  SetArg(c, arg, A(&b->masks[depth][0]));
+}
+
+bool SigAction(Call& c) {
+  if (c.a[0] != SIGSYS) {
+    // A handler's sa_mask may not block SIGSYS either: its own calls trap.
+    const KSigaction* act = reinterpret_cast<const KSigaction*>(c.a[1]);
+    ThreadBuf* b = Buf();
+    if (act != nullptr && (act->mask & kSigsysBit) != 0 && b != nullptr) {
+      uint32_t depth = aftershock_ret.depth < kRetStackDepth ? aftershock_ret.depth : 0;
+      static_assert(sizeof(KSigaction) == sizeof b->masks[0]);
+      MemCopy(b->masks[depth], act, sizeof(KSigaction));
+      reinterpret_cast<KSigaction*>(b->masks[depth])->mask &= ~kSigsysBit;
+      SetArg(c, 1, A(b->masks[depth]));
+    }
+    return false;
+  }
+  // The recorder's handler stays; the target sees what it installed.
+  KSigaction* old = reinterpret_cast<KSigaction*>(c.a[2]);
+  const KSigaction* act = reinterpret_cast<const KSigaction*>(c.a[1]);
+  KSigaction prev = g_rt.target_sigsys;
+  if (act != nullptr) g_rt.target_sigsys = *act;
+  if (old != nullptr) *old = prev;
+  Return(c, 0);
+  return true;
+}
+
+bool SigReturn(Call& c) {
+  uint64_t* mask =
+      reinterpret_cast<uint64_t*>(static_cast<uint64_t>(c.g[REG_RSP]) + kUcSigmaskOffset);
+  *mask &= ~kSigsysBit;
+  c.g[REG_RIP] = reinterpret_cast<greg_t>(AftershockTrampSigreturn);
+  c.g[REG_RAX] = c.nr;
+  return true;
+}
+
+}  // namespace
+
+bool HandleProcessCall(Call& c) {
+  const long* a = c.a;
+  switch (c.nr) {
+    case SYS_clone:
+      return Clone(c, static_cast<uint64_t>(a[0]), static_cast<uint64_t>(a[1]));
+    case SYS_clone3: {
+      const struct clone_args* ca = reinterpret_cast<const struct clone_args*>(a[0]);
+      if (ca == nullptr) return false;
+      uint64_t sp = ca->stack != 0 ? ca->stack + ca->stack_size : 0;
+      return Clone(c, ca->flags, sp);
+    }
+    case SYS_fork:
+      return Clone(c, SIGCHLD, 0);
+    case SYS_vfork:
+      // vfork shares the parent's stack; a fork is always a valid vfork.
+      c.nr = SYS_fork;
+      return Clone(c, SIGCHLD, 0);
+    case SYS_execve:
+      return Exec(c, AT_FDCWD, reinterpret_cast<const char*>(a[0]), 2);
+    case SYS_execveat:
+      return Exec(c, static_cast<int>(a[0]), reinterpret_cast<const char*>(a[1]), 3);
+    case SYS_exit_group:
+      return ExitGroup(c);
+    case SYS_mmap:
+      return Mmap(c);
+    case SYS_io_uring_setup:
+      EmitGap("io_uring_setup refused (ENOSYS): it would bypass the recorder", nullptr, 0, c.uc);
+      Return(c, -ENOSYS);
+      return true;
+    case SYS_rt_sigaction:
+      return SigAction(c);
+    case SYS_rt_sigprocmask:
+      if (a[0] != SIG_UNBLOCK) StripMask(c, 1);
+      return false;
+    case SYS_rt_sigsuspend:
+      StripMask(c, 0);
+      return false;
+    case SYS_ppoll:
+      StripMask(c, 3);
+      return false;
+    case SYS_epoll_pwait:
+    case SYS_epoll_pwait2:
+      StripMask(c, 4);
+      return false;
+    case SYS_pselect6: {
+      const uint64_t* data = reinterpret_cast<const uint64_t*>(a[5]);
+      if (data == nullptr || data[0] == 0) return false;
+      const uint64_t* set = reinterpret_cast<const uint64_t*>(data[0]);
+      if ((*set & kSigsysBit) == 0) return false;
+      ThreadBuf* b = Buf();
+      if (b == nullptr) return false;
+      uint32_t depth = aftershock_ret.depth < kRetStackDepth ? aftershock_ret.depth : 0;
+      b->masks[depth][0] = *set & ~kSigsysBit;
+      b->masks[depth][1] = A(&b->masks[depth][0]);
+      b->masks[depth][2] = data[1];
+      SetArg(c, 5, A(&b->masks[depth][1]));
+      return false;
+    }
+    case SYS_rt_sigreturn:
+      return SigReturn(c);
+    case SYS_prctl:
+      if (a[0] == PR_SET_SYSCALL_USER_DISPATCH) {
+        Return(c, -EPERM);  // the target may not switch the recorder off
+        return true;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+}  // namespace aftershock::inject

@@ -1,0 +1,48 @@
+// Fault rules: what the harness asks the recorder to break, parsed from
+// AFTERSHOCK_FAULTS (or the file named by AFTERSHOCK_FAULTS_FILE).
+//
+// One rule per line (or separated by ';'):
+//   fail  POINT [nth=N] errno=EIO|ENOSPC|EDQUOT|EINTR|<number>
+//   short POINT [nth=N] bytes=B          (a write moves only B bytes)
+//   kill  before|after seq=S             (SIGKILL just before/after op S)
+//   kill  before|after POINT [nth=N]
+// POINT is a libfiu point name ("posix/io/sync/fsync"; a trailing '*'
+// matches a group). nth counts the calls of the point across every process
+// of the run (1-based); without nth every call matches. Allocation-free, so
+// the same code parses in the target and in tests.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "injector/shared_page.h"
+
+namespace aftershock::inject {
+
+enum class FaultAction : uint8_t { kFail, kShort, kKillBefore, kKillAfter };
+
+struct FaultRule {
+  FaultAction action = FaultAction::kFail;
+  char point[128] = {};  // empty for seq-based kills
+  uint64_t nth = 0;      // 0 = every call
+  uint64_t seq = 0;      // kill rules by sequence number (0 = not by seq)
+  int err = 0;           // errno for kFail (always explicit)
+  uint64_t bytes = 0;    // kShort: bytes the write moves
+};
+
+struct FaultPlan {
+  int count = 0;
+  FaultRule rules[kMaxRules];
+};
+
+// Parses spec into *plan (appending). Returns true iff every rule parsed;
+// otherwise writes a message naming the rule into err.
+bool ParseFaultSpec(const char* spec, size_t len, FaultPlan* plan, char* err, size_t err_cap);
+
+// errno for a name ("EIO") or a decimal number; 0 if unknown.
+int ErrnoFromName(const char* s, size_t len);
+
+// True iff point name `name` matches pattern (exact, or prefix with '*').
+bool PointMatches(const char* pattern, const char* name);
+
+}  // namespace aftershock::inject

@@ -1,0 +1,47 @@
+// Where a recorded call came from: the return address into the first module
+// that is not libc, ld.so or the recorder, found by scanning the target's
+// stack from the trapped frame for a word that points just after a call
+// instruction in an executable mapping of such a module.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <ucontext.h>
+
+namespace aftershock::inject {
+
+// One line of /proc/self/maps.
+struct MapsLine {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  uint64_t offset = 0;
+  bool exec = false;
+  bool read = false;
+  const char* path = nullptr;  // points into the parsed line; not NUL-terminated
+  size_t path_len = 0;
+};
+
+// Parses one line (without its newline). Returns true iff it is well formed.
+bool ParseMapsLine(const char* line, size_t n, MapsLine* out);
+
+// True iff the module at path is one the call-site scan looks through
+// (libc, ld.so, the recorder itself, libstdc++).
+bool IsRuntimeModule(const char* path, size_t len);
+
+// Re-reads /proc/self/maps (at init and after a new executable mapping).
+void RebuildModules();
+
+struct CallSite {
+  uint64_t addr = 0;
+  uint64_t offset = 0;
+  const char* module = nullptr;
+  uint32_t module_len = 0;
+};
+
+// Finds the call site of the syscall trapped in uc. Returns false if none.
+bool FindCallSite(const ucontext_t* uc, CallSite* out);
+
+// Sets the top of the current thread's stack (bounds the scan).
+void SetStackTop(uint64_t top);
+
+}  // namespace aftershock::inject

@@ -1,0 +1,318 @@
+// libaftershock_inject.so's constructor: reads the run's environment, opens
+// the trace, installs the SIGSYS handler and arms Syscall User Dispatch.
+// It runs again in every new image after execve (dispatch does not survive
+// it), and new threads and processes arm themselves on their first
+// instruction (AftershockChildStart*: dispatch is not inherited by clone).
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fiu-control.h>
+#include <fiu.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "injector/dispatch.h"
+#include "injector/fd_table.h"
+#include "injector/modules.h"
+#include "injector/raw.h"
+#include "injector/runtime.h"
+
+extern "C" {
+extern char __start_aftershock_text[] __attribute__((visibility("hidden")));
+extern char __stop_aftershock_text[] __attribute__((visibility("hidden")));
+void AftershockRestorer();
+void AftershockSigsys(int, siginfo_t*, void*);
+}
+
+namespace aftershock::inject {
+
+extern AFTERSHOCK_TLS uint64_t t_pending_clone_flags;
+extern AFTERSHOCK_TLS uint64_t t_pending_fork_seq;
+extern AFTERSHOCK_TLS int t_pending_parent;
+
+namespace {
+
+constexpr int kTraceFdFloor = 1000;
+constexpr uint64_t kSaRestorer = 0x04000000;  // SA_RESTORER (not exported by glibc)
+char g_fiu_names[kMaxRules][160];
+
+bool InstallHandler() {
+  KSigaction sa = {};
+  sa.handler = reinterpret_cast<uint64_t>(&AftershockSigsys);
+  sa.flags = SA_SIGINFO | kSaRestorer;
+  sa.restorer = reinterpret_cast<uint64_t>(&AftershockRestorer);
+  sa.mask = ~uint64_t{0};  // no target handler may run while dispatch is relaxed
+  return !IsErr(Sys(SYS_rt_sigaction, SIGSYS, A(&sa), 0, 8));
+}
+
+void CopyEnv(const char* name, char* out, size_t cap, size_t* len) {
+  const char* v = getenv(name);
+  *len = 0;
+  if (v == nullptr) return;
+  size_t n = strlen(v);
+  if (n >= cap) return;
+  memcpy(out, v, n + 1);
+  *len = n;
+}
+
+// Keeps "NAME=value" of the run's variables to put back into an execve
+// whose environment lost them.
+void KeepEnv() {
+  static const char* const kNames[] = {"AFTERSHOCK_TRACE",       "AFTERSHOCK_ROOT",
+                                       "AFTERSHOCK_ALLOW",       "AFTERSHOCK_FAULTS",
+                                       "AFTERSHOCK_FAULTS_FILE", "AFTERSHOCK_FIU_CTRL"};
+  size_t used = 0;
+  for (const char* name : kNames) {
+    const char* v = getenv(name);
+    if (v == nullptr) continue;
+    int written = snprintf(g_rt.env_pool + used, sizeof g_rt.env_pool - used, "%s=%s", name, v);
+    if (written < 0 || used + static_cast<size_t>(written) + 1 > sizeof g_rt.env_pool) break;
+    g_rt.keep_env[g_rt.keep_env_count++] = g_rt.env_pool + used;
+    used += static_cast<size_t>(written) + 1;
+  }
+}
+
+void SetupAllow() {
+  const char* v = getenv("AFTERSHOCK_ALLOW");
+  if (v == nullptr) return;
+  size_t used = 0;
+  while (*v != '\0' && g_rt.allow_count < kMaxAllow) {
+    const char* end = strchr(v, ':');
+    size_t n = end ? static_cast<size_t>(end - v) : strlen(v);
+    if (n > 0 && v[0] == '/' && used + n + 1 < sizeof g_rt.allow_pool) {
+      size_t len = ResolvePath("/", 1, v, n, g_rt.allow_pool + used, sizeof g_rt.allow_pool - used);
+      if (len > 0) {
+        g_rt.allow[g_rt.allow_count] = g_rt.allow_pool + used;
+        g_rt.allow_len[g_rt.allow_count++] = len;
+        used += len + 1;
+      }
+    }
+    v += n;
+    if (*v == ':') ++v;
+  }
+}
+
+int RuleCallback(const char* name, int* failnum, void** failinfo, unsigned* flags) {
+  (void)failnum;
+  (void)flags;
+  int fired = 0;
+  for (int i = 0; i < g_rt.plan.count; ++i) {
+    if (strcmp(g_fiu_names[i], name) != 0) continue;
+    const FaultRule& r = g_rt.plan.rules[i];
+    uint64_t hits = __atomic_add_fetch(&g_rt.page->rule_hits[i], 1, __ATOMIC_SEQ_CST);
+    if (!fired && (r.nth == 0 || hits == r.nth)) {
+      __atomic_store_n(&g_rt.page->rule_fired[i], 1, __ATOMIC_SEQ_CST);
+      *failinfo = const_cast<FaultRule*>(&r);
+      fired = 1;
+    }
+  }
+  return fired;
+}
+
+// Rules become libfiu points enabled with an external callback, so they
+// share libfiu's names and its control with FIU_ENABLE and fiu-ctrl.
+void SetupFaults() {
+  char err[512];
+  const char* spec = getenv("AFTERSHOCK_FAULTS");
+  bool ok = true;
+  if (spec != nullptr) ok = ParseFaultSpec(spec, strlen(spec), &g_rt.plan, err, sizeof err);
+  const char* file = getenv("AFTERSHOCK_FAULTS_FILE");
+  if (ok && file != nullptr) {
+    FILE* f = fopen(file, "re");
+    if (f == nullptr) {
+      snprintf(err, sizeof err, "cannot read AFTERSHOCK_FAULTS_FILE %s: %s", file, strerror(errno));
+      ok = false;
+    } else {
+      char buf[8192];
+      size_t n = fread(buf, 1, sizeof buf, f);
+      fclose(f);
+      ok = ParseFaultSpec(buf, n, &g_rt.plan, err, sizeof err);
+    }
+  }
+  if (!ok) {
+    fprintf(stderr, "aftershock: %s (no faults injected)\n", err);
+    EmitGap(err, nullptr, 0, nullptr);
+    g_rt.plan.count = 0;
+  }
+  fiu_init(0);
+  for (int i = 0; i < g_rt.plan.count; ++i) {
+    const FaultRule& r = g_rt.plan.rules[i];
+    if (r.seq != 0) {
+      g_rt.kill_by_seq = true;
+      continue;
+    }
+    snprintf(g_fiu_names[i], sizeof g_fiu_names[i], "%s%s", r.point,
+             r.action == FaultAction::kShort ? "/reduce" : "");
+    fiu_enable_external(g_fiu_names[i], 1, const_cast<FaultRule*>(&r), 0, RuleCallback);
+    g_rt.fiu_active = true;
+  }
+  // libfiu's own control, as fiu-run offers it.
+  if (const char* cmds = getenv("FIU_ENABLE")) {
+    char line[1024];
+    while (*cmds != '\0') {
+      const char* end = strchr(cmds, '\n');
+      size_t n = end ? static_cast<size_t>(end - cmds) : strlen(cmds);
+      if (n > 0 && n < sizeof line) {
+        memcpy(line, cmds, n);
+        line[n] = '\0';
+        char* error = nullptr;
+        if (fiu_rc_string(line, &error) != 0) {
+          fprintf(stderr, "aftershock: FIU_ENABLE: %s: %s\n", line, error ? error : "error");
+        }
+        g_rt.fiu_active = true;
+      }
+      cmds += n;
+      if (*cmds == '\n') ++cmds;
+    }
+  }
+  if (const char* base = getenv("AFTERSHOCK_FIU_CTRL")) {
+    if (fiu_rc_fifo(base) == 0) g_rt.fiu_active = true;
+  }
+}
+
+bool OpenTrace() {
+  const char* trace = getenv("AFTERSHOCK_TRACE");
+  if (trace == nullptr || trace[0] != '/') return false;
+  CopyEnv("AFTERSHOCK_TRACE", g_rt.trace_path, sizeof g_rt.trace_path, &g_rt.trace_path_len);
+  if (!SeqPathFor(g_rt.trace_path, g_rt.seq_path, sizeof g_rt.seq_path)) return false;
+  g_rt.seq_path_len = strlen(g_rt.seq_path);
+  int fd = open(g_rt.trace_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return false;  // the launcher creates the trace (header and .seq)
+  struct rlimit rl;
+  int floor = kTraceFdFloor;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < static_cast<rlim_t>(floor) + 16) {
+    floor = static_cast<int>(rl.rlim_cur / 2);
+  }
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, floor);
+  if (high >= 0) {
+    close(fd);
+    fd = high;
+  }
+  g_rt.trace_fd = fd;
+  int sfd = open(g_rt.seq_path, O_RDWR | O_CLOEXEC);
+  if (sfd < 0) return false;
+  void* page = mmap(nullptr, kSharedPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
+  close(sfd);
+  if (page == MAP_FAILED) return false;
+  g_rt.page = static_cast<SharedPage*>(page);
+  return g_rt.page->magic == kSharedPageMagic;
+}
+
+void EmitExec() {
+  Event ev = NewEvent(trace::OpKind::kExec, SYS_execve);
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n < 0) n = 0;
+  ev.path = exe;
+  ev.h.path_len = static_cast<uint32_t>(n);
+  char cmdline[2048];
+  ssize_t m = 0;
+  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    m = read(fd, cmdline, sizeof cmdline);
+    close(fd);
+  }
+  if (m < 0) m = 0;
+  for (ssize_t i = 0; i < m; ++i) {
+    if (cmdline[i] == '\0') cmdline[i] = ' ';
+  }
+  while (m > 0 && cmdline[m - 1] == ' ') --m;
+  ev.data = cmdline;
+  ev.h.data_len = static_cast<uint32_t>(m);
+  Emit(&ev, nullptr);
+}
+
+void Init() {
+  if (!OpenTrace()) {
+    if (getenv("AFTERSHOCK_TRACE") != nullptr) {
+      fprintf(stderr, "aftershock: cannot open the trace %s: not recording\n",
+              getenv("AFTERSHOCK_TRACE"));
+    }
+    return;
+  }
+  const char* root = getenv("AFTERSHOCK_ROOT");
+  if (root != nullptr && root[0] == '/') {
+    char real[4096];
+    if (realpath(root, real) != nullptr) root = real;
+    g_rt.root_len = ResolvePath("/", 1, root, strlen(root), g_rt.root, sizeof g_rt.root);
+  }
+  SetupAllow();
+  KeepEnv();
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&Init), &info) != 0 && info.dli_fname != nullptr) {
+    size_t n = strlen(info.dli_fname);
+    if (n < sizeof g_rt.lib_path) {
+      memcpy(g_rt.lib_path, info.dli_fname, n + 1);
+      g_rt.lib_path_len = n;
+    }
+  }
+  g_rt.owner_pid = getpid();
+  if (getcwd(g_rt.cwd, sizeof g_rt.cwd) != nullptr) g_rt.cwd_len = strlen(g_rt.cwd);
+  void* fds = mmap(nullptr, sizeof(FdSlot) * kMaxFds, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (fds != MAP_FAILED) g_rt.fds = static_cast<FdSlot*>(fds);
+  // The module map is read on the first recorded call that needs a call
+  // site: most short-lived processes (shells between forks) never do.
+  g_rt.modules_dirty = true;
+  EmitExec();
+  SetupFaults();
+  if (!InstallHandler()) return;
+  g_rt.armed = ArmThisThread();
+}
+
+__attribute__((constructor)) void AftershockInit() {
+  int saved = errno;
+  Init();
+  errno = saved;
+}
+
+void ChildStart(bool thread_stack, uint64_t sp) {
+  uint64_t flags = t_pending_clone_flags;
+  bool known = (flags >> 63) != 0;
+  // A child with a TLS block of its own (CLONE_SETTLS) sees none of the
+  // parent's pending state; one that shares the parent's (vfork-like)
+  // must leave the parent's TLS alone apart from the selector.
+  bool own_tls = !known || (flags & CLONE_SETTLS) != 0 || (flags & CLONE_VM) == 0;
+  ResetIdentity(!own_tls);
+  ArmThisThread();
+  if (thread_stack && own_tls) SetStackTop(sp + 8);
+  if (!known || (flags & CLONE_THREAD) != 0) return;
+  if ((flags & CLONE_VM) == 0) {
+    g_rt.owner_pid = CurrentPid();
+    ResetPositionLock();
+  }
+  Event ev = NewEvent(trace::OpKind::kFork, SYS_clone);
+  ev.h.seq = t_pending_fork_seq;
+  ev.h.pid = t_pending_parent;
+  ev.h.tid = t_pending_parent;
+  ev.h.result = CurrentPid();
+  Emit(&ev, nullptr);
+}
+
+}  // namespace
+
+bool ArmThisThread() {
+  aftershock_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+  uint64_t start = reinterpret_cast<uint64_t>(__start_aftershock_text);
+  uint64_t len = reinterpret_cast<uint64_t>(__stop_aftershock_text) - start;
+  return !IsErr(Sys(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, A(start), A(len),
+                    A(&aftershock_selector)));
+}
+
+}  // namespace aftershock::inject
+
+extern "C" __attribute__((visibility("hidden"))) void AftershockChildStartFork(uint64_t sp) {
+  aftershock::inject::ChildStart(false, sp);
+}
+
+extern "C" __attribute__((visibility("hidden"))) void AftershockChildStartThread(uint64_t sp) {
+  aftershock::inject::ChildStart(true, sp);
+}

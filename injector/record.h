@@ -1,0 +1,48 @@
+// Appending records to the trace from inside the traced process: one
+// writev on the O_APPEND trace fd per record, data straight from the
+// target's buffers. Async-signal-safe.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <ucontext.h>
+
+#include "model/trace_format.h"
+
+namespace aftershock::inject {
+
+struct Event {
+  trace::RecordHeader h{};  // kind, seq, sysno, result, err, fd... set by the caller
+  const char* path = nullptr;
+  const char* path2 = nullptr;
+  const void* data = nullptr;              // h.data_len bytes, or:
+  const struct iovec* data_iov = nullptr;  // buffers holding the first h.data_len bytes
+  int data_iov_count = 0;
+};
+
+// Returns a fresh header for kind with fd/fd2 = -1 and sysno set.
+Event NewEvent(trace::OpKind kind, long sysno);
+
+// Takes the next sequence number of the run.
+uint64_t NextSeq();
+
+// Fills pid, tid and (when uc is given) the call site, seals and appends
+// the record. Returns true iff it was written whole.
+bool Emit(Event* ev, const ucontext_t* uc);
+
+// Appends a gap record: what the recorder could not model.
+void EmitGap(const char* what, const char* path, size_t path_len, const ucontext_t* uc);
+
+// Sets result/err of ev from a raw kernel result (-errno on failure).
+inline void SetResult(Event* ev, long raw) {
+  if (raw < 0 && raw > -4096) {
+    ev->h.result = -1;
+    ev->h.err = static_cast<int32_t>(-raw);
+  } else {
+    ev->h.result = raw;
+    ev->h.err = 0;
+  }
+}
+
+}  // namespace aftershock::inject

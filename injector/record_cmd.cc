@@ -1,0 +1,100 @@
+// `aftershock record`: runs a command under the recorder and writes a trace.
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "harness/command.h"
+#include "injector/launch.h"
+#include "injector/trace_file.h"
+
+namespace aftershock {
+namespace {
+
+std::string Absolute(const std::string& p) {
+  if (!p.empty() && p[0] == '/') return p;
+  char cwd[PATH_MAX];
+  if (getcwd(cwd, sizeof cwd) == nullptr) return p;
+  return std::string(cwd) + "/" + p;
+}
+
+struct RecordArgs {
+  std::string out = "aftershock.trace";
+  std::string root;
+  std::string faults;
+  std::string faults_file;
+  std::vector<std::string> allow;
+  double timeout_s = 0;
+  std::vector<std::string> command;
+};
+
+int RunRecord(const RecordArgs& a) {
+  LaunchOptions o;
+  o.argv = a.command;
+  o.trace = Absolute(a.out);
+  char cwd[PATH_MAX];
+  o.root = !a.root.empty() ? Absolute(a.root) : (getcwd(cwd, sizeof cwd) ? cwd : "/");
+  o.faults = a.faults;
+  if (!a.faults_file.empty()) {
+    std::ifstream in(a.faults_file);
+    if (!in) {
+      std::fprintf(stderr, "aftershock record: cannot read %s\n", a.faults_file.c_str());
+      return 2;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    o.faults += (o.faults.empty() ? "" : "\n") + ss.str();
+  }
+  o.allow = a.allow;
+  o.capture_output = false;
+  o.timeout_ms = static_cast<int>(a.timeout_s * 1000);
+  std::string error;
+  if (!CreateTrace(o.trace, &error)) {
+    std::fprintf(stderr, "aftershock record: %s\n", error.c_str());
+    return 2;
+  }
+  Op meta;
+  meta.kind = OpKind::kMeta;
+  meta.path = o.root;
+  std::string cmd;
+  for (const auto& c : a.command) cmd += (cmd.empty() ? "" : " ") + c;
+  meta.data = "command=" + cmd + "\nversion=" AFTERSHOCK_VERSION_STRING "\n";
+  AppendRecord(o.trace, meta);
+  LaunchResult r = Launch(o);
+  if (!r.started) {
+    std::fprintf(stderr, "aftershock record: %s\n", r.error.c_str());
+    return 2;
+  }
+  std::fprintf(stderr, "aftershock: trace written to %s (%s)\n", o.trace.c_str(),
+               r.Describe().c_str());
+  if (r.exited) return r.exit_status;
+  return 128 + (r.timed_out ? 9 : r.signal);
+}
+
+void SetupRecord(CLI::App& app, int* exit_status) {
+  auto args = std::make_shared<RecordArgs>();
+  CLI::App* sub = app.add_subcommand(
+      "record",
+      "Run COMMAND (any dynamically linked program, with its children) under the recorder and\n"
+      "write a trace of every file-system call. Exit status: the command's.");
+  sub->add_option("--out,-o", args->out, "trace file to write (default aftershock.trace)");
+  sub->add_option("--root", args->root,
+                  "the crash domain: mutations outside it are flagged as escapes (default: cwd)");
+  sub->add_option(
+      "--faults", args->faults,
+      "fault rules, e.g. 'fail posix/io/sync/fsync nth=3 errno=EIO' (see docs/injector.md)");
+  sub->add_option("--faults-file", args->faults_file, "file of fault rules, one per line");
+  sub->add_option("--allow", args->allow, "path prefix outside the root that is not an escape");
+  sub->add_option("--timeout", args->timeout_s,
+                  "seconds before the command's process group is killed");
+  sub->add_option("command", args->command, "the command and its arguments (after --)")->required();
+  sub->callback([args, exit_status] { *exit_status = RunRecord(*args); });
+}
+
+const bool kRegistered = RegisterCommand({"record", 10, SetupRecord});
+
+}  // namespace
+}  // namespace aftershock

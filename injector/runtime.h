@@ -1,0 +1,135 @@
+// State of the recorder inside one traced process.
+//
+// Process-wide state lives in g_rt (static storage, set up by the
+// constructor in preload.cc before dispatch is armed; afterwards only the
+// SIGSYS handler touches it). Per-thread state lives in initial-exec TLS,
+// so reading it in a signal handler never allocates. Large scratch buffers
+// are mmap'd per thread on first use.
+#pragma once
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "injector/faults.h"
+#include "injector/paths.h"
+#include "injector/shared_page.h"
+
+#define AFTERSHOCK_TLS __thread __attribute__((tls_model("initial-exec")))
+
+namespace aftershock::inject {
+
+inline constexpr int kMaxFds = 4096;
+inline constexpr int kMaxAllow = 16;
+inline constexpr int kRetStackDepth = 64;
+
+enum SlotState : uint32_t {
+  kSlotUnknown = 0,  // not seen yet: looked up lazily (fstat + /proc/self/fd)
+  kSlotRegular,
+  kSlotDirectory,
+  kSlotOther,    // pipe, socket, device, memfd...: never recorded
+  kSlotIgnored,  // the trace itself and the recorder's own files
+};
+
+// What the recorder knows about one file descriptor.
+struct FdSlot {
+  uint32_t state;
+  uint32_t oflags;  // open flags as last known (O_APPEND, O_CLOEXEC...)
+  uint64_t dev;
+  uint64_t ino;
+  uint32_t mode;
+  uint32_t path_len;
+  char path[4096];  // absolute path at open time (kept current across renames)
+};
+
+// The kernel's struct sigaction (rt_sigaction takes this, not libc's).
+struct KSigaction {
+  uint64_t handler;
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+};
+
+struct Runtime {
+  bool armed = false;
+  int trace_fd = -1;
+  SharedPage* page = nullptr;
+  char trace_path[4096] = {};
+  size_t trace_path_len = 0;
+  char seq_path[4200] = {};
+  size_t seq_path_len = 0;
+  char root[4096] = {};
+  size_t root_len = 0;
+  char allow_pool[8192] = {};
+  const char* allow[kMaxAllow] = {};
+  size_t allow_len[kMaxAllow] = {};
+  int allow_count = 0;
+  // Current directory, valid only in the process that owns this memory
+  // (owner_pid); a vfork child sharing it asks the kernel instead.
+  char cwd[4096] = {};
+  size_t cwd_len = 0;
+  int owner_pid = 0;
+  FdSlot* fds = nullptr;  // kMaxFds slots, mmap'd
+  int fd_high = 0;        // one past the highest slot ever filled
+  FaultPlan plan;
+  bool fiu_active = false;        // any libfiu point may be enabled
+  bool kill_by_seq = false;       // some rule kills at a sequence number
+  KSigaction target_sigsys = {};  // what the target believes SIGSYS does
+  // Environment entries put back into an execve that dropped them.
+  char env_pool[16384] = {};
+  const char* keep_env[8] = {};
+  int keep_env_count = 0;
+  char lib_path[4096] = {};  // this library, for LD_PRELOAD
+  size_t lib_path_len = 0;
+  bool modules_dirty = false;
+};
+
+extern Runtime g_rt;
+
+// Per-thread scratch, mmap'd on first use by a thread.
+struct ThreadBuf {
+  char path[kPathCap];
+  char path2[kPathCap];
+  char scratch[kPathCap];
+  FdSlot slot;  // lazily looked-up fd that does not fit the table
+  FdSlot slot2;
+  struct iovec iov[1024 + 8];
+  uint64_t sigset[16];
+  const char* envp[4096];
+  char env_preload[8192];
+  char read_buf[4096];
+  char cwd[4096];
+  uint64_t masks[kRetStackDepth][4];  // rewritten signal masks, one per nesting depth
+  struct iovec short_iov[1024];       // a shortened copy of the target's iovecs
+  uint64_t clone_args[16];            // a rewritten clone3 argument block
+};
+
+// Returns this thread's scratch (nullptr only if mmap failed).
+ThreadBuf* Buf();
+
+// Process id and thread id (from the kernel: a vfork child shares memory).
+int CurrentPid();
+int CurrentTid();
+
+// A new task: forgets the cached pid/tid (fork, thread), or, for a child
+// that shares its parent's memory and TLS, marks itself so that pid/tid
+// are asked of the kernel until its parent runs again.
+void ResetIdentity(bool shares_parent_tls);
+
+// True iff this task owns the process-wide caches (cwd, fd table); a vfork
+// child that shares its parent's memory does not and must not write them.
+bool OwnsCaches();
+
+}  // namespace aftershock::inject
+
+extern "C" {
+extern AFTERSHOCK_TLS char aftershock_selector;
+// Return addresses of calls passed through trampolines (entry.S pops them).
+struct AftershockRetStack {
+  uint32_t depth;
+  uint32_t pad;
+  uint64_t entries[aftershock::inject::kRetStackDepth];
+};
+extern AFTERSHOCK_TLS AftershockRetStack aftershock_ret;
+}

@@ -1,0 +1,110 @@
+#include "injector/trace_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "injector/shared_page.h"
+
+namespace aftershock {
+namespace {
+
+std::string SeqPath(const std::string& trace) { return trace + ".seq"; }
+
+bool WriteAll(int fd, const void* p, size_t n) {
+  const char* c = static_cast<const char*>(p);
+  while (n > 0) {
+    ssize_t w = ::write(fd, c, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    c += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+std::string Err(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+}  // namespace
+
+bool CreateTrace(const std::string& path, std::string* error) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    *error = Err(path);
+    return false;
+  }
+  trace::FileHeader fh{};
+  std::memcpy(fh.magic, trace::kMagic, sizeof fh.magic);
+  fh.version = trace::kVersion;
+  fh.header_size = sizeof fh;
+  bool ok = WriteAll(fd, &fh, sizeof fh);
+  ::close(fd);
+  if (!ok) {
+    *error = Err(path);
+    return false;
+  }
+  std::string seq = SeqPath(path);
+  int sfd = ::open(seq.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (sfd < 0 || ::ftruncate(sfd, inject::kSharedPageSize) != 0) {
+    *error = Err(seq);
+    if (sfd >= 0) ::close(sfd);
+    return false;
+  }
+  inject::SharedPage page{};
+  page.magic = inject::kSharedPageMagic;
+  page.next_seq = 1;
+  ok = WriteAll(sfd, &page, sizeof page);
+  ::close(sfd);
+  if (!ok) *error = Err(seq);
+  return ok;
+}
+
+bool TraceExists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && ::stat(SeqPath(path).c_str(), &st) == 0 &&
+         st.st_size >= static_cast<off_t>(sizeof(inject::SharedPage));
+}
+
+uint64_t AppendRecord(const std::string& trace_path, Op op, std::string* error) {
+  std::string seq_path = SeqPath(trace_path);
+  int sfd = ::open(seq_path.c_str(), O_RDWR | O_CLOEXEC);
+  if (sfd < 0) {
+    if (error) *error = Err(seq_path);
+    return 0;
+  }
+  void* map = ::mmap(nullptr, inject::kSharedPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
+  ::close(sfd);
+  if (map == MAP_FAILED) {
+    if (error) *error = Err(seq_path);
+    return 0;
+  }
+  auto* page = static_cast<inject::SharedPage*>(map);
+  if (page->magic != inject::kSharedPageMagic) {
+    ::munmap(map, inject::kSharedPageSize);
+    if (error) *error = seq_path + ": not an aftershock sequence file";
+    return 0;
+  }
+  int fd = ::open(trace_path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) {
+    ::munmap(map, inject::kSharedPageSize);
+    if (error) *error = Err(trace_path);
+    return 0;
+  }
+  op.seq = inject::TakeSeq(page);
+  ::munmap(map, inject::kSharedPageSize);
+  if (op.pid == 0) op.pid = ::getpid();
+  if (op.tid == 0) op.tid = ::gettid();
+  std::string rec = EncodeRecord(op);
+  // One write: O_APPEND keeps it whole among the target's records.
+  ssize_t w = ::write(fd, rec.data(), rec.size());
+  bool ok = w == static_cast<ssize_t>(rec.size());
+  if (!ok && error) *error = Err(trace_path);
+  ::close(fd);
+  return ok ? op.seq : 0;
+}
+
+}  // namespace aftershock

@@ -1,0 +1,156 @@
+// Unit tests of the allocation-free pieces of the preloaded recorder.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "injector/faults.h"
+#include "injector/modules.h"
+#include "injector/paths.h"
+
+namespace aftershock::inject {
+namespace {
+
+std::string Resolve(const std::string& base, const std::string& rel) {
+  char out[kPathCap];
+  size_t n = ResolvePath(base.data(), base.size(), rel.data(), rel.size(), out, sizeof out);
+  return std::string(out, n);
+}
+
+TEST(Paths, RelativePathIsJoinedToTheBase) { EXPECT_EQ(Resolve("/r/q", "a/b"), "/r/q/a/b"); }
+
+TEST(Paths, AbsolutePathIgnoresTheBase) { EXPECT_EQ(Resolve("/r/q", "/x//y/"), "/x/y"); }
+
+TEST(Paths, DotAndDotDotAreResolvedLexically) {
+  EXPECT_EQ(Resolve("/r/q", "./a/../b/./c"), "/r/q/b/c");
+  EXPECT_EQ(Resolve("/r", "../../../x"), "/x");
+  EXPECT_EQ(Resolve("/", ".."), "/");
+}
+
+TEST(Paths, TooLongPathIsRejected) {
+  std::string big(kPathCap, 'a');
+  EXPECT_EQ(Resolve("/", big), "");
+}
+
+TEST(Paths, UnderMeansEqualOrBelowAComponentBoundary) {
+  EXPECT_TRUE(PathIsUnder("/r/a", 4, "/r", 2));
+  EXPECT_TRUE(PathIsUnder("/r", 2, "/r", 2));
+  EXPECT_FALSE(PathIsUnder("/rx", 3, "/r", 2));
+  EXPECT_TRUE(PathIsUnder("/anything", 9, "/", 1));
+}
+
+RC_GTEST_PROP(Paths, ResolvedPathsAreNormalAndStable, ()) {
+  auto part = rc::gen::element<std::string>("a", "b", ".", "..", "", "c.d");
+  auto parts = *rc::gen::container<std::vector<std::string>>(part);
+  std::string rel;
+  for (const auto& p : parts) rel += p + "/";
+  std::string once = Resolve("/base/dir", rel);
+  RC_ASSERT(!once.empty());
+  RC_ASSERT(once[0] == '/');
+  RC_ASSERT(once.find("//") == std::string::npos);
+  RC_ASSERT(once.find("/./") == std::string::npos);
+  RC_ASSERT(once.find("/../") == std::string::npos);
+  RC_ASSERT(Resolve("/", once) == once);
+}
+
+FaultPlan Parse(const std::string& spec, bool* ok, std::string* err = nullptr) {
+  FaultPlan plan;
+  char buf[256] = {};
+  *ok = ParseFaultSpec(spec.data(), spec.size(), &plan, buf, sizeof buf);
+  if (err) *err = buf;
+  return plan;
+}
+
+TEST(Faults, FailRuleCarriesPointNthAndErrno) {
+  bool ok;
+  FaultPlan p = Parse("fail posix/io/sync/fsync nth=3 errno=EIO", &ok);
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(p.count, 1);
+  EXPECT_EQ(p.rules[0].action, FaultAction::kFail);
+  EXPECT_STREQ(p.rules[0].point, "posix/io/sync/fsync");
+  EXPECT_EQ(p.rules[0].nth, 3u);
+  EXPECT_EQ(p.rules[0].err, EIO);
+}
+
+TEST(Faults, SeveralRulesSeparatedByNewlinesOrSemicolons) {
+  bool ok;
+  FaultPlan p = Parse(
+      "short posix/io/rw/write nth=2 bytes=100\nkill before seq=41; kill after "
+      "posix/io/dir/rename\n# comment\n\nfail aftershock/io/* errno=28",
+      &ok);
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(p.count, 4);
+  EXPECT_EQ(p.rules[0].bytes, 100u);
+  EXPECT_EQ(p.rules[1].action, FaultAction::kKillBefore);
+  EXPECT_EQ(p.rules[1].seq, 41u);
+  EXPECT_EQ(p.rules[2].action, FaultAction::kKillAfter);
+  EXPECT_EQ(p.rules[2].nth, 0u);
+  EXPECT_EQ(p.rules[3].err, ENOSPC);
+}
+
+TEST(Faults, FailWithoutErrnoIsRejected) {
+  bool ok;
+  std::string err;
+  Parse("fail posix/io/rw/write nth=1", &ok, &err);
+  EXPECT_FALSE(ok);
+  EXPECT_NE(err.find("errno"), std::string::npos);
+}
+
+TEST(Faults, UnknownWordsAreRejectedNamingTheRule) {
+  bool ok;
+  std::string err;
+  Parse("explode posix/io/rw/write", &ok, &err);
+  EXPECT_FALSE(ok);
+  EXPECT_NE(err.find("explode"), std::string::npos);
+  Parse("kill before seq=0", &ok);
+  EXPECT_FALSE(ok);
+  Parse("fail posix/io/rw/write errno=EWHAT", &ok);
+  EXPECT_FALSE(ok);
+}
+
+TEST(Faults, ErrnoNamesAndNumbers) {
+  EXPECT_EQ(ErrnoFromName("EDQUOT", 6), EDQUOT);
+  EXPECT_EQ(ErrnoFromName("EINTR", 5), EINTR);
+  EXPECT_EQ(ErrnoFromName("28", 2), 28);
+  EXPECT_EQ(ErrnoFromName("nope", 4), 0);
+}
+
+TEST(Faults, PointPatternsMatchLikeLibfiu) {
+  EXPECT_TRUE(PointMatches("posix/io/*", "posix/io/rw/write"));
+  EXPECT_TRUE(PointMatches("posix/io/rw/write", "posix/io/rw/write"));
+  EXPECT_FALSE(PointMatches("posix/io/rw/write", "posix/io/rw/writev"));
+}
+
+TEST(Modules, MapsLineIsParsed) {
+  std::string line =
+      "7f0a1c000000-7f0a1c022000 r-xp 00002000 fe:01 1234567                    "
+      "/usr/lib/x86_64-linux-gnu/libc.so.6";
+  MapsLine l;
+  ASSERT_TRUE(ParseMapsLine(line.data(), line.size(), &l));
+  EXPECT_EQ(l.start, 0x7f0a1c000000u);
+  EXPECT_EQ(l.end, 0x7f0a1c022000u);
+  EXPECT_EQ(l.offset, 0x2000u);
+  EXPECT_TRUE(l.exec);
+  EXPECT_EQ(std::string(l.path, l.path_len), "/usr/lib/x86_64-linux-gnu/libc.so.6");
+  EXPECT_TRUE(IsRuntimeModule(l.path, l.path_len));
+}
+
+TEST(Modules, AnonymousMappingHasNoPath) {
+  std::string line = "7ffd5e1f0000-7ffd5e211000 rw-p 00000000 00:00 0";
+  MapsLine l;
+  ASSERT_TRUE(ParseMapsLine(line.data(), line.size(), &l));
+  EXPECT_FALSE(l.exec);
+  EXPECT_EQ(l.path_len, 0u);
+}
+
+TEST(Modules, TheProgramIsNotARuntimeModule) {
+  const char* p = "/usr/bin/mv";
+  EXPECT_FALSE(IsRuntimeModule(p, std::strlen(p)));
+  const char* q = "/opt/x/libaftershock_inject.so";
+  EXPECT_TRUE(IsRuntimeModule(q, std::strlen(q)));
+}
+
+}  // namespace
+}  // namespace aftershock::inject

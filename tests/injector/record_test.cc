@@ -1,0 +1,117 @@
+// Each program runs under `aftershock record` and under strace -f; the
+// mutating calls both saw must agree, and replaying the trace must give the
+// directory the run left (the fidelity check).
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tests/injector/test_support.h"
+
+namespace aftershock::testing {
+namespace {
+
+std::string Join(const Mutations& m) {
+  std::string s;
+  for (const auto& x : m) s += "  " + x + "\n";
+  return s;
+}
+
+// Records argv, checks the run, the fidelity check, and strace agreement.
+RecordedRun CheckAgainstStrace(const std::vector<std::string>& argv, bool ordered = true,
+                               bool escapes_too = false) {
+  ScratchDir scratch;
+  RecordedRun run = RecordIn(scratch, argv);
+  EXPECT_TRUE(run.result.ok()) << run.result.Describe() << "\n" << run.result.output;
+  EXPECT_TRUE(run.trace_ok) << run.trace_error;
+  EXPECT_TRUE(run.fidelity.ok) << run.fidelity.gap;
+  bool strace_ok = false;
+  Mutations want = FromStrace(scratch, argv, &strace_ok, escapes_too);
+  EXPECT_TRUE(strace_ok);
+  Mutations got = FromTrace(run.trace, run.root, escapes_too);
+  EXPECT_FALSE(got.empty());
+  if (ordered) {
+    EXPECT_EQ(want, got) << "strace:\n" << Join(want) << "aftershock:\n" << Join(got);
+  } else {
+    EXPECT_EQ(Sorted(want), Sorted(got)) << "strace:\n"
+                                         << Join(want) << "aftershock:\n"
+                                         << Join(got);
+  }
+  return run;
+}
+
+TEST(Record, PlainPosixCallsMatchStrace) { CheckAgainstStrace({Prog("inj_posix_calls")}); }
+
+TEST(Record, StdioWithAndWithoutFflushMatchesStrace) { CheckAgainstStrace({Prog("inj_stdio")}); }
+
+TEST(Record, MkstempTmpfileRemoveMatchStrace) {
+  RecordedRun run = CheckAgainstStrace({Prog("inj_temp")}, true, /*escapes_too=*/true);
+  bool escape = false;
+  for (const Op& op : run.trace.ops)
+    escape |= op.Has(trace::kFlagEscape) && op.kind == OpKind::kWrite;
+  EXPECT_TRUE(escape) << "tmpfile() writes in /tmp, outside the root";
+}
+
+TEST(Record, RawSyscallMatchesStrace) { CheckAgainstStrace({Prog("inj_raw_syscall")}); }
+
+TEST(Record, FortifiedOpensMatchStrace) { CheckAgainstStrace({Prog("inj_fortify")}); }
+
+TEST(Record, DirfdCallsMatchStrace) { CheckAgainstStrace({Prog("inj_dirfd_ops")}); }
+
+TEST(Record, AppendAndVectorWritesMatchStrace) {
+  RecordedRun run = CheckAgainstStrace({Prog("inj_append_vec")});
+  // Offsets are where the bytes landed, O_APPEND included.
+  std::vector<int64_t> log_offsets;
+  for (const Op& op : run.trace.ops) {
+    if (op.kind == OpKind::kWrite && op.path == run.root + "/log") log_offsets.push_back(op.offset);
+  }
+  EXPECT_EQ(log_offsets, (std::vector<int64_t>{0, 4, 8}));
+}
+
+TEST(Record, ShellChainWithMvAndCpMatchesStrace) {
+  CheckAgainstStrace({"sh:echo one > a; mv a b; cp b c; mkdir d; mv c d/e; rm b"}, false);
+}
+
+TEST(Record, MultithreadedWriterLosesNoRecordAndKeepsOneOrder) {
+  RecordedRun run = CheckAgainstStrace({Prog("inj_threads")}, false);
+  std::set<uint64_t> seqs;
+  size_t shared_writes = 0;
+  for (const Op& op : run.trace.ops) {
+    EXPECT_TRUE(seqs.insert(op.seq).second) << "duplicate seq " << op.seq;
+    if (op.kind == OpKind::kWrite && op.path == run.root + "/shared") ++shared_writes;
+  }
+  EXPECT_EQ(shared_writes, 8u * 200u);
+  // Every number handed out is used: no record was lost.
+  EXPECT_EQ(*seqs.rbegin() - *seqs.begin() + 1, seqs.size());
+}
+
+TEST(Record, PythonOsCallsMatchStrace) {
+  CheckAgainstStrace({"python3", "-c",
+                      "import os\n"
+                      "fd = os.open('p.tmp', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)\n"
+                      "os.write(fd, b'payload')\n"
+                      "os.fsync(fd)\n"
+                      "os.close(fd)\n"
+                      "os.replace('p.tmp', 'p')\n"},
+                     false);
+}
+
+TEST(Record, SqliteWalShmMappingIsAGapNotACrash) {
+  ScratchDir scratch;
+  RecordedRun run = RecordIn(scratch, {"sqlite3", "db",
+                                       "PRAGMA journal_mode=WAL; CREATE TABLE t(x);"
+                                       "INSERT INTO t VALUES(1); INSERT INTO t VALUES(2);"
+                                       "SELECT count(*) FROM t;"});
+  ASSERT_TRUE(run.result.ok()) << run.result.Describe() << run.result.output;
+  EXPECT_NE(run.result.output.find("2"), std::string::npos);
+  ASSERT_TRUE(run.trace_ok) << run.trace_error;
+  bool shm_gap = false;
+  for (const Op& op : run.trace.ops) {
+    shm_gap |= op.kind == OpKind::kGap && op.path == run.root + "/db-shm";
+  }
+  EXPECT_TRUE(shm_gap);
+  // sqlite removes -wal and -shm when the last connection closes.
+  EXPECT_TRUE(run.fidelity.ok) << run.fidelity.gap;
+}
+
+}  // namespace
+}  // namespace aftershock::testing

@@ -1,0 +1,163 @@
+// The trace as a whole: marks in the total order, a killed target's trace,
+// escapes, refused io_uring, static binaries, protection of the mechanism,
+// call sites, and the CLI.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "injector/marks.h"
+#include "injector/trace_file.h"
+#include "tests/injector/test_support.h"
+
+namespace aftershock::testing {
+namespace {
+
+bool HasGap(const Trace& t, const std::string& what) {
+  for (const Op& op : t.ops) {
+    if (op.kind == OpKind::kGap && op.data.find(what) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(TraceIo, MarksShareTheTotalOrderWithRecordedCalls) {
+  ScratchDir scratch;
+  std::string trace_path = scratch.path() + "/trace";
+  std::string error;
+  ASSERT_TRUE(CreateTrace(trace_path, &error)) << error;
+  ASSERT_TRUE(AppendMark(trace_path, "step", "enqueue m1"));
+  RecordedRun run = RecordIn(scratch, {Prog("inj_faulty")});
+  ASSERT_TRUE(AppendMark(trace_path, "ack", "m1 alice@local"));
+  TraceError terr;
+  auto t = ReadTrace(trace_path, &terr);
+  ASSERT_TRUE(t) << terr.message;
+  ASSERT_GE(t->ops.size(), 3u);
+  EXPECT_EQ(t->ops.front().kind, OpKind::kMark);
+  EXPECT_EQ(t->ops.front().path, "step");
+  EXPECT_EQ(t->ops.back().kind, OpKind::kMark);
+  EXPECT_EQ(t->ops.back().data, "m1 alice@local");
+  for (size_t i = 1; i < t->ops.size(); ++i) EXPECT_EQ(t->ops[i].seq, t->ops[i - 1].seq + 1);
+}
+
+TEST(TraceIo, KilledTargetLeavesAReadableTrace) {
+  ScratchDir scratch;
+  std::string root = scratch.path() + "/root";
+  ::mkdir(root.c_str(), 0755);
+  LaunchOptions o;
+  o.argv = {Prog("inj_looper")};
+  o.cwd = o.root = root;
+  o.trace = scratch.path() + "/trace";
+  o.timeout_ms = 300;
+  LaunchResult r = Launch(o);
+  EXPECT_TRUE(r.timed_out);
+  // A record cut in half by the kill is dropped; everything before it reads.
+  std::ofstream(o.trace, std::ios::app) << "ASCR\x10\x00";
+  TraceError err;
+  auto t = ReadTrace(o.trace, &err);
+  ASSERT_TRUE(t) << err.message;
+  size_t writes = 0;
+  for (const Op& op : t->ops) writes += op.kind == OpKind::kWrite;
+  EXPECT_GT(writes, 10u);
+}
+
+TEST(TraceIo, MutationOutsideTheRootIsAnEscape) {
+  ScratchDir scratch;
+  std::string outside = scratch.path() + "/outside";
+  RecordedRun run = RecordIn(scratch, {Prog("inj_misc"), outside});
+  ASSERT_TRUE(run.result.ok()) << run.result.Describe();
+  int escapes = 0;
+  for (const Op& op : run.trace.ops) {
+    if (op.path != outside) continue;
+    // Mutations are escapes; a close changes nothing.
+    EXPECT_EQ(op.Has(trace::kFlagEscape), op.kind != OpKind::kClose) << FormatOp(op);
+    escapes += op.Has(trace::kFlagEscape);
+  }
+  EXPECT_EQ(escapes, 2);  // open, write
+}
+
+TEST(TraceIo, IoUringSetupIsRefusedAndReported) {
+  ScratchDir scratch;
+  RecordedRun run = RecordIn(scratch, {Prog("inj_misc")});
+  EXPECT_NE(run.result.output.find("io_uring_setup -1 ENOSYS"), std::string::npos)
+      << run.result.output;
+  EXPECT_TRUE(HasGap(run.trace, "io_uring_setup"));
+}
+
+TEST(TraceIo, StaticBinaryIsReportedAsAGap) {
+  ScratchDir scratch;
+  RecordedRun direct = RecordIn(scratch, {Prog("inj_static")});
+  EXPECT_TRUE(HasGap(direct.trace, "static binary"));
+  ScratchDir scratch2;
+  RecordedRun via_shell = RecordIn(scratch2, {"sh:" + Prog("inj_static") + " && true"});
+  EXPECT_TRUE(HasGap(via_shell.trace, "static binary"));
+}
+
+TEST(TraceIo, TargetCannotBlockReplaceOrDisarmTheRecorder) {
+  ScratchDir scratch;
+  RecordedRun run = RecordIn(scratch, {Prog("inj_sigsys")});
+  ASSERT_TRUE(run.result.ok()) << run.result.Describe() << run.result.output;
+  EXPECT_NE(run.result.output.find("prctl -1"), std::string::npos);
+  bool seen = false;
+  for (const Op& op : run.trace.ops) {
+    seen |= op.kind == OpKind::kWrite && op.path == run.root + "/still-recorded";
+  }
+  EXPECT_TRUE(seen);
+  EXPECT_TRUE(run.fidelity.ok) << run.fidelity.gap;
+}
+
+TEST(TraceIo, CallSitesPointIntoTheProgram) {
+  ScratchDir scratch;
+  RecordedRun run = RecordIn(scratch, {Prog("inj_stdio")});
+  int with_site = 0, calls = 0;
+  for (const Op& op : run.trace.ops) {
+    if (op.kind != OpKind::kWrite && op.kind != OpKind::kOpen) continue;
+    ++calls;
+    if (op.module == Prog("inj_stdio") && op.call_offset > 0) ++with_site;
+  }
+  EXPECT_GT(calls, 0);
+  EXPECT_EQ(with_site, calls);
+}
+
+std::string Aftershock() {
+  const char* exe = std::getenv("AFTERSHOCK_EXE");
+  return exe ? exe : "aftershock";
+}
+
+int Shell(const std::string& cmd, std::string* out) {
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
+  int st = ::pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(TraceIo, RecordCommandKeepsTheExitStatusAndShowPrintsTheTrace) {
+  ScratchDir scratch;
+  std::string out;
+  std::string trace = scratch.path() + "/t";
+  int rc = Shell("cd " + scratch.path() + " && " + Aftershock() + " record --out " + trace +
+                     " -- sh -c 'echo x > f; exit 3'",
+                 &out);
+  EXPECT_EQ(rc, 3) << out;
+  EXPECT_NE(out.find("trace written to " + trace), std::string::npos) << out;
+  std::string shown;
+  EXPECT_EQ(Shell(Aftershock() + " trace show " + trace, &shown), 0);
+  EXPECT_NE(shown.find("open(\"" + scratch.path() + "/f\""), std::string::npos) << shown;
+  EXPECT_NE(shown.find("write("), std::string::npos);
+}
+
+TEST(TraceIo, ShowRejectsAMalformedTraceNamingTheByteOffset) {
+  ScratchDir scratch;
+  std::string trace = scratch.path() + "/bad";
+  std::string error;
+  ASSERT_TRUE(CreateTrace(trace, &error));
+  std::ofstream(trace, std::ios::app) << std::string(200, 'x');
+  std::string out;
+  EXPECT_EQ(Shell(Aftershock() + " trace show " + trace, &out), 2);
+  EXPECT_NE(out.find("byte 16"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace aftershock::testing

@@ -1,0 +1,141 @@
+// The report writers: JSON round trip and schema, JUnit failures only for
+// unexpected violations, the Markdown table, atomic writes.
+#include "reports/writers.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace aftershock {
+namespace {
+
+namespace fs = std::filesystem;
+
+Report Sample() {
+  Report r;
+  r.aftershock_version = "0.1.0";
+  r.seed = 42;
+  r.started_utc = "2026-11-29T19:00:00Z";
+  ScenarioResult s;
+  s.name = "fan<out>";
+  s.file = "/s/fan.toml";
+  s.target = "refqueue";
+  ModelResult ok;
+  ok.model = "process";
+  ok.strategy = "omit-one";
+  ok.states_explored = 10;
+  ok.states_unique = 8;
+  ok.states_recovered = 8;
+  ok.verdicts[static_cast<int>(Verdict::kOk)] = 7;
+  ok.verdicts[static_cast<int>(Verdict::kDuplicate)] = 1;
+  ok.duplicate_rate = 0.125;
+  ok.groups.push_back({Verdict::kDuplicate, "crash during deliver", 1, "p9", "after op 9",
+                       "duplicate m1 -> a@local x2", "aftershock replay r --state p9", false, {}});
+  ModelResult bad = ok;
+  bad.model = "posix";
+  bad.passed = false;
+  bad.expectation_failures = {"1 'lost' states (at most 0 expected)"};
+  bad.verdicts[static_cast<int>(Verdict::kLost)] = 1;
+  bad.groups.push_back({Verdict::kLost, "dropped fsync {root}/incoming", 1, "p5-d3", "after op 5",
+                        "lost m1 -> a@local", "aftershock replay r --state p5-d3", false, {}});
+  s.models = {ok, bad};
+  r.scenarios.push_back(s);
+  return r;
+}
+
+TEST(ReportJson, CarriesSchemaSeedAndVersion) {
+  nlohmann::json j = ReportToJson(Sample());
+  EXPECT_EQ(j["schema"], "aftershock-report");
+  EXPECT_EQ(j["schema_version"], kReportSchemaVersion);
+  EXPECT_EQ(j["seed"], 42);
+  EXPECT_EQ(j["aftershock_version"], "0.1.0");
+  EXPECT_EQ(j["passed"], false);
+  EXPECT_EQ(j["scenarios"][0]["models"][1]["verdicts"]["lost"], 1);
+}
+
+TEST(ReportJson, RoundTripsThroughTheReader) {
+  Report back;
+  std::string error;
+  ASSERT_TRUE(ReportFromJson(ReportToJson(Sample()), &back, &error)) << error;
+  ASSERT_EQ(back.scenarios.size(), 1u);
+  ASSERT_EQ(back.scenarios[0].models.size(), 2u);
+  const ModelResult& m = back.scenarios[0].models[1];
+  EXPECT_EQ(m.model, "posix");
+  ASSERT_EQ(m.groups.size(), 2u);
+  EXPECT_EQ(m.groups[1].verdict, Verdict::kLost);
+  EXPECT_EQ(m.groups[1].example_state, "p5-d3");
+  EXPECT_EQ(back.seed, 42u);
+}
+
+TEST(ReportJson, OtherSchemaVersionIsRefused) {
+  nlohmann::json j = ReportToJson(Sample());
+  j["schema_version"] = kReportSchemaVersion + 1;
+  Report back;
+  std::string error;
+  EXPECT_FALSE(ReportFromJson(j, &back, &error));
+  EXPECT_NE(error.find("schema version"), std::string::npos);
+}
+
+TEST(Junit, OnlyUnexpectedViolationsFailAndCarryTheReproduction) {
+  std::string xml = ReportToJunit(Sample());
+  EXPECT_NE(xml.find("<testsuite name=\"fan&lt;out&gt;.process\" tests=\"2\" failures=\"0\""),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<testsuite name=\"fan&lt;out&gt;.posix\" tests=\"3\" failures=\"2\""),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("reproduce: aftershock replay r --state p5-d3"), std::string::npos);
+  EXPECT_NE(xml.find("<testsuites name=\"aftershock\" tests=\"5\" failures=\"2\""),
+            std::string::npos);
+}
+
+TEST(Junit, ExpectedViolationIsNotAFailure) {
+  Report r = Sample();
+  ModelResult& m = r.scenarios[0].models[1];
+  m.passed = true;
+  m.expectation_failures.clear();
+  m.groups[1].expected = true;
+  EXPECT_EQ(ReportToJunit(r).find("<failure"), std::string::npos);
+}
+
+TEST(Markdown, TableHasARowPerScenarioAndModel) {
+  std::string md = ReportToMarkdown(Sample());
+  EXPECT_NE(md.find("| fan<out> | process | 10 | 8 | 0 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| **FAIL** |"), std::string::npos);
+  EXPECT_NE(md.find("`lost` x1: dropped fsync {root}/incoming"), std::string::npos);
+  std::string table = SummaryTable(Sample());
+  EXPECT_NE(table.find("dup-rate"), std::string::npos);
+  EXPECT_NE(table.find("0.125"), std::string::npos);
+}
+
+TEST(AtomicFile, WritesTheWholeFileAndLeavesNoTemporary) {
+  char tmpl[] = "/dev/shm/aftershock-test-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string error;
+  ASSERT_TRUE(WriteFileAtomically(dir + "/a.txt", "first", &error)) << error;
+  ASSERT_TRUE(WriteFileAtomically(dir + "/a.txt", "second", &error)) << error;
+  std::ifstream in(dir + "/a.txt");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "second");
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1);
+  EXPECT_FALSE(WriteFileAtomically(dir + "/missing/a.txt", "x", &error));
+  fs::remove_all(dir);
+}
+
+TEST(AtomicFile, WriteReportsCreatesAllThree) {
+  char tmpl[] = "/dev/shm/aftershock-test-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string error;
+  ASSERT_TRUE(WriteReports(Sample(), dir + "/out", &error)) << error;
+  for (const char* f : {"report.json", "junit.xml", "summary.md"}) {
+    EXPECT_TRUE(fs::exists(dir + "/out/" + f)) << f;
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace aftershock
