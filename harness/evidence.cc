@@ -33,6 +33,14 @@ std::vector<MailFinding> ListMailFindings(const CheckInput& in) {
   for (const DeliveredCopy& d : in.deliveries) {
     ParsedCopy p = ParseCopy(d.copy);
     auto msg = in.messages->find(p.id);
+    if (p.id.empty()) {
+      if (const Submitted* m = TornFrom(d.copy, *in.messages)) {
+        out.push_back({"corrupted", m->id, d.rcpts.empty() ? "" : d.rcpts.front(),
+                       "torn: " + std::to_string(d.copy.size()) + " bytes, no readable id (" +
+                           d.where + ")"});
+        continue;
+      }
+    }
     if (p.id.empty() || msg == in.messages->end()) {
       out.push_back({"phantom", p.id, d.rcpts.empty() ? "" : d.rcpts.front(),
                      "a copy no one submitted (" + d.where + ")"});

@@ -33,6 +33,18 @@ std::string ReplaceAll(std::string s, const std::string& from, const std::string
 
 bool IsEvent(K k) { return k == K::kMark || k == K::kMeta || k == K::kGap; }
 
+bool Under(const std::string& path, const std::string& root) {
+  return root.empty() || path == root ||
+         (path.size() > root.size() && path.compare(0, root.size(), root) == 0 &&
+          path[root.size()] == '/');
+}
+
+// True iff the op acts inside the crash domain (a sink writing its log, or
+// a shell reading its binaries, is not the target's state).
+bool InDomain(const Op& op, const std::string& root) {
+  return (!op.path.empty() && Under(op.path, root)) || (!op.path2.empty() && Under(op.path2, root));
+}
+
 struct Pieces {
   std::string call, args, result;
 };
@@ -328,13 +340,17 @@ void DeriveEvidence(const CauseInput& in, Symbolizer* sym, Evidence* out) {
     role = torn ? "torn" : "dropped";
   } else {
     for (auto it = ops.rbegin(); it != ops.rend(); ++it) {
-      if (it->seq < in.crash_seq && !IsEvent(it->kind)) {
+      if (it->seq < in.crash_seq && !IsEvent(it->kind) && InDomain(*it, in.root)) {
         culprit = &*it;
         role = "crash point";
         break;
       }
     }
   }
+
+  // A promise made before the culprit op was not broken by it.
+  if (culprit != nullptr && role != "crash point" && promise && *promise < culprit->seq)
+    promise.reset();
 
   // Root cause in words.
   uint64_t sync_seq = 0;
@@ -376,7 +392,7 @@ void DeriveEvidence(const CauseInput& in, Symbolizer* sym, Evidence* out) {
   size_t crash_index = static_cast<size_t>(crash_it - ops.begin());
   size_t from = crash_index > kTimelineContext ? crash_index - kTimelineContext : 0;
   size_t to = std::min(ops.size(), crash_index + kTimelineContext);
-  uint64_t crash_point = culprit && role == "crash point" ? culprit->seq : 0;
+  uint64_t crash_point = 0;  // literally the last call before the crash
   if (crash_point == 0) {
     for (size_t i = crash_index; i > 0; --i) {
       if (!IsEvent(ops[i - 1].kind)) {

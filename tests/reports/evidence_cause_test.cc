@@ -110,6 +110,40 @@ TEST(RootCause, ProcessCrashBlamesTheLastOpBeforeTheCrash) {
             "op 3; recovery did not deliver the acknowledged message");
 }
 
+TEST(RootCause, ProcessCrashBlamesOnlyOpsInsideTheCrashDomain) {
+  OpBuilder b(kRoot);
+  b.Mark("ack", "m1 bob@remote");
+  b.Unlink("queue/incoming/A");
+  OpBuilder outside("/harness");
+  outside.Unlink("sink.log");
+  std::vector<Op> ops = b.ops();
+  Op sink = outside.ops()[0];
+  sink.seq = 3;
+  ops.push_back(sink);
+  CauseInput in = Input(ops, 4, {});
+  in.model = "process";
+  Evidence e;
+  DeriveEvidence(in, nullptr, &e);
+  EXPECT_EQ(e.culprit.seq, 2u);
+  bool marked = false;
+  for (const auto& t : e.timeline) marked |= t.seq == 3 && t.Has(kTimelineCrashPoint);
+  EXPECT_TRUE(marked);
+}
+
+TEST(RootCause, AnOpAfterTheAcknowledgementIsJudgedAgainstTheCrash) {
+  OpBuilder b(kRoot);
+  b.Mark("ack", "m1 bob@remote");
+  b.Unlink("queue/incoming/A");
+  CauseInput in = Input(b.ops(), 3, {2});
+  in.verdict = Verdict::kDuplicate;
+  in.mail = {{"duplicated", "m1", "bob@remote", "delivered 2 times"}};
+  Evidence e;
+  DeriveEvidence(in, nullptr, &e);
+  EXPECT_EQ(e.root_cause,
+            "duplicated m1 to bob@remote: op 2 `unlink(\"queue/incoming/A\")` was not made "
+            "durable before the crash; its directory `queue/incoming/` is never fsynced after it");
+}
+
 TEST(RootCause, TornWriteIsCalledTorn) {
   OpBuilder b(kRoot);
   b.OpenCreate("queue/incoming/A", 3, 7);
