@@ -4,18 +4,19 @@
 # trace=%file,%desc (the way ALICE records), and fiu-run -x (libfiu's POSIX
 # preload) -- as ratios to untraced. Scratch on tmpfs (/dev/shm).
 #
-#   bench/injector_bench.sh AFTERSHOCK WORKLOAD [N]      (or: ninja -C build bench-injector)
+#   bench/injector_bench.sh AFTERSHOCK WORKLOAD REFQUEUE [N]
+#   (or: ninja -C build bench-injector)
 #
-# Two workloads (see injector_workload.c): "1 process" makes N enqueues and a
-# delivery in one process (every call pays the recorder, nothing else);
-# "N processes" runs one process per enqueue, as N `refqueue enqueue`
-# commands would, then one delivery.
-# TODO(queue): switch to 1,000 `refqueue enqueue` + `refqueue deliver` once
-# the reference queue is on main.
+# Workloads: "refqueue" runs N `refqueue enqueue` commands (two recipients,
+# local and remote) and one `refqueue deliver` -- the workload the recorder
+# is built for; "1 process" (injector_workload.c) makes N create/write/
+# fsync/fchmod/rename enqueues and a delivery in one process, the worst case
+# (every call pays the recorder, nothing else does any work).
 set -euo pipefail
 aftershock=${1:?aftershock executable}
 workload=${2:?injector_workload executable}
-n=${3:-1000}
+refqueue=${3:?refqueue executable}
+n=${4:-1000}
 runs=${RUNS:-3}
 scratch=$(mktemp -d /dev/shm/aftershock-bench-XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
@@ -39,12 +40,16 @@ measure() {
 }
 
 one_process() { "$workload" "$scratch/q" "$n"; }
-many_processes() {
-  for ((i = 0; i < n; i++)); do "$workload" "$scratch/q" "$n" one "$i"; done
-  "$workload" "$scratch/q" "$n" deliver
+refqueue_run() {
+  "$refqueue" --root "$scratch/q" init --queues local,remote
+  for ((i = 0; i < n; i++)); do
+    "$refqueue" --root "$scratch/q" --now 1000 enqueue --id "m$i" a@local b@remote <"$scratch/msg"
+  done
+  "$refqueue" --root "$scratch/q" --now 1000 deliver --sink /bin/true
 }
-export -f one_process many_processes
-export workload scratch n
+export -f one_process refqueue_run
+export workload refqueue scratch n
+printf 'Subject: bench\n\n%s\n' "$(head -c 2048 /dev/zero | tr '\0' x)" >"$scratch/msg"
 
 row() {
   local label=$1 fn=$2
@@ -74,8 +79,9 @@ line() {
   }'
 }
 
-echo "workload: $n enqueues (create, write 1 KiB, fsync, fchmod, close, rename) + a delivery, on tmpfs"
+echo "workloads on tmpfs: refqueue = $n \`refqueue enqueue\` (2 recipients, 2 KiB) + a deliver;"
+echo "  1 process = $n x (create, write 1 KiB, fsync, fchmod, close, rename) + a delivery pass"
 echo "best of $runs runs: wall seconds, and CPU seconds (user+sys) of that run (ratio to untraced)"
 printf "%-20s %10s %19s %19s %19s\n" "" "untraced" "aftershock" "strace -f" "fiu-run -x"
+row "refqueue" refqueue_run
 row "1 process" one_process
-row "$n processes" many_processes

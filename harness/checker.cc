@@ -65,6 +65,11 @@ CheckResult Check(const CheckInput& in) {
                 (p.id.empty() ? " without X-Aftershock-Id" : " of unknown message " + p.id));
       continue;
     }
+    if (in.submitted && !in.submitted->count(p.id)) {
+      f.Add(Verdict::kPhantom,
+            "copy of " + p.id + ", whose enqueue had not started at the crash (" + d.where + ")");
+      continue;
+    }
     const Submitted& m = msg->second;
     std::vector<std::string> rcpts = d.rcpts;
     if (rcpts.empty()) rcpts = m.rcpts;

@@ -26,6 +26,9 @@ struct DeliveredCopy {
 struct CheckInput {
   const std::map<std::string, Submitted>* messages = nullptr;
   std::set<Pair> acked;
+  // Messages whose enqueue had started before the crash; a copy of another
+  // one is a phantom. Null: every message in `messages`.
+  const std::set<std::string>* submitted = nullptr;
   std::vector<DeliveredCopy> deliveries;
   std::string recovery_failure;  // non-empty: recover or deliver failed (what happened)
 };

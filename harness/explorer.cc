@@ -183,7 +183,6 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
     if (!facts.Load(run.trace_path, &err)) return true;  // recover never started
     ReadSinkLog(scratch + "/sink.log", &copies);
     ExploreOptions options = req.options;
-    options.max_states = req.nested_max_states;
     std::unique_ptr<CrashStateSource> source = OpenCrashStates(run, options, &err);
     if (!source) {
       std::lock_guard<std::mutex> lock(mu);
@@ -192,7 +191,13 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
     }
     OpIndex nested_ops;
     nested_ops.Load(run.trace_path, run.root);
+    int64_t count = 0;
     while (std::optional<CrashStateRef> inner = source->Next()) {
+      if (++count > req.nested_max_states) {
+        std::lock_guard<std::mutex> lock(mu);
+        out->truncated = true;
+        break;
+      }
       CrashStateRef state = *inner;
       state.id = outer.id + "/" + inner->id;
       state.description = "recovering " + outer.id + ": " + inner->description;
@@ -232,9 +237,13 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
       std::optional<CrashStateRef> state;
       {
         std::lock_guard<std::mutex> lock(mu);
-        if (!first_error.empty() || explored >= req.options.max_states) return;
+        if (!first_error.empty()) return;
         state = source->Next();
         if (!state) return;
+        if (explored >= req.options.max_states) {
+          out->truncated = true;
+          return;
+        }
         ++explored;
         progress->seq_done.store(state->crash_seq);
       }

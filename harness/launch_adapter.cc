@@ -39,7 +39,55 @@ pid_t ParentOf(const char* pid) {
   return ppid;
 }
 
+// The executable `name` resolves to along `path` (a PATH value), "" if none.
+std::string FindExecutable(const std::string& name, const std::string& path) {
+  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(start, end - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return "";
+}
+
 }  // namespace
+
+bool SplitPlainCommand(const std::string& command, std::vector<std::string>* words) {
+  words->clear();
+  std::string word;
+  bool in_word = false, quoted = false;
+  for (char c : command) {
+    if (quoted) {
+      if (c == '\'') {
+        quoted = false;
+      } else {
+        word += c;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\t') {
+      if (in_word) words->push_back(word);
+      word.clear();
+      in_word = false;
+      continue;
+    }
+    in_word = true;
+    if (c == '\'') {
+      quoted = true;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || std::strchr("/._-,:=@+%", c)) {
+      word += c;
+    } else {
+      return false;
+    }
+  }
+  if (quoted) return false;
+  if (in_word) words->push_back(word);
+  return !words->empty() && words->front().find('=') == std::string::npos;
+}
 
 std::string LaunchOutcome::Status() const {
   switch (end) {
@@ -78,6 +126,24 @@ LaunchOutcome Launch(const LaunchRequest& r) {
   o.command = r.command;
   o.cwd = r.cwd;
   o.record = !r.trace_path.empty();
+  if (!o.record) {
+    // Recovery runs for every crash state: a command the shell would only
+    // split into words is started directly, saving the shell's exec. What
+    // is recorded always goes through /bin/sh -c, as the contract says.
+    std::string path;
+    for (const auto& [k, v] : r.env) {
+      if (k == "PATH") path = v;
+    }
+    std::vector<std::string> words;
+    if (!path.empty() && SplitPlainCommand(r.command, &words)) {
+      std::string exe = FindExecutable(words.front(), path);
+      if (!exe.empty()) {
+        words.front() = exe;
+        o.command.clear();
+        o.argv = std::move(words);
+      }
+    }
+  }
   for (const auto& [k, v] : r.env) {
     // The launcher sets these itself when it records.
     if (o.record && (k == "AFTERSHOCK_TRACE" || k == "AFTERSHOCK_ROOT")) continue;

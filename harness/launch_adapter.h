@@ -40,6 +40,11 @@ struct LaunchOutcome {
 // harness is interrupted are killed by KillAllLaunched().
 LaunchOutcome Launch(const LaunchRequest& request);
 
+// Splits `command` into words iff /bin/sh would do nothing but split it:
+// plain words and single-quoted strings; no expansion, redirection,
+// operator, escape or leading assignment. Returns false otherwise.
+bool SplitPlainCommand(const std::string& command, std::vector<std::string>* words);
+
 // True iff Launch() can record traces (the injector's library is found).
 bool TracingAvailable();
 

@@ -1,42 +1,20 @@
 #include "harness/mail_facts.h"
 
-#include <sstream>
-
-#include "model/trace.h"
+#include "model/op_source.h"
 
 namespace aftershock {
 
-std::vector<std::string> SplitWords(const std::string& s) {
-  std::istringstream in(s);
-  std::vector<std::string> words;
-  std::string w;
-  while (in >> w) words.push_back(w);
-  return words;
-}
-
 bool MailFacts::Load(const std::string& trace_path, std::string* error) {
-  TraceReader reader(trace_path);
-  while (auto op = reader.Next()) {
-    if (op->kind != OpKind::kMark) continue;
-    std::vector<std::string> words = SplitWords(op->data);
-    if (op->path == "ack" && !words.empty()) {
-      acks_.emplace_back(op->seq, words);
-    } else if (op->path == "sink" && words.size() >= 3) {
-      SinkMark m;
-      m.seq = op->seq;
-      m.id = words.front();
-      m.hash = words.back();
-      m.rcpts.assign(words.begin() + 1, words.end() - 1);
-      sinks_.push_back(m);
-    } else if (op->path == "step") {
-      steps_.emplace_back(op->seq, op->data);
-      if (words.size() == 2 && words[0] == "tick") {
-        ticks_.emplace_back(op->seq, std::stoll(words[1]));
-      }
-    }
+  FileOpSource source(trace_path);
+  Status status;
+  spec_ = MailSpec::FromSource(&source, &status);
+  if (!spec_) {
+    *error = trace_path + ": " + status.message();
+    return false;
   }
-  if (!reader.ok()) {
-    *error = reader.Error();
+  if (!source.Error().empty()) {
+    *error = source.Error();
+    spec_.reset();
     return false;
   }
   return true;
@@ -44,38 +22,27 @@ bool MailFacts::Load(const std::string& trace_path, std::string* error) {
 
 std::set<Pair> MailFacts::AckedBefore(uint64_t crash_seq) const {
   std::set<Pair> acked;
-  for (const auto& [seq, words] : acks_) {
-    if (seq >= crash_seq) continue;
-    for (size_t i = 1; i < words.size(); ++i) acked.emplace(words[0], words[i]);
-  }
+  for (const MailPair& p : spec_->MustDeliver(crash_seq - 1)) acked.emplace(p.message, p.recipient);
   return acked;
 }
 
 std::vector<SinkMark> MailFacts::SinkBefore(uint64_t crash_seq) const {
   std::vector<SinkMark> out;
-  for (const auto& m : sinks_) {
-    if (m.seq < crash_seq) out.push_back(m);
+  for (const SinkDelivery& d : spec_->DeliveredBefore(crash_seq - 1)) {
+    out.push_back({d.seq, d.message, d.recipients, d.content_hash});
   }
   return out;
 }
 
-int64_t MailFacts::TicksBefore(uint64_t crash_seq) const {
-  int64_t total = 0;
-  for (const auto& [seq, seconds] : ticks_) {
-    if (seq < crash_seq) total += seconds;
-  }
-  return total;
+std::set<std::string> MailFacts::SubmittedBefore(uint64_t crash_seq) const {
+  std::vector<std::string> ids = spec_->Submitted(crash_seq - 1);
+  return {ids.begin(), ids.end()};
 }
 
-std::string MailFacts::StepAt(uint64_t crash_seq) const {
-  std::string step = "before the workload";
-  size_t n = 0;
-  for (const auto& [seq, data] : steps_) {
-    if (seq >= crash_seq) break;
-    ++n;
-    step = "step " + std::to_string(n) + " (" + data + ")";
-  }
-  return step;
+int64_t MailFacts::TicksBefore(uint64_t crash_seq) const {
+  return spec_->TicksBefore(crash_seq - 1);
 }
+
+std::string MailFacts::StepAt(uint64_t crash_seq) const { return spec_->StepAt(crash_seq - 1); }
 
 }  // namespace aftershock

@@ -1,15 +1,18 @@
-// The marks of a recorded trace, indexed for the checker: which pairs were
-// acknowledged and which copies the sink accepted before a crash point, and
-// the virtual clock there.
-// TODO(model): model/mail_spec.h computes acked pairs and sink deliveries
-// from the same marks; switch AckedBefore/SinkBefore to it when it lands.
+// The mail specification of a recorded trace, as the checker asks for it:
+// which pairs were acknowledged and which copies the sink accepted before a
+// crash point, the virtual clock there. A thin adapter over the model's
+// MailSpec (model/mail_spec.h); crash points here are marks.md's P (records
+// with seq < P happened), the model's crash_seq is P - 1.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "model/mail_spec.h"
 
 namespace aftershock {
 
@@ -25,23 +28,22 @@ struct SinkMark {
 class MailFacts {
  public:
   // Reads the marks of `trace_path`. Returns false with *error when the
-  // trace is unreadable.
+  // trace or a mark is malformed.
   bool Load(const std::string& trace_path, std::string* error);
 
+  // REQUIRES: Load succeeded; crash_seq >= 1.
   std::set<Pair> AckedBefore(uint64_t crash_seq) const;
   std::vector<SinkMark> SinkBefore(uint64_t crash_seq) const;
+  // Messages whose enqueue had started: a copy of any other is a phantom.
+  std::set<std::string> SubmittedBefore(uint64_t crash_seq) const;
   // Seconds the `tick` steps before the crash point advanced the clock.
   int64_t TicksBefore(uint64_t crash_seq) const;
-  // One line naming the workload step in progress at the crash point.
+  // The workload step in progress at the crash point: "step 3 (deliver)",
+  // or "before the workload".
   std::string StepAt(uint64_t crash_seq) const;
 
  private:
-  std::vector<std::pair<uint64_t, std::vector<std::string>>> acks_;  // seq, [id, rcpt...]
-  std::vector<SinkMark> sinks_;
-  std::vector<std::pair<uint64_t, int64_t>> ticks_;
-  std::vector<std::pair<uint64_t, std::string>> steps_;
+  std::optional<MailSpec> spec_;
 };
-
-std::vector<std::string> SplitWords(const std::string& s);
 
 }  // namespace aftershock

@@ -1,6 +1,5 @@
 #include "harness/model_adapter.h"
 
-#include <fcntl.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -83,84 +82,11 @@ class ModelState : public StatePayload {
   FsState state_;
 };
 
-// TODO(model/injector): the recorder does not record read-only opens (it
-// looks an fd up when it is first written or synced), while the model binds
-// files only at opens, so an fsync of a directory opened O_RDONLY fails to
-// apply ("was never opened in the model"). Until the model resolves an
-// unbound fd by the op's path, this source puts a read-only open of that
-// path (same seq; not a crash point) before such an op.
-class BindingOpSource : public OpSource {
- public:
-  BindingOpSource(std::string trace_path, std::string root)
-      : file_(std::move(trace_path)), root_(std::move(root)) {}
-  std::optional<Op> Next() override {
-    if (pending_) {
-      std::optional<Op> op = std::move(pending_);
-      pending_.reset();
-      return op;
-    }
-    std::optional<Op> op = file_.Next();
-    if (!op) return op;
-    if (op->kind == OpKind::kOpen && !op->Failed()) bound_.insert({op->dev, op->ino});
-    if (NeedsBinding(*op)) {
-      Op open;
-      open.kind = OpKind::kOpen;
-      open.seq = op->seq;
-      open.pid = op->pid;
-      open.tid = op->tid;
-      open.result = op->fd;
-      open.fd = -1;
-      open.fd2 = -100;  // AT_FDCWD
-      open.oflags = O_RDONLY | (op->Has(trace::kFlagDirectory) ? O_DIRECTORY : 0);
-      open.flags = op->flags & trace::kFlagDirectory;
-      open.dev = op->dev;
-      open.ino = op->ino;
-      open.path = op->path;
-      bound_.insert({op->dev, op->ino});
-      pending_ = std::move(op);
-      return open;
-    }
-    return op;
-  }
-  bool Rewind() override {
-    bound_.clear();
-    pending_.reset();
-    return file_.Rewind();
-  }
-  std::string Error() const override { return file_.Error(); }
-
- private:
-  bool NeedsBinding(const Op& op) const {
-    switch (op.kind) {
-      case OpKind::kWrite:
-      case OpKind::kTruncate:
-      case OpKind::kFallocate:
-      case OpKind::kChmod:
-      case OpKind::kFsync:
-      case OpKind::kFdatasync:
-      case OpKind::kSyncFileRange:
-        break;
-      default:
-        return false;
-    }
-    if (op.fd < 0 || op.ino == 0 || op.path.empty()) return false;
-    if (op.path.compare(0, root_.size(), root_) != 0) return false;
-    if (op.path.size() > root_.size() && op.path[root_.size()] != '/') return false;
-    return !bound_.count({op.dev, op.ino});
-  }
-
-  FileOpSource file_;
-  std::string root_;
-  std::set<std::pair<uint64_t, uint64_t>> bound_;
-  std::optional<Op> pending_;
-};
-
 // The model's generator over the recorded trace.
 class ModelSource : public CrashStateSource {
  public:
-  ModelSource(FsState initial, const std::string& trace_path, const std::string& root,
-              CrashOptions options)
-      : ops_(trace_path, root), generator_(std::move(initial), &ops_, std::move(options)) {}
+  ModelSource(FsState initial, const std::string& trace_path, CrashOptions options)
+      : ops_(trace_path), generator_(std::move(initial), &ops_, std::move(options)) {}
   std::optional<CrashStateRef> Next() override {
     std::optional<CrashState> cs = generator_.Next();
     if (!cs) return std::nullopt;
@@ -184,7 +110,7 @@ class ModelSource : public CrashStateSource {
   }
 
  private:
-  BindingOpSource ops_;
+  FileOpSource ops_;
   CrashStateGenerator generator_;
 };
 
@@ -238,7 +164,6 @@ std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
   o.strategy = *strategy;
   o.seed = options.seed;
   o.random_count = static_cast<uint64_t>(options.random_states);
-  o.max_states = static_cast<uint64_t>(options.max_states);
   o.root = run.root;
   Status status;
   std::optional<FsState> initial = Capture(run.initial_dir, &status);
@@ -247,7 +172,7 @@ std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
     return nullptr;
   }
   initial->SetRoot(run.root);
-  return std::make_unique<ModelSource>(std::move(*initial), run.trace_path, run.root, std::move(o));
+  return std::make_unique<ModelSource>(std::move(*initial), run.trace_path, std::move(o));
 }
 
 std::string CheckFidelity(const RecordedRun& run) {
@@ -256,7 +181,7 @@ std::string CheckFidelity(const RecordedRun& run) {
   std::optional<FsState> state = Capture(run.initial_dir, &status);
   if (!state) return "recorder gap: cannot read the initial state: " + status.message();
   state->SetRoot(run.root);
-  BindingOpSource ops(run.trace_path, run.root);
+  FileOpSource ops(run.trace_path);
   while (std::optional<Op> op = ops.Next()) {
     Status st = state->Apply(*op);
     if (!st.ok()) return "recorder gap: op " + std::to_string(op->seq) + ": " + st.message();

@@ -33,7 +33,7 @@ struct ExploreOptions {
   std::string model;     // process, posix, posix+torn, ext4-ordered, ext4-ordered+torn
   std::string strategy;  // prefix, omit-one, random, exhaustive
   uint64_t seed = 1;
-  int64_t max_states = 20000;
+  int64_t max_states = 20000;  // the explorer's cap (the generator is not cut)
   int64_t random_states = 200;
 };
 

@@ -100,6 +100,8 @@ uint64_t CrashPoint::Key() const {
   std::string key = std::to_string(now);
   for (const auto& [id, rcpt] : acked) key += "|" + id + " " + rcpt;
   key += "#";
+  for (const auto& id : submitted) key += id + " ";
+  key += "#";
   for (const auto& d : before) key += Xxh64Hex(d.copy) + " " + d.where + "\n";
   return XXH64(key.data(), key.size(), 0);
 }
@@ -107,6 +109,7 @@ uint64_t CrashPoint::Key() const {
 CrashPoint PointOf(const RecoveryPlan& plan, uint64_t crash_seq) {
   CrashPoint p;
   p.acked = plan.facts->AckedBefore(crash_seq);
+  p.submitted = plan.facts->SubmittedBefore(crash_seq);
   p.now = plan.scenario->clock_start + plan.facts->TicksBefore(crash_seq);
   if (plan.manifest->mailbox_kind == MailboxKind::kMaildir) return p;
   for (const SinkMark& s : plan.facts->SinkBefore(crash_seq)) {
@@ -134,6 +137,7 @@ bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const Cr
 
   input->messages = &plan.recording->messages;
   input->acked = point.acked;
+  input->submitted = &point.submitted;
   // For a sink, copies handed over before the crash stay delivered; for
   // maildirs they count only if they are still in the state.
   input->deliveries = point.before;

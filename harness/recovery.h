@@ -37,6 +37,7 @@ bool PreparePlan(RecoveryPlan* plan, MailFacts* facts, std::string* error);
 // had already accepted (durable whatever the crash did to the queue).
 struct CrashPoint {
   std::set<Pair> acked;
+  std::set<std::string> submitted;  // messages whose enqueue had started
   std::vector<DeliveredCopy> before;
   int64_t now = 0;  // the virtual clock
   // Identity of the promises, for VerdictCache keys.

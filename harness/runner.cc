@@ -108,7 +108,10 @@ bool LoadScenarios(const std::vector<std::string>& paths, const RunOptions& opti
   for (const auto& p : paths) {
     Scenario s;
     if (!LoadScenario(p, &s, error)) return false;
-    if (!options.target.empty()) s.target = AbsolutePath(options.target, fs::current_path());
+    if (!options.target.empty()) {
+      s.target = AbsolutePath(options.target, fs::current_path());
+      s.target_where.clear();
+    }
     if (!options.models.empty()) s.models = options.models;
     if (!options.strategy.empty()) s.strategy = options.strategy;
     if (options.seed) s.seed = *options.seed;
@@ -130,9 +133,15 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
   std::vector<Manifest> manifests(scenarios.size());
   for (size_t i = 0; i < scenarios.size(); ++i) {
     std::string error;
+    if (!std::filesystem::exists(scenarios[i].target)) {
+      std::string where =
+          scenarios[i].target_where.empty() ? "--target" : scenarios[i].target_where;
+      std::fprintf(stderr, "%s: no target manifest %s\n", where.c_str(),
+                   scenarios[i].target.c_str());
+      return 2;
+    }
     if (!LoadManifest(scenarios[i].target, &manifests[i], &error)) {
-      WaitIfInterrupted();
-      std::fprintf(stderr, "aftershock: %s\n", error.c_str());
+      std::fprintf(stderr, "%s\n", error.c_str());
       return 2;
     }
   }
@@ -167,6 +176,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
     sr.description = s.description;
     sr.target = m.name;
     sr.target_file = m.file;
+    sr.seed = s.seed;
     std::string work = run->MakeDir(Safe(s.name) + "-" + std::to_string(i));
     Recording rec;
     if (!RecordWorkload(s, m, tools, work + "/record", &rec, &error)) {

@@ -206,7 +206,10 @@ bool LoadScenario(const std::string& path, Scenario* out, std::string* error) {
   top.String("name", &s.name);
   top.String("description", &s.description);
   top.String("target", &s.target, true);
-  if (top.ok()) s.target = AbsolutePath(s.target, dir);
+  if (top.ok()) {
+    s.target = AbsolutePath(s.target, dir);
+    if (const toml::node* n = root.get("target")) s.target_where = Where(path, n->source());
+  }
   s.models = {"process", "posix", "ext4-ordered+torn"};
   top.StringList("models", &s.models);
   if (top.ok()) {

@@ -52,7 +52,8 @@ struct Scenario {
   std::string file;  // absolute path
   std::string name;  // defaults to the file's stem
   std::string description;
-  std::string target;  // absolute manifest path
+  std::string target;        // absolute manifest path
+  std::string target_where;  // "file:line:column" of the `target` value ("" if overridden)
   std::vector<std::string> models;
   std::string strategy = "omit-one";
   uint64_t seed = 1;

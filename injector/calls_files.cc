@@ -19,11 +19,16 @@ const char* P(long v) { return reinterpret_cast<const char*>(v); }
 bool Open(Call& c, int dirfd, const char* user, long flags, long mode, const char* point) {
   bool tmpfile = (flags & __O_TMPFILE) == __O_TMPFILE;
   bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)) != 0 || tmpfile;
-  if (!writes) return false;  // read-only: the fd is looked up if it is ever written
+  // Read-only opens outside the root are never recorded (the fd is looked
+  // up if it is ever written); inside it they are, so that a later fsync of
+  // the fd (a directory, typically) names a file the model knows.
+  if (!writes && g_rt.root_len == 0) return false;
+  if ((flags & O_PATH) != 0) return false;
   ThreadBuf* b = Buf();
   if (b == nullptr) return false;
   size_t len = ResolveAt(dirfd, user, b->path);
   if (len == 0 || IsUnrecordedPath(b->path, len)) return false;
+  if (!writes && !PathIsUnder(b->path, len, g_rt.root, g_rt.root_len)) return false;
   bool existed = true;
   if ((flags & O_CREAT) != 0 && (flags & O_EXCL) == 0) {
     existed = !IsErr(Sys(SYS_faccessat, dirfd, A(user), F_OK));
@@ -148,9 +153,7 @@ bool Link(Call& c, int olddir, const char* oldp, int newdir, const char* newp, i
   if (len2 == 0) return false;
   Recorded r(c, OpKind::kLink);
   Event& ev = r.ev();
-  MemCopy(b->path, s->path, s->path_len);
-  ev.path = b->path;
-  ev.h.path_len = s->path_len;
+  // The source is the fd's file (dev/ino), not a path: path stays empty.
   ev.path2 = b->path2;
   ev.h.path2_len = static_cast<uint32_t>(len2);
   ev.h.fd = src_fd;

@@ -103,6 +103,18 @@ bool HasEntry(const char* const* envp, const char* entry) {
   return false;
 }
 
+// True iff entry sets one of the recorder's control variables (which
+// keep_env puts back); the contract's AFTERSHOCK_ID, _NOW... pass through.
+bool IsKeptEntry(const char* entry, size_t len) {
+  for (int i = 0; i < g_rt.keep_env_count; ++i) {
+    const char* k = g_rt.keep_env[i];
+    size_t eq = 0;
+    while (k[eq] != '=' && k[eq] != '\0') ++eq;
+    if (len > eq && entry[eq] == '=' && MemEq(entry, k, eq)) return true;
+  }
+  return false;
+}
+
 // Puts the recorder's environment back if the target dropped it, so that
 // the new image is recorded too.
 void FixEnvironment(Call& c, int envp_arg) {
@@ -130,7 +142,7 @@ void FixEnvironment(Call& c, int envp_arg) {
   if (envp != nullptr) {
     for (const char* const* e = envp; *e != nullptr && n < cap; ++e) {
       size_t el = StrLen(*e);
-      if (StartsWith(*e, el, "LD_PRELOAD=") || StartsWith(*e, el, "AFTERSHOCK_")) continue;
+      if (StartsWith(*e, el, "LD_PRELOAD=") || IsKeptEntry(*e, el)) continue;
       b->envp[n++] = *e;
     }
   }

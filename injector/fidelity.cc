@@ -1,58 +1,72 @@
 #include "injector/fidelity.h"
 
-// TODO(model): when model/fs_state.h (Capture, FsState::Apply, Diff) is on
-// main, replace replay_stub with it here: the three calls below are the
-// only ones to swap.
-#include "injector/replay_stub.h"
+#include <stdlib.h>
+
+#include "injector/trace_file.h"
+#include "model/fs_state.h"
 
 namespace aftershock {
 
 class RootSnapshot {
  public:
-  replay_stub::State state;
+  FsState state;
 };
 
 std::shared_ptr<RootSnapshot> SnapshotRoot(const std::string& root, std::string* error) {
-  auto s = replay_stub::Capture(root, error);
-  if (!s) return nullptr;
+  Status st;
+  std::optional<FsState> s = Capture(root, &st);
+  if (!s) {
+    *error = st.message();
+    return nullptr;
+  }
+  char real[4096];
+  s->SetRoot(::realpath(root.c_str(), real) != nullptr ? real : root);
   auto snap = std::make_shared<RootSnapshot>();
   snap->state = std::move(*s);
   return snap;
 }
 
-FidelityResult CheckFidelity(const RootSnapshot& before, const Trace& trace) {
+FidelityResult CheckFidelity(const RootSnapshot& before, const Trace& trace,
+                             const std::string& trace_path) {
   FidelityResult r;
-  replay_stub::State replayed = before.state;
-  // Nodes are shared by pointer: copy them so the snapshot stays intact.
-  std::map<replay_stub::Node*, std::shared_ptr<replay_stub::Node>> copies;
-  for (auto& [path, n] : replayed.nodes) {
-    auto& c = copies[n.get()];
-    if (!c) c = std::make_shared<replay_stub::Node>(*n);
-    n = c;
-  }
-  for (auto& [key, n] : replayed.by_ino) {
-    auto it = copies.find(n.get());
-    if (it != copies.end()) n = it->second;
-  }
+  FsState replayed = before.state;  // copy-on-write: the snapshot stays as it was
   for (const Op& op : trace.ops) {
-    std::string err = replay_stub::Apply(&replayed, op);
-    if (!err.empty()) {
-      r.gap = "recorder gap: op " + std::to_string(op.seq) + ": " + err;
+    Status st = replayed.Apply(op);
+    if (!st.ok()) {
+      r.gap = "recorder gap: replaying the trace failed: " + st.message();
       return r;
     }
   }
-  std::string error;
-  auto now = replay_stub::Capture(before.state.root, &error);
+  Status st;
+  std::optional<FsState> now = Capture(before.state.root(), &st);
   if (!now) {
-    r.gap = "cannot read the root after the run: " + error;
+    r.gap = "cannot read the root after the run: " + st.message();
     return r;
   }
-  if (auto d = replay_stub::Diff(replayed, *now)) {
-    r.gap = "recorder gap: " + *d;
+  now->SetRoot(before.state.root());
+  for (const std::string& own : {trace_path, trace_path + ".seq"}) {
+    if (trace_path.empty() || own.rfind(before.state.root() + "/", 0) != 0) continue;
+    Op forget;
+    forget.kind = OpKind::kUnlink;
+    forget.path = own;
+    std::string rel = own.substr(before.state.root().size() + 1);
+    if (now->Lookup(rel)) now->Apply(forget);
+    if (replayed.Lookup(rel)) replayed.Apply(forget);
+  }
+  if (auto d = Diff(replayed, *now)) {
+    r.gap = "recorder gap: the trace does not reproduce the directory: " + *d;
     return r;
   }
   r.ok = true;
   return r;
+}
+
+bool ReportFidelityGap(const std::string& trace_path, const FidelityResult& result) {
+  if (result.ok) return false;
+  Op gap;
+  gap.kind = OpKind::kGap;
+  gap.data = result.gap;
+  return AppendRecord(trace_path, gap) != 0;
 }
 
 }  // namespace aftershock

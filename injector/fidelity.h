@@ -24,7 +24,13 @@ struct FidelityResult {
 std::shared_ptr<RootSnapshot> SnapshotRoot(const std::string& root, std::string* error);
 
 // Replays trace onto before (ops under its root) and compares with the
-// directory on disk now.
-FidelityResult CheckFidelity(const RootSnapshot& before, const Trace& trace);
+// directory on disk now. `trace_path` (and its .seq), when inside the root,
+// are left out of the comparison: the recorder never records its own files.
+FidelityResult CheckFidelity(const RootSnapshot& before, const Trace& trace,
+                             const std::string& trace_path = "");
+
+// Appends a failed check to the trace as a kGap record (path = the first
+// differing path when known, data = the message). Returns true iff written.
+bool ReportFidelityGap(const std::string& trace_path, const FidelityResult& result);
 
 }  // namespace aftershock

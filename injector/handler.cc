@@ -12,6 +12,7 @@
 
 #include "injector/dispatch.h"
 #include "injector/fd_table.h"
+#include "injector/fiu_api.h"
 #include "injector/raw.h"
 #include "injector/runtime.h"
 
@@ -36,8 +37,8 @@ const int kArgReg[6] = {REG_RDI, REG_RSI, REG_RDX, REG_R10, REG_R8, REG_R9};
 // relaxed for this thread meanwhile). Returns the failinfo, or nullptr.
 bool FiuFails(const char* point, void** info) {
   aftershock_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
-  int r = fiu_fail(point);
-  if (r != 0) *info = fiu_failinfo();
+  int r = g_fiu.fail(point);
+  if (r != 0) *info = g_fiu.failinfo();
   aftershock_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
   return r != 0;
 }
@@ -131,6 +132,13 @@ AFTERSHOCK_TLS int t_pid;
 AFTERSHOCK_TLS int t_tid;
 int g_shared_child_pid;
 
+void ReleaseThreadBuf() {
+  // Only a thread with a TLS block of its own may free what it points to.
+  if (t_buf == nullptr || __atomic_load_n(&g_shared_child_pid, __ATOMIC_RELAXED) != 0) return;
+  Sys(SYS_munmap, A(t_buf), sizeof(ThreadBuf));
+  t_buf = nullptr;
+}
+
 int CurrentPid() {
   if (t_pid != 0 && __atomic_load_n(&g_shared_child_pid, __ATOMIC_RELAXED) == 0) return t_pid;
   int real = static_cast<int>(Sys(SYS_getpid));
@@ -211,10 +219,43 @@ void RefreshCwd() {
   g_rt.cwd_len = IsErr(n) || n <= 0 ? 0 : static_cast<size_t>(n - 1);
 }
 
+namespace {
+
+// "/proc/self/fd/N[/rest]" (also thread-self and the own pid) names what fd
+// N names: rewrites out to that file's path. tar, for one, chmods through
+// /proc/self/fd/N of an O_PATH fd.
+size_t ThroughProcFd(char* out, size_t len) {
+  const char* prefixes[] = {"/proc/self/fd/", "/proc/thread-self/fd/"};
+  size_t start = 0;
+  for (const char* p : prefixes) {
+    if (StartsWith(out, len, p)) start = StrLen(p);
+  }
+  if (start == 0) return len;
+  int fd = 0;
+  size_t i = start;
+  while (i < len && out[i] >= '0' && out[i] <= '9') fd = fd * 10 + (out[i++] - '0');
+  if (i == start || (i < len && out[i] != '/')) return len;
+  const FdSlot* s = LookupFd(fd, true);
+  if (s->path_len == 0 || s->path[0] != '/') return len;
+  size_t rest = len - i;
+  if (s->path_len + rest + 1 > kPathCap) return len;
+  ThreadBuf* b = Buf();
+  if (b == nullptr) return len;
+  MemCopy(b->scratch, out + i, rest);
+  MemCopy(out, s->path, s->path_len);
+  MemCopy(out + s->path_len, b->scratch, rest);
+  out[s->path_len + rest] = '\0';
+  return s->path_len + rest;
+}
+
+}  // namespace
+
 size_t ResolveAt(int dirfd, const char* user, char* out) {
   if (user == nullptr) return 0;
   size_t len = StrLen(user);
-  if (len > 0 && user[0] == '/') return ResolvePath("/", 1, user, len, out, kPathCap);
+  if (len > 0 && user[0] == '/') {
+    return ThroughProcFd(out, ResolvePath("/", 1, user, len, out, kPathCap));
+  }
   const char* base;
   size_t base_len;
   if (dirfd == AT_FDCWD) {
@@ -235,7 +276,7 @@ size_t ResolveAt(int dirfd, const char* user, char* out) {
     base_len = s->path_len;
   }
   if (base_len == 0 || base[0] != '/') return 0;
-  return ResolvePath(base, base_len, user, len, out, kPathCap);
+  return ThroughProcFd(out, ResolvePath(base, base_len, user, len, out, kPathCap));
 }
 
 bool IsEscape(const char* path, size_t len) {

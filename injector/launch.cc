@@ -42,6 +42,18 @@ std::string ResolveInPath(const std::string& name) {
   return name;
 }
 
+// The recorder's own control variables. The contract's variables
+// (AFTERSHOCK_NOW, _ID, _RCPTS, _SINK, _MANIFEST_DIR, ...) pass through.
+bool IsRecorderControl(const std::string& key) {
+  static const char* const kControl[] = {"AFTERSHOCK_TRACE",       "AFTERSHOCK_ROOT",
+                                         "AFTERSHOCK_ALLOW",       "AFTERSHOCK_FAULTS",
+                                         "AFTERSHOCK_FAULTS_FILE", "AFTERSHOCK_FIU_CTRL"};
+  for (const char* c : kControl) {
+    if (key == c) return true;
+  }
+  return false;
+}
+
 std::vector<std::string> BuildEnv(const LaunchOptions& o, const std::string& lib) {
   std::vector<std::pair<std::string, std::string>> set = o.env;
   if (o.record) {
@@ -60,8 +72,8 @@ std::vector<std::string> BuildEnv(const LaunchOptions& o, const std::string& lib
     std::string key = entry.substr(0, entry.find('='));
     bool replaced = false;
     for (const auto& kv : set) replaced = replaced || kv.first == key;
-    if (o.record && key.rfind("AFTERSHOCK_", 0) == 0 && key != "AFTERSHOCK_INJECT_LIB") {
-      replaced = true;  // a stale run's settings must not leak into this one
+    if (o.record && IsRecorderControl(key)) {
+      replaced = true;  // a stale run's recorder settings must not leak into this one
     }
     if (!replaced) env.push_back(entry);
   }
@@ -138,7 +150,7 @@ LaunchResult Launch(const LaunchOptions& o) {
       res.error = "cannot find libaftershock_inject.so (" + lib + "); set AFTERSHOCK_INJECT_LIB";
       return res;
     }
-    if (!TraceExists(o.trace) && !CreateTrace(o.trace, &res.error)) return res;
+    if (!TraceExists(o.trace) && !CreateTrace(o.trace, &res.error, o.root)) return res;
   }
   std::vector<std::string> args;
   if (!o.command.empty()) {

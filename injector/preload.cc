@@ -21,6 +21,7 @@
 
 #include "injector/dispatch.h"
 #include "injector/fd_table.h"
+#include "injector/fiu_api.h"
 #include "injector/modules.h"
 #include "injector/raw.h"
 #include "injector/runtime.h"
@@ -142,20 +143,33 @@ void SetupFaults() {
     EmitGap(err, nullptr, 0, nullptr);
     g_rt.plan.count = 0;
   }
-  fiu_init(0);
+  const char* fiu_cmds = getenv("FIU_ENABLE");
+  const char* fiu_ctrl = getenv("AFTERSHOCK_FIU_CTRL");
+  bool need_fiu = fiu_cmds != nullptr || fiu_ctrl != nullptr;
+  for (int i = 0; i < g_rt.plan.count; ++i) {
+    if (g_rt.plan.rules[i].seq != 0) {
+      g_rt.kill_by_seq = true;
+    } else {
+      need_fiu = true;
+    }
+  }
+  if (!need_fiu) return;
+  if (!LoadFiu()) {
+    const char* msg = "libfiu (libfiu.so.0) cannot be loaded: fault points are off";
+    fprintf(stderr, "aftershock: %s\n", msg);
+    EmitGap(msg, nullptr, 0, nullptr);
+    return;
+  }
   for (int i = 0; i < g_rt.plan.count; ++i) {
     const FaultRule& r = g_rt.plan.rules[i];
-    if (r.seq != 0) {
-      g_rt.kill_by_seq = true;
-      continue;
-    }
+    if (r.seq != 0) continue;
     snprintf(g_fiu_names[i], sizeof g_fiu_names[i], "%s%s", r.point,
              r.action == FaultAction::kShort ? "/reduce" : "");
-    fiu_enable_external(g_fiu_names[i], 1, const_cast<FaultRule*>(&r), 0, RuleCallback);
+    g_fiu.enable_external(g_fiu_names[i], 1, const_cast<FaultRule*>(&r), 0, RuleCallback);
     g_rt.fiu_active = true;
   }
   // libfiu's own control, as fiu-run offers it.
-  if (const char* cmds = getenv("FIU_ENABLE")) {
+  if (const char* cmds = fiu_cmds) {
     char line[1024];
     while (*cmds != '\0') {
       const char* end = strchr(cmds, '\n');
@@ -164,7 +178,7 @@ void SetupFaults() {
         memcpy(line, cmds, n);
         line[n] = '\0';
         char* error = nullptr;
-        if (fiu_rc_string(line, &error) != 0) {
+        if (g_fiu.rc_string(line, &error) != 0) {
           fprintf(stderr, "aftershock: FIU_ENABLE: %s: %s\n", line, error ? error : "error");
         }
         g_rt.fiu_active = true;
@@ -173,9 +187,7 @@ void SetupFaults() {
       if (*cmds == '\n') ++cmds;
     }
   }
-  if (const char* base = getenv("AFTERSHOCK_FIU_CTRL")) {
-    if (fiu_rc_fifo(base) == 0) g_rt.fiu_active = true;
-  }
+  if (fiu_ctrl != nullptr && g_fiu.rc_fifo(fiu_ctrl) == 0) g_rt.fiu_active = true;
 }
 
 bool OpenTrace() {
@@ -206,7 +218,8 @@ bool OpenTrace() {
   return g_rt.page->magic == kSharedPageMagic;
 }
 
-void EmitExec() {
+// argv as glibc hands it to ELF constructors (no /proc read needed).
+void EmitExec(int argc, char** argv) {
   Event ev = NewEvent(trace::OpKind::kExec, SYS_execve);
   char exe[4096];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -214,23 +227,20 @@ void EmitExec() {
   ev.path = exe;
   ev.h.path_len = static_cast<uint32_t>(n);
   char cmdline[2048];
-  ssize_t m = 0;
-  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    m = read(fd, cmdline, sizeof cmdline);
-    close(fd);
+  size_t m = 0;
+  for (int i = 0; argv != nullptr && i < argc && argv[i] != nullptr; ++i) {
+    size_t len = strlen(argv[i]);
+    if (m + len + 1 > sizeof cmdline) break;
+    if (m > 0) cmdline[m++] = ' ';
+    memcpy(cmdline + m, argv[i], len);
+    m += len;
   }
-  if (m < 0) m = 0;
-  for (ssize_t i = 0; i < m; ++i) {
-    if (cmdline[i] == '\0') cmdline[i] = ' ';
-  }
-  while (m > 0 && cmdline[m - 1] == ' ') --m;
   ev.data = cmdline;
   ev.h.data_len = static_cast<uint32_t>(m);
   Emit(&ev, nullptr);
 }
 
-void Init() {
+void Init(int argc, char** argv) {
   if (!OpenTrace()) {
     if (getenv("AFTERSHOCK_TRACE") != nullptr) {
       fprintf(stderr, "aftershock: cannot open the trace %s: not recording\n",
@@ -262,15 +272,16 @@ void Init() {
   // The module map is read on the first recorded call that needs a call
   // site: most short-lived processes (shells between forks) never do.
   g_rt.modules_dirty = true;
-  EmitExec();
+  EmitExec(argc, argv);
   SetupFaults();
   if (!InstallHandler()) return;
   g_rt.armed = ArmThisThread();
 }
 
-__attribute__((constructor)) void AftershockInit() {
+__attribute__((constructor)) void AftershockInit(int argc, char** argv, char** envp) {
+  (void)envp;
   int saved = errno;
-  Init();
+  Init(argc, argv);
   errno = saved;
 }
 

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "harness/command.h"
+#include "injector/fidelity.h"
 #include "injector/launch.h"
 #include "injector/trace_file.h"
 
@@ -28,6 +29,7 @@ struct RecordArgs {
   std::string faults_file;
   std::vector<std::string> allow;
   double timeout_s = 0;
+  bool check = false;
   std::vector<std::string> command;
 };
 
@@ -52,17 +54,23 @@ int RunRecord(const RecordArgs& a) {
   o.capture_output = false;
   o.timeout_ms = static_cast<int>(a.timeout_s * 1000);
   std::string error;
-  if (!CreateTrace(o.trace, &error)) {
+  std::string cmd;
+  for (const auto& c : a.command) cmd += (cmd.empty() ? "" : " ") + c;
+  char real[PATH_MAX];
+  if (realpath(o.root.c_str(), real) != nullptr) o.root = real;
+  std::shared_ptr<RootSnapshot> before;
+  if (a.check) {
+    before = SnapshotRoot(o.root, &error);
+    if (!before) {
+      std::fprintf(stderr, "aftershock record: --check: %s\n", error.c_str());
+      return 2;
+    }
+  }
+  if (!CreateTrace(o.trace, &error, o.root,
+                   "command=" + cmd + "\nversion=" AFTERSHOCK_VERSION_STRING "\n")) {
     std::fprintf(stderr, "aftershock record: %s\n", error.c_str());
     return 2;
   }
-  Op meta;
-  meta.kind = OpKind::kMeta;
-  meta.path = o.root;
-  std::string cmd;
-  for (const auto& c : a.command) cmd += (cmd.empty() ? "" : " ") + c;
-  meta.data = "command=" + cmd + "\nversion=" AFTERSHOCK_VERSION_STRING "\n";
-  AppendRecord(o.trace, meta);
   LaunchResult r = Launch(o);
   if (!r.started) {
     std::fprintf(stderr, "aftershock record: %s\n", r.error.c_str());
@@ -70,6 +78,23 @@ int RunRecord(const RecordArgs& a) {
   }
   std::fprintf(stderr, "aftershock: trace written to %s (%s)\n", o.trace.c_str(),
                r.Describe().c_str());
+  if (before) {
+    TraceError terr;
+    std::optional<Trace> t = ReadTrace(o.trace, &terr);
+    FidelityResult f;
+    if (t) {
+      f = CheckFidelity(*before, *t, o.trace);
+    } else {
+      f.gap = terr.message;
+    }
+    if (f.ok) {
+      std::fprintf(stderr, "aftershock: fidelity check: replaying the trace reproduces %s\n",
+                   o.root.c_str());
+    } else {
+      std::fprintf(stderr, "aftershock: fidelity check: %s\n", f.gap.c_str());
+      ReportFidelityGap(o.trace, f);
+    }
+  }
   if (r.exited) return r.exit_status;
   return 128 + (r.timed_out ? 9 : r.signal);
 }
@@ -90,6 +115,9 @@ void SetupRecord(CLI::App& app, int* exit_status) {
   sub->add_option("--allow", args->allow, "path prefix outside the root that is not an escape");
   sub->add_option("--timeout", args->timeout_s,
                   "seconds before the command's process group is killed");
+  sub->add_flag("--check", args->check,
+                "fidelity check: replay the trace onto the root as it was before and compare with\n"
+                "the directory the run left; a difference is appended to the trace as a gap");
   sub->add_option("command", args->command, "the command and its arguments (after --)")->required();
   sub->callback([args, exit_status] { *exit_status = RunRecord(*args); });
 }

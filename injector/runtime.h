@@ -107,6 +107,8 @@ struct ThreadBuf {
 
 // Returns this thread's scratch (nullptr only if mmap failed).
 ThreadBuf* Buf();
+// Frees it (a thread about to exit).
+void ReleaseThreadBuf();
 
 // Process id and thread id (from the kernel: a vfork child shares memory).
 int CurrentPid();

@@ -31,7 +31,8 @@ std::string Err(const std::string& what) { return what + ": " + std::strerror(er
 
 }  // namespace
 
-bool CreateTrace(const std::string& path, std::string* error) {
+bool CreateTrace(const std::string& path, std::string* error, const std::string& root,
+                 const std::string& meta) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     *error = Err(path);
@@ -59,8 +60,17 @@ bool CreateTrace(const std::string& path, std::string* error) {
   page.next_seq = 1;
   ok = WriteAll(sfd, &page, sizeof page);
   ::close(sfd);
-  if (!ok) *error = Err(seq);
-  return ok;
+  if (!ok) {
+    *error = Err(seq);
+    return false;
+  }
+  // Always a kMeta first: the modes the recorder writes are the modes files
+  // got, so a reader must not apply a umask again.
+  Op m;
+  m.kind = OpKind::kMeta;
+  m.path = root;
+  m.data = "umask=0\n" + meta;
+  return AppendRecord(path, m, error) != 0;
 }
 
 bool TraceExists(const std::string& path) {

@@ -9,9 +9,12 @@
 namespace aftershock {
 
 // Creates (truncating) the trace at `path` with its file header, and its
-// sequence file `<path>.seq` with the counter at 1. Returns false and sets
-// *error on failure.
-bool CreateTrace(const std::string& path, std::string* error);
+// sequence file `<path>.seq` with the counter at 1. The first record is a
+// kMeta: path = root (may be empty), data "umask=0" (the recorder writes the
+// modes files actually got) plus the `meta` lines.
+// Returns false and sets *error on failure.
+bool CreateTrace(const std::string& path, std::string* error, const std::string& root = "",
+                 const std::string& meta = "");
 
 // True iff `path` exists and is a trace with a sequence file beside it.
 bool TraceExists(const std::string& path);

@@ -159,6 +159,7 @@ bool CrashStateGenerator::AdvanceToCrashPoint() {
 
 bool CrashStateGenerator::ConsumeOp(const Op& op) {
   ++stats_.ops;
+  if (op.kind == OpKind::kGap) ++stats_.gaps;
   if (op.kind == OpKind::kMark && (op.path == "ack" || op.path == "sink")) ++promises_;
   std::vector<Effect> effects;
   Status st = tracking_.Apply(op, &effects);

@@ -28,7 +28,8 @@ class OpResolver {
   // crash domain.
   Status Resolve(bool* ignored);
   std::vector<Effect>& effects() { return effects_; }
-  // Binding to make after the effects are replayed (kOpen).
+  // Binding of (op.dev, op.ino) to make after the effects are replayed
+  // (an open, or an fd op whose open the trace lacks).
   InodeId bind_to() const { return bind_to_; }
 
  private:
@@ -37,17 +38,22 @@ class OpResolver {
   std::optional<std::string> Rel(const std::string& abs) const;
   // The inode at rel, following a final symlink when `follow`.
   std::optional<InodeId> Find(const std::string& rel, bool follow) const;
+  // rel with the symlinks in it followed (the last one when follow_last);
+  // nullopt when that leaves the root or loops.
+  std::optional<std::string> Canonical(const std::string& rel, bool follow_last) const;
   // Parent directory inode and last name of rel.
   Status Parent(const std::string& rel, InodeId* dir, std::string* name) const;
   // The inode an fd op acts on.
-  Status FdInode(InodeId* id, bool* ignored) const;
+  Status FdInode(InodeId* id, bool* ignored);
   uint32_t CreateMode(uint32_t mode) const { return (mode & 07777) & ~s_.umask_; }
 
   Status Open(bool* ignored);
   Status PathOrFd(InodeId* id, bool* ignored);
   Status Rename();
   Status Link(bool* ignored);
-  Status Create(FileType type, uint32_t mode, std::string data);
+  // Creates `at` (default: the op's path).
+  Status Create(FileType type, uint32_t mode, std::string data,
+                std::optional<std::string> at = std::nullopt);
   Status Fallocate(InodeId id);
   void Add(Effect e) { effects_.push_back(std::move(e)); }
 
@@ -68,44 +74,74 @@ std::optional<std::string> OpResolver::Rel(const std::string& abs) const {
   return std::nullopt;
 }
 
-std::optional<InodeId> OpResolver::Find(const std::string& rel, bool follow) const {
-  std::string path = rel;
-  for (int hops = 0; hops < 16; ++hops) {
-    auto id = s_.Lookup(path);
-    if (!id || !follow) return id;
-    const Inode* n = s_.Find(*id);
-    if (n->type != FileType::kSymlink) return id;
-    const std::string& target = n->data;
-    if (!target.empty() && target[0] == '/') {
-      auto r = Rel(target);
-      if (!r) return std::nullopt;
-      path = *r;
-      continue;
-    }
-    size_t slash = path.rfind('/');
-    std::string joined = (slash == std::string::npos ? "" : path.substr(0, slash + 1)) + target;
-    // Lexical normalisation of the joined path ("." and "..").
+std::optional<std::string> OpResolver::Canonical(const std::string& rel, bool follow_last) const {
+  // Recorded paths are resolved lexically, not through symlinks: follow them
+  // here, in every directory component (and the last one when asked).
+  std::vector<std::string> todo;  // components still to walk, last first
+  auto push_front = [&todo](const std::string& path) {
     std::vector<std::string> parts;
     size_t pos = 0;
-    while (pos <= joined.size()) {
-      size_t next = joined.find('/', pos);
-      if (next == std::string::npos) next = joined.size();
-      std::string part = joined.substr(pos, next - pos);
-      if (part == "..") {
-        if (parts.empty()) return std::nullopt;  // leaves the root
-        parts.pop_back();
-      } else if (!part.empty() && part != ".") {
-        parts.push_back(part);
-      }
+    while (pos <= path.size()) {
+      size_t next = path.find('/', pos);
+      if (next == std::string::npos) next = path.size();
+      if (next > pos) parts.push_back(path.substr(pos, next - pos));
       pos = next + 1;
     }
-    path.clear();
-    for (const auto& p : parts) path += (path.empty() ? "" : "/") + p;
+    todo.insert(todo.end(), parts.rbegin(), parts.rend());
+  };
+  push_front(rel);
+  std::vector<std::string> done;
+  std::vector<InodeId> dirs = {s_.root_ino_};  // dirs[i]: inode of done[0..i)
+  int hops = 0;
+  while (!todo.empty()) {
+    std::string part = std::move(todo.back());
+    todo.pop_back();
+    if (part == ".") continue;
+    if (part == "..") {
+      if (done.empty()) return std::nullopt;  // leaves the root
+      done.pop_back();
+      dirs.pop_back();
+      continue;
+    }
+    const Inode* d = dirs.back() == kNoInode ? nullptr : s_.Find(dirs.back());
+    InodeId id = kNoInode;
+    if (d != nullptr && d->type == FileType::kDirectory) {
+      auto it = d->entries.find(part);
+      if (it != d->entries.end()) id = it->second;
+    }
+    const Inode* n = id == kNoInode ? nullptr : s_.Find(id);
+    if (n != nullptr && n->type == FileType::kSymlink && (!todo.empty() || follow_last)) {
+      if (++hops > 40) return std::nullopt;  // ELOOP
+      const std::string& target = n->data;
+      if (!target.empty() && target[0] == '/') {
+        auto inside = Rel(target);
+        if (!inside) return std::nullopt;
+        done.clear();
+        dirs.assign(1, s_.root_ino_);
+        push_front(*inside);
+      } else {
+        push_front(target);
+      }
+      continue;
+    }
+    done.push_back(part);
+    dirs.push_back(id);
   }
-  return std::nullopt;
+  std::string out;
+  for (const auto& p : done) out += (out.empty() ? "" : "/") + p;
+  return out;
 }
 
-Status OpResolver::Parent(const std::string& rel, InodeId* dir, std::string* name) const {
+std::optional<InodeId> OpResolver::Find(const std::string& rel, bool follow) const {
+  auto canonical = Canonical(rel, follow);
+  if (!canonical) return std::nullopt;
+  return s_.Lookup(*canonical);
+}
+
+Status OpResolver::Parent(const std::string& given, InodeId* dir, std::string* name) const {
+  auto canonical = Canonical(given, false);
+  if (!canonical) return Fail("its path leaves the crash domain through a symlink");
+  const std::string& rel = *canonical;
   if (rel.empty()) return Fail("acts on the root itself");
   size_t slash = rel.rfind('/');
   std::string parent = slash == std::string::npos ? "" : rel.substr(0, slash);
@@ -117,7 +153,7 @@ Status OpResolver::Parent(const std::string& rel, InodeId* dir, std::string* nam
   return Status::Ok();
 }
 
-Status OpResolver::FdInode(InodeId* id, bool* ignored) const {
+Status OpResolver::FdInode(InodeId* id, bool* ignored) {
   auto it = s_.bindings_.find({op_.dev, op_.ino});
   if (it != s_.bindings_.end() && s_.Find(it->second) != nullptr) {
     *id = it->second;
@@ -127,8 +163,18 @@ Status OpResolver::FdInode(InodeId* id, bool* ignored) const {
     *ignored = true;  // a file outside the crash domain (a log, /dev/null)
     return Status::Ok();
   }
+  // An fd whose open was not recorded (a read-only open, an fd inherited):
+  // the path it was opened with names the file, unless it was renamed since;
+  // bind it now so that later ops on the same file find it.
+  if (auto rel = Rel(op_.path); rel && !op_.path.empty()) {
+    if (auto found = Find(*rel, true)) {
+      *id = *found;
+      bind_to_ = *found;
+      return Status::Ok();
+    }
+  }
   return Fail("its file (dev " + std::to_string(op_.dev) + ", ino " + std::to_string(op_.ino) +
-              ") was never opened in the model");
+              ") was never opened in the model, and the model has no " + op_.path);
 }
 
 Status OpResolver::Resolve(bool* ignored) {
@@ -307,8 +353,11 @@ Status OpResolver::Open(bool* ignored) {
     return Status::Ok();
   }
   if (op_.Has(trace::kFlagCreated)) {
-    if (Find(*rel, false)) return Fail("created " + *rel + " but the model has it already");
-    Status st = Create(FileType::kRegular, CreateMode(op_.mode), "");
+    // O_CREAT through a dangling symlink creates its target.
+    auto target = Canonical(*rel, true);
+    if (!target) return Fail("creates a file outside the crash domain through a symlink");
+    if (s_.Lookup(*target)) return Fail("created " + *rel + " but the model has it already");
+    Status st = Create(FileType::kRegular, CreateMode(op_.mode), "", *target);
     if (st.ok()) bind_to_ = effects_.back().ino;
     return st;
   }
@@ -343,8 +392,9 @@ Status OpResolver::PathOrFd(InodeId* id, bool* ignored) {
   return Status::Ok();
 }
 
-Status OpResolver::Create(FileType type, uint32_t mode, std::string data) {
-  auto rel = Rel(op_.path);
+Status OpResolver::Create(FileType type, uint32_t mode, std::string data,
+                          std::optional<std::string> at) {
+  auto rel = at ? at : Rel(op_.path);
   if (!rel) return Status::Ok();  // only kOpen reaches here outside-checked; others below
   InodeId dir = kNoInode;
   std::string name;
@@ -477,7 +527,7 @@ Status FsState::Apply(const Op& op, std::vector<Effect>* effects) {
   Status st = r.Resolve(&ignored);
   if (!st.ok() || ignored) return st;
   for (const Effect& e : r.effects()) Replay(e);
-  if (op.kind == OpKind::kOpen && r.bind_to() != kNoInode) Bind(op.dev, op.ino, r.bind_to());
+  if (r.bind_to() != kNoInode) Bind(op.dev, op.ino, r.bind_to());
   if (effects != nullptr) {
     for (Effect& e : r.effects()) effects->push_back(std::move(e));
   }

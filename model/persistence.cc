@@ -66,6 +66,8 @@ bool MakeUnit(const std::vector<Effect>& effects, uint32_t torn_sector_bytes, Un
     // its allocation durable.
     if (first.kind == EffectKind::kCreate && first.dir == kNoInode) unit->parent = first.ino;
     unit->replaces = moves && first.other != kNoInode;
+    if (first.dir != kNoInode) unit->entries.emplace_back(first.dir, first.name);
+    if (moves) unit->entries.emplace_back(first.dir2, first.name2);
   } else if (first.kind == EffectKind::kChmod) {
     unit->cls = UnitClass::kMode;
   } else {
@@ -173,6 +175,27 @@ void UnitWindow::MakeDurable(size_t index) {
   u.status = UnitStatus::kDurable;
   for (uint64_t r : u.needs) {
     if (auto i = IndexOf(r)) MakeDurable(*i);
+  }
+  SettleSuperseded(index);
+}
+
+// Once an entry change is durable, an earlier pending change of the same
+// entries can no longer make a difference: whether or not it persisted, the
+// durable one decides what those names hold. Settling it keeps the window
+// (and the work per crash state) small, e.g. for creates in a temporary
+// directory that is never fsynced but whose files are renamed away.
+void UnitWindow::SettleSuperseded(size_t index) {
+  const Unit& v = units_[index];
+  if (v.cls != UnitClass::kEntry || v.entries.empty()) return;
+  for (size_t i = index; i-- > 0;) {
+    Unit& u = units_[i];
+    if (u.status != UnitStatus::kPending || u.cls != UnitClass::kEntry || u.entries.empty()) {
+      continue;
+    }
+    bool covered = std::all_of(u.entries.begin(), u.entries.end(), [&v](const auto& key) {
+      return std::find(v.entries.begin(), v.entries.end(), key) != v.entries.end();
+    });
+    if (covered) MakeDurable(i);
   }
 }
 

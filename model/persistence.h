@@ -60,6 +60,8 @@ struct Unit {
   InodeId parent = kNoInode;  // kEntry: the directory whose fsync persists it (rename: target's)
   bool replaces = false;      // a rename onto an existing file
   uint32_t sectors = 0;       // a lone write: sectors it touches (>= 2: may tear)
+  // kEntry: the (directory, name) entries it sets or removes.
+  std::vector<std::pair<InodeId, std::string>> entries;
   UnitStatus status = UnitStatus::kPending;
   std::vector<uint64_t> needs;  // unit numbers a kept copy of this unit needs kept
 
@@ -103,6 +105,7 @@ class UnitWindow {
 
  private:
   void MakeDurable(size_t index);
+  void SettleSuperseded(size_t index);
   bool IsMetadata(const Unit& u) const;
 
   PersistenceModel model_;

@@ -118,6 +118,10 @@ std::string FormatOp(const Op& op) {
   s += trace::KindName(op.kind);
   s += "(" + Args(op) + ")";
   if (op.kind == OpKind::kGap || op.kind == OpKind::kMark || op.kind == OpKind::kMeta) return s;
+  if (op.Has(trace::kFlagNotPerformed)) {
+    s += " = ? [not performed: killed just before it]";
+    return s;
+  }
   if (op.result < 0 || op.err != 0) {
     s += " = -1 " + std::string(strerrorname_np(op.err) ? strerrorname_np(op.err) : "E?") +
          " (" + std::strerror(op.err) + ")";

@@ -42,6 +42,7 @@ struct ModelResult {
   bool passed = true;                             // expectations held
   std::vector<std::string> expectation_failures;  // why not, one line each
   double seconds = 0;
+  bool truncated = false;  // exploration stopped at the scenario's max_states
   int64_t Count(Verdict v) const { return verdicts[static_cast<int>(v)]; }
 };
 
@@ -51,6 +52,7 @@ struct ScenarioResult {
   std::string description;
   std::string target;                       // manifest name
   std::string target_file;                  // manifest path
+  uint64_t seed = 0;                        // the scenario's seed (workload and sampling)
   std::string error;                        // the scenario could not run (input error)
   std::vector<std::string> workload_notes;  // e.g. "step 3 deliver exited 1"
   std::vector<ModelResult> models;

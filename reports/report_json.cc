@@ -34,7 +34,8 @@ json ModelJson(const ModelResult& m) {
           {"passed", m.passed},
           {"expectation_failures", m.expectation_failures},
           {"groups", groups},
-          {"seconds", m.seconds}};
+          {"seconds", m.seconds},
+          {"truncated", m.truncated}};
 }
 
 }  // namespace
@@ -49,6 +50,7 @@ json ReportToJson(const Report& r) {
                          {"description", s.description},
                          {"target", s.target},
                          {"target_file", s.target_file},
+                         {"seed", s.seed},
                          {"error", s.error},
                          {"workload_notes", s.workload_notes},
                          {"passed", s.Passed()},
@@ -89,6 +91,7 @@ bool ReportFromJson(const json& j, Report* out, std::string* error) {
       s.file = sj.at("file").get<std::string>();
       s.target = sj.value("target", "");
       s.target_file = sj.value("target_file", "");
+      s.seed = sj.value("seed", uint64_t{0});
       s.error = sj.value("error", "");
       s.description = sj.value("description", "");
       s.workload_notes = sj.value("workload_notes", std::vector<std::string>{});
@@ -107,6 +110,7 @@ bool ReportFromJson(const json& j, Report* out, std::string* error) {
         m.expectation_failures =
             mj.value("expectation_failures", std::vector<std::string>{});
         m.seconds = mj.value("seconds", 0.0);
+        m.truncated = mj.value("truncated", false);
         for (const auto& gj : mj.at("groups")) {
           ViolationGroup g;
           g.verdict = ParseVerdict(gj.at("verdict").get<std::string>()).value_or(Verdict::kOk);

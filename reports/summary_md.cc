@@ -95,13 +95,16 @@ std::string ReportToMarkdown(const Report& r) {
       continue;
     }
     bool any = false;
-    for (const auto& m : s.models) any |= !m.groups.empty() || !m.passed;
+    for (const auto& m : s.models) any |= !m.groups.empty() || !m.passed || m.truncated;
     if (!any) continue;
-    md += "\n## " + s.name + "\n";
+    md += "\n## " + s.name + "\n\ntarget `" + s.target + "` (" + s.target_file + "), seed " +
+          std::to_string(s.seed) + "\n";
     for (const auto& m : s.models) {
-      if (m.groups.empty() && m.passed) continue;
+      if (m.groups.empty() && m.passed && !m.truncated) continue;
       md += "\n### " + m.model + (m.passed ? "" : " (FAILED)") + "\n\n";
       for (const auto& e : m.expectation_failures) md += "- expectation: " + e + "\n";
+      if (m.truncated)
+        md += "- exploration stopped at max_states: not every crash state was checked\n";
       for (size_t gi = 0; gi < m.groups.size(); ++gi) {
         const ViolationGroup& g = m.groups[gi];
         if (gi == kMarkdownGroupsPerModel) {

@@ -5,14 +5,21 @@ set -euo pipefail
 
 packages=(
   # build
-  meson ninja-build g++ pkg-config
+  meson ninja-build g++ pkg-config libc6-dev cmake
   # core test and fault libraries
   libgtest-dev libgmock-dev librapidcheck-dev libfiu-dev fiu-utils
   # chosen libraries: CLI parsing, TOML manifests, JSON reports, hashing
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libxxhash-dev
   # symbolization of call sites, third-party targets, tools the tests compare against
   libdw-dev libelf-dev elfutils libsqlite3-dev sqlite3 safecat strace python3
+  # report checks: SARIF schema validation and the HTML report in a real browser
+  python3-jsonschema chromium
 )
+
+# npm fetches the SARIF schema (scripts/fetch-sarif-schema.sh). This kind of
+# machine ships Node.js with npm; Debian's npm conflicts with that nodejs, so
+# it is only installed where no npm is present.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -118,6 +118,15 @@ TEST_F(CheckerTest, CopyWithoutIdIsPhantom) {
   EXPECT_EQ(Check(input_).verdict, Verdict::kPhantom);
 }
 
+TEST_F(CheckerTest, CopyOfAMessageNotYetSubmittedIsPhantom) {
+  std::set<std::string> submitted = {"m1"};
+  input_.submitted = &submitted;
+  Deliver("m2", {"carol@local"});
+  CheckResult r = Check(input_);
+  EXPECT_EQ(r.verdict, Verdict::kPhantom);
+  EXPECT_NE(r.detail.find("had not started"), std::string::npos) << r.detail;
+}
+
 TEST_F(CheckerTest, CopyToSomeoneElseIsPhantom) {
   AckAll("m2");
   Deliver("m2", {"carol@local", "mallory@remote"});

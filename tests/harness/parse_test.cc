@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/command_env.h"
+#include "harness/launch_adapter.h"
 #include "harness/manifest.h"
 #include "harness/scenario.h"
 #include "tests/harness/test_util.h"
@@ -263,6 +264,22 @@ TEST(CommandEnv, ScenarioEnvOverridesManifestEnv) {
   EXPECT_EQ(env["C"], "4");
   EXPECT_EQ(env["AFTERSHOCK_NOW"], "5");
   EXPECT_EQ(env["PATH"].rfind("/bin:", 0), 0u);
+}
+
+TEST(PlainCommand, WordsAndSingleQuotesSplitLikeTheShell) {
+  std::vector<std::string> w;
+  ASSERT_TRUE(SplitPlainCommand("refqueue deliver --sink /x/aftershock-sink", &w));
+  EXPECT_EQ(w, (std::vector<std::string>{"refqueue", "deliver", "--sink", "/x/aftershock-sink"}));
+  ASSERT_TRUE(SplitPlainCommand("q 'a b'c  'it''s'", &w));
+  EXPECT_EQ(w, (std::vector<std::string>{"q", "a bc", "its"}));
+}
+
+TEST(PlainCommand, AnythingTheShellWouldInterpretIsNotPlain) {
+  std::vector<std::string> w;
+  for (const char* c : {"a > b", "a | b", "a && b", "a; b", "echo $HOME", "a `b`", "a \\ b",
+                        "x=1 a", "a &", "ls *", "a 'open", "\"q\"", "a\nb", "~/bin/q", ""}) {
+    EXPECT_FALSE(SplitPlainCommand(c, &w)) << c;
+  }
 }
 
 }  // namespace

@@ -3,7 +3,10 @@
 // each call returned.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "tests/injector/test_support.h"
 
@@ -150,6 +153,41 @@ TEST(Faults, LibfiuEnableEnvironmentStillWorks) {
   o.trace = scratch.path() + "/trace";
   o.env = {{"FIU_ENABLE", "enable name=posix/io/sync/fsync,failinfo=28"}};
   LaunchResult r = Launch(o);
+  ASSERT_TRUE(r.ok()) << r.Describe() << r.output;
+  EXPECT_EQ(Lines(r.output)[5], "fsync -1 ENOSPC");
+}
+
+TEST(Faults, FiuCtrlEnablesAPointInARunningTarget) {
+  ScratchDir scratch;
+  std::string root = scratch.path() + "/root";
+  ::mkdir(root.c_str(), 0755);
+  std::string base = scratch.path() + "/fiu";
+  LaunchOptions o;
+  o.argv = {Prog("inj_faulty")};
+  o.cwd = o.root = root;
+  o.trace = scratch.path() + "/trace";
+  std::string go = scratch.path() + "/go";
+  o.env = {{"AFTERSHOCK_FIU_CTRL", base}, {"FAULTY_WAIT_FOR", go}};
+  o.timeout_ms = 20000;
+  LaunchResult r;
+  std::thread runner([&] { r = Launch(o); });
+  // The target's control fifo is <base>-<pid>.in once its constructor ran.
+  std::string pid;
+  for (int i = 0; i < 200 && pid.empty(); ++i) {
+    for (const auto& e : std::filesystem::directory_iterator(scratch.path())) {
+      std::string n = e.path().filename().string();
+      if (n.rfind("fiu-", 0) == 0 && n.size() > 7 && n.substr(n.size() - 3) == ".in") {
+        pid = n.substr(4, n.size() - 7);
+      }
+    }
+    if (pid.empty()) ::usleep(10000);
+  }
+  ASSERT_FALSE(pid.empty());
+  std::string cmd = "fiu-ctrl -c 'enable name=posix/io/sync/fsync,failinfo=28' -f " + base + " " +
+                    pid + " >/dev/null 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  std::ofstream(go) << "go";
+  runner.join();
   ASSERT_TRUE(r.ok()) << r.Describe() << r.output;
   EXPECT_EQ(Lines(r.output)[5], "fsync -1 ENOSPC");
 }

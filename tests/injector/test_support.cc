@@ -1,6 +1,7 @@
 #include "tests/injector/test_support.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -93,8 +94,10 @@ std::string PathArg(const std::string& cwd, const std::string& dirfd_arg, const 
 
 void Add(Mutations* out, const std::string& root, const std::string& kind, const std::string& p1,
          const std::string& p2, long bytes, bool fail, bool escapes_too) {
-  if (!Inside(root, p1) && !(escapes_too && !p1.empty())) return;
-  std::string s = kind + " " + Relative(root, p1);
+  // A link whose source is an fd (AT_EMPTY_PATH) names no source path.
+  const std::string& where = p1 == "<fd>" ? p2 : p1;
+  if (!Inside(root, where) && !(escapes_too && !where.empty())) return;
+  std::string s = kind + " " + (p1 == "<fd>" ? p1 : Relative(root, p1));
   if (!p2.empty()) s += " " + Relative(root, p2);
   if (bytes >= 0) s += " " + std::to_string(bytes);
   if (fail) s += " fail";
@@ -147,7 +150,7 @@ void ParseStraceLine(const std::string& line, const std::string& root, Mutations
     Add(out, root, "link", PathArg(cwd, "", arg(0)), PathArg(cwd, "", arg(1)), -1, fail,
         escapes_too);
   } else if (name == "linkat") {
-    std::string src = Unquote(arg(1)).empty() ? FdPath(arg(0)) : PathArg(cwd, arg(0), arg(1));
+    std::string src = Unquote(arg(1)).empty() ? "<fd>" : PathArg(cwd, arg(0), arg(1));
     Add(out, root, "link", src, PathArg(cwd, arg(2), arg(3)), -1, fail, escapes_too);
   } else if (name == "unlink" || name == "rmdir") {
     Add(out, root, name, PathArg(cwd, "", arg(0)), "", -1, fail, escapes_too);
@@ -242,6 +245,9 @@ Mutations FromTrace(const Trace& trace, const std::string& root, bool escapes_to
     std::string kind;
     switch (op.kind) {
       case K::kOpen:
+        // Read-only opens (recorded inside the root for the model) are not
+        // mutations; the strace side drops them too.
+        if ((op.oflags & O_ACCMODE) == O_RDONLY && !(op.oflags & (O_CREAT | O_TRUNC))) continue;
         kind = "open";
         break;
       case K::kWrite:
@@ -286,7 +292,8 @@ Mutations FromTrace(const Trace& trace, const std::string& root, bool escapes_to
     if (!per_pid.count(op.pid)) order.push_back(op.pid);
     long bytes = op.kind == K::kWrite ? (op.Failed() ? -1 : op.result) : -1;
     std::string p2 = (op.kind == K::kRename || op.kind == K::kLink) ? op.path2 : "";
-    Add(&per_pid[op.pid], root, kind, op.path, p2, bytes, op.Failed(), escapes_too);
+    std::string p1 = op.kind == K::kLink && op.path.empty() ? "<fd>" : op.path;
+    Add(&per_pid[op.pid], root, kind, p1, p2, bytes, op.Failed(), escapes_too);
   }
   Mutations out;
   for (int pid : order) out.insert(out.end(), per_pid[pid].begin(), per_pid[pid].end());

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 
 #include "injector/marks.h"
 #include "injector/trace_file.h"
@@ -32,9 +33,10 @@ TEST(TraceIo, MarksShareTheTotalOrderWithRecordedCalls) {
   TraceError terr;
   auto t = ReadTrace(trace_path, &terr);
   ASSERT_TRUE(t) << terr.message;
-  ASSERT_GE(t->ops.size(), 3u);
-  EXPECT_EQ(t->ops.front().kind, OpKind::kMark);
-  EXPECT_EQ(t->ops.front().path, "step");
+  ASSERT_GE(t->ops.size(), 4u);
+  EXPECT_EQ(t->ops[0].kind, OpKind::kMeta);
+  EXPECT_EQ(t->ops[1].kind, OpKind::kMark);
+  EXPECT_EQ(t->ops[1].path, "step");
   EXPECT_EQ(t->ops.back().kind, OpKind::kMark);
   EXPECT_EQ(t->ops.back().data, "m1 alice@local");
   for (size_t i = 1; i < t->ops.size(); ++i) EXPECT_EQ(t->ops[i].seq, t->ops[i - 1].seq + 1);
@@ -119,6 +121,62 @@ TEST(TraceIo, CallSitesPointIntoTheProgram) {
   EXPECT_EQ(with_site, calls);
 }
 
+TEST(TraceIo, ChmodThroughProcSelfFdIsRecordedOnTheFile) {
+  // tar restores a directory's mode with chmod("/proc/self/fd/N") of an
+  // O_PATH fd; the fidelity check fails if that chmod is lost.
+  ScratchDir scratch;
+  RecordedRun run = RecordIn(
+      scratch,
+      {"sh:mkdir -p a/b && echo x > a/b/f && tar cf t.tar a && mkdir y && tar xf t.tar -C y"});
+  ASSERT_TRUE(run.result.ok()) << run.result.Describe() << run.result.output;
+  EXPECT_TRUE(run.fidelity.ok) << run.fidelity.gap;
+}
+
+TEST(TraceIo, ExecWithoutPreloadIsStillRecordedAndKeepsTheContractVariables) {
+  ScratchDir scratch;
+  std::string root = scratch.path() + "/root";
+  ::mkdir(root.c_str(), 0755);
+  LaunchOptions o;
+  o.argv = {Prog("inj_env_exec")};
+  o.cwd = o.root = root;
+  o.trace = scratch.path() + "/trace";
+  o.env = {{"AFTERSHOCK_ID", "m17"}};
+  LaunchResult r = Launch(o);
+  ASSERT_TRUE(r.ok()) << r.Describe() << r.output;
+  std::ifstream in(root + "/second");
+  std::string id;
+  std::getline(in, id);
+  EXPECT_EQ(id, "m17");
+  TraceError err;
+  auto t = ReadTrace(o.trace, &err);
+  ASSERT_TRUE(t) << err.message;
+  bool seen = false;
+  for (const Op& op : t->ops) seen |= op.kind == OpKind::kWrite && op.path == root + "/second";
+  EXPECT_TRUE(seen);
+}
+
+TEST(TraceIo, ForkAndExecRecordsPrecedeTheChildsCalls) {
+  ScratchDir scratch;
+  RecordedRun run = RecordIn(scratch, {"sh:echo a > f; mv f g; (echo b > h)"});
+  ASSERT_TRUE(run.result.ok()) << run.result.Describe();
+  std::map<int, uint64_t> born;  // child pid -> seq of its kFork
+  std::map<int, std::string> exe;
+  for (const Op& op : run.trace.ops) {
+    if (op.kind == OpKind::kFork) born[static_cast<int>(op.result)] = op.seq;
+    if (op.kind == OpKind::kExec) exe[op.pid] = op.path;
+  }
+  EXPECT_GE(born.size(), 2u);  // mv, and the subshell
+  bool mv = false;
+  for (const auto& [pid, path] : exe) mv |= path.find("/mv") != std::string::npos;
+  EXPECT_TRUE(mv);
+  for (const Op& op : run.trace.ops) {
+    auto it = born.find(op.pid);
+    if (it != born.end() && op.kind != OpKind::kFork) {
+      EXPECT_GT(op.seq, it->second) << FormatOp(op);
+    }
+  }
+}
+
 std::string Aftershock() {
   const char* exe = std::getenv("AFTERSHOCK_EXE");
   return exe ? exe : "aftershock";
@@ -146,6 +204,16 @@ TEST(TraceIo, RecordCommandKeepsTheExitStatusAndShowPrintsTheTrace) {
   EXPECT_EQ(Shell(Aftershock() + " trace show " + trace, &shown), 0);
   EXPECT_NE(shown.find("open(\"" + scratch.path() + "/f\""), std::string::npos) << shown;
   EXPECT_NE(shown.find("write("), std::string::npos);
+}
+
+TEST(TraceIo, RecordCheckReportsTheFidelityCheck) {
+  ScratchDir scratch;
+  std::string out;
+  EXPECT_EQ(Shell("cd " + scratch.path() + " && " + Aftershock() + " record --check --out " +
+                      scratch.path() + "/t -- sh -c 'echo x > f; mv f g'",
+                  &out),
+            0);
+  EXPECT_NE(out.find("fidelity check: replaying the trace reproduces"), std::string::npos) << out;
 }
 
 TEST(TraceIo, ShowRejectsAMalformedTraceNamingTheByteOffset) {

@@ -21,14 +21,12 @@ namespace {
 class RealRecorder {
  public:
   explicit RealRecorder(std::string root) : root_(std::move(root)) {
-    mode_t old = ::umask(022);
-    ::umask(old);
+    // Modes in the trace are the modes files got, so the launcher's kMeta
+    // says umask=0.
     Op m;
     m.kind = OpKind::kMeta;
     m.path = root_;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "umask=%o", old);
-    m.data = buf;
+    m.data = "umask=0";
     Record(m, 0);
   }
   ~RealRecorder() {
@@ -47,17 +45,12 @@ class RealRecorder {
     op.oflags = flags;
     op.mode = mode;
     if (fd >= 0) {
-      // The injector records the resolved path (a symlink followed).
-      char resolved[4096];
-      ssize_t n =
-          ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), resolved, sizeof resolved);
-      if (n > 0) abs.assign(resolved, static_cast<size_t>(n));
-      op.path = abs;
       fds_[fd] = abs;
       struct stat sb {};
       ::fstat(fd, &sb);
       op.dev = sb.st_dev;
       op.ino = sb.st_ino;
+      op.mode = sb.st_mode;  // what the file has, the umask applied
       if (!existed) op.flags |= trace::kFlagCreated;
       if (S_ISDIR(sb.st_mode)) op.flags |= trace::kFlagDirectory;
     }
@@ -105,7 +98,10 @@ class RealRecorder {
   void Mkdir(const std::string& a, uint32_t mode) {
     Op op = PathOp(OpKind::kMkdir, a, "");
     op.mode = mode;
-    Record(op, ::mkdir(Abs(a).c_str(), mode));
+    int r = ::mkdir(Abs(a).c_str(), mode);
+    struct stat sb {};
+    if (r == 0 && ::lstat(Abs(a).c_str(), &sb) == 0) op.mode = sb.st_mode;
+    Record(op, r);
   }
   void Rmdir(const std::string& a) {
     Record(PathOp(OpKind::kRmdir, a, ""), ::rmdir(Abs(a).c_str()));
@@ -135,19 +131,11 @@ class RealRecorder {
     op.ino = sb.st_ino;
     return op;
   }
-  // As the injector records paths: the parent resolved, the last name as given.
-  std::string Resolved(const std::string& rel) const {
-    std::string abs = Abs(rel);
-    size_t slash = abs.rfind('/');
-    char buf[PATH_MAX];
-    if (::realpath(abs.substr(0, slash).c_str(), buf) == nullptr) return abs;
-    return std::string(buf) + abs.substr(slash);
-  }
   Op PathOp(OpKind kind, const std::string& a, const std::string& b) const {
     Op op;
     op.kind = kind;
-    op.path = Resolved(a);
-    if (!b.empty()) op.path2 = Resolved(b);
+    op.path = Abs(a);  // lexical, as the injector records it: symlinks not followed
+    if (!b.empty()) op.path2 = Abs(b);
     return op;
   }
   void Record(Op op, int64_t result) {

@@ -114,6 +114,7 @@ struct OpInfo {
   bool replaces = false;
   InodeId ino = kNoInode;
   InodeId parent = kNoInode;
+  std::vector<std::pair<InodeId, std::string>> entries;  // (dir, name) set or removed
   // A durability event of this op, if any.
   std::optional<Effect> sync;
 };
@@ -151,6 +152,8 @@ std::vector<OpInfo> Analyze(const Generated& g) {
         bool moves = e.kind == EffectKind::kRename || e.kind == EffectKind::kExchange;
         info.parent = moves ? e.dir2 : e.dir;
         info.replaces = moves && e.other != kNoInode;
+        if (e.dir != kNoInode) info.entries.emplace_back(e.dir, e.name);
+        if (moves) info.entries.emplace_back(e.dir2, e.name2);
       }
     }
     out.push_back(std::move(info));
@@ -230,7 +233,7 @@ class Oracle {
         if (dropped.count(u.seq) || torn.count(u.seq)) return "chose a non-unit or future op";
         continue;
       }
-      const bool pending = !Durable(u, p) && !lost.count(u.seq);
+      const bool pending = !Settled(u, p) && !lost.count(u.seq);
       if ((dropped.count(u.seq) || torn.count(u.seq)) && !pending) {
         return "dropped or tore op " + std::to_string(u.seq) + ", which is not pending";
       }
@@ -273,11 +276,27 @@ class Oracle {
 
   const std::vector<OpInfo>& info() const { return info_; }
 
+  // Returns true iff u is durable, or an entry change that a later settled
+  // change of the same entries supersedes (dropping u changes nothing).
+  bool Settled(const OpInfo& u, uint64_t at) const {
+    if (Durable(u, at)) return true;
+    if (u.cls != OpInfo::kEntry || u.entries.empty()) return false;
+    for (const OpInfo& v : info_) {
+      if (v.seq <= u.seq || v.seq > at || !v.unit || v.cls != OpInfo::kEntry) continue;
+      bool covered = true;
+      for (const auto& key : u.entries) {
+        covered &= std::find(v.entries.begin(), v.entries.end(), key) != v.entries.end();
+      }
+      if (covered && Settled(v, at)) return true;
+    }
+    return false;
+  }
+
   // Seqs of the units a crash right after op `p` may drop.
   std::set<uint64_t> Pending(uint64_t p) const {
     std::set<uint64_t> out;
     for (const OpInfo& u : info_) {
-      if (u.unit && u.seq <= p && !Durable(u, p) && !Lost(u, p)) out.insert(u.seq);
+      if (u.unit && u.seq <= p && !Settled(u, p) && !Lost(u, p)) out.insert(u.seq);
     }
     return out;
   }

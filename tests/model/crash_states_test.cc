@@ -4,6 +4,10 @@
 
 #include <errno.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "model/trace_builder.h"
 #include "tests/model/crash_test_util.h"
@@ -312,6 +316,96 @@ TEST(Golden, ModelNamesParseAndPrint) {
   }
   EXPECT_FALSE(PersistenceModel::Parse("process+torn").has_value());
   EXPECT_FALSE(PersistenceModel::Parse("zfs").has_value());
+}
+
+}  // namespace
+}  // namespace aftershock
+
+namespace aftershock {
+namespace {
+
+TEST(Generator, AWindowBeyondItsBoundTreatsTheOldestPendingOpAsDurable) {
+  FsState init;
+  ASSERT_TRUE(init.AddFile("log", "", 0644).ok());
+  TraceBuilder t("/r", &init);
+  int fd = t.Open("log", O_WRONLY | O_APPEND);
+  for (int i = 0; i < 50; ++i) t.Write(fd, "line\n");  // never fsynced
+  CrashOptions o;
+  o.model = *PersistenceModel::Parse("posix");
+  o.strategy = Strategy::kOmitOne;
+  o.max_window = 8;
+  RunResult r = RunGenerator(init, t.ops(), o);
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(r.stats.max_window_seen, 8u);
+  EXPECT_EQ(r.stats.forced, 42u);
+  for (const CrashState& cs : r.states) EXPECT_LE(cs.dropped_seqs.size(), 1u);
+}
+
+TEST(Generator, MaxStatesStopsTheStream) {
+  FsState init;
+  TraceBuilder t("/r", &init);
+  int fd = t.Create("f");
+  for (int i = 0; i < 10; ++i) t.Write(fd, "x");
+  CrashOptions o;
+  o.max_states = 3;
+  EXPECT_EQ(RunGenerator(init, t.ops(), o).states.size(), 3u);
+}
+
+TEST(Generator, RandomIsReproducibleFromItsSeed) {
+  FsState init;
+  TraceBuilder t("/r", &init);
+  int fd = t.Create("f");
+  for (int i = 0; i < 30; ++i) t.Pwrite(fd, static_cast<uint64_t>(i * 3 % 17), "abc");
+  CrashOptions o;
+  o.model = *PersistenceModel::Parse("posix");
+  o.strategy = Strategy::kRandom;
+  o.random_count = 20;
+  o.seed = 42;
+  auto ids = [&] {
+    std::vector<std::string> out;
+    for (const auto& cs : RunGenerator(init, t.ops(), o).states) out.push_back(cs.id);
+    return out;
+  };
+  std::vector<std::string> first = ids();
+  EXPECT_FALSE(first.empty());
+  EXPECT_EQ(first, ids());
+  o.seed = 43;
+  EXPECT_NE(first, ids());
+}
+
+TEST(Generator, ReadsATraceFileAndPutsSlightlyReorderedRecordsBackInOrder) {
+  FsState init;
+  TraceBuilder t("/r", &init);
+  int fd = t.Create("f");
+  t.Write(fd, "a");
+  t.Write(fd, "b");
+  std::vector<Op> ops = t.ops();
+  std::swap(ops[2], ops[3]);  // two threads' records, appended out of seq order
+  std::string path = (std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp") +
+                     std::string("/aftershock-gen-test.XXXXXX");
+  int tmp = mkstemp(path.data());
+  ASSERT_GE(tmp, 0);
+  ::close(tmp);
+  ::unlink(path.c_str());
+  {
+    TraceWriter w(path);
+    for (const Op& op : ops) ASSERT_TRUE(w.Append(op));
+  }
+  FileOpSource source(path);
+  CrashOptions o;
+  o.model = *PersistenceModel::Parse("process");
+  CrashStateGenerator gen(init, &source, o);
+  std::vector<std::string> got;
+  while (auto cs = gen.Next()) got.push_back(cs->id + " " + Render(cs->state));
+  EXPECT_TRUE(gen.status().ok()) << gen.status().message();
+  EXPECT_EQ(got, (std::vector<std::string>{"p0 ", "p2 f=", "p3 f=a", "p4 f=ab"}));
+  // A reorder window of one record cannot repair it.
+  FileOpSource strict(path, 1);
+  CrashStateGenerator gen2(init, &strict, o);
+  while (gen2.Next()) {
+  }
+  EXPECT_FALSE(gen2.status().ok());
+  ::unlink(path.c_str());
 }
 
 }  // namespace

@@ -80,6 +80,30 @@ TEST(FsState, OpOnAPathTheModelLacksIsAnErrorNamingTheOp) {
   EXPECT_NE(st.message().find("op 9 unlink /r/q/nothere"), std::string::npos) << st.message();
 }
 
+TEST(FsState, AnFdWhoseOpenWasNotRecordedIsFoundByItsPathAndBound) {
+  TraceBuilder t;
+  t.Mkdir("q");
+  FsState s = ApplyAll(t.ops());
+  Op op;
+  op.kind = OpKind::kFsync;  // a directory opened O_RDONLY, open not recorded
+  op.fd = 4;
+  op.dev = 1;
+  op.ino = 77;
+  op.path = "/r/q";
+  std::vector<Effect> effects;
+  ASSERT_TRUE(s.Apply(op, &effects).ok());
+  ASSERT_EQ(effects.size(), 1u);
+  EXPECT_EQ(effects[0].ino, *s.Lookup("q"));
+  Op rename;
+  rename.kind = OpKind::kRename;
+  rename.path = "/r/q";
+  rename.path2 = "/r/p";
+  ASSERT_TRUE(s.Apply(rename).ok());
+  effects.clear();
+  ASSERT_TRUE(s.Apply(op, &effects).ok());  // bound now: the stale path does not matter
+  EXPECT_EQ(effects[0].ino, *s.Lookup("p"));
+}
+
 TEST(FsState, WriteThroughAnFdTheModelNeverSawOpenedIsAnError) {
   FsState s;
   s.SetRoot("/r");

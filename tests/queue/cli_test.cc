@@ -181,6 +181,9 @@ TEST_F(CliTest, FiuRunKillsTheCommandAtANamedFaultPoint) {
       RunCommand({"fiu-run", "-f", "", "-c", "enable name=refqueue/enqueue/after-fsync",
                   RefqueueBin(), "enqueue", "--id", "m9", "a@local"},
                  ContractEnv(), MakeMessage("m9", {"a@local"}, 10));
+  if (killed.output.find("ASan runtime does not come first") != std::string::npos) {
+    GTEST_SKIP() << "a sanitizer build cannot run under fiu-run's preload";
+  }
 #ifdef FIU_ENABLE
   EXPECT_EQ(killed.signal, SIGKILL) << killed.output;
   // Not acknowledged, and never marked complete: recover and deliver leave it.

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,6 +19,10 @@ static void Report(const char* call, long r) {
 }
 
 int main(void) {
+  // FAULTY_WAIT_FOR=PATH: wait (at most 20 s) until PATH exists, so that
+  // fiu-ctrl can enable points meanwhile.
+  const char* wait = getenv("FAULTY_WAIT_FOR");
+  for (int i = 0; wait != NULL && i < 2000 && access(wait, F_OK) != 0; ++i) usleep(10000);
   int fd = open("data.tmp", O_CREAT | O_WRONLY | O_TRUNC, 0644);
   Report("open", fd);
   for (int i = 0; i < 4; ++i) Report("write", write(fd, "12345", 5));
