@@ -41,6 +41,7 @@ ToolPaths FindToolPaths() {
     t.sink = std::string(kBuildHarnessDir) + "/aftershock-sink";
   t.bin.push_back(std::filesystem::path(t.sink).parent_path().string());
   if (access(kBuildQueueDir, X_OK) == 0) t.bin.push_back(kBuildQueueDir);
+  if (access(kBuildTargetsDir, X_OK) == 0) t.bin.push_back(kBuildTargetsDir);
   return t;
 }
 

@@ -1,5 +1,7 @@
 #include "harness/manifest.h"
 
+#include <fnmatch.h>
+
 #include <filesystem>
 
 #include "harness/toml_fields.h"
@@ -54,6 +56,7 @@ bool LoadManifest(const std::string& path, Manifest* out, std::string* error) {
   TomlFields top(path, root, error);
   const toml::table* commands = nullptr;
   const toml::table* mailbox = nullptr;
+  const toml::table* gaps = nullptr;
   top.String("name", &m.name, true);
   if (top.ok() && !ValidName(m.name)) top.FailAt("name", "'name' must match [a-z0-9._-]+");
   top.String("description", &m.description);
@@ -61,17 +64,36 @@ bool LoadManifest(const std::string& path, Manifest* out, std::string* error) {
   if (top.ok() && !commands) top.Fail(nullptr, "missing required table [commands]");
   top.Table("mailbox", &mailbox);
   top.StringMap("env", &m.env);
+  top.Table("gaps", &gaps);
   if (!top.Finish()) return false;
 
   TomlFields c(path, *commands, error);
   c.String("init", &m.init);
-  c.String("enqueue", &m.enqueue, true);
-  if (c.ok() && m.enqueue.empty()) c.FailAt("enqueue", "'enqueue' must not be empty");
+  std::string mode = "exit";
+  c.String("mode", &mode);
+  if (c.ok() && mode == "daemon") {
+    m.mode = CommandMode::kDaemon;
+  } else if (c.ok() && mode != "exit") {
+    c.FailAt("mode", "'mode' must be \"exit\" or \"daemon\"");
+  }
+  bool has_enqueue = commands->contains("enqueue");
+  bool has_serve = commands->contains("serve");
+  if (c.ok() && m.daemon() && has_enqueue) {
+    c.FailAt("enqueue", "'enqueue' is for exit mode; in daemon mode requests go to 'serve'");
+  } else if (c.ok() && !m.daemon() && has_serve) {
+    c.FailAt("serve", "'serve' needs mode = \"daemon\"");
+  }
+  c.String("enqueue", &m.enqueue, !m.daemon());
+  c.String("serve", &m.serve, m.daemon());
+  if (c.ok() && !m.daemon() && m.enqueue.empty()) {
+    c.FailAt("enqueue", "'enqueue' must not be empty");
+  }
+  if (c.ok() && m.daemon() && m.serve.empty()) c.FailAt("serve", "'serve' must not be empty");
   c.String("deliver", &m.deliver);
   c.String("recover", &m.recover);
   c.Int("timeout_s", &m.timeout_s, 1, 86400);
   c.Int("drain_rounds", &m.drain_rounds, 1, 1000);
-  for (const char* key : {"init", "enqueue", "deliver", "recover"}) {
+  for (const char* key : {"init", "enqueue", "serve", "deliver", "recover"}) {
     if (!c.ok()) break;
     std::string cmd;
     c.String(key, &cmd);
@@ -106,8 +128,26 @@ bool LoadManifest(const std::string& path, Manifest* out, std::string* error) {
     }
     if (!b.Finish()) return false;
   }
+  if (gaps) {
+    TomlFields g(path, *gaps, error);
+    g.StringList("rebuilt", &m.rebuilt);
+    for (const auto& p : m.rebuilt) {
+      if (!g.ok()) break;
+      if (p.empty() || p[0] == '/' || p.find("..") != std::string::npos) {
+        g.FailAt("rebuilt", "'rebuilt' paths must be relative to {root} and stay inside it");
+      }
+    }
+    if (!g.Finish()) return false;
+  }
   *out = std::move(m);
   return true;
+}
+
+bool IsRebuilt(const Manifest& m, const std::string& rel) {
+  for (const auto& pattern : m.rebuilt) {
+    if (fnmatch(pattern.c_str(), rel.c_str(), FNM_PATHNAME) == 0) return true;
+  }
+  return false;
 }
 
 }  // namespace aftershock

@@ -13,13 +13,19 @@ using EnvList = std::vector<std::pair<std::string, std::string>>;
 
 enum class MailboxKind { kSink, kMaildir };
 
+// How an enqueue is acknowledged: a command exiting 0, or a daemon's `ok`
+// answer (docs/daemon-mode.md).
+enum class CommandMode { kExit, kDaemon };
+
 struct Manifest {
   std::string file;  // absolute path of the manifest
   std::string dir;   // absolute folder holding it ({manifest_dir})
   std::string name;  // [a-z0-9._-]+
   std::string description;
-  std::string init;     // commands: empty = not given
-  std::string enqueue;  // required
+  std::string init;  // commands: empty = not given
+  CommandMode mode = CommandMode::kExit;
+  std::string enqueue;  // exit mode: required; daemon mode: empty
+  std::string serve;    // daemon mode: required; exit mode: empty
   std::string deliver;
   std::string recover;
   int64_t timeout_s = 10;
@@ -27,6 +33,11 @@ struct Manifest {
   MailboxKind mailbox_kind = MailboxKind::kSink;
   std::string mailbox_path;  // maildir only; may contain {rcpt}
   EnvList env;               // [env]: passed to every command
+  // [gaps] rebuilt: files (relative to {root}; '*' matches within a name)
+  // the target rebuilds on open; removed from every crash state before
+  // recovery, and their recorder gaps are not gaps.
+  std::vector<std::string> rebuilt;
+  bool daemon() const { return mode == CommandMode::kDaemon; }
 };
 
 // Loads and validates `path`. Returns true iff it is a valid manifest; else
@@ -36,6 +47,10 @@ bool LoadManifest(const std::string& path, Manifest* out, std::string* error);
 // Returns "" iff every {placeholder} in `command` is one the contract
 // defines ({root} {id} {rcpts} {sink} {now} {manifest_dir}); else its name.
 std::string UnknownPlaceholder(const std::string& command);
+
+// True iff `rel` (a path relative to {root}) matches one of the manifest's
+// [gaps] rebuilt patterns.
+bool IsRebuilt(const Manifest& m, const std::string& rel);
 
 // Absolute, lexically normalized form of `path` (relative to `base_dir`).
 std::string AbsolutePath(const std::string& path, const std::string& base_dir);

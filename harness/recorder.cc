@@ -2,7 +2,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
+#include "harness/daemon.h"
 #include "harness/launch_adapter.h"
 #include "harness/message.h"
 #include "model/trace.h"
@@ -32,17 +34,48 @@ std::string FaultsFor(const Scenario& s, size_t step_index, StepKind kind) {
   return spec;
 }
 
-// The first escape in the trace, "" when none.
-std::string FindEscape(const std::string& trace_path, std::string* error) {
+// Daemon mode: the daemon lives across steps, so it gets every fault armed
+// for an enqueue step, counted over its whole life.
+// Rules keep their positions, as in FaultsFor.
+std::string DaemonFaults(const Scenario& s) {
+  bool any = false;
+  std::string spec;
+  for (const Fault& f : s.faults) {
+    bool enqueue = false;
+    for (size_t i = 0; i < s.steps.size(); ++i) {
+      enqueue |= s.steps[i].kind == StepKind::kEnqueue && f.AppliesTo(i, StepKind::kEnqueue);
+    }
+    any |= enqueue;
+    if (!spec.empty()) spec += ';';
+    spec += enqueue ? f.Spec() : "fail aftershock/inactive nth=1 errno=EIO";
+  }
+  return any ? spec : "";
+}
+
+// The first escape in the trace, "" when none. Adds a note per recorder
+// gap (once per path): ignored when the manifest lists the file as rebuilt.
+std::string FindEscape(const std::string& trace_path, const Manifest& manifest,
+                       const std::string& root, std::vector<std::string>* notes,
+                       std::string* error) {
   TraceReader reader(trace_path);
   if (!reader.ok()) {
     *error = reader.Error();
     return "";
   }
+  std::set<std::string> gap_paths;
   while (auto op = reader.Next()) {
     if (op->Has(trace::kFlagEscape)) {
       std::string line = FormatOp(*op);
       return line.substr(std::min(line.size(), line.find_first_not_of(' ')));
+    }
+    if (op->kind == OpKind::kGap && gap_paths.insert(op->path).second) {
+      std::string rel = op->path.rfind(root + "/", 0) == 0 ? op->path.substr(root.size() + 1) : "";
+      if (!rel.empty() && IsRebuilt(manifest, rel)) {
+        notes->push_back("ignored gap (rebuilt by the target): " + rel + ": " + op->data);
+      } else {
+        notes->push_back("recorder gap: " + op->path + ": " + op->data +
+                         " (crash states may miss what it did)");
+      }
     }
   }
   if (!reader.ok()) *error = reader.Error();
@@ -73,8 +106,8 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
   ctx.sink_log = rec.sink_log;
   ctx.now = scenario.clock_start;
 
-  auto run = [&](const std::string& command, const std::string& stdin_path, bool traced,
-                 const std::string& faults) {
+  auto request = [&](const std::string& command, const std::string& stdin_path, bool traced,
+                     const std::string& faults) {
     LaunchRequest r;
     r.command = ExpandCommand(command, ctx);
     r.cwd = ctx.root;
@@ -95,7 +128,11 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
     }
     ctx.trace_path = traced ? rec.run.trace_path : "";
     r.env = CommandEnvironment(ctx);
-    return Launch(r);
+    return r;
+  };
+  auto run = [&](const std::string& command, const std::string& stdin_path, bool traced,
+                 const std::string& faults) {
+    return Launch(request(command, stdin_path, traced, faults));
   };
 
   if (!manifest.init.empty()) {
@@ -127,6 +164,28 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
     return true;
   };
 
+  // Daemon mode: `serve` stays up between steps; its life is marked with
+  // `step serve` / `step shutdown` and `exit serve STATUS`.
+  Daemon daemon;
+  std::string daemon_faults = DaemonFaults(scenario);
+  auto start_daemon = [&]() {
+    if (!mark("step", "serve")) return false;
+    if (!daemon.Start(request(manifest.serve, "", true, daemon_faults), error)) {
+      *error = "cannot start serve: " + *error;
+      return false;
+    }
+    return true;
+  };
+  auto stop_daemon = [&]() {
+    if (!daemon.running()) return true;
+    if (!mark("step", "shutdown")) return false;
+    std::string status = daemon.Stop(manifest.timeout_s * 1000);
+    if (!mark("exit", "serve " + status)) return false;
+    if (status != "0") rec.notes.push_back("serve ended with status " + status + " at shutdown");
+    return true;
+  };
+  if (manifest.daemon() && !start_daemon()) return false;
+
   for (size_t i = 0; i < scenario.steps.size(); ++i) {
     const Step& step = scenario.steps[i];
     if (!snapshot(i)) return false;
@@ -134,11 +193,31 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
     std::string faults = FaultsFor(scenario, i, step.kind);
     LaunchOutcome o;
     std::string kind = StepKindName(step.kind);
+    std::string where = "step " + std::to_string(i + 1) + " (" + step.MarkData() + ")";
     switch (step.kind) {
       case StepKind::kEnqueue: {
         std::string msg_path = work_dir + "/msgs/" + step.id;
-        WriteFile(msg_path, ComposeMessage(step.id, step.rcpts, step.body_size));
+        std::string message = ComposeMessage(step.id, step.rcpts, step.body_size);
+        WriteFile(msg_path, message);
         rec.messages[step.id] = Submitted{step.id, step.rcpts, step.body_size};
+        if (manifest.daemon()) {
+          if (!daemon.running() && !start_daemon()) return false;
+          DaemonAnswer a = daemon.Enqueue(step.id, step.rcpts, message, manifest.timeout_s * 1000);
+          if (a.kind == DaemonAnswer::Kind::kOk) {
+            // Before anything else: the acknowledgement's place in the order.
+            std::string data = step.id;
+            for (const auto& r : step.rcpts) data += " " + r;
+            if (!mark("ack", data)) return false;
+          } else if (a.kind == DaemonAnswer::Kind::kErr) {
+            rec.notes.push_back(where + ": serve answered err: " + a.detail);
+          } else {
+            if (!mark("exit", "serve " + daemon.exit_status())) return false;
+            rec.notes.push_back(where + ": target error: serve broke the protocol (" + a.detail +
+                                "); it ended with status " + daemon.exit_status() +
+                                " and is started again before the next enqueue");
+          }
+          continue;
+        }
         ctx.id = step.id;
         ctx.rcpts = step.rcpts;
         o = run(manifest.enqueue, msg_path, true, faults);
@@ -151,7 +230,11 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
         o = run(manifest.deliver, "", true, faults);
         break;
       case StepKind::kRestart:
-        if (manifest.recover.empty()) continue;
+        if (manifest.daemon() && !stop_daemon()) return false;
+        if (manifest.recover.empty()) {
+          if (manifest.daemon() && !start_daemon()) return false;
+          continue;
+        }
         o = run(manifest.recover, "", true, faults);
         break;
       case StepKind::kTick:
@@ -163,6 +246,7 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
       return false;
     }
     if (!mark("exit", kind + " " + o.Status())) return false;
+    if (step.kind == StepKind::kRestart && manifest.daemon() && !start_daemon()) return false;
     if (step.kind == StepKind::kEnqueue && o.Succeeded()) {
       std::string data = step.id;
       for (const auto& r : step.rcpts) data += " " + r;
@@ -173,6 +257,7 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
                           ") ended with status " + o.Status());
     }
   }
+  if (!stop_daemon()) return false;
   rec.run.final_snapshot = work_dir + "/snap/final";
   if (!ModelAvailable() && !CopyTree(rec.run.root, rec.run.final_snapshot, error)) return false;
   {
@@ -181,7 +266,7 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
     while (auto op = reader.Next()) next = std::max(next, op->seq + 1);
     rec.run.final_seq = next;
   }
-  std::string escape = FindEscape(rec.run.trace_path, error);
+  std::string escape = FindEscape(rec.run.trace_path, manifest, rec.run.root, &rec.notes, error);
   if (!error->empty()) return false;
   if (!escape.empty()) {
     *error = manifest.file + ": target '" + manifest.name +

@@ -82,6 +82,22 @@ size_t CountMaildir(const RecoveryPlan& plan, const std::string& root) {
   return n;
 }
 
+// [gaps] rebuilt: the target rebuilds these files on open and promised not
+// to trust their bytes, so no crash state keeps them (whatever the recorded
+// calls left there is not what a shared mapping held).
+void RemoveRebuiltFiles(const Manifest& m, const std::string& root) {
+  if (m.rebuilt.empty()) return;
+  namespace fs = std::filesystem;
+  std::vector<fs::path> doomed;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_directory(ec)) continue;
+    if (IsRebuilt(m, fs::relative(it->path(), root, ec).string())) doomed.push_back(it->path());
+  }
+  for (const auto& p : doomed) fs::remove(p, ec);
+}
+
 }  // namespace
 
 bool PreparePlan(RecoveryPlan* plan, MailFacts* facts, std::string* error) {
@@ -131,8 +147,10 @@ bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const Cr
   std::string sink_log = scratch + "/sink.log";
   std::string log = scratch + "/commands.log";
   if (!MaterializeCrashState(state, root, error)) return false;
-  if (!recover_trace.empty() && !MaterializeCrashState(state, scratch + "/initial", error)) {
-    return false;
+  RemoveRebuiltFiles(m, root);
+  if (!recover_trace.empty()) {
+    if (!MaterializeCrashState(state, scratch + "/initial", error)) return false;
+    RemoveRebuiltFiles(m, scratch + "/initial");
   }
 
   input->messages = &plan.recording->messages;

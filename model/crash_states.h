@@ -11,6 +11,10 @@
 // Memory: the generator holds the current state, the base state before the
 // oldest pending unit, and the pending window (bounded by max_window), never
 // the states it emitted (only their 128-bit hashes, for dedup).
+//
+// Thread safety: a generator is used by one thread; the states it returns
+// share inodes with it copy-on-write and may be used (materialized, copied)
+// from other threads while it goes on.
 #pragma once
 
 #include <cstdint>

@@ -103,8 +103,13 @@ int64_t MailSpec::TicksBefore(uint64_t crash_seq) const {
 
 std::string MailSpec::StepAt(uint64_t crash_seq) const {
   std::string step = "before the workload";
+  size_t n = 0;
   for (size_t i = 0; i < steps_.size() && steps_[i].first <= crash_seq; ++i) {
-    step = "step " + std::to_string(i + 1) + " (" + steps_[i].second + ")";
+    // A daemon's start and shutdown happen around the workload's steps (daemon
+    // mode): they are named, not numbered.
+    const std::string& data = steps_[i].second;
+    if (data != "serve" && data != "shutdown") ++n;
+    step = "step " + std::to_string(n) + " (" + data + ")";
   }
   return step;
 }

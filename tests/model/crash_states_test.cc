@@ -7,7 +7,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "model/trace_builder.h"
 #include "tests/model/crash_test_util.h"
@@ -406,6 +410,70 @@ TEST(Generator, ReadsATraceFileAndPutsSlightlyReorderedRecordsBackInOrder) {
   }
   EXPECT_FALSE(gen2.status().ok());
   ::unlink(path.c_str());
+}
+
+}  // namespace
+}  // namespace aftershock
+
+namespace aftershock {
+namespace {
+
+TEST(Generator, StatesCanBeUsedInAnotherThreadWhileTheGeneratorGoesOn) {
+  FsState init;
+  ASSERT_TRUE(init.AddDirectory("q", 0755).ok());
+  TraceBuilder t("/r", &init);
+  int dir = t.OpenDir("q");
+  for (int m = 0; m < 40; ++m) {
+    std::string name = "q/m" + std::to_string(m);
+    int fd = t.Create(name);
+    t.Write(fd, std::string(700, static_cast<char>('a' + m % 26)));
+    t.Fsync(fd);
+    t.Fchmod(fd, 0700);
+    if (m % 3 == 0) t.Fsync(dir);
+    if (m % 5 == 4) t.Unlink(name);
+  }
+  CrashOptions o;
+  o.model = *PersistenceModel::Parse("posix+torn");
+  o.strategy = Strategy::kOmitOne;
+  VectorOpSource source(&t.ops());
+  CrashStateGenerator gen(init, &source, o);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<CrashState> queue;
+  bool done = false;
+  int checked = 0, wrong = 0;
+  std::thread worker([&] {
+    for (;;) {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return done || !queue.empty(); });
+      if (queue.empty()) return;
+      CrashState cs = std::move(queue.front());
+      queue.pop_front();
+      lock.unlock();
+      FsState copy = cs.state;  // as a worker would, then read it
+      bool same = copy.Hash128() == cs.hash128;
+      lock.lock();
+      ++checked;
+      wrong += same ? 0 : 1;
+    }
+  });
+  int produced = 0;
+  while (auto cs = gen.Next()) {
+    std::lock_guard<std::mutex> lock(mu);
+    queue.push_back(std::move(*cs));
+    ++produced;
+    cv.notify_one();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    done = true;
+  }
+  cv.notify_one();
+  worker.join();
+  ASSERT_TRUE(gen.status().ok()) << gen.status().message();
+  EXPECT_GT(produced, 100);
+  EXPECT_EQ(checked, produced);
+  EXPECT_EQ(wrong, 0);
 }
 
 }  // namespace
