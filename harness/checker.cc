@@ -31,7 +31,8 @@ bool IsTornCopyOf(std::string_view copy, std::string_view message) {
   return true;
 }
 
-// The submitted message a copy without a readable id was torn from, if any.
+}  // namespace
+
 const Submitted* TornFrom(const std::string& copy,
                           const std::map<std::string, Submitted>& messages) {
   for (const auto& [id, m] : messages) {
@@ -39,8 +40,6 @@ const Submitted* TornFrom(const std::string& copy,
   }
   return nullptr;
 }
-
-}  // namespace
 
 CheckResult Check(const CheckInput& in) {
   Findings f;

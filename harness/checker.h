@@ -44,4 +44,8 @@ struct CheckResult {
 // REQUIRES: input.messages != nullptr.
 CheckResult Check(const CheckInput& input);
 
+// The submitted message a copy without a readable id was torn from, if any.
+const Submitted* TornFrom(const std::string& copy,
+                          const std::map<std::string, Submitted>& messages);
+
 }  // namespace aftershock

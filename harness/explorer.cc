@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "harness/evidence.h"
 #include "harness/run_dir.h"
 #include "model/trace.h"
 
@@ -114,6 +115,8 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
   std::map<std::pair<Verdict, std::string>, size_t> group_index;
   int64_t with_duplicate = 0;
   int64_t explored = 0;
+  EvidenceCollector evidence(&plan, req.scratch_dir + "/evidence", req.run_dir,
+                             req.options.model, req.options.strategy);
 
   // Adds one checked state to the results. REQUIRES: mu held.
   auto tally = [&](const CrashStateRef& state, const VerdictCache::Entry& entry, bool cached,
@@ -139,6 +142,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
       out->groups.push_back(g);
     }
     ++out->groups[it->second].count;
+    evidence.Note(it->second, state);
   };
 
   // Recovers and checks one state (or reuses the verdict of an identical
@@ -276,6 +280,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
     *error = "the model failed: " + source->Error();
     return false;
   }
+  evidence.Fill(&out->groups);
   out->states_explored = std::max<int64_t>(source->Generated(), explored);
   out->duplicate_rate = explored ? static_cast<double>(with_duplicate) / explored : 0.0;
   std::sort(out->groups.begin(), out->groups.end(),

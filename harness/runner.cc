@@ -267,7 +267,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
     return 2;
   }
   if (options.verbosity > 0) {
-    std::printf("\n%s\nreports: %s/{report.json,junit.xml,summary.md}\n",
+    std::printf("\n%s\nreports: %s/{report.json,report.html,results.sarif,junit.xml,summary.md}\n",
                 SummaryTable(*report).c_str(), options.out_dir.c_str());
   }
   if (input_error) return 2;

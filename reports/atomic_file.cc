@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "reports/html.h"
+#include "reports/sarif.h"
 #include "reports/writers.h"
 
 namespace aftershock {
@@ -59,7 +61,9 @@ bool WriteReports(const Report& report, const std::string& dir, std::string* err
   }
   return WriteFileAtomically(dir + "/report.json", ReportToJson(report).dump(2) + "\n", error) &&
          WriteFileAtomically(dir + "/junit.xml", ReportToJunit(report), error) &&
-         WriteFileAtomically(dir + "/summary.md", ReportToMarkdown(report), error);
+         WriteFileAtomically(dir + "/summary.md", ReportToMarkdown(report), error) &&
+         WriteFileAtomically(dir + "/report.html", ReportToHtml(report), error) &&
+         WriteFileAtomically(dir + "/results.sarif", ReportToSarif(report, {}), error);
 }
 
 }  // namespace aftershock

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "reports/evidence.h"
 #include "reports/verdict.h"
 
 namespace aftershock {
@@ -24,6 +25,7 @@ struct ViolationGroup {
   std::string example_detail;  // what the checker saw: "lost m1 -> bob@remote"
   std::string reproduce;       // a command that reproduces the verdict
   bool expected = false;       // the scenario expects this violation under this model
+  Evidence evidence;           // for the example state (reports/evidence.h)
 };
 
 // One scenario under one model.

@@ -1,3 +1,4 @@
+#include "reports/evidence_json.h"
 #include "reports/writers.h"
 
 namespace aftershock {
@@ -14,7 +15,8 @@ json GroupJson(const ViolationGroup& g) {
           {"example_description", g.example_description},
           {"example_detail", g.example_detail},
           {"reproduce", g.reproduce},
-          {"expected", g.expected}};
+          {"expected", g.expected},
+          {"evidence", EvidenceToJson(g.evidence)}};
 }
 
 json ModelJson(const ModelResult& m) {
@@ -82,6 +84,7 @@ bool ReportFromJson(const json& j, Report* out, std::string* error) {
     r.seed = j.at("seed").get<uint64_t>();
     r.started_utc = j.value("started_utc", "");
     r.command_line = j.value("command_line", "");
+    r.seconds = j.value("seconds", 0.0);
     for (const auto& sj : j.at("scenarios")) {
       ScenarioResult s;
       s.name = sj.at("name").get<std::string>();
@@ -90,6 +93,8 @@ bool ReportFromJson(const json& j, Report* out, std::string* error) {
       s.target_file = sj.value("target_file", "");
       s.seed = sj.value("seed", uint64_t{0});
       s.error = sj.value("error", "");
+      s.description = sj.value("description", "");
+      s.workload_notes = sj.value("workload_notes", std::vector<std::string>{});
       for (const auto& mj : sj.at("models")) {
         ModelResult m;
         m.model = mj.at("model").get<std::string>();
@@ -99,6 +104,12 @@ bool ReportFromJson(const json& j, Report* out, std::string* error) {
         m.states_recovered = mj.value("states_recovered", 0);
         m.duplicate_rate = mj.value("duplicate_rate", 0.0);
         m.passed = mj.value("passed", true);
+        for (int i = 0; i < kVerdictCount; ++i) {
+          m.verdicts[i] = mj.at("verdicts").value(std::string(kVerdictNames[i]), int64_t{0});
+        }
+        m.expectation_failures =
+            mj.value("expectation_failures", std::vector<std::string>{});
+        m.seconds = mj.value("seconds", 0.0);
         m.truncated = mj.value("truncated", false);
         for (const auto& gj : mj.at("groups")) {
           ViolationGroup g;
@@ -110,6 +121,7 @@ bool ReportFromJson(const json& j, Report* out, std::string* error) {
           g.example_detail = gj.value("example_detail", "");
           g.reproduce = gj.value("reproduce", "");
           g.expected = gj.value("expected", false);
+          if (gj.contains("evidence")) g.evidence = EvidenceFromJson(gj.at("evidence"));
           m.groups.push_back(g);
         }
         s.models.push_back(m);

@@ -5,6 +5,9 @@
 namespace aftershock {
 namespace {
 
+// A CI job summary or PR comment stays short; report.html has every group.
+constexpr size_t kMarkdownGroupsPerModel = 3;
+
 std::string Rate(double r) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", r);
@@ -75,6 +78,7 @@ std::string ReportToMarkdown(const Report& r) {
       "# aftershock: " + std::string(r.Passed() ? "all expectations held" : "FAILED") + "\n\n";
   md += "aftershock " + r.aftershock_version + ", seed " + std::to_string(r.seed) + ", started " +
         r.started_utc + ", " + Rate(r.seconds) + " s\n\n";
+  md += "Details per violation (culprit op, source line, trace, files): [report.html](report.html)\n\n";
   md +=
       "| scenario | model | states | unique | lost | corrupt | phantom | recovery-failed | "
       "duplicate | dup rate | result |\n";
@@ -101,9 +105,15 @@ std::string ReportToMarkdown(const Report& r) {
       for (const auto& e : m.expectation_failures) md += "- expectation: " + e + "\n";
       if (m.truncated)
         md += "- exploration stopped at max_states: not every crash state was checked\n";
-      for (const auto& g : m.groups) {
+      for (size_t gi = 0; gi < m.groups.size(); ++gi) {
+        const ViolationGroup& g = m.groups[gi];
+        if (gi == kMarkdownGroupsPerModel) {
+          md += "- ... " + std::to_string(m.groups.size() - gi) + " more in report.html\n";
+          break;
+        }
         md += "- `" + std::string(VerdictName(g.verdict)) + "` x" + std::to_string(g.count) + ": " +
-              g.cause + ". Example `" + g.example_state + "`: " + g.example_detail +
+              g.cause + ". Example `" + g.example_state + "`: " +
+              (g.evidence.root_cause.empty() ? g.example_detail : g.evidence.root_cause) +
               ". Reproduce: `" + g.reproduce + "`\n";
       }
     }

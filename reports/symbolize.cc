@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 namespace aftershock {
 namespace {
@@ -100,6 +101,11 @@ SourceLocation Symbolizer::Lookup(const std::string& module, uint64_t offset) {
     const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr);
     if (file != nullptr) {
       loc.file = file;
+      // A relative name is relative to the compilation directory (the build
+      // dir); joined, it names the source wherever it lives.
+      const char* comp_dir = dwfl_line_comp_dir(line);
+      if (file[0] != '/' && comp_dir != nullptr && comp_dir[0] == '/')
+        loc.file = std::filesystem::path(std::string(comp_dir) + "/" + file).lexically_normal();
       loc.line = lineno;
     }
   }

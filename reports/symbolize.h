@@ -12,7 +12,7 @@
 namespace aftershock {
 
 struct SourceLocation {
-  std::string file;  // as recorded in DWARF (absolute, or relative to comp dir)
+  std::string file;  // absolute when DWARF names the compilation directory
   int line = 0;
   std::string function;  // demangled
   bool known() const { return line > 0 && !file.empty(); }

@@ -23,7 +23,8 @@ std::string SummaryTable(const Report& report);
 // Writes `bytes` to `path` atomically. Returns true iff durable.
 bool WriteFileAtomically(const std::string& path, const std::string& bytes, std::string* error);
 
-// Writes report.json, junit.xml and summary.md into `dir` (created).
+// Writes report.json, junit.xml, summary.md, report.html and results.sarif
+// into `dir` (created).
 bool WriteReports(const Report& report, const std::string& dir, std::string* error);
 
 }  // namespace aftershock

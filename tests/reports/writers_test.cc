@@ -32,14 +32,14 @@ Report Sample() {
   ok.verdicts[static_cast<int>(Verdict::kDuplicate)] = 1;
   ok.duplicate_rate = 0.125;
   ok.groups.push_back({Verdict::kDuplicate, "crash during deliver", 1, "p9", "after op 9",
-                       "duplicate m1 -> a@local x2", "aftershock replay r --state p9", false});
+                       "duplicate m1 -> a@local x2", "aftershock replay r --state p9", false, {}});
   ModelResult bad = ok;
   bad.model = "posix";
   bad.passed = false;
   bad.expectation_failures = {"1 'lost' states (at most 0 expected)"};
   bad.verdicts[static_cast<int>(Verdict::kLost)] = 1;
   bad.groups.push_back({Verdict::kLost, "dropped fsync {root}/incoming", 1, "p5-d3", "after op 5",
-                        "lost m1 -> a@local", "aftershock replay r --state p5-d3", false});
+                        "lost m1 -> a@local", "aftershock replay r --state p5-d3", false, {}});
   s.models = {ok, bad};
   r.scenarios.push_back(s);
   return r;

@@ -1,0 +1,184 @@
+#include "harness/evidence.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "harness/evidence_cause.h"
+#include "harness/message.h"
+#include "harness/run_dir.h"
+#include "model/trace.h"
+
+namespace aftershock {
+namespace {
+
+namespace fs = std::filesystem;
+
+int KindRank(const std::string& kind) {
+  static const char* kOrder[] = {"lost", "corrupted", "phantom", "duplicated", "unacked-delivered"};
+  for (int i = 0; i < 5; ++i) {
+    if (kind == kOrder[i]) return i;
+  }
+  return 5;
+}
+
+}  // namespace
+
+std::vector<MailFinding> ListMailFindings(const CheckInput& in) {
+  std::vector<MailFinding> out;
+  std::map<Pair, int64_t> delivered;
+  std::set<std::string> acked_ids;
+  for (const auto& [id, rcpt] : in.acked) acked_ids.insert(id);
+  for (const DeliveredCopy& d : in.deliveries) {
+    ParsedCopy p = ParseCopy(d.copy);
+    auto msg = in.messages->find(p.id);
+    if (p.id.empty()) {
+      if (const Submitted* m = TornFrom(d.copy, *in.messages)) {
+        out.push_back({"corrupted", m->id, d.rcpts.empty() ? "" : d.rcpts.front(),
+                       "torn: " + std::to_string(d.copy.size()) + " bytes, no readable id (" +
+                           d.where + ")"});
+        continue;
+      }
+    }
+    if (p.id.empty() || msg == in.messages->end()) {
+      out.push_back({"phantom", p.id, d.rcpts.empty() ? "" : d.rcpts.front(),
+                     "a copy no one submitted (" + d.where + ")"});
+      continue;
+    }
+    const Submitted& m = msg->second;
+    std::vector<std::string> rcpts = d.rcpts.empty() ? m.rcpts : d.rcpts;
+    if (!p.has_header_end || p.body != MessageBody(m.id, m.body_size)) {
+      out.push_back({"corrupted", m.id, rcpts.empty() ? "" : rcpts.front(),
+                     "body of " + std::to_string(p.body.size()) + " bytes, expected " +
+                         std::to_string(m.body_size) + " (" + d.where + ")"});
+      continue;
+    }
+    for (const auto& r : rcpts) {
+      if (std::find(m.rcpts.begin(), m.rcpts.end(), r) == m.rcpts.end()) {
+        out.push_back(
+            {"phantom", m.id, r, "delivered to a recipient it never had (" + d.where + ")"});
+        continue;
+      }
+      ++delivered[{m.id, r}];
+    }
+  }
+  for (const Pair& pair : in.acked) {
+    if (delivered[pair] == 0)
+      out.push_back({"lost", pair.first, pair.second,
+                     "acknowledged before the crash; no intact copy after recovery"});
+  }
+  for (const auto& [pair, n] : delivered) {
+    if (n > 1)
+      out.push_back(
+          {"duplicated", pair.first, pair.second, "delivered " + std::to_string(n) + " times"});
+    if (n > 0 && !acked_ids.count(pair.first))
+      out.push_back({"unacked-delivered", pair.first, pair.second,
+                     "delivered though its enqueue was not acknowledged (allowed)"});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const MailFinding& a, const MailFinding& b) {
+    return KindRank(a.kind) < KindRank(b.kind);
+  });
+  if (out.size() > kMailMaxFindings) out.resize(kMailMaxFindings);
+  return out;
+}
+
+std::vector<TreeEntry> ListTree(const std::string& dir, bool* truncated) {
+  std::vector<TreeEntry> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    struct stat st;
+    if (lstat(it->path().c_str(), &st) != 0) continue;
+    TreeEntry e;
+    e.path = fs::relative(it->path(), dir).string();
+    e.type = S_ISREG(st.st_mode)   ? 'f'
+             : S_ISDIR(st.st_mode) ? 'd'
+             : S_ISLNK(st.st_mode) ? 'l'
+                                   : 'o';
+    e.size = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
+    e.mode = st.st_mode & 07777;
+    out.push_back(std::move(e));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const TreeEntry& a, const TreeEntry& b) { return a.path < b.path; });
+  if (out.size() > kTreeMaxEntries) {
+    out.resize(kTreeMaxEntries);
+    *truncated = true;
+  }
+  return out;
+}
+
+EvidenceCollector::EvidenceCollector(const RecoveryPlan* plan, std::string scratch_dir,
+                                     std::string run_dir, std::string model, std::string strategy)
+    : plan_(plan),
+      scratch_dir_(std::move(scratch_dir)),
+      run_dir_(std::move(run_dir)),
+      model_(std::move(model)),
+      strategy_(std::move(strategy)) {}
+
+void EvidenceCollector::Note(size_t group, const CrashStateRef& state) {
+  examples_.try_emplace(group, state);
+  auto& points = points_[group];
+  if (points.size() < kCrashPointsMax || points.count(state.crash_seq)) ++points[state.crash_seq];
+}
+
+void EvidenceCollector::Fill(std::vector<ViolationGroup>* groups) {
+  if (examples_.empty()) return;
+  TraceError trace_error;
+  std::optional<Trace> trace = ReadTrace(plan_->recording->run.trace_path, &trace_error);
+  Symbolizer symbolizer;
+  for (const auto& [index, state] : examples_) {
+    if (index >= groups->size()) continue;
+    ViolationGroup& g = (*groups)[index];
+    Evidence& e = g.evidence;
+    e = Evidence{};
+    if (state.id.find('/') != std::string::npos) {
+      // TODO(reports): evidence for a crash during recovery needs the
+      // recovery's own trace, which is gone by now.
+      e.error = "a crash during recovery: no evidence collected (replay it)";
+      continue;
+    }
+    std::string dir = scratch_dir_ + "/g" + std::to_string(index);
+    std::error_code ec;
+    if (fs::exists(dir, ec)) RemoveTreeInside(run_dir_, dir);
+    fs::create_directories(dir, ec);
+    std::string error;
+    // The state as the crash left it, then recovered in a directory of its own.
+    bool truncated = false;
+    if (MaterializeCrashState(state, dir + "/before", &error)) {
+      e.tree_before = ListTree(dir + "/before", &truncated);
+    }
+    CheckInput input;
+    CrashPoint point = PointOf(*plan_, state.crash_seq);
+    if (RecoverState(*plan_, state, point, dir + "/recover", &input, &error)) {
+      e.tree_after = ListTree(dir + "/recover/root", &truncated);
+    } else {
+      input.acked = point.acked;
+      input.messages = &plan_->recording->messages;
+    }
+    e.tree_truncated = truncated;
+    RemoveTreeInside(run_dir_, dir);
+
+    CauseInput in;
+    std::vector<Op> none;
+    in.ops = trace ? &trace->ops : &none;
+    in.root = plan_->recording->run.root;
+    in.model = model_;
+    in.strategy = strategy_;
+    in.verdict = g.verdict;
+    in.crash_seq = state.crash_seq;
+    in.dropped_seqs = state.dropped_seqs;
+    in.dropped_seqs.insert(in.dropped_seqs.end(), state.lost_seqs.begin(), state.lost_seqs.end());
+    in.torn_seqs = state.torn_seqs;
+    in.mail = ListMailFindings(input);
+    in.recovery_failure = input.recovery_failure;
+    DeriveEvidence(in, &symbolizer, &e);
+    if (!trace) e.error = "trace unreadable: " + trace_error.message;
+    if (!error.empty()) e.error += (e.error.empty() ? "" : "; ") + error;
+    for (const auto& [seq, n] : points_[index]) e.crash_points.emplace_back(seq, n);
+  }
+  if (fs::exists(scratch_dir_)) RemoveTreeInside(run_dir_, scratch_dir_);
+}
+
+}  // namespace aftershock

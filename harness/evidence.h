@@ -1,0 +1,56 @@
+// Evidence for each violation group's example state (reports/evidence.h):
+// the explorer notes every state of a group, then the collector recovers
+// each example once more in its own scratch directory, with the file tree
+// taken before and after recovery, and derives the culprit and root cause
+// from the trace (harness/evidence_cause.h).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "harness/checker.h"
+#include "harness/recovery.h"
+#include "reports/report.h"
+
+namespace aftershock {
+
+inline constexpr size_t kTreeMaxEntries = 400;
+inline constexpr size_t kMailMaxFindings = 40;
+inline constexpr size_t kCrashPointsMax = 2000;
+
+// Not thread-safe: the explorer calls Note under its lock.
+class EvidenceCollector {
+ public:
+  // `scratch_dir` must lie inside `run_dir` (it is removed afterwards).
+  EvidenceCollector(const RecoveryPlan* plan, std::string scratch_dir, std::string run_dir,
+                    std::string model, std::string strategy);
+
+  // A state of group `group` (its index in ModelResult::groups); the first
+  // one noted is the group's example.
+  void Note(size_t group, const CrashStateRef& state);
+
+  // Fills (*groups)[i].evidence for every noted group. Never fails the run:
+  // what could not be collected is said in Evidence::error.
+  void Fill(std::vector<ViolationGroup>* groups);
+
+ private:
+  const RecoveryPlan* plan_;
+  std::string scratch_dir_;
+  std::string run_dir_;
+  std::string model_;
+  std::string strategy_;
+  std::map<size_t, CrashStateRef> examples_;
+  std::map<size_t, std::map<uint64_t, int64_t>> points_;
+};
+
+// Every finding of the checker on `input`, one per pair or copy, at most
+// kMailMaxFindings, most severe kinds first.
+std::vector<MailFinding> ListMailFindings(const CheckInput& input);
+
+// The tree under `dir` (not following symlinks), sorted by path, at most
+// kTreeMaxEntries (*truncated set when cut).
+std::vector<TreeEntry> ListTree(const std::string& dir, bool* truncated);
+
+}  // namespace aftershock

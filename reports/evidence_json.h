@@ -1,0 +1,16 @@
+// Evidence in report.json (docs/report-format.md, "evidence").
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "reports/evidence.h"
+
+namespace aftershock {
+
+nlohmann::json EvidenceToJson(const Evidence& e);
+// Missing members keep their defaults (older reports have no evidence);
+// members of the wrong type throw nlohmann::json::exception.
+Evidence EvidenceFromJson(const nlohmann::json& j);
+
+}  // namespace aftershock

@@ -1,0 +1,182 @@
+#include "reports/sarif.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+namespace aftershock {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Rule {
+  Verdict verdict;
+  const char* id;
+  const char* name;
+  const char* text;
+};
+constexpr Rule kRules[] = {
+    {Verdict::kLost, "aftershock/lost", "LostAcknowledgedMessage",
+     "An acknowledged message is not delivered to a recipient after a crash and recovery."},
+    {Verdict::kCorrupt, "aftershock/corrupt", "CorruptDelivery",
+     "A delivered copy differs from the message that was submitted."},
+    {Verdict::kPhantom, "aftershock/phantom", "PhantomDelivery",
+     "A copy of a message no one submitted, or to a recipient it never had, is delivered."},
+    {Verdict::kRecoveryFailed, "aftershock/recovery-failed", "RecoveryFailed",
+     "The target's recovery or delivery failed or hung on a crash state."},
+    {Verdict::kDuplicate, "aftershock/duplicate", "DuplicateDelivery",
+     "A message is delivered more than once to a recipient (allowed, but counted)."},
+    {Verdict::kUnackedDelivered, "aftershock/unacked-delivered", "UnacknowledgedDelivered",
+     "A message whose enqueue was not acknowledged is delivered (allowed)."},
+};
+
+int RuleIndex(Verdict v) {
+  for (size_t i = 0; i < std::size(kRules); ++i) {
+    if (kRules[i].verdict == v) return static_cast<int>(i);
+  }
+  return 0;
+}
+
+// Stable across builds and platforms (std::hash is not).
+std::string Fingerprint(const std::string& text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::string PercentEncode(const std::string& path) {
+  std::string out;
+  for (unsigned char c : path) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// The nearest ancestor of `file` that holds .git, "" when none.
+std::string GitRoot(const std::string& file) {
+  std::error_code ec;
+  fs::path p = fs::path(file).parent_path();
+  while (!p.empty()) {
+    if (fs::exists(p / ".git", ec)) return p.string();
+    if (p == p.root_path()) break;
+    p = p.parent_path();
+  }
+  return "";
+}
+
+std::string Level(const ViolationGroup& g) {
+  if (!IsViolation(g.verdict)) return "note";
+  return g.expected ? "warning" : "error";
+}
+
+}  // namespace
+
+std::string SarifUri(const std::string& file, const std::string& root, bool* relative) {
+  fs::path f = fs::path(file).lexically_normal();
+  *relative = false;
+  if (!root.empty() && f.is_absolute()) {
+    fs::path rel = f.lexically_relative(fs::path(root).lexically_normal());
+    if (!rel.empty() && *rel.begin() != "..") {
+      *relative = true;
+      return PercentEncode(rel.generic_string());
+    }
+  }
+  if (f.is_absolute()) return "file://" + PercentEncode(f.generic_string());
+  *relative = true;  // as DWARF recorded it: relative to an unknown build directory
+  return PercentEncode(f.generic_string());
+}
+
+std::string ReportToSarif(const Report& r, const SarifOptions& options) {
+  json rules = json::array();
+  for (const Rule& rule : kRules) {
+    rules.push_back(
+        {{"id", rule.id},
+         {"name", rule.name},
+         {"shortDescription", {{"text", rule.text}}},
+         {"fullDescription", {{"text", rule.text}}},
+         {"defaultConfiguration", {{"level", IsViolation(rule.verdict) ? "error" : "note"}}},
+         {"properties", {{"tags", {"crash-consistency", "durability"}}}}});
+  }
+  std::string root = options.source_root;
+  json results = json::array();
+  for (const auto& s : r.scenarios) {
+    for (const auto& m : s.models) {
+      for (const auto& g : m.groups) {
+        const Evidence& e = g.evidence;
+        std::string text = e.root_cause.empty() ? g.cause + ": " + g.example_detail : e.root_cause;
+        text += " [scenario " + s.name + ", model " + m.model + ", " + std::to_string(g.count) +
+                " state" + (g.count == 1 ? "" : "s") + "; reproduce: " + g.reproduce + "]";
+        json location;
+        if (e.culprit.HasSource()) {
+          if (root.empty()) root = GitRoot(e.culprit.file);
+          bool relative = false;
+          json artifact = {{"uri", SarifUri(e.culprit.file, root, &relative)}};
+          if (relative && !root.empty()) artifact["uriBaseId"] = "SRCROOT";
+          json physical = {{"artifactLocation", artifact},
+                           {"region", {{"startLine", e.culprit.line}}}};
+          location = {{"physicalLocation", physical}};
+          if (!e.culprit.function.empty())
+            location["logicalLocations"] = {
+                {{"fullyQualifiedName", e.culprit.function}, {"kind", "function"}}};
+          location["message"] = {{"text", "op " + std::to_string(e.culprit.seq) + " (" +
+                                              e.culprit.role + "): " + e.culprit.op}};
+        } else if (!s.file.empty() && s.file[0] != '(') {
+          bool relative = false;
+          std::string scen_root = root.empty() ? GitRoot(fs::absolute(s.file).string()) : root;
+          json artifact = {{"uri", SarifUri(fs::absolute(s.file).string(), scen_root, &relative)}};
+          if (relative && !scen_root.empty() && scen_root == root)
+            artifact["uriBaseId"] = "SRCROOT";
+          location = {{"physicalLocation", {{"artifactLocation", artifact}}}};
+        }
+        json result = {{"ruleId", kRules[RuleIndex(g.verdict)].id},
+                       {"ruleIndex", RuleIndex(g.verdict)},
+                       {"level", Level(g)},
+                       {"message", {{"text", text}}},
+                       {"partialFingerprints",
+                        {{"aftershockGroup/v1",
+                          Fingerprint(s.name + "|" + m.model + "|" +
+                                      std::string(VerdictName(g.verdict)) + "|" + g.cause)}}},
+                       {"properties",
+                        {{"scenario", s.name},
+                         {"model", m.model},
+                         {"states", g.count},
+                         {"exampleState", g.example_state},
+                         {"expected", g.expected},
+                         {"reproduce", g.reproduce}}}};
+        if (!location.is_null()) result["locations"] = json::array({location});
+        results.push_back(result);
+      }
+    }
+  }
+  json run = {{"tool",
+               {{"driver",
+                 {{"name", "aftershock"},
+                  {"version", r.aftershock_version.empty() ? "unknown" : r.aftershock_version},
+                  {"rules", rules}}}}},
+              {"results", results},
+              {"columnKind", "utf16CodeUnits"}};
+  if (!root.empty()) {
+    std::string uri = "file://" + PercentEncode(fs::path(root).lexically_normal().generic_string());
+    if (uri.back() != '/') uri += '/';
+    run["originalUriBaseIds"] = {{"SRCROOT", {{"uri", uri}}}};
+  }
+  if (!r.command_line.empty()) {
+    run["invocations"] =
+        json::array({{{"commandLine", r.command_line}, {"executionSuccessful", true}}});
+  }
+  json doc = {{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+              {"version", "2.1.0"},
+              {"runs", json::array({run})}};
+  return doc.dump(2) + "\n";
+}
+
+}  // namespace aftershock
