@@ -5,9 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build.sh
-if build/harness/aftershock run --help >/dev/null 2>&1; then
-  exec build/harness/aftershock run --out aftershock-out "$@"
-else
-  # Until the harness lands: the reference queue's own demo.
-  exec build/queue/refqueue-demo "$@"
-fi
+exec build/harness/aftershock run --out aftershock-out "$@"
