@@ -118,7 +118,10 @@ EvidenceCollector::EvidenceCollector(const RecoveryPlan* plan, std::string scrat
       strategy_(std::move(strategy)) {}
 
 void EvidenceCollector::Note(size_t group, const CrashStateRef& state) {
-  examples_.try_emplace(group, state);
+  auto [it, inserted] = examples_.try_emplace(group, state);
+  if (!inserted && StatePrecedes(state.crash_seq, state.id, it->second.crash_seq, it->second.id)) {
+    it->second = state;  // the earliest state, whatever order workers finish in
+  }
   auto& points = points_[group];
   if (points.size() < kCrashPointsMax || points.count(state.crash_seq)) ++points[state.crash_seq];
 }

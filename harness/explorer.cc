@@ -141,7 +141,21 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
           req.reproduce_prefix + " --state " + state.id + " --into aftershock-replay-" + dir;
       out->groups.push_back(g);
     }
-    ++out->groups[it->second].count;
+    ViolationGroup& group = out->groups[it->second];
+    // Workers finish in any order: the example is the earliest state of the
+    // group (by crash point, then id), so one seed gives one report.
+    if (!inserted && StatePrecedes(state.crash_seq, state.id, group.example_crash_seq,
+                                   group.example_state)) {
+      group.example_state = state.id;
+      group.example_description = state.description;
+      group.example_detail = entry.detail;
+      std::string dir = state.id;
+      std::replace(dir.begin(), dir.end(), '/', '_');
+      group.reproduce =
+          req.reproduce_prefix + " --state " + state.id + " --into aftershock-replay-" + dir;
+    }
+    if (inserted || group.example_state == state.id) group.example_crash_seq = state.crash_seq;
+    ++group.count;
     evidence.Note(it->second, state);
   };
 

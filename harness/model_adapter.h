@@ -62,6 +62,13 @@ struct CrashStateRef {
   std::shared_ptr<const StatePayload> payload;
 };
 
+// Returns true iff state (seq_a, id_a) comes before (seq_b, id_b) in the
+// order reports pick examples by: crash point, then id.
+inline bool StatePrecedes(uint64_t seq_a, const std::string& id_a, uint64_t seq_b,
+                          const std::string& id_b) {
+  return seq_a != seq_b ? seq_a < seq_b : id_a < id_b;
+}
+
 class CrashStateSource {
  public:
   virtual ~CrashStateSource() = default;

@@ -20,12 +20,13 @@ struct ViolationGroup {
   Verdict verdict = Verdict::kOk;
   std::string cause;          // "dropped fsync {root}/incoming/#" / "crash after rename ..."
   int64_t count = 0;          // states in the group
-  std::string example_state;  // one state id
+  std::string example_state;  // one state id: the group's earliest (crash point, then id)
   std::string example_description;
   std::string example_detail;  // what the checker saw: "lost m1 -> bob@remote"
   std::string reproduce;       // a command that reproduces the verdict
   bool expected = false;       // the scenario expects this violation under this model
   Evidence evidence;           // for the example state (reports/evidence.h)
+  uint64_t example_crash_seq = 0;  // the example's crash point (not serialized)
 };
 
 // One scenario under one model.
