@@ -1,5 +1,7 @@
 #include "harness/command_env.h"
 
+#include <cstdio>
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -99,6 +101,23 @@ EnvList CommandEnvironment(const CommandContext& ctx) {
   // The sink marks deliveries in the trace only while it is recorded.
   env.emplace_back("AFTERSHOCK_TRACE", ctx.trace_path);
   return env;
+}
+
+std::string OwnCommandLine() {
+  std::FILE* f = std::fopen("/proc/self/cmdline", "rb");
+  if (!f) return "";
+  std::string line, arg;
+  int ch;
+  while ((ch = std::fgetc(f)) != EOF) {
+    if (ch == 0) {
+      line += (line.empty() ? "" : " ") + arg;
+      arg.clear();
+    } else {
+      arg += static_cast<char>(ch);
+    }
+  }
+  std::fclose(f);
+  return line;
 }
 
 }  // namespace aftershock

@@ -21,6 +21,10 @@ struct ToolPaths {
 // queue/ folder (configured at build time).
 ToolPaths FindToolPaths();
 
+// How aftershock itself was invoked (/proc/self/cmdline, space-joined), for
+// reports; "" when it cannot be read.
+std::string OwnCommandLine();
+
 struct CommandContext {
   const Manifest* manifest = nullptr;
   const EnvList* scenario_env = nullptr;  // may be null

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "harness/command_env.h"
 #include "harness/command.h"
 #include "harness/fuzz.h"
 #include "harness/scenario.h"
@@ -47,22 +48,6 @@ bool ValidDomain(const std::string& d) {
   return true;
 }
 
-std::string CommandLine() {
-  std::FILE* f = std::fopen("/proc/self/cmdline", "rb");
-  if (!f) return "";
-  std::string line, arg;
-  int ch;
-  while ((ch = std::fgetc(f)) != EOF) {
-    if (ch == 0) {
-      line += (line.empty() ? "" : " ") + arg;
-      arg.clear();
-    } else {
-      arg += static_cast<char>(ch);
-    }
-  }
-  std::fclose(f);
-  return line;
-}
 
 // Fills *o from the command line. Returns false (message printed) on bad input.
 bool ToFuzzOptions(const FuzzCli& c, FuzzOptions* o) {
@@ -110,7 +95,7 @@ bool ToFuzzOptions(const FuzzCli& c, FuzzOptions* o) {
   unsigned cores = std::thread::hardware_concurrency();
   o->jobs = c.jobs > 0 ? c.jobs : static_cast<int>(cores ? cores : 1);
   o->verbosity = c.quiet ? 0 : c.verbose ? 2 : 1;
-  o->command_line = CommandLine();
+  o->command_line = OwnCommandLine();
   return true;
 }
 

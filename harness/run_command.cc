@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "harness/command_env.h"
 #include "harness/command.h"
 #include "harness/runner.h"
 
@@ -93,23 +94,6 @@ void AddCommonOptions(CLI::App* cmd, CliOptions* c) {
       ->check(CLI::Range(0, 1));
 }
 
-std::string CommandLine(int argc_hint) {
-  (void)argc_hint;
-  std::FILE* f = std::fopen("/proc/self/cmdline", "rb");
-  if (!f) return "";
-  std::string line, arg;
-  int ch;
-  while ((ch = std::fgetc(f)) != EOF) {
-    if (ch == 0) {
-      line += (line.empty() ? "" : " ") + arg;
-      arg.clear();
-    } else {
-      arg += static_cast<char>(ch);
-    }
-  }
-  std::fclose(f);
-  return line;
-}
 
 void SetupRun(CLI::App& app, int* exit_status) {
   auto c = std::make_shared<CliOptions>();
@@ -127,7 +111,7 @@ void SetupRun(CLI::App& app, int* exit_status) {
       *exit_status = 2;
       return;
     }
-    options.command_line = CommandLine(0);
+    options.command_line = OwnCommandLine();
     std::vector<std::string> files = c->scenarios.empty() ? DefaultScenarios() : c->scenarios;
     if (files.empty()) {
       std::fprintf(stderr, "aftershock: no scenario given and no scenarios/ folder found\n");
@@ -160,7 +144,7 @@ void SetupCheck(CLI::App& app, int* exit_status) {
       *exit_status = 2;
       return;
     }
-    options.command_line = CommandLine(0);
+    options.command_line = OwnCommandLine();
     std::string manifest = fs::absolute(c->target).lexically_normal().string();
     std::vector<Scenario> scenarios = BuiltinWorkloads(manifest);
     for (auto& s : scenarios) {
