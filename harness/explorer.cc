@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <thread>
 
@@ -115,12 +116,13 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
   std::map<std::pair<Verdict, std::string>, size_t> group_index;
   int64_t with_duplicate = 0;
   int64_t explored = 0;
-  EvidenceCollector evidence(&plan, req.scratch_dir + "/evidence", req.run_dir,
-                             req.options.model, req.options.strategy);
+  EvidenceCollector evidence(&plan, req.scratch_dir + "/evidence", req.run_dir, req.options.model,
+                             req.options.strategy);
 
   // Adds one checked state to the results. REQUIRES: mu held.
   auto tally = [&](const CrashStateRef& state, const VerdictCache::Entry& entry, bool cached,
-                   const std::string& cause) {
+                   const std::string& state_cause) {
+    const std::string cause = req.cause_prefix + state_cause;
     ++out->verdicts[static_cast<int>(entry.verdict)];
     ++out->states_unique;
     if (!cached) ++out->states_recovered;
@@ -144,8 +146,8 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
     ViolationGroup& group = out->groups[it->second];
     // Workers finish in any order: the example is the earliest state of the
     // group (by crash point, then id), so one seed gives one report.
-    if (!inserted && StatePrecedes(state.crash_seq, state.id, group.example_crash_seq,
-                                   group.example_state)) {
+    if (!inserted &&
+        StatePrecedes(state.crash_seq, state.id, group.example_crash_seq, group.example_state)) {
       group.example_state = state.id;
       group.example_description = state.description;
       group.example_detail = entry.detail;
@@ -254,6 +256,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
         if (!first_error.empty()) return;
         state = source->Next();
         if (!state) return;
+        state->id = req.id_prefix + state->id;
         if (explored >= req.options.max_states) {
           out->truncated = true;
           return;
@@ -305,6 +308,29 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
             });
   out->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return true;
+}
+
+void MergeModelResult(const ModelResult& part, ModelResult* into) {
+  auto duplicates = [](const ModelResult& r) {
+    return static_cast<int64_t>(
+        std::llround(r.duplicate_rate * static_cast<double>(r.states_unique)));
+  };
+  int64_t with_duplicate = duplicates(*into) + duplicates(part);
+  into->states_explored += part.states_explored;
+  into->states_unique += part.states_unique;
+  into->states_recovered += part.states_recovered;
+  for (size_t v = 0; v < into->verdicts.size(); ++v) into->verdicts[v] += part.verdicts[v];
+  into->duplicate_rate = into->states_unique > 0 ? static_cast<double>(with_duplicate) /
+                                                       static_cast<double>(into->states_unique)
+                                                 : 0.0;
+  for (const ViolationGroup& g : part.groups) into->groups.push_back(g);
+  std::stable_sort(into->groups.begin(), into->groups.end(),
+                   [](const ViolationGroup& a, const ViolationGroup& b) {
+                     if (a.verdict != b.verdict) return a.verdict > b.verdict;
+                     return a.count > b.count;
+                   });
+  into->seconds += part.seconds;
+  into->truncated = into->truncated || part.truncated;
 }
 
 void Judge(const Scenario& s, ModelResult* r) {

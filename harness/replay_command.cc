@@ -1,7 +1,10 @@
 // `aftershock replay REPORT --state ID --into DIR`: materialize one crash
 // state of a finished run for a person, and print the commands that
 // reproduce its verdict.
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -11,6 +14,7 @@
 #include "harness/mail_facts.h"
 #include "harness/message.h"
 #include "harness/model_adapter.h"
+#include "harness/recorder.h"
 #include "harness/runner.h"
 #include "harness/scenario.h"
 #include "reports/writers.h"
@@ -51,6 +55,33 @@ bool LoadRecordedRun(const std::string& dir, RecordedRun* run, std::string* erro
   run->final_snapshot = dir + "/snap/final";
   return true;
 }
+
+// A fresh directory under $TMPDIR (or /tmp), removed with what is in it
+// when this goes out of scope: only this process ever wrote there.
+class TempDir {
+ public:
+  TempDir() = default;
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  bool Create(std::string* error) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/aftershock-replay-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) {
+      *error = pattern + ": " + std::strerror(errno);
+      return false;
+    }
+    path_ = pattern;
+    return true;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 int Replay(const ReplayOptions& o) {
   std::ifstream in(o.report);
@@ -123,8 +154,35 @@ int Replay(const ReplayOptions& o) {
   for (char ch : scenario->name) {
     rec_dir += std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' ? ch : '_';
   }
+  ToolPaths tools = FindToolPaths();
   RecordedRun run;
-  if (!LoadRecordedRun(rec_dir, &run, &error)) {
+  // An interleaving's state ("b3:p41"): its recording was not kept, so the
+  // interleaving is recorded again (in a directory of our own, removed at
+  // the end) and the state looked up in it.
+  Interleaving interleaving;
+  std::string state_id = o.state;
+  TempDir temp;
+  Recording irec;
+  if (ParseInterleavingId(sc, o.state, &interleaving, &state_id)) {
+    if (manifest.daemon()) {
+      std::fprintf(stderr, "aftershock: %s is a daemon-mode target: no beside steps\n",
+                   manifest.file.c_str());
+      return 2;
+    }
+    if (!temp.Create(&error) || !RecordWorkload(sc, manifest, tools, temp.path() + "/record", &irec,
+                                                &error, &interleaving)) {
+      std::fprintf(stderr, "aftershock: recording interleaving %s again: %s\n",
+                   o.state.substr(0, o.state.find(':')).c_str(), error.c_str());
+      return 2;
+    }
+    if (!irec.paused) {
+      std::fprintf(stderr,
+                   "aftershock: interleaving %s: the step ended before that call this time\n",
+                   o.state.substr(0, o.state.find(':')).c_str());
+      return 2;
+    }
+    run = irec.run;
+  } else if (!LoadRecordedRun(rec_dir, &run, &error)) {
     std::fprintf(stderr, "aftershock: %s\n", error.c_str());
     return 2;
   }
@@ -137,7 +195,7 @@ int Replay(const ReplayOptions& o) {
   }
   std::optional<CrashStateRef> state;
   while ((state = source->Next())) {
-    if (state->id == o.state) break;
+    if (state->id == state_id) break;
   }
   if (!state) {
     std::fprintf(stderr, "aftershock: state %s not found under %s\n", o.state.c_str(),
@@ -159,7 +217,6 @@ int Replay(const ReplayOptions& o) {
     std::fprintf(stderr, "aftershock: %s\n", error.c_str());
     return 2;
   }
-  ToolPaths tools = FindToolPaths();
   CommandContext ctx;
   ctx.manifest = &manifest;
   ctx.scenario_env = &sc.env;
@@ -168,9 +225,10 @@ int Replay(const ReplayOptions& o) {
   ctx.sink_log = into + ".sink.log";
   ctx.now = sc.clock_start + facts.TicksBefore(state->crash_seq);
   std::printf("# %s, model %s, state %s: %s\n", scenario->name.c_str(), model->model.c_str(),
-              state->id.c_str(), state->description.c_str());
+              o.state.c_str(), state->description.c_str());
+  if (irec.paused) std::printf("# interleaving (recorded again): %s\n", irec.beside_label.c_str());
   for (const auto& g : model->groups) {
-    if (g.example_state == state->id) {
+    if (g.example_state == o.state) {
       std::printf("# verdict %s: %s\n", std::string(VerdictName(g.verdict)).c_str(),
                   g.example_detail.c_str());
     }
