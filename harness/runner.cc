@@ -319,7 +319,12 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
     if (!explore_all(plan, "", "", true)) return 2;
     // Every interleaving of each step with its beside step, explored as
     // the sequential recording is.
-    for (const Interleaving& il : Interleavings(s, rec, &sr.workload_notes)) {
+    std::vector<Interleaving> interleavings = Interleavings(s, rec, &sr.workload_notes);
+    if (options.verbosity > 0 && !interleavings.empty()) {
+      std::fprintf(stderr, "%-28s %zu interleaving(s) with beside steps\n", s.name.c_str(),
+                   interleavings.size());
+    }
+    for (const Interleaving& il : interleavings) {
       std::string prefix = InterleavingPrefix(s, il);
       std::string dir = work + "/" + Safe(prefix);
       Recording irec;

@@ -227,8 +227,9 @@ RunningCommand::RunningCommand(const LaunchOptions& o) : timeout_ms_(o.timeout_m
 
 RunningCommand::~RunningCommand() {
   if (result_.started && !done_) {
+    bool paused = PausedPid() != 0;
     ::killpg(pid_, SIGKILL);
-    if (page_ != nullptr) Resume();  // nothing else may wait on this run
+    if (paused) Resume();  // others sharing the page may wait to pause
     ::waitpid(pid_, &status_, 0);
     done_ = true;
     Finish();
@@ -283,16 +284,22 @@ void RunningCommand::Finish() {
   }
 }
 
+int RunningCommand::PausedPid() const {
+  auto* page = static_cast<inject::SharedPage*>(page_);
+  if (page == nullptr) return 0;
+  int pid = static_cast<int>(__atomic_load_n(&page->paused_pid, __ATOMIC_SEQ_CST));
+  // Other commands may share the trace (and its page): only a process of
+  // this command's group is ours to report or resume.
+  return pid != 0 && ::getpgid(pid) == pid_ ? pid : 0;
+}
+
 int RunningCommand::WaitPausedOrEnded() {
   if (!result_.started || done_) return 0;
   auto* page = static_cast<inject::SharedPage*>(page_);
   for (;;) {
-    if (page != nullptr) {
-      uint32_t pid = __atomic_load_n(&page->paused_pid, __ATOMIC_SEQ_CST);
-      if (pid != 0) {
-        paused_at_ms_ = NowMs();
-        return static_cast<int>(pid);
-      }
+    if (int pid = PausedPid(); pid != 0) {
+      paused_at_ms_ = NowMs();
+      return pid;
     }
     // A pause shows within the poll interval; an exit at once.
     if (Reap(page != nullptr ? 2 : -1)) {
@@ -319,7 +326,7 @@ LaunchResult RunningCommand::Wait() {
   if (!result_.started || done_) return result_;
   auto* page = static_cast<inject::SharedPage*>(page_);
   for (;;) {
-    if (page != nullptr && __atomic_load_n(&page->paused_pid, __ATOMIC_SEQ_CST) != 0) Resume();
+    if (PausedPid() != 0) Resume();
     if (Reap(page != nullptr ? 5 : -1)) break;
   }
   Finish();

@@ -81,6 +81,7 @@ class RunningCommand {
 
  private:
   bool Reap(int wait_ms);  // true iff the command ended (or timed out)
+  int PausedPid() const;   // a paused process of this command, or 0
   void Finish();
 
   LaunchResult result_;

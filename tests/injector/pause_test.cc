@@ -146,6 +146,29 @@ TEST(Pause, WaitResumesAPauseNobodyWaitsFor) {
   EXPECT_EQ(SizeOf(s.root + "/b"), 5);
 }
 
+TEST(Pause, ACommandBesideOnTheSameTraceLeavesThePauseAlone) {
+  PausedRun s("pause before posix/io/rw/write nth=2");
+  RunningCommand command(s.options);
+  ASSERT_GT(command.WaitPausedOrEnded(), 0);
+  LaunchOptions beside = s.options;
+  beside.argv.clear();
+  beside.command = "echo x > c";
+  beside.faults.clear();
+  ASSERT_TRUE(Launch(beside).ok());
+  // Still held: the second write has not happened.
+  EXPECT_EQ(SizeOf(s.root + "/a"), 3);
+  EXPECT_FALSE(Exists(s.root + "/b"));
+  command.Resume();
+  EXPECT_TRUE(command.Wait().ok());
+  Trace t = s.Read();
+  uint64_t beside_open = 0;
+  for (const Op& op : t.ops) {
+    if (op.kind == OpKind::kOpen && op.path == s.root + "/c") beside_open = op.seq;
+  }
+  ASSERT_NE(beside_open, 0u);
+  EXPECT_LT(beside_open, SeqOf(t, OpKind::kWrite, 2));
+}
+
 TEST(Pause, EveryHitPausesWithoutNth) {
   PausedRun s("pause before posix/io/rw/write");
   RunningCommand command(s.options);
