@@ -60,8 +60,10 @@ class OpIndex {
   std::map<uint64_t, std::pair<OpKind, std::string>> ops_;
 };
 
+// end_seq: one past the last record of the run (0 = unknown): a state at
+// or past it is the end state, which no crash cut.
 std::string Cause(const CrashStateRef& s, const OpIndex& ops, const MailFacts& facts,
-                  const std::string& root) {
+                  const std::string& root, uint64_t end_seq = 0) {
   auto op = [&](uint64_t seq) {
     std::string d = ops.Describe(seq, root);
     return d.empty() ? "op " + std::to_string(seq) : d;
@@ -69,6 +71,7 @@ std::string Cause(const CrashStateRef& s, const OpIndex& ops, const MailFacts& f
   if (!s.dropped_seqs.empty()) return "dropped " + op(s.dropped_seqs.front());
   if (!s.torn_seqs.empty()) return "torn " + op(s.torn_seqs.front());
   if (!s.lost_seqs.empty()) return "lost to a failed fsync: " + op(s.lost_seqs.front());
+  if (end_seq != 0 && s.crash_seq >= end_seq) return "no crash: the state the whole run left";
   std::string step = facts.StepAt(s.crash_seq);
   std::string before = ops.DescribeBefore(s.crash_seq, root);
   // Group by the step kind, not the message: "step 3 (enqueue m2)" -> "enqueue".
@@ -272,7 +275,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
       if (!check_state(*state, point, scratch, trace, &entry, &cached)) return;
       progress->done.fetch_add(1);
       if (IsViolation(entry.verdict)) progress->violations.fetch_add(1);
-      std::string cause = Cause(*state, ops, *plan.facts, root);
+      std::string cause = Cause(*state, ops, *plan.facts, root, plan.recording->run.final_seq);
       {
         std::lock_guard<std::mutex> lock(mu);
         tally(*state, entry, cached, cause);
