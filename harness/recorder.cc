@@ -368,7 +368,9 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
       if (pid != 0) {
         rec.paused = true;
         paused_pid = static_cast<uint64_t>(pid);
-        bool ok = run_beside(st, i);
+        // The host goes on: its `step` mark again, so that what follows
+        // (and a crash there) is the host's, not the beside step's.
+        bool ok = run_beside(st, i) && mark("step", st.MarkData());
         resumed_after = LastSeq(rec.run.trace_path);
         started.Resume();
         if (!ok) return false;
