@@ -146,7 +146,25 @@ bool IsStaticElf(const std::string& path) {
   return true;
 }
 
-RunningCommand::RunningCommand(const LaunchOptions& o) : timeout_ms_(o.timeout_ms) {
+namespace {
+
+// True iff the spec holds a pause rule (rules start a line or follow ';').
+bool HasPauseRule(const std::string& spec) {
+  size_t i = 0;
+  while (i < spec.size()) {
+    size_t end = spec.find_first_of(";\n", i);
+    if (end == std::string::npos) end = spec.size();
+    size_t start = spec.find_first_not_of(" \t", i);
+    if (start < end && spec.compare(start, 6, "pause ") == 0) return true;
+    i = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+RunningCommand::RunningCommand(const LaunchOptions& o)
+    : timeout_ms_(o.timeout_ms), may_pause_(o.record && HasPauseRule(o.faults)) {
   LaunchResult& res = result_;
   std::string lib = o.inject_lib.empty() ? InjectLibPath() : o.inject_lib;
   if (o.record) {
@@ -287,10 +305,11 @@ void RunningCommand::Finish() {
 int RunningCommand::PausedPid() const {
   auto* page = static_cast<inject::SharedPage*>(page_);
   if (page == nullptr) return 0;
-  int pid = static_cast<int>(__atomic_load_n(&page->paused_pid, __ATOMIC_SEQ_CST));
-  // Other commands may share the trace (and its page): only a process of
-  // this command's group is ours to report or resume.
-  return pid != 0 && ::getpgid(pid) == pid_ ? pid : 0;
+  // Other commands may share the trace (and its page), such as one run
+  // beside this one: a pause is ours iff only our rules can pause. (Not the
+  // process group: a child that called setsid must still be resumed.)
+  if (!may_pause_) return 0;
+  return static_cast<int>(__atomic_load_n(&page->paused_pid, __ATOMIC_SEQ_CST));
 }
 
 int RunningCommand::WaitPausedOrEnded() {

@@ -54,7 +54,9 @@ LaunchResult Launch(const LaunchOptions& options);
 // A command started without waiting, for pause rules ("pause before POINT
 // nth=N" in options.faults): the harness waits until a process of the
 // command is paused before a call, runs something else meanwhile, and
-// resumes it. The timeout does not run while a process is paused.
+// resumes it. The timeout does not run while a process is paused. Pauses
+// are this command's iff its own faults hold a pause rule: of the commands
+// sharing one trace, at most one at a time may have one.
 // Destroying a command that is still running kills its process group.
 class RunningCommand {
  public:
@@ -92,6 +94,7 @@ class RunningCommand {
   int64_t deadline_ms_ = 0;   // steady clock; 0 = none
   int64_t paused_at_ms_ = 0;  // while paused: when (the timeout stops)
   void* page_ = nullptr;      // the run's shared page (traced commands)
+  bool may_pause_ = false;    // options.faults holds a pause rule
   bool done_ = false;
   int status_ = 0;
 };

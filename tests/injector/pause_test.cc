@@ -129,6 +129,19 @@ TEST(Pause, GrandchildOfTheShellIsPausedAndResumed) {
   }
 }
 
+TEST(Pause, ChildInASessionOfItsOwnIsStillPausedAndResumed) {
+  PausedRun s("pause before posix/io/sync/fsync", "setsid " + Prog("inj_pausing"));
+  RunningCommand command(s.options);
+  int pid = command.WaitPausedOrEnded();
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(::getsid(pid), pid);  // it leads a session of its own
+  EXPECT_FALSE(Exists(s.root + "/b"));
+  command.Resume();
+  LaunchResult r = command.Wait();
+  EXPECT_TRUE(r.ok()) << r.Describe();
+  EXPECT_TRUE(Exists(s.root + "/b"));
+}
+
 TEST(Pause, CommandThatNeverReachesThePointJustEnds) {
   PausedRun s("pause before posix/io/rw/write nth=3");
   RunningCommand command(s.options);
