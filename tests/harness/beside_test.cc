@@ -143,6 +143,44 @@ TEST(Beside, InterleavingStateReplaysByRecordingItAgain) {
   EXPECT_FALSE(fs::exists(dir.path() + "/none/queues"));
 }
 
+// The lost groups' example ids under the first model.
+std::vector<std::string> LostIds(const nlohmann::json& report) {
+  std::vector<std::string> ids;
+  for (const auto& g : report["scenarios"][0]["models"][0]["groups"]) {
+    if (g["verdict"] == "lost") ids.push_back(g["example_state"]);
+  }
+  return ids;
+}
+
+TEST(Beside, PointAtAndTheCapChooseTheInterleavings) {
+  if (!RefqueueBuilt()) GTEST_SKIP() << "needs refqueue and the injector";
+  ScratchDir dir;
+  const std::string beside = "kind = \"restart\"";
+  // Only hit 5 of every call (refqueue's chmod of the incoming file).
+  std::string s = Variant(dir, "bug-stale-ignores-age", beside, beside + "\nat = [5]");
+  ASSERT_EQ(Aftershock("run " + s + " --model process --out " + dir.path() + "/at -q").status, 0);
+  for (const auto& id : LostIds(Report(dir.path() + "/at"))) EXPECT_EQ(id.rfind("b5:", 0), 0u);
+  // Every write: two interleavings, both before the file is complete.
+  s = Variant(dir, "bug-stale-ignores-age", beside, beside + "\npoint = \"posix/io/rw/write\"");
+  ASSERT_EQ(Aftershock("run " + s + " --model process --out " + dir.path() + "/w -q").status, 0);
+  std::vector<std::string> ids = LostIds(Report(dir.path() + "/w"));
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids[0].substr(0, 3) + ids[1].substr(0, 3), "b1:b2:");
+  // A hit the step never makes: a note, and the expected violation is missing.
+  s = Variant(dir, "bug-stale-ignores-age", beside, beside + "\nat = [999]");
+  EXPECT_EQ(Aftershock("run " + s + " --model process --out " + dir.path() + "/none -q").status, 1);
+  std::string notes = Report(dir.path() + "/none")["scenarios"][0]["workload_notes"].dump();
+  EXPECT_NE(notes.find("no hit 999"), std::string::npos) << notes;
+  // The cap: spread over the hits, with a note.
+  s = Variant(dir, "bug-stale-ignores-age", "body_size = 300", "body_size = 300\n");
+  std::string text = ReadText(s);
+  dir.Write("bug-stale-ignores-age-variant.toml", "max_interleavings = 2\n" + text);
+  EXPECT_EQ(Aftershock("run " + s + " --model process --out " + dir.path() + "/cap -q").status, 1);
+  notes = Report(dir.path() + "/cap")["scenarios"][0]["workload_notes"].dump();
+  EXPECT_NE(notes.find("2 of "), std::string::npos) << notes;
+  EXPECT_NE(notes.find("max_interleavings"), std::string::npos) << notes;
+}
+
 TEST(Beside, DaemonModeTargetRefusesABesideStepNamingIt) {
   ScratchDir dir;
   std::string manifest = dir.Write("d.toml",
