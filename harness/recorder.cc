@@ -5,6 +5,7 @@
 #include <set>
 
 #include "harness/daemon.h"
+#include "harness/fault_arming.h"
 #include "harness/launch_adapter.h"
 #include "harness/message.h"
 #include "model/trace.h"
@@ -168,7 +169,10 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
   // `step serve` / `step shutdown` and `exit serve STATUS`.
   Daemon daemon;
   std::string daemon_faults = DaemonFaults(scenario);
+  // nth counts the daemon's calls during the steps a fault is armed for.
+  DaemonFaultArming arming(scenario, FaultsHeldByDaemon(scenario), rec.run.trace_path);
   auto start_daemon = [&]() {
+    if (!arming.ParkAll(error)) return false;
     if (!mark("step", "serve")) return false;
     if (!daemon.Start(request(manifest.serve, "", true, daemon_faults), error)) {
       *error = "cannot start serve: " + *error;
@@ -178,6 +182,7 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
   };
   auto stop_daemon = [&]() {
     if (!daemon.running()) return true;
+    if (!arming.ParkAll(error)) return false;
     if (!mark("step", "shutdown")) return false;
     std::string status = daemon.Stop(manifest.timeout_s * 1000);
     if (!mark("exit", "serve " + status)) return false;
@@ -195,6 +200,7 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
         !start_daemon()) {
       return false;
     }
+    if (manifest.daemon() && !arming.EnterStep(i, step.kind, error)) return false;
     if (!mark("step", step.MarkData())) return false;
     std::string faults = FaultsFor(scenario, i, step.kind);
     LaunchOutcome o;

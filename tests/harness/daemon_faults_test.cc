@@ -110,5 +110,50 @@ during = "enqueue"
   EXPECT_EQ(injected, 1) << show.output;
 }
 
+// `step = 2` arms the fault for the second enqueue only, although the
+// daemon got its rules when it started, before the first.
+TEST(DaemonFaults, FaultArmedForTheSecondEnqueueBreaksTheSecondOnly) {
+  if (!RecordSupported()) GTEST_SKIP() << "needs the injector (aftershock record)";
+  ScratchDir dir;
+  std::string s = Scenario(dir, R"(action = "fail"
+point = "posix/io/rw/write"
+nth = 1
+errno = "ENOSPC"
+step = 2
+)");
+  Result r = Aftershock("run " + s + " --out " + dir.path() + "/out -q");
+  EXPECT_EQ(r.status, 0) << r.output;
+  nlohmann::json j = nlohmann::json::parse(ReadText(dir.path() + "/out/report.json"));
+  const nlohmann::json& sc = j["scenarios"][0];
+  ASSERT_EQ(sc["error"], "") << sc.dump(1);
+  std::string notes = sc["workload_notes"].dump();
+  EXPECT_NE(notes.find("step 2 (enqueue m2): serve answered err: "), std::string::npos) << notes;
+  EXPECT_EQ(notes.find("step 1"), std::string::npos) << notes;
+  for (const auto& m : sc["models"]) {
+    for (const char* v : {"lost", "corrupt", "phantom", "recovery-failed"}) {
+      EXPECT_EQ(m["verdicts"][v].get<int>(), 0) << m["model"] << " " << v;
+    }
+  }
+  Result show = Aftershock("trace show " + dir.path() + "/out/recordings/daemon-fault/trace.bin");
+  ASSERT_EQ(show.status, 0) << show.output;
+  bool m1_acked = false, m2_acked = false, in_step_2 = false;
+  int injected = 0;
+  for (const auto& line : Lines(show.output)) {
+    if (line.find("mark(\"step\"") != std::string::npos) {
+      in_step_2 = line.find("enqueue m2") != std::string::npos;
+    }
+    m1_acked |= line.find("mark(\"ack\", \"m1 ") != std::string::npos;
+    m2_acked |= line.find("mark(\"ack\", \"m2 ") != std::string::npos;
+    if (line.find("[injected]") != std::string::npos) {
+      ++injected;
+      EXPECT_TRUE(in_step_2) << line;
+      EXPECT_NE(line.find("ENOSPC"), std::string::npos) << line;
+    }
+  }
+  EXPECT_TRUE(m1_acked);
+  EXPECT_FALSE(m2_acked);
+  EXPECT_EQ(injected, 1) << show.output;
+}
+
 }  // namespace
 }  // namespace aftershock
