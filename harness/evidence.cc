@@ -160,6 +160,11 @@ void EvidenceCollector::Fill(std::vector<ViolationGroup>* groups) {
       input.acked = point.acked;
       input.messages = &plan_->recording->messages;
     }
+    // This recovery is not recorded, so it cannot see what made a recorded
+    // one (nested crashes) fail, an escape: the verdict's own words then.
+    if (g.verdict == Verdict::kRecoveryFailed && input.recovery_failure.empty()) {
+      input.recovery_failure = g.example_detail;
+    }
     e.tree_truncated = truncated;
     RemoveTreeInside(run_dir_, dir);
 

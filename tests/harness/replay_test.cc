@@ -195,6 +195,11 @@ TEST(Replay, RecordedRecoveryWritingOutsideItsRootIsRecoveryFailed) {
   EXPECT_NE(m["groups"][0]["example_detail"].get<std::string>().find("wrote outside its root"),
             std::string::npos)
       << m["groups"][0].dump(1);
+  // The example's evidence (from an unrecorded recovery) says why too.
+  EXPECT_NE(
+      m["groups"][0]["evidence"]["root_cause"].get<std::string>().find("wrote outside its root"),
+      std::string::npos)
+      << m["groups"][0]["evidence"].dump(1);
   // Without nested crashes the state's recovery is the same; only a recorded
   // recovery can show its escape (docs/scenarios.md).
 }
