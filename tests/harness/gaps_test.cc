@@ -108,5 +108,38 @@ TEST(Gaps, ExpectedViolationNotFoundStillFailsAndSaysTheResultIsUnproven) {
       << m.dump(1);
 }
 
+TEST(Gaps, GapInARecordedRecoveryMakesTheResultInconclusive) {
+  if (!RecordSupported()) GTEST_SKIP() << "needs the injector (aftershock record)";
+  ScratchDir dir;
+  // Only the recovery maps the file: the workload's recording has no gap.
+  std::string test_dir = std::string(AFTERSHOCK_SOURCE_DIR) + "/targets/test";
+  std::string target = dir.Write("recover-maps.toml", R"(name = "recover-maps"
+[commands]
+init = "sh )" + test_dir + R"(/shellq.sh init && printf 'counter-0' > index"
+enqueue = "sh )" + test_dir + R"(/shellq.sh enqueue"
+deliver = "sh )" + test_dir + R"(/shellq.sh deliver"
+recover = "sh )" + test_dir + R"(/shellq.sh recover && python3 )" +
+                                                          test_dir +
+                                                          R"(/map_shared.py index"
+)");
+  std::string out = dir.path() + "/out";
+  Result r =
+      Aftershock("run " + Scenario(dir, target, "max_states = 4\n") + " --out " + out + " -q");
+  ASSERT_EQ(r.status, 0) << r.output;
+  nlohmann::json j = nlohmann::json::parse(ReadText(out + "/report.json"));
+  EXPECT_EQ(j["scenarios"][0]["models"][0]["inconclusive"], false) << j.dump(1);
+  r = Aftershock("run " + Scenario(dir, target, "max_states = 4\n") + " --nested 1 --out " + out +
+                 " -q");
+  ASSERT_EQ(r.status, 0) << r.output;
+  j = nlohmann::json::parse(ReadText(out + "/report.json"));
+  const nlohmann::json& m = j["scenarios"][0]["models"][0];
+  EXPECT_EQ(m["inconclusive"], true) << m.dump(1);
+  ASSERT_FALSE(m["inconclusive_reasons"].empty());
+  EXPECT_NE(m["inconclusive_reasons"][0].get<std::string>().find(
+                "recorder gap in a recorded recovery: index: shared writable mapping"),
+            std::string::npos)
+      << m["inconclusive_reasons"].dump();
+}
+
 }  // namespace
 }  // namespace aftershock

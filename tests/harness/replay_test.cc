@@ -158,6 +158,15 @@ TEST(Replay, CrashDuringRecoveryIsRebuiltAsTheRunCheckedIt) {
   std::sort(pairs.begin(), pairs.end());
   EXPECT_NE(std::adjacent_find(pairs.begin(), pairs.end()), pairs.end())
       << "no pair delivered twice: " << ::testing::PrintToString(pairs);
+
+  // A report whose hash the replay does not rebuild: materialized, but exit 1.
+  std::string text = ReadText(dir.path() + "/out/report.json");
+  text.replace(text.find(hash), hash.size(), "0123456789abcdef");
+  dir.Write("out/report.json", text);
+  Result c = Aftershock(replay + dir.path() + "/c");
+  EXPECT_EQ(c.status, 1) << c.output;
+  EXPECT_NE(c.output.find("0123456789abcdef in the report"), std::string::npos) << c.output;
+  EXPECT_EQ(Dump(dir.path() + "/c"), Dump(dir.path() + "/b"));  // a/ was recovered above
 }
 
 TEST(Replay, UnknownInnerStateIsAnError) {
