@@ -155,5 +155,42 @@ step = 2
   EXPECT_EQ(injected, 1) << show.output;
 }
 
+// A fault armed for every step counts the calls of every step, the
+// restart's recover command included, though the daemon holds it too.
+TEST(DaemonFaults, FaultForEveryStepCountsTheRestartsRecoverToo) {
+  if (!RecordSupported()) GTEST_SKIP() << "needs the injector (aftershock record)";
+  ScratchDir dir;
+  std::string manifest =
+      ReadText(std::string(AFTERSHOCK_SOURCE_DIR) + "/targets/test/daemonq.toml");
+  for (size_t at; (at = manifest.find("{manifest_dir}")) != std::string::npos;) {
+    manifest.replace(at, 14, std::string(AFTERSHOCK_SOURCE_DIR) + "/targets/test");
+  }
+  const std::string recover = "shellq.sh recover\"";
+  manifest.replace(manifest.find(recover), recover.size(), "shellq.sh recover && sync queue\"");
+  std::string target = dir.Write("daemonq-sync.toml", manifest);
+  // m1: fsync of its file (1) and of queue/ (2); the restart's recover: queue/ (3).
+  std::string s = dir.Write("daemon-fault.toml", "target = \"" + target + R"("
+models = ["process"]
+[[step]]
+kind = "enqueue"
+rcpts = ["alice@local"]
+[[step]]
+kind = "restart"
+[[step]]
+kind = "enqueue"
+rcpts = ["carol@local"]
+[[fault]]
+action = "fail"
+point = "posix/io/sync/fsync"
+nth = 3
+errno = "EIO"
+)");
+  Result r = Aftershock("run " + s + " --out " + dir.path() + "/out -q");
+  nlohmann::json j = nlohmann::json::parse(ReadText(dir.path() + "/out/report.json"));
+  std::string notes = j["scenarios"][0]["workload_notes"].dump();
+  EXPECT_NE(notes.find("step 2 (restart) ended with status 1"), std::string::npos) << notes;
+  EXPECT_EQ(notes.find("enqueue m2"), std::string::npos) << notes;
+}
+
 }  // namespace
 }  // namespace aftershock
