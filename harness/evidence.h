@@ -13,6 +13,7 @@
 #include "harness/checker.h"
 #include "harness/recovery.h"
 #include "reports/report.h"
+#include "reports/symbolize.h"
 
 namespace aftershock {
 
@@ -27,9 +28,10 @@ class EvidenceCollector {
   EvidenceCollector(const RecoveryPlan* plan, std::string scratch_dir, std::string run_dir,
                     std::string model, std::string strategy);
 
-  // A state of group `group` (its index in ModelResult::groups); the first
-  // one noted is the group's example.
-  void Note(size_t group, const CrashStateRef& state);
+  // A state of group `group` (its index in ModelResult::groups); the
+  // earliest noted is the group's example. `outer`: for a crash during
+  // recovery (id "OUTER/INNER"), the state whose recovery crashed.
+  void Note(size_t group, const CrashStateRef& state, const CrashStateRef* outer = nullptr);
 
   // Fills (*groups)[i].evidence for every noted group. Never fails the run:
   // what could not be collected is said in Evidence::error.
@@ -41,7 +43,13 @@ class EvidenceCollector {
   std::string run_dir_;
   std::string model_;
   std::string strategy_;
+  // Fills the evidence of a crash during the recovery of `outer`: records
+  // that recovery again (harness/nested.h) for its trace.
+  void FillNested(const CrashStateRef& outer, const CrashStateRef& state, ViolationGroup* g,
+                  const std::string& dir, Symbolizer* symbolizer);
+
   std::map<size_t, CrashStateRef> examples_;
+  std::map<size_t, CrashStateRef> outers_;  // of nested examples
   std::map<size_t, std::map<uint64_t, int64_t>> points_;
 };
 

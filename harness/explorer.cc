@@ -122,8 +122,9 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
                              req.options.model, req.options.strategy);
 
   // Adds one checked state to the results. REQUIRES: mu held.
+  // `outer`: for a crash during recovery, the state whose recovery crashed.
   auto tally = [&](const CrashStateRef& state, const VerdictCache::Entry& entry, bool cached,
-                   const std::string& cause) {
+                   const std::string& cause, const CrashStateRef* outer) {
     ++out->verdicts[static_cast<int>(entry.verdict)];
     ++out->states_unique;
     if (!cached) ++out->states_recovered;
@@ -162,7 +163,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
       group.example_hash = state.hash;
     }
     ++group.count;
-    evidence.Note(it->second, state);
+    evidence.Note(it->second, state, outer);
   };
 
   // Recovers and checks one state (or reuses the verdict of an identical
@@ -228,7 +229,8 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
       ++explored;
       tally(state, entry, cached,
             "crash in the recovery of [" + outer_cause +
-                "]: " + Cause(*inner, nested_ops, recovery.facts, recovery.run.root));
+                "]: " + Cause(*inner, nested_ops, recovery.facts, recovery.run.root),
+            &outer);
     }
     if (!source->Error().empty()) {
       std::lock_guard<std::mutex> lock(mu);
@@ -266,7 +268,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
       std::string cause = Cause(*state, ops, *plan.facts, root);
       {
         std::lock_guard<std::mutex> lock(mu);
-        tally(*state, entry, cached, cause);
+        tally(*state, entry, cached, cause, nullptr);
       }
       if (nested && !explore_nested(*state, point, scratch, cause)) return;
     }

@@ -122,6 +122,15 @@ TEST(Replay, CrashDuringRecoveryIsRebuiltAsTheRunCheckedIt) {
   std::string id = group["example_state"];
   std::string hash = group["example_state_hash"];
   ASSERT_EQ(hash.size(), 16u);
+  // Its evidence comes from the crashed recovery, recorded again.
+  const nlohmann::json& evidence = group["evidence"];
+  EXPECT_EQ(evidence["error"], "") << evidence.dump(1);
+  EXPECT_EQ(evidence["root_cause"].get<std::string>().rfind(
+                "during the recovery of state " + id.substr(0, id.find('/')) + " (", 0),
+            0u)
+      << evidence.dump(1);
+  EXPECT_FALSE(evidence["timeline"].empty());
+  EXPECT_FALSE(evidence["tree_before"].empty());
 
   std::string replay = "replay " + dir.path() + "/out/report.json --state " + id + " --into ";
   Result a = Aftershock(replay + dir.path() + "/a", false);
