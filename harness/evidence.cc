@@ -199,7 +199,28 @@ void EvidenceCollector::Fill(std::vector<ViolationGroup>* groups) {
     if (!error.empty()) e.error += (e.error.empty() ? "" : "; ") + error;
     for (const auto& [seq, n] : points_[index]) e.crash_points.emplace_back(seq, n);
   }
+  rerecorded_.clear();
   if (fs::exists(scratch_dir_)) RemoveTreeInside(run_dir_, scratch_dir_);
+}
+
+const EvidenceCollector::Rerecorded& EvidenceCollector::Rerecord(const CrashStateRef& outer) {
+  auto [it, inserted] = rerecorded_.try_emplace(outer.id);
+  if (!inserted) return *it->second;
+  it->second = std::make_unique<Rerecorded>();
+  Rerecorded& r = *it->second;
+  std::string dir = scratch_dir_ + "/outer" + std::to_string(rerecorded_.size());
+  CheckInput input;
+  r.point = PointOf(*plan_, outer.crash_seq);
+  if (!RecoverState(*plan_, outer, r.point, dir, &input, &r.error, RecoveryTracePath(dir)) ||
+      !LoadRecordedRecovery(*plan_->manifest, dir, &r.recovery)) {
+    r.error = "a crash during recovery: its recovery could not be recorded again" +
+              (r.error.empty() ? "" : ": " + r.error);
+    return r;
+  }
+  TraceError trace_error;
+  r.trace = ReadTrace(r.recovery.run.trace_path, &trace_error);
+  if (!r.trace) r.error = "the recovery's trace is unreadable: " + trace_error.message;
+  return r;
 }
 
 void EvidenceCollector::FillNested(const CrashStateRef& outer, const CrashStateRef& state,
@@ -207,23 +228,15 @@ void EvidenceCollector::FillNested(const CrashStateRef& outer, const CrashStateR
                                    Symbolizer* symbolizer) {
   Evidence& e = g->evidence;
   // The recovery's trace is gone: record it again, as the explorer did.
+  const Rerecorded& r = Rerecord(outer);
+  if (!r.error.empty()) {
+    e.error = r.error;
+    return;
+  }
+  const RecordedRecovery& recovery = r.recovery;
+  const CrashPoint& outer_point = r.point;
+  const std::optional<Trace>& trace = r.trace;
   std::string error;
-  CheckInput outer_input;
-  CrashPoint outer_point = PointOf(*plan_, outer.crash_seq);
-  RecordedRecovery recovery;
-  if (!RecoverState(*plan_, outer, outer_point, dir + "/outer", &outer_input, &error,
-                    RecoveryTracePath(dir + "/outer")) ||
-      !LoadRecordedRecovery(*plan_->manifest, dir + "/outer", &recovery)) {
-    e.error = "a crash during recovery: its recovery could not be recorded again" +
-              (error.empty() ? "" : ": " + error);
-    return;
-  }
-  TraceError trace_error;
-  std::optional<Trace> trace = ReadTrace(recovery.run.trace_path, &trace_error);
-  if (!trace) {
-    e.error = "the recovery's trace is unreadable: " + trace_error.message;
-    return;
-  }
   bool truncated = false;
   if (MaterializeCrashState(state, dir + "/before", &error)) {
     e.tree_before = ListTree(dir + "/before", &truncated);
