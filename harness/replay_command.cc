@@ -11,6 +11,10 @@
 #include "harness/mail_facts.h"
 #include "harness/message.h"
 #include "harness/model_adapter.h"
+#include "harness/nested.h"
+#include "harness/recorder.h"
+#include "harness/recovery.h"
+#include "harness/run_dir.h"
 #include "harness/runner.h"
 #include "harness/scenario.h"
 #include "reports/writers.h"
@@ -128,8 +132,11 @@ int Replay(const ReplayOptions& o) {
     std::fprintf(stderr, "aftershock: %s\n", error.c_str());
     return 2;
   }
-  ExploreOptions options{model->model, model->strategy, report.seed, sc.max_states,
-                         sc.random_states};
+  uint64_t seed = scenario->seed ? scenario->seed : report.seed;
+  ExploreOptions options{model->model, model->strategy, seed, sc.max_states, sc.random_states};
+  // A nested id "OUTER/INNER": a crash during the recovery of OUTER.
+  size_t slash = o.state.find('/');
+  std::string outer_id = o.state.substr(0, slash);
   auto source = OpenCrashStates(run, options, &error);
   if (!source) {
     std::fprintf(stderr, "aftershock: %s\n", error.c_str());
@@ -137,10 +144,10 @@ int Replay(const ReplayOptions& o) {
   }
   std::optional<CrashStateRef> state;
   while ((state = source->Next())) {
-    if (state->id == o.state) break;
+    if (state->id == outer_id) break;
   }
   if (!state) {
-    std::fprintf(stderr, "aftershock: state %s not found under %s\n", o.state.c_str(),
+    std::fprintf(stderr, "aftershock: state %s not found under %s\n", outer_id.c_str(),
                  model->model.c_str());
     return 2;
   }
@@ -150,41 +157,127 @@ int Replay(const ReplayOptions& o) {
     return 2;
   }
   std::string into = fs::absolute(o.into).lexically_normal().string();
+  ToolPaths tools = FindToolPaths();
+  Recording recording;
+  recording.run = run;
+  recording.sink_log = rec_dir + "/sink.log";
+  for (const Step& step : sc.steps) {
+    if (step.kind == StepKind::kEnqueue) {
+      recording.messages[step.id] = Submitted{step.id, step.rcpts, step.body_size};
+    }
+  }
+  RecoveryPlan plan;
+  plan.scenario = &sc;
+  plan.manifest = &manifest;
+  plan.tools = &tools;
+  plan.recording = &recording;
+  MailFacts facts;
+  if (!PreparePlan(&plan, &facts, &error)) {
+    std::fprintf(stderr, "aftershock: %s\n", error.c_str());
+    return 2;
+  }
+  uint64_t outer_crash_seq = state->crash_seq;
+  CrashPoint point = PointOf(plan, outer_crash_seq);
+  std::vector<std::string> during_recovery;  // "m1->alice@local" handed over before the inner crash
+  std::unique_ptr<RunDir> run_dir;
+  std::unique_ptr<CrashStateSource> inner_source;  // keeps the inner state's payload alive
+  if (slash != std::string::npos) {
+    // Record the outer state's recovery exactly as the explorer did, then
+    // find the inner state among the crash states of that recording.
+    std::string inner_id = o.state.substr(slash + 1);
+    run_dir = RunDir::Create(&error);
+    if (!run_dir) {
+      std::fprintf(stderr, "aftershock: %s\n", error.c_str());
+      return 2;
+    }
+    std::string scratch = run_dir->MakeDir("replay");
+    CheckInput outer_input;
+    if (!RecoverState(plan, *state, point, scratch, &outer_input, &error,
+                      RecoveryTracePath(scratch))) {
+      std::fprintf(stderr, "aftershock: %s\n", error.c_str());
+      return 2;
+    }
+    RecordedRecovery recovery;
+    if (!LoadRecordedRecovery(manifest, scratch, &recovery)) {
+      std::fprintf(stderr, "aftershock: the recovery of %s did not start: %s\n", outer_id.c_str(),
+                   outer_input.recovery_failure.c_str());
+      return 2;
+    }
+    if (!recovery.escape.empty()) {
+      std::fprintf(stderr,
+                   "aftershock: state %s not found: the recovery of %s wrote outside its root "
+                   "(%s), so no crash during it is explored\n",
+                   o.state.c_str(), outer_id.c_str(), recovery.escape.c_str());
+      return 2;
+    }
+    inner_source = OpenCrashStates(recovery.run, options, &error);
+    if (!inner_source) {
+      std::fprintf(stderr, "aftershock: crash during recovery: %s\n", error.c_str());
+      return 2;
+    }
+    std::optional<CrashStateRef> inner;
+    while ((inner = inner_source->Next())) {
+      if (inner->id == inner_id) break;
+    }
+    if (!inner) {
+      std::fprintf(stderr,
+                   "aftershock: state %s not found under %s (the recovery of %s has no "
+                   "crash state %s)\n",
+                   o.state.c_str(), model->model.c_str(), outer_id.c_str(), inner_id.c_str());
+      return 2;
+    }
+    for (const SinkMark& m : recovery.facts.SinkBefore(inner->crash_seq)) {
+      for (const auto& r : m.rcpts) during_recovery.push_back(m.id + "->" + r);
+    }
+    point = NestedPoint(point, recovery, *inner);
+    state = NestedState(*state, *inner);
+  }
   if (!MaterializeCrashState(*state, into, &error)) {
     std::fprintf(stderr, "aftershock: %s\n", error.c_str());
     return 2;
   }
-  MailFacts facts;
-  if (!facts.Load(run.trace_path, &error)) {
-    std::fprintf(stderr, "aftershock: %s\n", error.c_str());
-    return 2;
-  }
-  ToolPaths tools = FindToolPaths();
   CommandContext ctx;
   ctx.manifest = &manifest;
   ctx.scenario_env = &sc.env;
   ctx.tools = &tools;
   ctx.root = into;
   ctx.sink_log = into + ".sink.log";
-  ctx.now = sc.clock_start + facts.TicksBefore(state->crash_seq);
+  ctx.now = point.now;
   std::printf("# %s, model %s, state %s: %s\n", scenario->name.c_str(), model->model.c_str(),
               state->id.c_str(), state->description.c_str());
+  int status = 0;
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(state->hash));
   for (const auto& g : model->groups) {
-    if (g.example_state == state->id) {
-      std::printf("# verdict %s: %s\n", std::string(VerdictName(g.verdict)).c_str(),
-                  g.example_detail.c_str());
+    if (g.example_state != state->id) continue;
+    std::printf("# verdict %s: %s\n", std::string(VerdictName(g.verdict)).c_str(),
+                g.example_detail.c_str());
+    if (g.example_hash != 0 && g.example_hash != state->hash) {
+      std::fprintf(stderr,
+                   "aftershock: warning: state %s has hash %s here but %016llx in the report: "
+                   "this is not the state the run checked (did the target or its recovery "
+                   "change, or is it not deterministic?)\n",
+                   state->id.c_str(), hash, static_cast<unsigned long long>(g.example_hash));
+      status = 1;
+    } else if (g.example_hash != 0) {
+      std::printf("# state hash %s, as in the report\n", hash);
     }
   }
   std::string acked;
-  for (const auto& [id, rcpt] : facts.AckedBefore(state->crash_seq))
-    acked += " " + id + "->" + rcpt;
+  for (const auto& [id, rcpt] : point.acked) acked += " " + id + "->" + rcpt;
   std::printf("# acknowledged before the crash:%s\n", acked.empty() ? " (none)" : acked.c_str());
   std::string sunk;
-  for (const SinkMark& m : facts.SinkBefore(state->crash_seq)) {
+  for (const SinkMark& m : facts.SinkBefore(outer_crash_seq)) {
     for (const auto& r : m.rcpts) sunk += " " + m.id + "->" + r;
   }
   std::printf("# handed to the sink before the crash (count as delivered):%s\n",
               sunk.empty() ? " (none)" : sunk.c_str());
+  if (slash != std::string::npos) {
+    std::string during;
+    for (const auto& d : during_recovery) during += " " + d;
+    std::printf("# handed to the sink during the crashed recovery (count as delivered):%s\n",
+                during.empty() ? " (none)" : during.c_str());
+  }
   std::printf("# materialized in %s; copies go to %s\n", into.c_str(), ctx.sink_log.c_str());
   std::printf("cd %s\n", ShellQuote(into).c_str());
   for (const auto& [k, v] : CommandEnvironment(ctx)) {
@@ -197,7 +290,7 @@ int Replay(const ReplayOptions& o) {
                 ExpandCommand(manifest.deliver, ctx).c_str(),
                 static_cast<long long>(manifest.drain_rounds));
   }
-  return 0;
+  return status;
 }
 
 void SetupReplay(CLI::App& app, int* exit_status) {
