@@ -7,6 +7,7 @@
 
 #include "harness/evidence_cause.h"
 #include "harness/message.h"
+#include "harness/nested.h"
 #include "harness/run_dir.h"
 #include "model/trace.h"
 
@@ -117,10 +118,17 @@ EvidenceCollector::EvidenceCollector(const RecoveryPlan* plan, std::string scrat
       model_(std::move(model)),
       strategy_(std::move(strategy)) {}
 
-void EvidenceCollector::Note(size_t group, const CrashStateRef& state) {
+void EvidenceCollector::Note(size_t group, const CrashStateRef& state, const CrashStateRef* outer) {
   auto [it, inserted] = examples_.try_emplace(group, state);
   if (!inserted && StatePrecedes(state.crash_seq, state.id, it->second.crash_seq, it->second.id)) {
     it->second = state;  // the earliest state, whatever order workers finish in
+  }
+  if (it->second.id == state.id) {
+    if (outer) {
+      outers_.insert_or_assign(group, *outer);
+    } else {
+      outers_.erase(group);
+    }
   }
   auto& points = points_[group];
   if (points.size() < kCrashPointsMax || points.count(state.crash_seq)) ++points[state.crash_seq];
@@ -136,16 +144,21 @@ void EvidenceCollector::Fill(std::vector<ViolationGroup>* groups) {
     ViolationGroup& g = (*groups)[index];
     Evidence& e = g.evidence;
     e = Evidence{};
-    if (state.id.find('/') != std::string::npos) {
-      // TODO(reports): evidence for a crash during recovery needs the
-      // recovery's own trace, which is gone by now.
-      e.error = "a crash during recovery: no evidence collected (replay it)";
-      continue;
-    }
     std::string dir = scratch_dir_ + "/g" + std::to_string(index);
     std::error_code ec;
     if (fs::exists(dir, ec)) RemoveTreeInside(run_dir_, dir);
     fs::create_directories(dir, ec);
+    if (state.id.find('/') != std::string::npos) {
+      auto outer = outers_.find(index);
+      if (outer == outers_.end()) {
+        e.error = "a crash during recovery: no evidence collected (replay it)";
+      } else {
+        FillNested(outer->second, state, &g, dir, &symbolizer);
+      }
+      RemoveTreeInside(run_dir_, dir);
+      for (const auto& [seq, n] : points_[index]) e.crash_points.emplace_back(seq, n);
+      continue;
+    }
     std::string error;
     // The state as the crash left it, then recovered in a directory of its own.
     bool truncated = false;
@@ -159,6 +172,11 @@ void EvidenceCollector::Fill(std::vector<ViolationGroup>* groups) {
     } else {
       input.acked = point.acked;
       input.messages = &plan_->recording->messages;
+    }
+    // This recovery is not recorded, so it cannot see what made a recorded
+    // one (nested crashes) fail, an escape: the verdict's own words then.
+    if (g.verdict == Verdict::kRecoveryFailed && input.recovery_failure.empty()) {
+      input.recovery_failure = g.example_detail;
     }
     e.tree_truncated = truncated;
     RemoveTreeInside(run_dir_, dir);
@@ -181,7 +199,77 @@ void EvidenceCollector::Fill(std::vector<ViolationGroup>* groups) {
     if (!error.empty()) e.error += (e.error.empty() ? "" : "; ") + error;
     for (const auto& [seq, n] : points_[index]) e.crash_points.emplace_back(seq, n);
   }
+  rerecorded_.clear();
   if (fs::exists(scratch_dir_)) RemoveTreeInside(run_dir_, scratch_dir_);
+}
+
+const EvidenceCollector::Rerecorded& EvidenceCollector::Rerecord(const CrashStateRef& outer) {
+  auto [it, inserted] = rerecorded_.try_emplace(outer.id);
+  if (!inserted) return *it->second;
+  it->second = std::make_unique<Rerecorded>();
+  Rerecorded& r = *it->second;
+  std::string dir = scratch_dir_ + "/outer" + std::to_string(rerecorded_.size());
+  CheckInput input;
+  r.point = PointOf(*plan_, outer.crash_seq);
+  if (!RecoverState(*plan_, outer, r.point, dir, &input, &r.error, RecoveryTracePath(dir)) ||
+      !LoadRecordedRecovery(*plan_->manifest, dir, &r.recovery)) {
+    r.error = "a crash during recovery: its recovery could not be recorded again" +
+              (r.error.empty() ? "" : ": " + r.error);
+    return r;
+  }
+  TraceError trace_error;
+  r.trace = ReadTrace(r.recovery.run.trace_path, &trace_error);
+  if (!r.trace) r.error = "the recovery's trace is unreadable: " + trace_error.message;
+  return r;
+}
+
+void EvidenceCollector::FillNested(const CrashStateRef& outer, const CrashStateRef& state,
+                                   ViolationGroup* g, const std::string& dir,
+                                   Symbolizer* symbolizer) {
+  Evidence& e = g->evidence;
+  // The recovery's trace is gone: record it again, as the explorer did.
+  const Rerecorded& r = Rerecord(outer);
+  if (!r.error.empty()) {
+    e.error = r.error;
+    return;
+  }
+  const RecordedRecovery& recovery = r.recovery;
+  const CrashPoint& outer_point = r.point;
+  const std::optional<Trace>& trace = r.trace;
+  std::string error;
+  bool truncated = false;
+  if (MaterializeCrashState(state, dir + "/before", &error)) {
+    e.tree_before = ListTree(dir + "/before", &truncated);
+  }
+  CheckInput input;
+  CrashPoint point = NestedPoint(outer_point, recovery, state);
+  if (RecoverState(*plan_, state, point, dir + "/recover", &input, &error)) {
+    e.tree_after = ListTree(dir + "/recover/root", &truncated);
+  } else {
+    input.acked = point.acked;
+    input.messages = &plan_->recording->messages;
+  }
+  if (g->verdict == Verdict::kRecoveryFailed && input.recovery_failure.empty()) {
+    input.recovery_failure = g->example_detail;
+  }
+  e.tree_truncated = truncated;
+  CauseInput in;
+  in.ops = &trace->ops;
+  in.root = recovery.run.root;
+  in.model = model_;
+  in.strategy = strategy_;
+  in.verdict = g->verdict;
+  in.crash_seq = state.crash_seq;
+  in.dropped_seqs = state.dropped_seqs;
+  in.dropped_seqs.insert(in.dropped_seqs.end(), state.lost_seqs.begin(), state.lost_seqs.end());
+  in.torn_seqs = state.torn_seqs;
+  in.mail = ListMailFindings(input);
+  in.recovery_failure = input.recovery_failure;
+  DeriveEvidence(in, symbolizer, &e);
+  // The timeline and culprit are the crashed recovery's, not the workload's.
+  e.root_cause =
+      "during the recovery of state " + outer.id + " (" + outer.description + "): " + e.root_cause;
+  if (!error.empty()) e.error = error;
 }
 
 }  // namespace aftershock

@@ -7,12 +7,16 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "harness/checker.h"
+#include "harness/nested.h"
 #include "harness/recovery.h"
 #include "reports/report.h"
+#include "reports/symbolize.h"
 
 namespace aftershock {
 
@@ -27,9 +31,10 @@ class EvidenceCollector {
   EvidenceCollector(const RecoveryPlan* plan, std::string scratch_dir, std::string run_dir,
                     std::string model, std::string strategy);
 
-  // A state of group `group` (its index in ModelResult::groups); the first
-  // one noted is the group's example.
-  void Note(size_t group, const CrashStateRef& state);
+  // A state of group `group` (its index in ModelResult::groups); the
+  // earliest noted is the group's example. `outer`: for a crash during
+  // recovery (id "OUTER/INNER"), the state whose recovery crashed.
+  void Note(size_t group, const CrashStateRef& state, const CrashStateRef* outer = nullptr);
 
   // Fills (*groups)[i].evidence for every noted group. Never fails the run:
   // what could not be collected is said in Evidence::error.
@@ -41,7 +46,22 @@ class EvidenceCollector {
   std::string run_dir_;
   std::string model_;
   std::string strategy_;
+  // The recovery of one outer state, recorded again for its trace.
+  struct Rerecorded {
+    RecordedRecovery recovery;
+    CrashPoint point;  // the outer crash's
+    std::optional<Trace> trace;
+    std::string error;  // non-empty: could not be recorded or read
+  };
+  // Records the recovery of `outer` once per Fill (groups share outer states).
+  const Rerecorded& Rerecord(const CrashStateRef& outer);
+  // Fills the evidence of a crash during the recovery of `outer`.
+  void FillNested(const CrashStateRef& outer, const CrashStateRef& state, ViolationGroup* g,
+                  const std::string& dir, Symbolizer* symbolizer);
+
   std::map<size_t, CrashStateRef> examples_;
+  std::map<size_t, CrashStateRef> outers_;  // of nested examples
+  std::map<std::string, std::unique_ptr<Rerecorded>> rerecorded_;  // by outer id, during Fill
   std::map<size_t, std::map<uint64_t, int64_t>> points_;
 };
 

@@ -5,9 +5,11 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "harness/evidence.h"
+#include "harness/nested.h"
 #include "harness/run_dir.h"
 #include "model/trace.h"
 
@@ -117,14 +119,16 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
   std::mutex mu;  // guards source, out, first_error, group_index
   std::string first_error;
   std::map<std::pair<Verdict, std::string>, size_t> group_index;
+  std::set<std::string> recovery_gaps;  // recorder gaps in recorded recoveries
   int64_t with_duplicate = 0;
   int64_t explored = 0;
   EvidenceCollector evidence(&plan, req.scratch_dir + "/evidence", req.run_dir, req.options.model,
                              req.options.strategy);
 
   // Adds one checked state to the results. REQUIRES: mu held.
+  // `outer`: for a crash during recovery, the state whose recovery crashed.
   auto tally = [&](const CrashStateRef& state, const VerdictCache::Entry& entry, bool cached,
-                   const std::string& state_cause) {
+                   const std::string& state_cause, const CrashStateRef* outer) {
     const std::string cause = req.cause_prefix + state_cause;
     ++out->verdicts[static_cast<int>(entry.verdict)];
     ++out->states_unique;
@@ -159,9 +163,12 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
       group.reproduce =
           req.reproduce_prefix + " --state " + state.id + " --into aftershock-replay-" + dir;
     }
-    if (inserted || group.example_state == state.id) group.example_crash_seq = state.crash_seq;
+    if (inserted || group.example_state == state.id) {
+      group.example_crash_seq = state.crash_seq;
+      group.example_hash = state.hash;
+    }
     ++group.count;
-    evidence.Note(it->second, state);
+    evidence.Note(it->second, state, outer);
   };
 
   // Recovers and checks one state (or reuses the verdict of an identical
@@ -192,24 +199,23 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
   // recovered again.
   auto explore_nested = [&](const CrashStateRef& outer, const CrashPoint& point,
                             const std::string& scratch, const std::string& outer_cause) {
-    RecordedRun run;
-    run.trace_path = scratch + "/recover.trace";
-    run.root = scratch + "/root";
-    run.initial_dir = scratch + "/initial";
-    MailFacts facts;
-    std::vector<SinkRecord> copies;
+    RecordedRecovery recovery;
+    if (!LoadRecordedRecovery(*plan.manifest, scratch, &recovery)) return true;  // never started
+    if (!recovery.gaps.empty()) {
+      std::lock_guard<std::mutex> lock(mu);
+      for (const auto& g : recovery.gaps) recovery_gaps.insert(g);
+    }
+    // Already `recovery-failed`; its crash states would miss the escaped writes.
+    if (!recovery.escape.empty()) return true;
     std::string err;
-    if (!facts.Load(run.trace_path, &err)) return true;  // recover never started
-    ReadSinkLog(scratch + "/sink.log", &copies);
-    ExploreOptions options = req.options;
-    std::unique_ptr<CrashStateSource> source = OpenCrashStates(run, options, &err);
+    std::unique_ptr<CrashStateSource> source = OpenCrashStates(recovery.run, req.options, &err);
     if (!source) {
       std::lock_guard<std::mutex> lock(mu);
       if (first_error.empty()) first_error = "crash during recovery: " + err;
       return false;
     }
     OpIndex nested_ops;
-    nested_ops.Load(run.trace_path, run.root);
+    nested_ops.Load(recovery.run.trace_path, recovery.run.root);
     int64_t count = 0;
     while (std::optional<CrashStateRef> inner = source->Next()) {
       if (++count > req.nested_max_states) {
@@ -217,19 +223,8 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
         out->truncated = true;
         break;
       }
-      CrashStateRef state = *inner;
-      state.id = outer.id + "/" + inner->id;
-      state.description = "recovering " + outer.id + ": " + inner->description;
-      CrashPoint p = point;
-      for (const SinkMark& s : facts.SinkBefore(inner->crash_seq)) {
-        DeliveredCopy c;
-        c.rcpts = s.rcpts;
-        for (const auto& r : copies) {
-          if (r.hash == s.hash) c.copy = r.copy;
-        }
-        c.where = "sink during the crashed recovery";
-        p.before.push_back(std::move(c));
-      }
+      CrashStateRef state = NestedState(outer, *inner);
+      CrashPoint p = NestedPoint(point, recovery, *inner);
       VerdictCache::Entry entry;
       bool cached = false;
       if (!check_state(state, p, scratch + "/n", "", &entry, &cached)) return false;
@@ -239,7 +234,8 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
       ++explored;
       tally(state, entry, cached,
             "crash in the recovery of [" + outer_cause +
-                "]: " + Cause(*inner, nested_ops, facts, run.root));
+                "]: " + Cause(*inner, nested_ops, recovery.facts, recovery.run.root),
+            &outer);
     }
     if (!source->Error().empty()) {
       std::lock_guard<std::mutex> lock(mu);
@@ -271,14 +267,14 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
       CrashPoint point = PointOf(plan, state->crash_seq);
       VerdictCache::Entry entry;
       bool cached = false;
-      std::string trace = nested ? scratch + "/recover.trace" : "";
+      std::string trace = nested ? RecoveryTracePath(scratch) : "";
       if (!check_state(*state, point, scratch, trace, &entry, &cached)) return;
       progress->done.fetch_add(1);
       if (IsViolation(entry.verdict)) progress->violations.fetch_add(1);
       std::string cause = Cause(*state, ops, *plan.facts, root, plan.recording->run.final_seq);
       {
         std::lock_guard<std::mutex> lock(mu);
-        tally(*state, entry, cached, cause);
+        tally(*state, entry, cached, cause, nullptr);
       }
       if (nested && !explore_nested(*state, point, scratch, cause)) return;
     }
@@ -300,6 +296,10 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
     *error = "the model failed: " + source->Error();
     return false;
   }
+  for (const auto& g : recovery_gaps) {
+    out->inconclusive_reasons.push_back("recorder gap in a recorded recovery: " + g);
+  }
+  out->inconclusive = !out->inconclusive_reasons.empty();
   evidence.Fill(&out->groups);
   out->states_explored = std::max<int64_t>(source->Generated(), explored);
   out->duplicate_rate = explored ? static_cast<double>(with_duplicate) / explored : 0.0;
@@ -334,6 +334,13 @@ void MergeModelResult(const ModelResult& part, ModelResult* into) {
                    });
   into->seconds += part.seconds;
   into->truncated = into->truncated || part.truncated;
+  for (const std::string& r : part.inconclusive_reasons) {
+    if (std::find(into->inconclusive_reasons.begin(), into->inconclusive_reasons.end(), r) ==
+        into->inconclusive_reasons.end()) {
+      into->inconclusive_reasons.push_back(r);
+    }
+  }
+  into->inconclusive = !into->inconclusive_reasons.empty();
 }
 
 void Judge(const Scenario& s, ModelResult* r) {
@@ -342,8 +349,9 @@ void Judge(const Scenario& s, ModelResult* r) {
   if (e.ViolationExpectedUnder(r->model)) {
     Verdict v = *ParseVerdict(e.violation);
     if (r->Count(v) == 0) {
-      r->expectation_failures.push_back("expected a '" + e.violation +
-                                        "' state under this model; none found");
+      r->expectation_failures.push_back(
+          "expected a '" + e.violation + "' state under this model; none found" +
+          (r->inconclusive ? " (inconclusive: the recorder missed calls; see the gaps)" : ""));
     }
   } else {
     auto limit = [&](Verdict v, int64_t max) {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "harness/daemon.h"
+#include "harness/fault_arming.h"
 #include "harness/launch_adapter.h"
 #include "harness/message.h"
 #include "model/trace.h"
@@ -257,6 +258,9 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
   // `step serve` / `step shutdown` and `exit serve STATUS`.
   Daemon daemon;
   std::string daemon_faults = DaemonFaults(scenario);
+  // nth counts the daemon's calls during the steps a fault is armed for
+  // (a restart step's shutdown and start-up included); parked outside steps.
+  DaemonFaultArming arming(scenario, FaultsHeldByDaemon(scenario), rec.run.trace_path);
   auto start_daemon = [&]() {
     if (!mark("step", "serve")) return false;
     if (!daemon.Start(request(manifest.serve, "", true, daemon_faults), error)) {
@@ -273,7 +277,7 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
     if (status != "0") rec.notes.push_back("serve ended with status " + status + " at shutdown");
     return true;
   };
-  if (manifest.daemon() && !start_daemon()) return false;
+  if (manifest.daemon() && !(arming.ParkAll(error) && start_daemon())) return false;
 
   // Beside steps: the sequential recording counts each host step's calls
   // of the beside point (a `count` rule), an interleaved one pauses the
@@ -391,9 +395,10 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
     // After a protocol error the daemon is started again before the next
     // request, outside the enqueue step it serves.
     if (manifest.daemon() && step.kind == StepKind::kEnqueue && !daemon.running() &&
-        !start_daemon()) {
+        !(arming.ParkAll(error) && start_daemon())) {
       return false;
     }
+    if (manifest.daemon() && !arming.EnterStep(i, step.kind, error)) return false;
     if (!mark("step", step.MarkData())) return false;
     std::string faults = FaultsFor(scenario, i, step.kind);
     LaunchOutcome o;
@@ -457,6 +462,7 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
                           ") ended with status " + o.Status());
     }
   }
+  if (manifest.daemon() && !arming.ParkAll(error)) return false;
   if (!stop_daemon()) return false;
   rec.run.final_snapshot = work_dir + "/snap/final";
   if (!ModelAvailable() && !CopyTree(rec.run.root, rec.run.final_snapshot, error)) return false;

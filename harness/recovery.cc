@@ -10,6 +10,7 @@
 
 #include "harness/launch_adapter.h"
 #include "harness/message.h"
+#include "harness/trace_scan.h"
 
 namespace aftershock {
 namespace {
@@ -186,7 +187,19 @@ bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const Cr
     r.env = CommandEnvironment(ctx);
     ctx.trace_path.clear();
     LaunchOutcome o = Launch(r);
-    if (traced) AppendTraceMark(recover_trace, "exit", "recover " + o.Status());
+    if (traced) {
+      AppendTraceMark(recover_trace, "exit", "recover " + o.Status());
+      // Outside the crash domain, a write is state no crash state holds:
+      // the recovery is wrong whatever its status (as for the workload,
+      // where an escape is an input error).
+      std::string scan_error;
+      std::string escape = FirstEscape(recover_trace, &scan_error, root);
+      if (!escape.empty()) {
+        input->recovery_failure =
+            std::string(what) + " wrote outside its root (the crash domain): " + escape;
+        return false;
+      }
+    }
     if (o.Succeeded()) return true;
     input->recovery_failure =
         std::string(what) +

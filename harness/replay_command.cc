@@ -1,10 +1,7 @@
 // `aftershock replay REPORT --state ID --into DIR`: materialize one crash
 // state of a finished run for a person, and print the commands that
 // reproduce its verdict.
-#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,7 +11,10 @@
 #include "harness/mail_facts.h"
 #include "harness/message.h"
 #include "harness/model_adapter.h"
+#include "harness/nested.h"
 #include "harness/recorder.h"
+#include "harness/recovery.h"
+#include "harness/run_dir.h"
 #include "harness/runner.h"
 #include "harness/scenario.h"
 #include "reports/writers.h"
@@ -55,33 +55,6 @@ bool LoadRecordedRun(const std::string& dir, RecordedRun* run, std::string* erro
   run->final_snapshot = dir + "/snap/final";
   return true;
 }
-
-// A fresh directory under $TMPDIR (or /tmp), removed with what is in it
-// when this goes out of scope: only this process ever wrote there.
-class TempDir {
- public:
-  TempDir() = default;
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  bool Create(std::string* error) {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/aftershock-replay-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) {
-      *error = pattern + ": " + std::strerror(errno);
-      return false;
-    }
-    path_ = pattern;
-    return true;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 int Replay(const ReplayOptions& o) {
   std::ifstream in(o.report);
@@ -155,39 +128,45 @@ int Replay(const ReplayOptions& o) {
     rec_dir += std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' ? ch : '_';
   }
   ToolPaths tools = FindToolPaths();
+  std::unique_ptr<RunDir> run_dir;
   RecordedRun run;
-  // An interleaving's state ("b3:p41"): its recording was not kept, so the
-  // interleaving is recorded again (in a directory of our own, removed at
-  // the end) and the state looked up in it.
+  Recording recording;
+  // An interleaving's state ("b3:p41", steps run beside each other): its
+  // recording was not kept, so the interleaving is recorded again (in a run
+  // directory of our own, removed at the end) and the state looked up in it.
   Interleaving interleaving;
-  std::string state_id = o.state;
-  TempDir temp;
-  Recording irec;
-  if (ParseInterleavingId(sc, o.state, &interleaving, &state_id)) {
+  std::string local_id = o.state;
+  bool interleaved = ParseInterleavingId(sc, o.state, &interleaving, &local_id);
+  if (interleaved) {
+    std::string name = o.state.substr(0, o.state.find(':'));
     if (manifest.daemon()) {
       std::fprintf(stderr, "aftershock: %s is a daemon-mode target: no beside steps\n",
                    manifest.file.c_str());
       return 2;
     }
-    if (!temp.Create(&error) || !RecordWorkload(sc, manifest, tools, temp.path() + "/record", &irec,
-                                                &error, &interleaving)) {
-      std::fprintf(stderr, "aftershock: recording interleaving %s again: %s\n",
-                   o.state.substr(0, o.state.find(':')).c_str(), error.c_str());
+    run_dir = RunDir::Create(&error);
+    if (!run_dir || !RecordWorkload(sc, manifest, tools, run_dir->MakeDir("interleaving"),
+                                    &recording, &error, &interleaving)) {
+      std::fprintf(stderr, "aftershock: recording interleaving %s again: %s\n", name.c_str(),
+                   error.c_str());
       return 2;
     }
-    if (!irec.paused) {
+    if (!recording.paused) {
       std::fprintf(stderr,
                    "aftershock: interleaving %s: the step ended before that call this time\n",
-                   o.state.substr(0, o.state.find(':')).c_str());
+                   name.c_str());
       return 2;
     }
-    run = irec.run;
+    run = recording.run;
   } else if (!LoadRecordedRun(rec_dir, &run, &error)) {
     std::fprintf(stderr, "aftershock: %s\n", error.c_str());
     return 2;
   }
-  ExploreOptions options{model->model, model->strategy, report.seed, sc.max_states,
-                         sc.random_states};
+  uint64_t seed = scenario->seed ? scenario->seed : report.seed;
+  ExploreOptions options{model->model, model->strategy, seed, sc.max_states, sc.random_states};
+  // A nested id "OUTER/INNER": a crash during the recovery of OUTER.
+  size_t slash = local_id.find('/');
+  std::string outer_id = local_id.substr(0, slash);
   auto source = OpenCrashStates(run, options, &error);
   if (!source) {
     std::fprintf(stderr, "aftershock: %s\n", error.c_str());
@@ -195,10 +174,10 @@ int Replay(const ReplayOptions& o) {
   }
   std::optional<CrashStateRef> state;
   while ((state = source->Next())) {
-    if (state->id == state_id) break;
+    if (state->id == outer_id) break;
   }
   if (!state) {
-    std::fprintf(stderr, "aftershock: state %s not found under %s\n", o.state.c_str(),
+    std::fprintf(stderr, "aftershock: state %s not found under %s\n", outer_id.c_str(),
                  model->model.c_str());
     return 2;
   }
@@ -208,12 +187,83 @@ int Replay(const ReplayOptions& o) {
     return 2;
   }
   std::string into = fs::absolute(o.into).lexically_normal().string();
-  if (!MaterializeCrashState(*state, into, &error)) {
+  if (!interleaved) {
+    recording.run = run;
+    recording.sink_log = rec_dir + "/sink.log";
+    for (const Step& step : sc.steps) {
+      if (step.kind == StepKind::kEnqueue) {
+        recording.messages[step.id] = Submitted{step.id, step.rcpts, step.body_size};
+      }
+    }
+  }
+  RecoveryPlan plan;
+  plan.scenario = &sc;
+  plan.manifest = &manifest;
+  plan.tools = &tools;
+  plan.recording = &recording;
+  MailFacts facts;
+  if (!PreparePlan(&plan, &facts, &error)) {
     std::fprintf(stderr, "aftershock: %s\n", error.c_str());
     return 2;
   }
-  MailFacts facts;
-  if (!facts.Load(run.trace_path, &error)) {
+  uint64_t outer_crash_seq = state->crash_seq;
+  CrashPoint point = PointOf(plan, outer_crash_seq);
+  std::vector<std::string> during_recovery;  // "m1->alice@local" handed over before the inner crash
+  std::unique_ptr<RunDir> run_dir;
+  std::unique_ptr<CrashStateSource> inner_source;  // keeps the inner state's payload alive
+  if (slash != std::string::npos) {
+    // Record the outer state's recovery exactly as the explorer did, then
+    // find the inner state among the crash states of that recording.
+    std::string inner_id = local_id.substr(slash + 1);
+    if (!run_dir) run_dir = RunDir::Create(&error);
+    if (!run_dir) {
+      std::fprintf(stderr, "aftershock: %s\n", error.c_str());
+      return 2;
+    }
+    std::string scratch = run_dir->MakeDir("replay");
+    CheckInput outer_input;
+    if (!RecoverState(plan, *state, point, scratch, &outer_input, &error,
+                      RecoveryTracePath(scratch))) {
+      std::fprintf(stderr, "aftershock: %s\n", error.c_str());
+      return 2;
+    }
+    RecordedRecovery recovery;
+    if (!LoadRecordedRecovery(manifest, scratch, &recovery)) {
+      std::fprintf(stderr, "aftershock: the recovery of %s did not start: %s\n", outer_id.c_str(),
+                   outer_input.recovery_failure.c_str());
+      return 2;
+    }
+    if (!recovery.escape.empty()) {
+      std::fprintf(stderr,
+                   "aftershock: state %s not found: the recovery of %s wrote outside its root "
+                   "(%s), so no crash during it is explored\n",
+                   o.state.c_str(), outer_id.c_str(), recovery.escape.c_str());
+      return 2;
+    }
+    inner_source = OpenCrashStates(recovery.run, options, &error);
+    if (!inner_source) {
+      std::fprintf(stderr, "aftershock: crash during recovery: %s\n", error.c_str());
+      return 2;
+    }
+    std::optional<CrashStateRef> inner;
+    while ((inner = inner_source->Next())) {
+      if (inner->id == inner_id) break;
+    }
+    if (!inner) {
+      std::fprintf(stderr,
+                   "aftershock: state %s not found under %s (the recovery of %s has no "
+                   "crash state %s)\n",
+                   o.state.c_str(), model->model.c_str(), outer_id.c_str(), inner_id.c_str());
+      return 2;
+    }
+    for (const SinkMark& m : recovery.facts.SinkBefore(inner->crash_seq)) {
+      for (const auto& r : m.rcpts) during_recovery.push_back(m.id + "->" + r);
+    }
+    point = NestedPoint(point, recovery, *inner);
+    state = NestedState(*state, *inner);
+  }
+  if (interleaved) state->id = o.state;
+  if (!MaterializeCrashState(*state, into, &error)) {
     std::fprintf(stderr, "aftershock: %s\n", error.c_str());
     return 2;
   }
@@ -223,26 +273,45 @@ int Replay(const ReplayOptions& o) {
   ctx.tools = &tools;
   ctx.root = into;
   ctx.sink_log = into + ".sink.log";
-  ctx.now = sc.clock_start + facts.TicksBefore(state->crash_seq);
+  ctx.now = point.now;
   std::printf("# %s, model %s, state %s: %s\n", scenario->name.c_str(), model->model.c_str(),
-              o.state.c_str(), state->description.c_str());
-  if (irec.paused) std::printf("# interleaving (recorded again): %s\n", irec.beside_label.c_str());
+              state->id.c_str(), state->description.c_str());
+  if (interleaved) {
+    std::printf("# interleaving (recorded again): %s\n", recording.beside_label.c_str());
+  }
+  int status = 0;
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(state->hash));
   for (const auto& g : model->groups) {
-    if (g.example_state == o.state) {
-      std::printf("# verdict %s: %s\n", std::string(VerdictName(g.verdict)).c_str(),
-                  g.example_detail.c_str());
+    if (g.example_state != state->id) continue;
+    std::printf("# verdict %s: %s\n", std::string(VerdictName(g.verdict)).c_str(),
+                g.example_detail.c_str());
+    if (g.example_hash != 0 && g.example_hash != state->hash) {
+      std::fprintf(stderr,
+                   "aftershock: warning: state %s has hash %s here but %016llx in the report: "
+                   "this is not the state the run checked (did the target or its recovery "
+                   "change, or is it not deterministic?)\n",
+                   state->id.c_str(), hash, static_cast<unsigned long long>(g.example_hash));
+      status = 1;
+    } else if (g.example_hash != 0) {
+      std::printf("# state hash %s, as in the report\n", hash);
     }
   }
   std::string acked;
-  for (const auto& [id, rcpt] : facts.AckedBefore(state->crash_seq))
-    acked += " " + id + "->" + rcpt;
+  for (const auto& [id, rcpt] : point.acked) acked += " " + id + "->" + rcpt;
   std::printf("# acknowledged before the crash:%s\n", acked.empty() ? " (none)" : acked.c_str());
   std::string sunk;
-  for (const SinkMark& m : facts.SinkBefore(state->crash_seq)) {
+  for (const SinkMark& m : facts.SinkBefore(outer_crash_seq)) {
     for (const auto& r : m.rcpts) sunk += " " + m.id + "->" + r;
   }
   std::printf("# handed to the sink before the crash (count as delivered):%s\n",
               sunk.empty() ? " (none)" : sunk.c_str());
+  if (slash != std::string::npos) {
+    std::string during;
+    for (const auto& d : during_recovery) during += " " + d;
+    std::printf("# handed to the sink during the crashed recovery (count as delivered):%s\n",
+                during.empty() ? " (none)" : during.c_str());
+  }
   std::printf("# materialized in %s; copies go to %s\n", into.c_str(), ctx.sink_log.c_str());
   std::printf("cd %s\n", ShellQuote(into).c_str());
   for (const auto& [k, v] : CommandEnvironment(ctx)) {
@@ -255,7 +324,7 @@ int Replay(const ReplayOptions& o) {
                 ExpandCommand(manifest.deliver, ctx).c_str(),
                 static_cast<long long>(manifest.drain_rounds));
   }
-  return 0;
+  return status;
 }
 
 void SetupReplay(CLI::App& app, int* exit_status) {

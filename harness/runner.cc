@@ -12,6 +12,7 @@
 #include "harness/explorer.h"
 #include "harness/recorder.h"
 #include "harness/run_dir.h"
+#include "harness/trace_scan.h"
 #include "reports/writers.h"
 
 namespace aftershock {
@@ -255,6 +256,12 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
                                   gap.substr(kGapPrefix.size()));
       gap.clear();
     }
+    // What the recorder missed makes every model's result unproven.
+    std::vector<std::string> unproven;
+    for (const auto& g : UnignoredGaps(rec.run.trace_path, m, rec.run.root)) {
+      unproven.push_back("recorder gap: " + g);
+    }
+    if (!gap.empty()) unproven.push_back("fidelity: " + gap);
     if (!gap.empty()) {
       sr.workload_notes.push_back(gap);
       std::fprintf(stderr, "aftershock: %s: warning: %s\n", s.name.c_str(), gap.c_str());
@@ -341,7 +348,13 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
       } else {
         for (const auto& n : irec.notes) sr.workload_notes.push_back(prefix + " " + n);
         std::string igap = CheckFidelity(irec.run);
-        if (!igap.empty()) sr.workload_notes.push_back(prefix + " " + igap);
+        if (!igap.empty()) {
+          sr.workload_notes.push_back(prefix + " " + igap);
+          unproven.push_back(prefix + " fidelity: " + igap);
+        }
+        for (const auto& g : UnignoredGaps(irec.run.trace_path, m, irec.run.root)) {
+          unproven.push_back(prefix + " recorder gap: " + g);
+        }
         RecoveryPlan iplan = plan;
         iplan.recording = &irec;
         MailFacts ifacts;
@@ -357,10 +370,14 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
     for (size_t k = 0; k < s.models.size(); ++k) {
       const std::string& model = s.models[k];
       ModelResult mr = std::move(results[k]);
+      mr.inconclusive_reasons.insert(mr.inconclusive_reasons.begin(), unproven.begin(),
+                                     unproven.end());
+      mr.inconclusive = !mr.inconclusive_reasons.empty();
       Judge(s, &mr);
       if (options.verbosity > 0) {
-        std::fprintf(stderr, "%-28s %-18s %6lld states  %s\n", s.name.c_str(), model.c_str(),
-                     static_cast<long long>(mr.states_explored), mr.passed ? "pass" : "FAIL");
+        std::fprintf(stderr, "%-28s %-18s %6lld states  %s%s\n", s.name.c_str(), model.c_str(),
+                     static_cast<long long>(mr.states_explored), mr.passed ? "pass" : "FAIL",
+                     mr.inconclusive ? " (inconclusive: recorder gap)" : "");
         if (options.verbosity > 1 || !mr.passed) {
           for (const auto& f : mr.expectation_failures) std::fprintf(stderr, "    %s\n", f.c_str());
         }

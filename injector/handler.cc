@@ -8,6 +8,7 @@
 #include <fiu.h>
 #include <linux/futex.h>
 #include <signal.h>
+#include <asm/prctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 
@@ -168,6 +169,20 @@ void PushReturn(uint64_t rip) {
   }
   aftershock_ret.entries[depth] = rip;
   aftershock_ret.depth = depth + 1;
+}
+
+// A runtime that manages its own thread pointer (Go without cgo calls
+// arch_prctl(ARCH_SET_FS) at start-up) takes away the TLS the recorder and
+// its return-address stack live in: every later SIGSYS of this thread would
+// read the runtime's memory as ours. Rather than crash the target, the
+// recorder says so in a gap and stops recording this thread, then makes the
+// call itself (not through a trampoline, which would pop from TLS).
+void LeaveForeignThreadPointer(Call& c) {
+  EmitGap("arch_prctl(ARCH_SET_FS): the program replaced its thread pointer (a runtime with its "
+          "own TLS, e.g. Go without cgo); its calls from here on are not recorded",
+          nullptr, 0, c.uc);
+  Sys(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
+  Return(c, Sys(SYS_arch_prctl, c.a[0], c.a[1]));
 }
 
 }  // namespace
@@ -361,6 +376,11 @@ extern "C" __attribute__((visibility("hidden"))) void AftershockSigsys(int sig, 
   c.uc = uc;
   c.g = uc->uc_mcontext.gregs;
   for (int i = 0; i < 6; ++i) c.a[i] = c.g[kArgReg[i]];
+  if (c.nr == SYS_arch_prctl && c.a[0] == ARCH_SET_FS) {
+    // Nothing after this call may touch thread-local storage (errno either).
+    LeaveForeignThreadPointer(c);
+    return;
+  }
   int saved_errno = errno;
   if (!HandleFileCall(c) && !HandleFdCall(c) && !HandleProcessCall(c)) Pass(c);
   errno = saved_errno;

@@ -29,7 +29,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .meta span{margin-right:18px;color:var(--mute)}
 .meta b{color:#111827;font-weight:600}
 .badge{display:inline-block;border-radius:3px;padding:0 6px;font-size:12px;font-weight:600;color:#fff}
-.pass{background:var(--ok)}.fail{background:var(--bad)}.expected{background:var(--mute)}
+.pass{background:var(--ok)}.fail{background:var(--bad)}.expected{background:var(--mute)}.inconclusive{background:#a16207}
 .cell-pass{background:#f0fdf4}.cell-fail{background:#fef2f2}
 .counts span{display:inline-block;margin-right:6px;white-space:nowrap}
 .group{border:1px solid var(--line);border-left:5px solid var(--bad);padding:8px 14px;margin:12px 0;border-radius:4px}
@@ -124,6 +124,9 @@ std::string Overview(const Report& r) {
       h += std::string("<td class=\"") + (m->passed ? "cell-pass" : "cell-fail") + "\">";
       h += std::string("<span class=\"badge ") + (m->passed ? "pass\">pass" : "fail\">FAIL") +
            "</span> ";
+      if (m->inconclusive)
+        h += "<span class=\"badge inconclusive\" title=\"the recorder missed calls: no violation "
+             "is not a proof\">inconclusive</span> ";
       if (!m->groups.empty())
         h += "<a href=\"#" + Anchor(si, mi, 0) + "\">" + std::to_string(m->groups.size()) +
              " group" + (m->groups.size() == 1 ? "" : "s") + "</a>";
@@ -154,7 +157,15 @@ std::string ScenarioSection(const ScenarioResult& s, size_t si) {
     h += "<h3>" + HtmlEscape(m.model) + " <span class=\"badge " +
          (m.passed ? "pass\">pass" : "fail\">FAIL") + "</span> <span class=\"meta\"><span>" +
          HtmlEscape(m.strategy) + "</span><span>" + std::to_string(m.states_explored) +
-         " states</span></span></h3>";
+         " states</span></span>" +
+         (m.inconclusive ? " <span class=\"badge inconclusive\">inconclusive</span>" : "") +
+         "</h3>";
+    if (m.inconclusive) {
+      h += "<p>Inconclusive: the recorder missed calls of the target, so crash states may lack "
+           "what it missed and finding no violation is not a proof.</p><ul>";
+      for (const auto& why : m.inconclusive_reasons) h += "<li>" + HtmlEscape(why) + "</li>";
+      h += "</ul>";
+    }
     if (!m.expectation_failures.empty()) {
       h += "<ul>";
       for (const auto& f : m.expectation_failures)

@@ -73,6 +73,12 @@ std::string ReportToJunit(const Report& r) {
         cases += "      <failure message=\"" + Xml(m.expectation_failures.front()) + "\">" +
                  Xml(why) + "</failure>\n";
       }
+      // Not a failure: a gap makes a pass unproven, it does not make it wrong.
+      if (m.inconclusive) {
+        std::string why = "inconclusive: the recorder missed calls, so no violation is not a proof";
+        for (const auto& reason : m.inconclusive_reasons) why += "\n" + reason;
+        cases += "      <system-out>" + Xml(why) + "</system-out>\n";
+      }
       cases += "    </testcase>\n";
       for (const auto& g : m.groups) {
         ++t;
@@ -100,7 +106,11 @@ std::string ReportToJunit(const Report& r) {
       failures += f;
       suites += "  <testsuite name=\"" + Xml(cls) + "\" tests=\"" + std::to_string(t) +
                 "\" failures=\"" + std::to_string(f) + "\" errors=\"0\" time=\"" +
-                Seconds(m.seconds) + "\">\n" + cases + "  </testsuite>\n";
+                Seconds(m.seconds) + "\">\n" +
+                (m.inconclusive ? "    <properties><property name=\"aftershock.inconclusive\" "
+                                  "value=\"true\"/></properties>\n"
+                                : "") +
+                cases + "  </testsuite>\n";
     }
   }
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"aftershock\" tests=\"" +

@@ -27,6 +27,9 @@ struct ViolationGroup {
   bool expected = false;       // the scenario expects this violation under this model
   Evidence evidence;           // for the example state (reports/evidence.h)
   uint64_t example_crash_seq = 0;  // the example's crash point (not serialized)
+  // The example's content hash (the model's; 0 = unknown): replay checks
+  // that it rebuilt the same state.
+  uint64_t example_hash = 0;
 };
 
 // One scenario under one model.
@@ -44,6 +47,11 @@ struct ModelResult {
   std::vector<std::string> expectation_failures;  // why not, one line each
   double seconds = 0;
   bool truncated = false;  // exploration stopped at the scenario's max_states
+  // The recorder missed something (a gap not listed as rebuilt, a fidelity
+  // difference): crash states may lack what it missed, so "no violation"
+  // here is not a proof. Never changes `passed`.
+  bool inconclusive = false;
+  std::vector<std::string> inconclusive_reasons;  // one line per gap
   int64_t Count(Verdict v) const { return verdicts[static_cast<int>(v)]; }
 };
 

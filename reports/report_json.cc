@@ -1,3 +1,6 @@
+#include <cstdio>
+#include <cstdlib>
+
 #include "reports/evidence_json.h"
 #include "reports/writers.h"
 
@@ -6,6 +9,13 @@ namespace aftershock {
 using nlohmann::json;
 
 namespace {
+
+std::string HashHex(uint64_t h) {
+  if (h == 0) return "";
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
 
 json GroupJson(const ViolationGroup& g) {
   return {{"verdict", VerdictName(g.verdict)},
@@ -16,6 +26,7 @@ json GroupJson(const ViolationGroup& g) {
           {"example_detail", g.example_detail},
           {"reproduce", g.reproduce},
           {"expected", g.expected},
+          {"example_state_hash", HashHex(g.example_hash)},
           {"evidence", EvidenceToJson(g.evidence)}};
 }
 
@@ -35,7 +46,9 @@ json ModelJson(const ModelResult& m) {
           {"expectation_failures", m.expectation_failures},
           {"groups", groups},
           {"seconds", m.seconds},
-          {"truncated", m.truncated}};
+          {"truncated", m.truncated},
+          {"inconclusive", m.inconclusive},
+          {"inconclusive_reasons", m.inconclusive_reasons}};
 }
 
 }  // namespace
@@ -111,6 +124,8 @@ bool ReportFromJson(const json& j, Report* out, std::string* error) {
             mj.value("expectation_failures", std::vector<std::string>{});
         m.seconds = mj.value("seconds", 0.0);
         m.truncated = mj.value("truncated", false);
+        m.inconclusive = mj.value("inconclusive", false);
+        m.inconclusive_reasons = mj.value("inconclusive_reasons", std::vector<std::string>{});
         for (const auto& gj : mj.at("groups")) {
           ViolationGroup g;
           g.verdict = ParseVerdict(gj.at("verdict").get<std::string>()).value_or(Verdict::kOk);
@@ -121,6 +136,8 @@ bool ReportFromJson(const json& j, Report* out, std::string* error) {
           g.example_detail = gj.value("example_detail", "");
           g.reproduce = gj.value("reproduce", "");
           g.expected = gj.value("expected", false);
+          std::string hash = gj.value("example_state_hash", "");
+          g.example_hash = hash.empty() ? 0 : std::strtoull(hash.c_str(), nullptr, 16);
           if (gj.contains("evidence")) g.evidence = EvidenceFromJson(gj.at("evidence"));
           m.groups.push_back(g);
         }

@@ -31,6 +31,12 @@ constexpr Rule kRules[] = {
      "A message whose enqueue was not acknowledged is delivered (allowed)."},
 };
 
+// Not a verdict: a scenario x model whose recording has a recorder gap.
+constexpr Rule kInconclusiveRule = {
+    Verdict::kOk, "aftershock/inconclusive", "InconclusiveExploration",
+    "The recorder missed calls of the target (a recorder gap): crash states may lack what it "
+    "missed, so finding no violation is not a proof."};
+
 int RuleIndex(Verdict v) {
   for (size_t i = 0; i < std::size(kRules); ++i) {
     if (kRules[i].verdict == v) return static_cast<int>(i);
@@ -80,6 +86,37 @@ std::string Level(const ViolationGroup& g) {
 
 }  // namespace
 
+namespace {
+
+// A note on the scenario file: the result of this scenario x model is unproven.
+json InconclusiveResult(const ScenarioResult& s, const ModelResult& m, const std::string& root) {
+  std::string text = "inconclusive: the recorder missed calls of the target, so " +
+                     std::string(m.groups.empty() ? "no violation" : "the result") +
+                     " is not a proof [scenario " + s.name + ", model " + m.model + "]:";
+  for (const auto& why : m.inconclusive_reasons) text += " " + why + ";";
+  if (text.back() == ';') text.pop_back();
+  json result = {{"ruleId", kInconclusiveRule.id},
+                 {"ruleIndex", static_cast<int>(std::size(kRules))},
+                 {"level", "note"},
+                 {"message", {{"text", text}}},
+                 {"partialFingerprints",
+                  {{"aftershockGroup/v1", Fingerprint(s.name + "|" + m.model + "|inconclusive")}}},
+                 {"properties",
+                  {{"scenario", s.name},
+                   {"model", m.model},
+                   {"inconclusiveReasons", m.inconclusive_reasons}}}};
+  if (!s.file.empty() && s.file[0] != '(') {
+    bool relative = false;
+    std::string scen_root = root.empty() ? GitRoot(fs::absolute(s.file).string()) : root;
+    json artifact = {{"uri", SarifUri(fs::absolute(s.file).string(), scen_root, &relative)}};
+    if (relative && !scen_root.empty() && scen_root == root) artifact["uriBaseId"] = "SRCROOT";
+    result["locations"] = json::array({{{"physicalLocation", {{"artifactLocation", artifact}}}}});
+  }
+  return result;
+}
+
+}  // namespace
+
 std::string SarifUri(const std::string& file, const std::string& root, bool* relative) {
   fs::path f = fs::path(file).lexically_normal();
   *relative = false;
@@ -106,10 +143,17 @@ std::string ReportToSarif(const Report& r, const SarifOptions& options) {
          {"defaultConfiguration", {{"level", IsViolation(rule.verdict) ? "error" : "note"}}},
          {"properties", {{"tags", {"crash-consistency", "durability"}}}}});
   }
+  rules.push_back({{"id", kInconclusiveRule.id},
+                   {"name", kInconclusiveRule.name},
+                   {"shortDescription", {{"text", kInconclusiveRule.text}}},
+                   {"fullDescription", {{"text", kInconclusiveRule.text}}},
+                   {"defaultConfiguration", {{"level", "note"}}},
+                   {"properties", {{"tags", {"crash-consistency", "coverage"}}}}});
   std::string root = options.source_root;
   json results = json::array();
   for (const auto& s : r.scenarios) {
     for (const auto& m : s.models) {
+      if (m.inconclusive) results.push_back(InconclusiveResult(s, m, root));
       for (const auto& g : m.groups) {
         const Evidence& e = g.evidence;
         std::string text = e.root_cause.empty() ? g.cause + ": " + g.example_detail : e.root_cause;

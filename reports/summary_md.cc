@@ -27,13 +27,13 @@ std::vector<Row> Rows(const Report& r) {
       continue;
     }
     for (const auto& m : s.models) {
-      rows.push_back({s.name, m.model, std::to_string(m.states_explored),
-                      std::to_string(m.states_unique), std::to_string(m.Count(Verdict::kLost)),
-                      std::to_string(m.Count(Verdict::kCorrupt)),
-                      std::to_string(m.Count(Verdict::kPhantom)),
-                      std::to_string(m.Count(Verdict::kRecoveryFailed)),
-                      std::to_string(m.Count(Verdict::kDuplicate)), Rate(m.duplicate_rate),
-                      m.passed ? "pass" : "FAIL"});
+      rows.push_back(
+          {s.name, m.model, std::to_string(m.states_explored), std::to_string(m.states_unique),
+           std::to_string(m.Count(Verdict::kLost)), std::to_string(m.Count(Verdict::kCorrupt)),
+           std::to_string(m.Count(Verdict::kPhantom)),
+           std::to_string(m.Count(Verdict::kRecoveryFailed)),
+           std::to_string(m.Count(Verdict::kDuplicate)), Rate(m.duplicate_rate),
+           std::string(m.passed ? "pass" : "FAIL") + (m.inconclusive ? " (inconclusive)" : "")});
     }
   }
   return rows;
@@ -87,7 +87,7 @@ std::string ReportToMarkdown(const Report& r) {
     md += "| " + row.scenario + " | " + row.model + " | " + row.states + " | " + row.unique +
           " | " + row.lost + " | " + row.corrupt + " | " + row.phantom + " | " + row.failed +
           " | " + row.dup + " | " + row.dup_rate + " | " +
-          (row.result == "pass" ? "pass" : "**" + row.result + "**") + " |\n";
+          (row.result.rfind("pass", 0) == 0 ? row.result : "**" + row.result + "**") + " |\n";
   }
   for (const auto& s : r.scenarios) {
     if (!s.error.empty()) {
@@ -95,16 +95,20 @@ std::string ReportToMarkdown(const Report& r) {
       continue;
     }
     bool any = false;
-    for (const auto& m : s.models) any |= !m.groups.empty() || !m.passed || m.truncated;
+    for (const auto& m : s.models)
+      any |= !m.groups.empty() || !m.passed || m.truncated || m.inconclusive;
     if (!any) continue;
     md += "\n## " + s.name + "\n\ntarget `" + s.target + "` (" + s.target_file + "), seed " +
           std::to_string(s.seed) + "\n";
     for (const auto& m : s.models) {
-      if (m.groups.empty() && m.passed && !m.truncated) continue;
+      if (m.groups.empty() && m.passed && !m.truncated && !m.inconclusive) continue;
       md += "\n### " + m.model + (m.passed ? "" : " (FAILED)") + "\n\n";
       for (const auto& e : m.expectation_failures) md += "- expectation: " + e + "\n";
       if (m.truncated)
         md += "- exploration stopped at max_states: not every crash state was checked\n";
+      for (const auto& why : m.inconclusive_reasons)
+        md += "- inconclusive (the recorder missed calls; no violation is not a proof): " + why +
+              "\n";
       for (size_t gi = 0; gi < m.groups.size(); ++gi) {
         const ViolationGroup& g = m.groups[gi];
         if (gi == kMarkdownGroupsPerModel) {

@@ -95,6 +95,23 @@ TEST(TraceIo, StaticBinaryIsReportedAsAGap) {
   EXPECT_TRUE(HasGap(via_shell.trace, "static binary"));
 }
 
+// Without the gap the target crashed: the recorder's TLS was gone.
+TEST(TraceIo, ReplacedThreadPointerIsAGapNotACrash) {
+  ScratchDir scratch;
+  RecordedRun run = RecordIn(scratch, {Prog("inj_own_tls")});
+  ASSERT_TRUE(run.result.ok()) << run.result.Describe() << run.result.output;
+  EXPECT_TRUE(HasGap(run.trace, "ARCH_SET_FS"));
+  bool before = false;
+  for (const Op& op : run.trace.ops) {
+    before |= op.kind == OpKind::kWrite && op.path == run.root + "/before";
+  }
+  EXPECT_TRUE(before);
+  std::ifstream after(run.root + "/after");
+  std::string line;
+  EXPECT_TRUE(std::getline(after, line));
+  EXPECT_EQ(line, "raw");
+}
+
 TEST(TraceIo, TargetCannotBlockReplaceOrDisarmTheRecorder) {
   ScratchDir scratch;
   RecordedRun run = RecordIn(scratch, {Prog("inj_sigsys")});

@@ -137,5 +137,29 @@ TEST(Markdown, IsShortAndLinksToTheHtmlReport) {
   EXPECT_LT(md.size(), 4000u);
 }
 
+TEST(Inconclusive, IsANoteInSarifAndABadgeInHtml) {
+  Report r = SampleReport("/src/queue/enqueue.cc", 88);
+  ModelResult& m = r.scenarios[0].models[0];
+  m.inconclusive = true;
+  m.inconclusive_reasons = {"recorder gap: index: shared writable mapping"};
+  json sarif = json::parse(ReportToSarif(r, {"/src"}));
+  int notes = 0;
+  for (const auto& result : sarif["runs"][0]["results"]) {
+    if (result["ruleId"] != "aftershock/inconclusive") continue;
+    ++notes;
+    EXPECT_EQ(result["level"], "note");
+    int index = result["ruleIndex"];
+    EXPECT_EQ(sarif["runs"][0]["tool"]["driver"]["rules"][index]["id"], "aftershock/inconclusive");
+    EXPECT_NE(result["message"]["text"].get<std::string>().find("recorder gap: index"),
+              std::string::npos);
+  }
+  EXPECT_EQ(notes, 1);
+  std::string html = ReportToHtml(r);
+  EXPECT_NE(html.find("badge inconclusive"), std::string::npos);
+  EXPECT_NE(html.find("recorder gap: index: shared writable mapping"), std::string::npos);
+  m.inconclusive = false;
+  EXPECT_EQ(ReportToHtml(r).find("badge inconclusive"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace aftershock

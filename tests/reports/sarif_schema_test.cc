@@ -57,6 +57,13 @@ TEST_F(SarifSchema, ReportWithoutSourceLocationsOrGroupsValidates) {
   EXPECT_EQ(Validate(ReportToSarif(r, {})), 0) << errors_;
 }
 
+TEST_F(SarifSchema, InconclusiveNoteValidates) {
+  Report r = testing_fixtures::SampleReport("/src/queue/enqueue.cc", 88);
+  r.scenarios[0].models[0].inconclusive = true;
+  r.scenarios[0].models[0].inconclusive_reasons = {"recorder gap: x: shared writable mapping"};
+  EXPECT_EQ(Validate(ReportToSarif(r, {"/src"})), 0) << errors_;
+}
+
 // The check can fail: each of these breaks one rule of the schema.
 TEST_F(SarifSchema, InvalidSarifIsRejected) {
   json good = json::parse(

@@ -110,6 +110,57 @@ TEST(Markdown, TableHasARowPerScenarioAndModel) {
   EXPECT_NE(table.find("0.125"), std::string::npos);
 }
 
+// A recorder gap: the process result passes, but is marked unproven.
+Report Inconclusive() {
+  Report r = Sample();
+  ModelResult& m = r.scenarios[0].models[0];
+  m.inconclusive = true;
+  m.inconclusive_reasons = {"recorder gap: index: shared writable mapping"};
+  return r;
+}
+
+TEST(Inconclusive, RoundTripsThroughTheReaderAndOldReportsAreConclusive) {
+  Report back;
+  std::string error;
+  nlohmann::json j = ReportToJson(Inconclusive());
+  EXPECT_EQ(j["scenarios"][0]["models"][0]["inconclusive"], true);
+  EXPECT_EQ(j["scenarios"][0]["models"][1]["inconclusive"], false);
+  ASSERT_TRUE(ReportFromJson(j, &back, &error)) << error;
+  EXPECT_TRUE(back.scenarios[0].models[0].inconclusive);
+  EXPECT_EQ(back.scenarios[0].models[0].inconclusive_reasons,
+            Inconclusive().scenarios[0].models[0].inconclusive_reasons);
+  // Written before the field existed (same schema version): conclusive.
+  j["scenarios"][0]["models"][0].erase("inconclusive");
+  j["scenarios"][0]["models"][0].erase("inconclusive_reasons");
+  ASSERT_TRUE(ReportFromJson(j, &back, &error)) << error;
+  EXPECT_FALSE(back.scenarios[0].models[0].inconclusive);
+}
+
+TEST(Inconclusive, IsSaidInJunitWithoutAFailureOrASkip) {
+  std::string xml = ReportToJunit(Inconclusive());
+  EXPECT_NE(xml.find("<testsuite name=\"fan&lt;out&gt;.process\" tests=\"2\" failures=\"0\""),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<property name=\"aftershock.inconclusive\" value=\"true\"/>"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<system-out>inconclusive: "), std::string::npos) << xml;
+  EXPECT_NE(xml.find("recorder gap: index: shared writable mapping"), std::string::npos);
+  EXPECT_EQ(xml.find("<skipped"), std::string::npos);
+  EXPECT_EQ(ReportToJunit(Sample()).find("inconclusive"), std::string::npos);
+}
+
+TEST(Inconclusive, IsSaidInTheMarkdownTable) {
+  std::string md = ReportToMarkdown(Inconclusive());
+  EXPECT_NE(md.find("| pass (inconclusive) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("- inconclusive (the recorder missed calls; no violation is not a proof): "
+                    "recorder gap: index"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(SummaryTable(Inconclusive()).find("pass (inconclusive)"), std::string::npos);
+  EXPECT_EQ(ReportToMarkdown(Sample()).find("inconclusive"), std::string::npos);
+}
+
 TEST(AtomicFile, WritesTheWholeFileAndLeavesNoTemporary) {
   char tmpl[] = "/dev/shm/aftershock-test-XXXXXX";
   std::string dir = mkdtemp(tmpl);
