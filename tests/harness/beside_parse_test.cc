@@ -1,6 +1,7 @@
 // [step.beside]: a step run while another is paused before one of its calls.
 #include <gtest/gtest.h>
 
+#include "harness/explorer.h"
 #include "harness/recorder.h"
 #include "harness/scenario.h"
 #include "tests/harness/test_util.h"
@@ -130,6 +131,46 @@ TEST(Beside, StateIdPrefixesRoundTrip) {
   EXPECT_FALSE(ParseInterleavingId(s, "s1b3:p41", &il, &rest));  // step 1 has no beside
   EXPECT_FALSE(ParseInterleavingId(s, "s2b3:p41", &il, &rest));  // it is spelled b3:
   EXPECT_FALSE(ParseInterleavingId(s, "b0:p41", &il, &rest));
+}
+
+ModelResult Part(int64_t unique, int64_t lost, double duplicate_rate, const std::string& cause) {
+  ModelResult r;
+  r.model = "posix";
+  r.states_explored = unique * 2;
+  r.states_unique = unique;
+  r.states_recovered = unique / 2;
+  r.verdicts[static_cast<int>(Verdict::kLost)] = lost;
+  r.verdicts[static_cast<int>(Verdict::kOk)] = unique - lost;
+  r.duplicate_rate = duplicate_rate;
+  if (lost > 0) {
+    ViolationGroup g;
+    g.verdict = Verdict::kLost;
+    g.cause = cause;
+    g.count = lost;
+    r.groups.push_back(g);
+  }
+  return r;
+}
+
+TEST(Beside, InterleavingResultsAddUpWithTheSequentialOne) {
+  ModelResult all = Part(100, 0, 0.1, "");
+  all.inconclusive_reasons = {"gap a"};
+  ModelResult b3 = Part(50, 2, 0.2, "restart ran beside step 1 (enqueue m1), paused before x: y");
+  b3.inconclusive_reasons = {"gap a", "gap b"};
+  b3.truncated = true;
+  MergeModelResult(b3, &all);
+  EXPECT_EQ(all.model, "posix");
+  EXPECT_EQ(all.states_explored, 300);
+  EXPECT_EQ(all.states_unique, 150);
+  EXPECT_EQ(all.states_recovered, 75);
+  EXPECT_EQ(all.Count(Verdict::kLost), 2);
+  EXPECT_EQ(all.Count(Verdict::kOk), 148);
+  EXPECT_NEAR(all.duplicate_rate, (10.0 + 10.0) / 150.0, 1e-9);
+  ASSERT_EQ(all.groups.size(), 1u);
+  EXPECT_EQ(all.groups[0].cause.rfind("restart ran beside", 0), 0u);
+  EXPECT_TRUE(all.truncated);
+  EXPECT_EQ(all.inconclusive_reasons, (std::vector<std::string>{"gap a", "gap b"}));
+  EXPECT_TRUE(all.inconclusive);
 }
 
 }  // namespace
