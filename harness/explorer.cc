@@ -122,6 +122,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
   std::set<std::string> recovery_gaps;  // recorder gaps in recorded recoveries
   int64_t with_duplicate = 0;
   int64_t explored = 0;
+  int64_t skipped = 0;  // crash points up to req.skip_through_seq
   EvidenceCollector evidence(&plan, req.scratch_dir + "/evidence", req.run_dir, req.options.model,
                              req.options.strategy);
 
@@ -254,6 +255,12 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
         std::lock_guard<std::mutex> lock(mu);
         if (!first_error.empty()) return;
         state = source->Next();
+        // An interleaving's crash points before its beside step are the
+        // sequential recording's (the same ops): explored there already.
+        while (state && state->crash_seq <= req.skip_through_seq) {
+          ++skipped;
+          state = source->Next();
+        }
         if (!state) return;
         state->id = req.id_prefix + state->id;
         if (explored >= req.options.max_states) {
@@ -301,7 +308,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
   }
   out->inconclusive = !out->inconclusive_reasons.empty();
   evidence.Fill(&out->groups);
-  out->states_explored = std::max<int64_t>(source->Generated(), explored);
+  out->states_explored = std::max<int64_t>(source->Generated() - skipped, explored);
   out->duplicate_rate = explored ? static_cast<double>(with_duplicate) / explored : 0.0;
   std::sort(out->groups.begin(), out->groups.end(),
             [](const ViolationGroup& a, const ViolationGroup& b) {

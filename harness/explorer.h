@@ -55,6 +55,9 @@ struct ExploreRequest {
   // "restart ran beside ...: " before every violation's cause.
   std::string id_prefix;
   std::string cause_prefix;
+  // Crash points at or before this seq are not explored (an interleaving:
+  // up to its beside step's `step` mark it is the sequential recording).
+  uint64_t skip_through_seq = 0;
 };
 
 // Explores and checks; fills everything of *out but `passed` and

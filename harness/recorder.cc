@@ -333,6 +333,7 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
     if (!command_of(b, &command, &stdin_path)) return true;
     std::string kind = StepKindName(b.kind);
     if (!mark("step", b.MarkData())) return false;
+    rec.beside_mark_seq = LastSeq(rec.run.trace_path);
     LaunchOutcome o = Launch(request_for(b, command, stdin_path, ""));
     if (!o.error.empty()) {
       *error = "beside step of step " + std::to_string(i + 1) + " (" + kind + "): " + o.error;

@@ -43,6 +43,7 @@ struct Recording {
   // "restart ran beside step 1 (enqueue m1), paused before its rename ...".
   bool paused = false;
   std::string beside_label;
+  uint64_t beside_mark_seq = 0;  // the beside step's `step` mark
 };
 
 // "b3:" for the first step that has a beside step, "s2b3:" for others: the

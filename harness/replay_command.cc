@@ -209,7 +209,6 @@ int Replay(const ReplayOptions& o) {
   uint64_t outer_crash_seq = state->crash_seq;
   CrashPoint point = PointOf(plan, outer_crash_seq);
   std::vector<std::string> during_recovery;  // "m1->alice@local" handed over before the inner crash
-  std::unique_ptr<RunDir> run_dir;
   std::unique_ptr<CrashStateSource> inner_source;  // keeps the inner state's payload alive
   if (slash != std::string::npos) {
     // Record the outer state's recovery exactly as the explorer did, then

@@ -290,7 +290,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
     // Explores one recording (the sequential one, then each interleaving)
     // under every model, adding to results.
     auto explore_all = [&](const RecoveryPlan& p, const std::string& id_prefix,
-                           const std::string& cause_prefix, bool first) {
+                           const std::string& cause_prefix, uint64_t skip_through_seq, bool first) {
       for (size_t k = 0; k < s.models.size(); ++k) {
         const std::string& model = s.models[k];
         ExploreRequest req;
@@ -305,6 +305,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
             "aftershock replay " + report_path + " --scenario " + s.name + " --model " + model;
         req.id_prefix = id_prefix;
         req.cause_prefix = cause_prefix;
+        req.skip_through_seq = skip_through_seq;
         Progress progress;
         ModelResult mr;
         ProgressPrinter printer(&progress, s.name + " / " + model + (first ? "" : " " + id_prefix),
@@ -323,7 +324,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
       }
       return true;
     };
-    if (!explore_all(plan, "", "", true)) return 2;
+    if (!explore_all(plan, "", "", 0, true)) return 2;
     // Every interleaving of each step with its beside step, explored as
     // the sequential recording is.
     std::vector<Interleaving> interleavings = Interleavings(s, rec, &sr.workload_notes);
@@ -363,7 +364,9 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
           std::fprintf(stderr, "aftershock: %s\n", error.c_str());
           return 2;
         }
-        if (!explore_all(iplan, prefix, irec.beside_label + ": ", false)) return 2;
+        if (!explore_all(iplan, prefix, irec.beside_label + ": ", irec.beside_mark_seq, false)) {
+          return 2;
+        }
       }
       if (!options.keep_states) RemoveTreeInside(run->path(), dir);
     }
