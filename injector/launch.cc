@@ -165,6 +165,10 @@ bool HasPauseRule(const std::string& spec) {
 
 RunningCommand::RunningCommand(const LaunchOptions& o)
     : timeout_ms_(o.timeout_ms), may_pause_(o.record && HasPauseRule(o.faults)) {
+  for (const auto& [key, value] : o.env) {
+    // Rules from a file may pause too (unread here): resume them.
+    if (key == "AFTERSHOCK_FAULTS_FILE") may_pause_ = o.record;
+  }
   LaunchResult& res = result_;
   std::string lib = o.inject_lib.empty() ? InjectLibPath() : o.inject_lib;
   if (o.record) {

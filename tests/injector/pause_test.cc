@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "injector/marks.h"
@@ -180,6 +181,17 @@ TEST(Pause, ACommandBesideOnTheSameTraceLeavesThePauseAlone) {
   }
   ASSERT_NE(beside_open, 0u);
   EXPECT_LT(beside_open, SeqOf(t, OpKind::kWrite, 2));
+}
+
+TEST(Pause, RecordCommandNeverHangsOnAPauseRule) {
+  const char* exe = std::getenv("AFTERSHOCK_EXE");
+  if (exe == nullptr) GTEST_SKIP() << "AFTERSHOCK_EXE not set";
+  PausedRun s("");
+  std::string cmd = "cd " + s.root + " && " + exe + " record --out " + s.trace +
+                    " --faults 'pause before *' --timeout 30 -- " + Prog("inj_pausing") +
+                    " >/dev/null 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_EQ(SizeOf(s.root + "/b"), 5);
 }
 
 TEST(Pause, EveryHitPausesWithoutNth) {
