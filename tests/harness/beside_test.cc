@@ -132,6 +132,8 @@ TEST(Beside, InterleavingStateReplaysByRecordingItAgain) {
             std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("verdict lost"), std::string::npos) << r.output;
+  // Recorded again, the interleaving gives the very state the run checked.
+  EXPECT_NE(r.output.find(", as in the report"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("m1->alice@local"), std::string::npos) << r.output;  // acked
   EXPECT_TRUE(fs::exists(dir.path() + "/st/queues")) << r.output;
   // No such interleaving: an input error, nothing materialized.
