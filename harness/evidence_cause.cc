@@ -363,6 +363,11 @@ void DeriveEvidence(const CauseInput& in, Symbolizer* sym, Evidence* out) {
                       (promise ? " before the acknowledgement at op " + std::to_string(*promise)
                                : " before the crash") +
                       "; " + WhyPending(in, *culprit, deadline, promise.has_value(), &sync_seq);
+  } else if (culprit != nullptr && (ops.empty() || ops.back().seq < in.crash_seq)) {
+    // Past the last record: nothing was cut (e.g. two steps run beside
+    // each other left this state without any crash).
+    out->root_cause = subject + ": no crash: this is the state the whole run left, after " +
+                      OpRef(*culprit, in.root) + "; " + ProcessTail(in);
   } else if (culprit != nullptr) {
     std::string step = StepOf(out->workload, culprit->seq);
     out->root_cause =

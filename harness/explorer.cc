@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -61,8 +62,10 @@ class OpIndex {
   std::map<uint64_t, std::pair<OpKind, std::string>> ops_;
 };
 
+// end_seq: one past the last record of the run (0 = unknown): a state at
+// or past it is the end state, which no crash cut.
 std::string Cause(const CrashStateRef& s, const OpIndex& ops, const MailFacts& facts,
-                  const std::string& root) {
+                  const std::string& root, uint64_t end_seq = 0) {
   auto op = [&](uint64_t seq) {
     std::string d = ops.Describe(seq, root);
     return d.empty() ? "op " + std::to_string(seq) : d;
@@ -70,6 +73,7 @@ std::string Cause(const CrashStateRef& s, const OpIndex& ops, const MailFacts& f
   if (!s.dropped_seqs.empty()) return "dropped " + op(s.dropped_seqs.front());
   if (!s.torn_seqs.empty()) return "torn " + op(s.torn_seqs.front());
   if (!s.lost_seqs.empty()) return "lost to a failed fsync: " + op(s.lost_seqs.front());
+  if (end_seq != 0 && s.crash_seq >= end_seq) return "no crash: the state the whole run left";
   std::string step = facts.StepAt(s.crash_seq);
   std::string before = ops.DescribeBefore(s.crash_seq, root);
   // Group by the step kind, not the message: "step 3 (enqueue m2)" -> "enqueue".
@@ -118,13 +122,15 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
   std::set<std::string> recovery_gaps;  // recorder gaps in recorded recoveries
   int64_t with_duplicate = 0;
   int64_t explored = 0;
-  EvidenceCollector evidence(&plan, req.scratch_dir + "/evidence", req.run_dir,
-                             req.options.model, req.options.strategy);
+  int64_t skipped = 0;  // crash points up to req.skip_through_seq
+  EvidenceCollector evidence(&plan, req.scratch_dir + "/evidence", req.run_dir, req.options.model,
+                             req.options.strategy);
 
   // Adds one checked state to the results. REQUIRES: mu held.
   // `outer`: for a crash during recovery, the state whose recovery crashed.
   auto tally = [&](const CrashStateRef& state, const VerdictCache::Entry& entry, bool cached,
-                   const std::string& cause, const CrashStateRef* outer) {
+                   const std::string& state_cause, const CrashStateRef* outer) {
+    const std::string cause = req.cause_prefix + state_cause;
     ++out->verdicts[static_cast<int>(entry.verdict)];
     ++out->states_unique;
     if (!cached) ++out->states_recovered;
@@ -148,8 +154,8 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
     ViolationGroup& group = out->groups[it->second];
     // Workers finish in any order: the example is the earliest state of the
     // group (by crash point, then id), so one seed gives one report.
-    if (!inserted && StatePrecedes(state.crash_seq, state.id, group.example_crash_seq,
-                                   group.example_state)) {
+    if (!inserted &&
+        StatePrecedes(state.crash_seq, state.id, group.example_crash_seq, group.example_state)) {
       group.example_state = state.id;
       group.example_description = state.description;
       group.example_detail = entry.detail;
@@ -249,7 +255,14 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
         std::lock_guard<std::mutex> lock(mu);
         if (!first_error.empty()) return;
         state = source->Next();
+        // An interleaving's crash points before its beside step are the
+        // sequential recording's (the same ops): explored there already.
+        while (state && state->crash_seq <= req.skip_through_seq) {
+          ++skipped;
+          state = source->Next();
+        }
         if (!state) return;
+        state->id = req.id_prefix + state->id;
         if (explored >= req.options.max_states) {
           out->truncated = true;
           return;
@@ -265,7 +278,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
       if (!check_state(*state, point, scratch, trace, &entry, &cached)) return;
       progress->done.fetch_add(1);
       if (IsViolation(entry.verdict)) progress->violations.fetch_add(1);
-      std::string cause = Cause(*state, ops, *plan.facts, root);
+      std::string cause = Cause(*state, ops, *plan.facts, root, plan.recording->run.final_seq);
       {
         std::lock_guard<std::mutex> lock(mu);
         tally(*state, entry, cached, cause, nullptr);
@@ -295,7 +308,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
   }
   out->inconclusive = !out->inconclusive_reasons.empty();
   evidence.Fill(&out->groups);
-  out->states_explored = std::max<int64_t>(source->Generated(), explored);
+  out->states_explored = std::max<int64_t>(source->Generated() - skipped, explored);
   out->duplicate_rate = explored ? static_cast<double>(with_duplicate) / explored : 0.0;
   std::sort(out->groups.begin(), out->groups.end(),
             [](const ViolationGroup& a, const ViolationGroup& b) {
@@ -305,6 +318,36 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
             });
   out->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return true;
+}
+
+void MergeModelResult(const ModelResult& part, ModelResult* into) {
+  auto duplicates = [](const ModelResult& r) {
+    return static_cast<int64_t>(
+        std::llround(r.duplicate_rate * static_cast<double>(r.states_unique)));
+  };
+  int64_t with_duplicate = duplicates(*into) + duplicates(part);
+  into->states_explored += part.states_explored;
+  into->states_unique += part.states_unique;
+  into->states_recovered += part.states_recovered;
+  for (size_t v = 0; v < into->verdicts.size(); ++v) into->verdicts[v] += part.verdicts[v];
+  into->duplicate_rate = into->states_unique > 0 ? static_cast<double>(with_duplicate) /
+                                                       static_cast<double>(into->states_unique)
+                                                 : 0.0;
+  for (const ViolationGroup& g : part.groups) into->groups.push_back(g);
+  std::stable_sort(into->groups.begin(), into->groups.end(),
+                   [](const ViolationGroup& a, const ViolationGroup& b) {
+                     if (a.verdict != b.verdict) return a.verdict > b.verdict;
+                     return a.count > b.count;
+                   });
+  into->seconds += part.seconds;
+  into->truncated = into->truncated || part.truncated;
+  for (const std::string& r : part.inconclusive_reasons) {
+    if (std::find(into->inconclusive_reasons.begin(), into->inconclusive_reasons.end(), r) ==
+        into->inconclusive_reasons.end()) {
+      into->inconclusive_reasons.push_back(r);
+    }
+  }
+  into->inconclusive = !into->inconclusive_reasons.empty();
 }
 
 void Judge(const Scenario& s, ModelResult* r) {

@@ -51,12 +51,23 @@ struct ExploreRequest {
   int nested = 0;
   int64_t nested_max_states = 64;
   std::string reproduce_prefix;  // "aftershock replay R --scenario S --model M"
+  // An interleaved recording (beside steps): "b3:" before every state id,
+  // "restart ran beside ...: " before every violation's cause.
+  std::string id_prefix;
+  std::string cause_prefix;
+  // Crash points at or before this seq are not explored (an interleaving:
+  // up to its beside step's `step` mark it is the sequential recording).
+  uint64_t skip_through_seq = 0;
 };
 
 // Explores and checks; fills everything of *out but `passed` and
 // `expectation_failures`. Returns false with *error when the harness failed.
 bool Explore(const ExploreRequest& request, VerdictCache* cache, Progress* progress,
              ModelResult* out, std::string* error);
+
+// Adds the result of another recording of the same scenario under the same
+// model (an interleaving) to *into: counts, groups, the duplicate rate.
+void MergeModelResult(const ModelResult& part, ModelResult* into);
 
 // Applies the scenario's expectations to one model's result.
 void Judge(const Scenario& scenario, ModelResult* result);

@@ -121,7 +121,9 @@ void KillAllLaunched() {
   closedir(d);
 }
 
-LaunchOutcome Launch(const LaunchRequest& r) {
+namespace {
+
+LaunchOptions ToOptions(const LaunchRequest& r) {
   LaunchOptions o;
   o.command = r.command;
   o.cwd = r.cwd;
@@ -161,7 +163,10 @@ LaunchOutcome Launch(const LaunchRequest& r) {
     o.allow = r.allow;
     o.faults = r.faults;
   }
-  LaunchResult res = aftershock::Launch(o);
+  return o;
+}
+
+LaunchOutcome ToOutcome(const LaunchRequest& r, const LaunchResult& res) {
   if (!r.output_path.empty() && !res.output.empty()) {
     std::ofstream(r.output_path, std::ios::binary | std::ios::app) << res.output;
   }
@@ -179,6 +184,26 @@ LaunchOutcome Launch(const LaunchRequest& r) {
   }
   return out;
 }
+
+}  // namespace
+
+LaunchOutcome Launch(const LaunchRequest& r) {
+  return ToOutcome(r, aftershock::Launch(ToOptions(r)));
+}
+
+struct StartedLaunch::Impl {
+  LaunchRequest request;
+  RunningCommand command;
+  explicit Impl(const LaunchRequest& r) : request(r), command(ToOptions(r)) {}
+};
+
+StartedLaunch::StartedLaunch(const LaunchRequest& request)
+    : impl_(std::make_unique<Impl>(request)) {}
+StartedLaunch::~StartedLaunch() = default;
+int StartedLaunch::WaitPausedOrEnded() { return impl_->command.WaitPausedOrEnded(); }
+void StartedLaunch::Resume() { impl_->command.Resume(); }
+LaunchOutcome StartedLaunch::Wait() { return ToOutcome(impl_->request, impl_->command.Wait()); }
+uint64_t StartedLaunch::RuleHits(int i) const { return impl_->command.RuleHits(i); }
 
 bool CreateTraceFile(const std::string& trace_path, std::string* error) {
   return CreateTrace(trace_path, error);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,6 +40,28 @@ struct LaunchOutcome {
 // process group is killed. Thread-safe. Commands still running when the
 // harness is interrupted are killed by KillAllLaunched().
 LaunchOutcome Launch(const LaunchRequest& request);
+
+// A traced command started without waiting, for pause rules in its faults
+// (injector/launch.h RunningCommand). Destroying it kills what still runs.
+class StartedLaunch {
+ public:
+  explicit StartedLaunch(const LaunchRequest& request);
+  ~StartedLaunch();
+  StartedLaunch(const StartedLaunch&) = delete;
+  StartedLaunch& operator=(const StartedLaunch&) = delete;
+  // The pid of a process paused before a call, or 0 once the command ended.
+  int WaitPausedOrEnded();
+  // REQUIRES: WaitPausedOrEnded() returned a pid.
+  void Resume();
+  // Waits for the end (resuming any pause) and returns how it ended.
+  LaunchOutcome Wait();
+  // Calls counted by fault rule i of the whole run so far (a `count` rule).
+  uint64_t RuleHits(int i) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Splits `command` into words iff /bin/sh would do nothing but split it:
 // plain words and single-quoted strings; no expansion, redirection,

@@ -35,6 +35,94 @@ std::string FaultsFor(const Scenario& s, size_t step_index, StepKind kind) {
   return spec;
 }
 
+// `rule` at position `position` of a step's rules: after the scenario's
+// faults (FaultsFor), or after as many rules that never match.
+std::string WithRuleAt(const std::string& faults, size_t position, const std::string& rule) {
+  std::string spec = faults;
+  if (spec.empty()) {
+    for (size_t i = 0; i < position; ++i) spec += "count aftershock/inactive;";
+  } else {
+    spec += ';';
+  }
+  return spec + rule;
+}
+
+// The highest seq in the trace (0 when empty or unreadable).
+uint64_t LastSeq(const std::string& trace_path) {
+  uint64_t last = 0;
+  TraceReader reader(trace_path);
+  while (auto op = reader.Next()) last = std::max(last, op->seq);
+  return last;
+}
+
+// "rename queue/tmp/x -> queue/new/x": the first call of `pid` after seq
+// `after`, the call a pause held back.
+std::string CallAfter(const std::string& trace_path, const std::string& root, uint64_t pid,
+                      uint64_t after) {
+  auto rel = [&](const std::string& p) {
+    return p.rfind(root + "/", 0) == 0 ? p.substr(root.size() + 1) : p;
+  };
+  TraceReader reader(trace_path);
+  while (auto op = reader.Next()) {
+    if (op->seq <= after || static_cast<uint64_t>(op->pid) != pid) continue;
+    if (op->kind == OpKind::kMark || op->kind == OpKind::kGap || op->kind == OpKind::kMeta ||
+        op->kind == OpKind::kFork || op->kind == OpKind::kExec || op->kind == OpKind::kExit) {
+      continue;
+    }
+    std::string d = trace::KindName(op->kind);
+    if (!op->path.empty()) d += " " + rel(op->path);
+    if (!op->path2.empty()) d += " -> " + rel(op->path2);
+    return d;
+  }
+  return "a call that never came (the process ended)";
+}
+
+}  // namespace
+
+std::string InterleavingPrefix(const Scenario& s, const Interleaving& il) {
+  size_t first = s.steps.size();
+  for (size_t i = 0; i < s.steps.size() && first == s.steps.size(); ++i) {
+    if (s.steps[i].beside) first = i;
+  }
+  std::string p = il.step == first ? "" : "s" + std::to_string(il.step + 1);
+  return p + "b" + std::to_string(il.hit) + ":";
+}
+
+bool ParseInterleavingId(const Scenario& s, const std::string& id, Interleaving* il,
+                         std::string* rest) {
+  size_t colon = id.find(':');
+  if (colon == std::string::npos) return false;
+  std::string head = id.substr(0, colon);
+  size_t b = head.find('b');
+  if (b == std::string::npos || b + 1 >= head.size()) return false;
+  auto number = [](const std::string& t, int64_t* v) {
+    if (t.empty() || t.size() > 9 || t.find_first_not_of("0123456789") != std::string::npos) {
+      return false;
+    }
+    *v = std::stoll(t);
+    return *v > 0;
+  };
+  Interleaving out;
+  if (!number(head.substr(b + 1), &out.hit)) return false;
+  if (b == 0) {
+    out.step = s.steps.size();
+    for (size_t i = 0; i < s.steps.size() && out.step == s.steps.size(); ++i) {
+      if (s.steps[i].beside) out.step = i;
+    }
+  } else {
+    int64_t step = 0;
+    if (head[0] != 's' || !number(head.substr(1, b - 1), &step)) return false;
+    out.step = static_cast<size_t>(step - 1);
+  }
+  if (out.step >= s.steps.size() || !s.steps[out.step].beside) return false;
+  if (InterleavingPrefix(s, out) != head + ":") return false;
+  *il = out;
+  *rest = id.substr(colon + 1);
+  return true;
+}
+
+namespace {
+
 // Daemon mode: the daemon lives across steps, so it gets every fault armed
 // for an enqueue step, counted over its whole life.
 // Rules keep their positions, as in FaultsFor.
@@ -86,7 +174,8 @@ std::string FindEscape(const std::string& trace_path, const Manifest& manifest,
 }  // namespace
 
 bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const ToolPaths& tools,
-                    const std::string& work_dir, Recording* out, std::string* error) {
+                    const std::string& work_dir, Recording* out, std::string* error,
+                    const Interleaving* interleaving) {
   namespace fs = std::filesystem;
   Recording rec;
   rec.work_dir = work_dir;
@@ -190,6 +279,117 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
   };
   if (manifest.daemon() && !(arming.ParkAll(error) && start_daemon())) return false;
 
+  // Beside steps: the sequential recording counts each host step's calls
+  // of the beside point (a `count` rule), an interleaved one pauses the
+  // host before its hit-th call (a `pause` rule), both after the
+  // scenario's faults so that their rules keep their positions.
+  const size_t beside_rule = scenario.faults.size();
+  if (beside_rule + 1 > 32) {
+    *error =
+        scenario.file + ": too many [[fault]] tables for a step with a beside step (31 at most)";
+    return false;
+  }
+  uint64_t counted = 0;
+  uint64_t paused_pid = 0, resumed_after = 0;
+  std::string beside_what;
+  // The command of a command step: enqueue (message written), deliver, restart.
+  auto command_of = [&](const Step& st, std::string* command, std::string* stdin_path) {
+    stdin_path->clear();
+    switch (st.kind) {
+      case StepKind::kEnqueue: {
+        *stdin_path = work_dir + "/msgs/" + st.id;
+        WriteFile(*stdin_path, ComposeMessage(st.id, st.rcpts, st.body_size));
+        rec.messages[st.id] = Submitted{st.id, st.rcpts, st.body_size};
+        *command = manifest.enqueue;
+        break;
+      }
+      case StepKind::kDeliver:
+        *command = manifest.deliver;
+        break;
+      case StepKind::kRestart:
+        *command = manifest.recover;
+        break;
+      case StepKind::kTick:
+        command->clear();
+        break;
+    }
+    return !command->empty();
+  };
+  auto request_for = [&](const Step& st, const std::string& command, const std::string& stdin_path,
+                         const std::string& faults) {
+    if (st.kind == StepKind::kEnqueue) {
+      ctx.id = st.id;
+      ctx.rcpts = st.rcpts;
+    }
+    LaunchRequest r = request(command, stdin_path, true, faults);
+    ctx.id.clear();
+    ctx.rcpts.clear();
+    return r;
+  };
+  // The beside step of step i, run to completion while step i is paused.
+  auto run_beside = [&](const Step& host, size_t i) {
+    const Step& b = host.beside->step;
+    std::string command, stdin_path;
+    if (!command_of(b, &command, &stdin_path)) return true;
+    std::string kind = StepKindName(b.kind);
+    if (!mark("step", b.MarkData())) return false;
+    rec.beside_mark_seq = LastSeq(rec.run.trace_path);
+    LaunchOutcome o = Launch(request_for(b, command, stdin_path, ""));
+    if (!o.error.empty()) {
+      *error = "beside step of step " + std::to_string(i + 1) + " (" + kind + "): " + o.error;
+      return false;
+    }
+    if (!mark("exit", kind + " " + o.Status())) return false;
+    if (b.kind == StepKind::kEnqueue && o.Succeeded()) {
+      std::string data = b.id;
+      for (const auto& r : b.rcpts) data += " " + r;
+      if (!mark("ack", data)) return false;
+    }
+    if (!o.Succeeded()) {
+      rec.notes.push_back(kind + " beside step " + std::to_string(i + 1) + " (" + b.MarkData() +
+                          ") ended with status " + o.Status());
+    }
+    beside_what = kind + (b.kind == StepKind::kEnqueue ? " " + b.id : "") + " ran beside step " +
+                  std::to_string(i + 1) + " (" + host.MarkData() + ")";
+    return true;
+  };
+  // Runs the command of step i (not daemon mode) into *o.
+  auto run_step = [&](const Step& st, size_t i, const std::string& faults, LaunchOutcome* o) {
+    std::string command, stdin_path;
+    command_of(st, &command, &stdin_path);
+    bool host = interleaving != nullptr && interleaving->step == i && st.beside;
+    bool counting = interleaving == nullptr && st.beside;
+    if (!host && !counting) {
+      *o = Launch(request_for(st, command, stdin_path, faults));
+      return true;
+    }
+    const std::string& point = st.beside->point;
+    std::string rule = host ? "pause before " + point + " nth=" + std::to_string(interleaving->hit)
+                            : "count " + point;
+    StartedLaunch started(
+        request_for(st, command, stdin_path, WithRuleAt(faults, beside_rule, rule)));
+    if (host) {
+      int pid = started.WaitPausedOrEnded();
+      if (pid != 0) {
+        rec.paused = true;
+        paused_pid = static_cast<uint64_t>(pid);
+        // The host goes on: its `step` mark again, so that what follows
+        // (and a crash there) is the host's, not the beside step's.
+        bool ok = run_beside(st, i) && mark("step", st.MarkData());
+        resumed_after = LastSeq(rec.run.trace_path);
+        started.Resume();
+        if (!ok) return false;
+      }
+    }
+    *o = started.Wait();
+    if (counting) {
+      uint64_t total = started.RuleHits(static_cast<int>(beside_rule));
+      rec.beside_hits[i] = total - counted;
+      counted = total;
+    }
+    return true;
+  };
+
   for (size_t i = 0; i < scenario.steps.size(); ++i) {
     const Step& step = scenario.steps[i];
     if (!snapshot(i)) return false;
@@ -207,11 +407,11 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
     std::string where = "step " + std::to_string(i + 1) + " (" + step.MarkData() + ")";
     switch (step.kind) {
       case StepKind::kEnqueue: {
-        std::string msg_path = work_dir + "/msgs/" + step.id;
-        std::string message = ComposeMessage(step.id, step.rcpts, step.body_size);
-        WriteFile(msg_path, message);
-        rec.messages[step.id] = Submitted{step.id, step.rcpts, step.body_size};
         if (manifest.daemon()) {
+          std::string msg_path = work_dir + "/msgs/" + step.id;
+          std::string message = ComposeMessage(step.id, step.rcpts, step.body_size);
+          WriteFile(msg_path, message);
+          rec.messages[step.id] = Submitted{step.id, step.rcpts, step.body_size};
           DaemonAnswer a = daemon.Enqueue(step.id, step.rcpts, message, manifest.timeout_s * 1000);
           if (a.kind == DaemonAnswer::Kind::kOk) {
             // Before anything else: the acknowledgement's place in the order.
@@ -228,16 +428,12 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
           }
           continue;
         }
-        ctx.id = step.id;
-        ctx.rcpts = step.rcpts;
-        o = run(manifest.enqueue, msg_path, true, faults);
-        ctx.id.clear();
-        ctx.rcpts.clear();
+        if (!run_step(step, i, faults, &o)) return false;
         break;
       }
       case StepKind::kDeliver:
         if (manifest.deliver.empty()) continue;
-        o = run(manifest.deliver, "", true, faults);
+        if (!run_step(step, i, faults, &o)) return false;
         break;
       case StepKind::kRestart:
         if (manifest.daemon() && !stop_daemon()) return false;
@@ -245,7 +441,7 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
           if (manifest.daemon() && !start_daemon()) return false;
           continue;
         }
-        o = run(manifest.recover, "", true, faults);
+        if (!run_step(step, i, faults, &o)) return false;
         break;
       case StepKind::kTick:
         ctx.now += step.seconds;
@@ -276,6 +472,10 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
     uint64_t next = 1;
     while (auto op = reader.Next()) next = std::max(next, op->seq + 1);
     rec.run.final_seq = next;
+  }
+  if (rec.paused) {
+    rec.beside_label = beside_what + ", paused before " +
+                       CallAfter(rec.run.trace_path, rec.run.root, paused_pid, resumed_after);
   }
   std::string escape = FindEscape(rec.run.trace_path, manifest, rec.run.root, &rec.notes, error);
   if (!error->empty()) return false;

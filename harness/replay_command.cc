@@ -127,16 +127,46 @@ int Replay(const ReplayOptions& o) {
   for (char ch : scenario->name) {
     rec_dir += std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' ? ch : '_';
   }
+  ToolPaths tools = FindToolPaths();
+  std::unique_ptr<RunDir> run_dir;
   RecordedRun run;
-  if (!LoadRecordedRun(rec_dir, &run, &error)) {
+  Recording recording;
+  // An interleaving's state ("b3:p41", steps run beside each other): its
+  // recording was not kept, so the interleaving is recorded again (in a run
+  // directory of our own, removed at the end) and the state looked up in it.
+  Interleaving interleaving;
+  std::string local_id = o.state;
+  bool interleaved = ParseInterleavingId(sc, o.state, &interleaving, &local_id);
+  if (interleaved) {
+    std::string name = o.state.substr(0, o.state.find(':'));
+    if (manifest.daemon()) {
+      std::fprintf(stderr, "aftershock: %s is a daemon-mode target: no beside steps\n",
+                   manifest.file.c_str());
+      return 2;
+    }
+    run_dir = RunDir::Create(&error);
+    if (!run_dir || !RecordWorkload(sc, manifest, tools, run_dir->MakeDir("interleaving"),
+                                    &recording, &error, &interleaving)) {
+      std::fprintf(stderr, "aftershock: recording interleaving %s again: %s\n", name.c_str(),
+                   error.c_str());
+      return 2;
+    }
+    if (!recording.paused) {
+      std::fprintf(stderr,
+                   "aftershock: interleaving %s: the step ended before that call this time\n",
+                   name.c_str());
+      return 2;
+    }
+    run = recording.run;
+  } else if (!LoadRecordedRun(rec_dir, &run, &error)) {
     std::fprintf(stderr, "aftershock: %s\n", error.c_str());
     return 2;
   }
   uint64_t seed = scenario->seed ? scenario->seed : report.seed;
   ExploreOptions options{model->model, model->strategy, seed, sc.max_states, sc.random_states};
   // A nested id "OUTER/INNER": a crash during the recovery of OUTER.
-  size_t slash = o.state.find('/');
-  std::string outer_id = o.state.substr(0, slash);
+  size_t slash = local_id.find('/');
+  std::string outer_id = local_id.substr(0, slash);
   auto source = OpenCrashStates(run, options, &error);
   if (!source) {
     std::fprintf(stderr, "aftershock: %s\n", error.c_str());
@@ -157,13 +187,13 @@ int Replay(const ReplayOptions& o) {
     return 2;
   }
   std::string into = fs::absolute(o.into).lexically_normal().string();
-  ToolPaths tools = FindToolPaths();
-  Recording recording;
-  recording.run = run;
-  recording.sink_log = rec_dir + "/sink.log";
-  for (const Step& step : sc.steps) {
-    if (step.kind == StepKind::kEnqueue) {
-      recording.messages[step.id] = Submitted{step.id, step.rcpts, step.body_size};
+  if (!interleaved) {
+    recording.run = run;
+    recording.sink_log = rec_dir + "/sink.log";
+    for (const Step& step : sc.steps) {
+      if (step.kind == StepKind::kEnqueue) {
+        recording.messages[step.id] = Submitted{step.id, step.rcpts, step.body_size};
+      }
     }
   }
   RecoveryPlan plan;
@@ -179,13 +209,12 @@ int Replay(const ReplayOptions& o) {
   uint64_t outer_crash_seq = state->crash_seq;
   CrashPoint point = PointOf(plan, outer_crash_seq);
   std::vector<std::string> during_recovery;  // "m1->alice@local" handed over before the inner crash
-  std::unique_ptr<RunDir> run_dir;
   std::unique_ptr<CrashStateSource> inner_source;  // keeps the inner state's payload alive
   if (slash != std::string::npos) {
     // Record the outer state's recovery exactly as the explorer did, then
     // find the inner state among the crash states of that recording.
-    std::string inner_id = o.state.substr(slash + 1);
-    run_dir = RunDir::Create(&error);
+    std::string inner_id = local_id.substr(slash + 1);
+    if (!run_dir) run_dir = RunDir::Create(&error);
     if (!run_dir) {
       std::fprintf(stderr, "aftershock: %s\n", error.c_str());
       return 2;
@@ -232,6 +261,7 @@ int Replay(const ReplayOptions& o) {
     point = NestedPoint(point, recovery, *inner);
     state = NestedState(*state, *inner);
   }
+  if (interleaved) state->id = o.state;
   if (!MaterializeCrashState(*state, into, &error)) {
     std::fprintf(stderr, "aftershock: %s\n", error.c_str());
     return 2;
@@ -245,6 +275,9 @@ int Replay(const ReplayOptions& o) {
   ctx.now = point.now;
   std::printf("# %s, model %s, state %s: %s\n", scenario->name.c_str(), model->model.c_str(),
               state->id.c_str(), state->description.c_str());
+  if (interleaved) {
+    std::printf("# interleaving (recorded again): %s\n", recording.beside_label.c_str());
+  }
   int status = 0;
   char hash[17];
   std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(state->hash));

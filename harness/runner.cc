@@ -73,6 +73,50 @@ class ProgressPrinter {
   std::thread thread_;
 };
 
+// The interleavings to record for each step with a beside step: every hit
+// of its point the sequential recording counted (or those of `at`), at
+// most max_interleavings per step, spread evenly over the hits.
+std::vector<Interleaving> Interleavings(const Scenario& s, const Recording& rec,
+                                        std::vector<std::string>* notes) {
+  std::vector<Interleaving> out;
+  for (size_t i = 0; i < s.steps.size(); ++i) {
+    if (!s.steps[i].beside) continue;
+    const Beside& b = *s.steps[i].beside;
+    auto it = rec.beside_hits.find(i);
+    int64_t n = it == rec.beside_hits.end() ? 0 : static_cast<int64_t>(it->second);
+    std::string where = "step " + std::to_string(i + 1) + " (" + s.steps[i].MarkData() + ")";
+    std::vector<int64_t> hits;
+    if (b.at.empty()) {
+      for (int64_t k = 1; k <= n; ++k) hits.push_back(k);
+    } else {
+      for (int64_t k : b.at) {
+        if (k <= n) {
+          hits.push_back(k);
+        } else {
+          notes->push_back(where + " makes " + std::to_string(n) + " call(s) of " + b.point +
+                           ": no hit " + std::to_string(k) + " to run its beside step at");
+        }
+      }
+    }
+    if (n == 0) {
+      notes->push_back(where + " makes no call of " + b.point + ": nothing runs beside it");
+    }
+    size_t cap = static_cast<size_t>(s.max_interleavings);
+    if (hits.size() > cap) {
+      notes->push_back(where + ": " + std::to_string(cap) + " of " + std::to_string(hits.size()) +
+                       " interleavings explored (max_interleavings), spread evenly");
+      std::vector<int64_t> picked;
+      for (size_t j = 0; j < cap; ++j) {
+        size_t index = cap == 1 ? 0 : j * (hits.size() - 1) / (cap - 1);
+        picked.push_back(hits[index]);
+      }
+      hits = picked;
+    }
+    for (int64_t k : hits) out.push_back({i, k});
+  }
+  return out;
+}
+
 // Keeps what replay needs beside the report: the trace, the initial state
 // and (for the stand-in model) the snapshots.
 bool SaveRecording(const Recording& rec, const std::string& dir, std::string* error) {
@@ -144,6 +188,16 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
     if (!LoadManifest(scenarios[i].target, &manifests[i], &error)) {
       std::fprintf(stderr, "%s\n", error.c_str());
       return 2;
+    }
+    for (const Step& step : scenarios[i].steps) {
+      if (step.beside && manifests[i].daemon()) {
+        // A daemon serves one request at a time: nothing can run beside it.
+        std::fprintf(stderr,
+                     "%s: a beside step needs a target whose steps are commands; %s is a "
+                     "daemon-mode target\n",
+                     step.beside->where.c_str(), manifests[i].file.c_str());
+        return 2;
+      }
     }
   }
   std::string error;
@@ -232,28 +286,93 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
       return 2;
     }
     VerdictCache cache;
-    for (const auto& model : s.models) {
-      ExploreRequest req;
-      req.plan = &plan;
-      req.options = {model, s.strategy, s.seed, s.max_states, s.random_states};
-      req.jobs = options.jobs;
-      req.scratch_dir = work + "/" + Safe(model);
-      req.run_dir = run->path();
-      req.keep_states = options.keep_states;
-      req.nested = static_cast<int>(s.nested);
-      req.reproduce_prefix =
-          "aftershock replay " + report_path + " --scenario " + s.name + " --model " + model;
-      Progress progress;
-      ModelResult mr;
-      {
-        ProgressPrinter printer(&progress, s.name + " / " + model, tty);
+    std::vector<ModelResult> results(s.models.size());
+    // Explores one recording (the sequential one, then each interleaving)
+    // under every model, adding to results.
+    auto explore_all = [&](const RecoveryPlan& p, const std::string& id_prefix,
+                           const std::string& cause_prefix, uint64_t skip_through_seq, bool first) {
+      for (size_t k = 0; k < s.models.size(); ++k) {
+        const std::string& model = s.models[k];
+        ExploreRequest req;
+        req.plan = &p;
+        req.options = {model, s.strategy, s.seed, s.max_states, s.random_states};
+        req.jobs = options.jobs;
+        req.scratch_dir = work + "/" + Safe(id_prefix) + Safe(model);
+        req.run_dir = run->path();
+        req.keep_states = options.keep_states;
+        req.nested = static_cast<int>(s.nested);
+        req.reproduce_prefix =
+            "aftershock replay " + report_path + " --scenario " + s.name + " --model " + model;
+        req.id_prefix = id_prefix;
+        req.cause_prefix = cause_prefix;
+        req.skip_through_seq = skip_through_seq;
+        Progress progress;
+        ModelResult mr;
+        ProgressPrinter printer(&progress, s.name + " / " + model + (first ? "" : " " + id_prefix),
+                                tty);
         if (!Explore(req, &cache, &progress, &mr, &error)) {
           WaitIfInterrupted();
           std::fprintf(stderr, "aftershock: %s under %s: %s\n", s.name.c_str(), model.c_str(),
                        error.c_str());
+          return false;
+        }
+        if (first) {
+          results[k] = std::move(mr);
+        } else {
+          MergeModelResult(mr, &results[k]);
+        }
+      }
+      return true;
+    };
+    if (!explore_all(plan, "", "", 0, true)) return 2;
+    // Every interleaving of each step with its beside step, explored as
+    // the sequential recording is.
+    std::vector<Interleaving> interleavings = Interleavings(s, rec, &sr.workload_notes);
+    if (options.verbosity > 0 && !interleavings.empty()) {
+      std::fprintf(stderr, "%-28s %zu interleaving(s) with beside steps\n", s.name.c_str(),
+                   interleavings.size());
+    }
+    for (const Interleaving& il : interleavings) {
+      std::string prefix = InterleavingPrefix(s, il);
+      std::string dir = work + "/" + Safe(prefix);
+      Recording irec;
+      if (!RecordWorkload(s, m, tools, dir, &irec, &error, &il)) {
+        WaitIfInterrupted();
+        std::fprintf(stderr, "aftershock: %s: interleaving %s: %s\n", s.file.c_str(),
+                     prefix.c_str(), error.c_str());
+        return 2;
+      }
+      if (!irec.paused) {
+        sr.workload_notes.push_back("interleaving " + prefix + " does not exist: step " +
+                                    std::to_string(il.step + 1) + " ended before its hit " +
+                                    std::to_string(il.hit));
+      } else {
+        for (const auto& n : irec.notes) sr.workload_notes.push_back(prefix + " " + n);
+        std::string igap = CheckFidelity(irec.run);
+        if (!igap.empty()) {
+          sr.workload_notes.push_back(prefix + " " + igap);
+          unproven.push_back(prefix + " fidelity: " + igap);
+        }
+        for (const auto& g : UnignoredGaps(irec.run.trace_path, m, irec.run.root)) {
+          unproven.push_back(prefix + " recorder gap: " + g);
+        }
+        RecoveryPlan iplan = plan;
+        iplan.recording = &irec;
+        MailFacts ifacts;
+        if (!PreparePlan(&iplan, &ifacts, &error)) {
+          WaitIfInterrupted();
+          std::fprintf(stderr, "aftershock: %s\n", error.c_str());
+          return 2;
+        }
+        if (!explore_all(iplan, prefix, irec.beside_label + ": ", irec.beside_mark_seq, false)) {
           return 2;
         }
       }
+      if (!options.keep_states) RemoveTreeInside(run->path(), dir);
+    }
+    for (size_t k = 0; k < s.models.size(); ++k) {
+      const std::string& model = s.models[k];
+      ModelResult mr = std::move(results[k]);
       mr.inconclusive_reasons.insert(mr.inconclusive_reasons.begin(), unproven.begin(),
                                      unproven.end());
       mr.inconclusive = !mr.inconclusive_reasons.empty();

@@ -41,10 +41,51 @@ bool ValidId(const std::string& id) {
   return true;
 }
 
-bool ReadStep(TomlFields& f, Scenario* s, int64_t* next_id) {
+bool ReadStep(TomlFields& f, Scenario* s, int64_t* next_id, Step* beside_of = nullptr);
+
+// [step.beside] of `host` (already read): a step run while host is paused.
+bool ReadBeside(TomlFields& f, const toml::table& table, Scenario* s, int64_t* next_id,
+                Step* host) {
+  auto b = std::make_shared<Beside>();
+  b->where = Where(f.file(), table.source());
+  f.String("point", &b->point);
+  f.IntList("at", &b->at, 1, int64_t{1} << 30);
+  if (!f.ok()) return false;
+  if (b->point.empty() || b->point.find_first_of(" \t\n;=") != std::string::npos) {
+    return f.FailAt("point", "'point' must be a fault point name (posix/io/rw/write) or \"*\"");
+  }
+  for (size_t i = 1; i < b->at.size(); ++i) {
+    if (b->at[i] <= b->at[i - 1]) return f.FailAt("at", "'at' must be increasing");
+  }
+  if (!ReadStep(f, s, next_id, &b->step)) return false;
+  host->beside = std::move(b);
+  return true;
+}
+
+// Reads one step into s->steps or, with beside_of, into *beside_of (the
+// keys of [step.beside] other than its step's are read by ReadBeside).
+bool ReadStep(TomlFields& f, Scenario* s, int64_t* next_id, Step* beside_of) {
   std::string kind;
   if (!f.String("kind", &kind, true)) return false;
   Step step;
+  const toml::table* beside = nullptr;
+  if (beside_of == nullptr) f.Table("beside", &beside);
+  if (!f.ok()) return false;
+  if (beside_of != nullptr && kind == "tick") {
+    return f.FailAt("kind", "a beside step must be enqueue, deliver or restart (not tick)");
+  }
+  if (beside != nullptr && kind == "tick") {
+    return f.FailAt("beside", "a tick step runs no command: nothing to run beside");
+  }
+  // Reads the beside table (after this step's id is taken) and finishes.
+  auto finish = [&](Step* host) {
+    if (beside != nullptr) {
+      TomlFields bf(f.file(), *beside, f.error());
+      if (!ReadBeside(bf, *beside, s, next_id, host)) return false;
+      if (!bf.Finish()) return false;
+    }
+    return f.Finish();
+  };
   if (kind == "enqueue") {
     step.kind = StepKind::kEnqueue;
     int64_t count = 1;
@@ -61,17 +102,27 @@ bool ReadStep(TomlFields& f, Scenario* s, int64_t* next_id) {
     }
     if (!id.empty() && count != 1) return f.FailAt("id", "'id' and 'count' exclude each other");
     if (!id.empty() && !ValidId(id)) return f.FailAt("id", "'id' must match [A-Za-z0-9_-]+");
+    if (count != 1 && (beside != nullptr || beside_of != nullptr)) {
+      return f.FailAt("count", "'count' and a beside step exclude each other");
+    }
     step.body_size = static_cast<uint64_t>(size);
     for (int64_t i = 0; i < count; ++i) {
       step.id = id.empty() ? "m" + std::to_string((*next_id)++) : id;
+      auto clash = [&](const Step& other) {
+        return other.kind == StepKind::kEnqueue && other.id == step.id;
+      };
       for (const Step& other : s->steps) {
-        if (other.kind == StepKind::kEnqueue && other.id == step.id) {
+        if (clash(other) || (other.beside && clash(other.beside->step))) {
           return f.Fail(nullptr, "message id '" + step.id + "' used twice");
         }
       }
+      if (beside_of != nullptr) {
+        *beside_of = step;
+        return true;
+      }
       s->steps.push_back(step);
     }
-    return f.Finish();
+    return finish(&s->steps.back());
   }
   if (kind == "deliver") {
     step.kind = StepKind::kDeliver;
@@ -83,8 +134,12 @@ bool ReadStep(TomlFields& f, Scenario* s, int64_t* next_id) {
   } else {
     return f.FailAt("kind", "'kind' must be enqueue, deliver, tick or restart");
   }
+  if (beside_of != nullptr) {
+    *beside_of = step;
+    return true;
+  }
   s->steps.push_back(step);
-  return f.Finish();
+  return finish(&s->steps.back());
 }
 
 bool ReadFault(TomlFields& f, Fault* fault) {
@@ -233,6 +288,7 @@ bool LoadScenario(const std::string& path, Scenario* out, std::string* error) {
   top.Int("clock_start", &s.clock_start, 0, int64_t{1} << 40);
   top.Int("max_states", &s.max_states, 1, int64_t{1} << 32);
   top.Int("random_states", &s.random_states, 1, int64_t{1} << 32);
+  top.Int("max_interleavings", &s.max_interleavings, 1, 100000);
   top.StringMap("env", &s.env);
   top.Tables("step", &steps);
   top.Tables("fault", &faults);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,14 +14,27 @@ namespace aftershock {
 enum class StepKind { kEnqueue, kDeliver, kTick, kRestart };
 const char* StepKindName(StepKind kind);
 
+struct Beside;
+
 struct Step {
   StepKind kind = StepKind::kDeliver;
   std::string id;                  // enqueue: message id (m1, m2, ...)
   std::vector<std::string> rcpts;  // enqueue
   uint64_t body_size = 0;          // enqueue
   int64_t seconds = 0;             // tick
+  // A step run beside this one ([step.beside]); null when none.
+  std::shared_ptr<const Beside> beside;
   // The `step` mark's payload: "enqueue m17", "deliver", "tick 3600", ...
   std::string MarkData() const;
+};
+
+// A step run while its host step is paused before one of its calls: every
+// hit of `point` in the host step (or those in `at`) is one interleaving.
+struct Beside {
+  Step step;                // enqueue, deliver or restart (no beside of its own)
+  std::string point = "*";  // injector point name; "*" = every recorded call
+  std::vector<int64_t> at;  // 1-based hits of point; empty = every one
+  std::string where;        // "file:line:column" of the [step.beside] table
 };
 
 // One fault armed for the workload steps it names (injector fault spec).
@@ -62,7 +76,8 @@ struct Scenario {
   int64_t clock_start = 1700000000;
   int64_t max_states = 20000;
   int64_t random_states = 200;
-  EnvList env;  // added to / overriding the manifest's [env]
+  int64_t max_interleavings = 64;  // per step with a beside step
+  EnvList env;                     // added to / overriding the manifest's [env]
   std::vector<Step> steps;
   std::vector<Fault> faults;
   Expectation expect;

@@ -114,6 +114,25 @@ bool TomlFields::StringList(std::string_view key, std::vector<std::string>* out)
   return true;
 }
 
+bool TomlFields::IntList(std::string_view key, std::vector<int64_t>* out, int64_t min,
+                         int64_t max) {
+  if (!ok()) return false;
+  const toml::node* n = Get(key);
+  if (!n) return true;
+  if (!n->is_array()) return Fail(n, "'" + std::string(key) + "' must be an array of integers");
+  out->clear();
+  for (const toml::node& e : *n->as_array()) {
+    if (!e.is_integer()) return Fail(&e, "'" + std::string(key) + "' must hold integers only");
+    int64_t v = e.as_integer()->get();
+    if (v < min || v > max) {
+      return Fail(&e, "'" + std::string(key) + "' values must be in [" + std::to_string(min) +
+                          ", " + std::to_string(max) + "]");
+    }
+    out->push_back(v);
+  }
+  return true;
+}
+
 bool TomlFields::StringMap(std::string_view key,
                            std::vector<std::pair<std::string, std::string>>* out) {
   if (!ok()) return false;

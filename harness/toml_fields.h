@@ -31,6 +31,8 @@ class TomlFields {
   bool Double(std::string_view key, double* out, double min, double max);
   bool Bool(std::string_view key, bool* out);
   bool StringList(std::string_view key, std::vector<std::string>* out);
+  // Every element in [min, max].
+  bool IntList(std::string_view key, std::vector<int64_t>* out, int64_t min, int64_t max);
   // A table of string values, in file order.
   bool StringMap(std::string_view key, std::vector<std::pair<std::string, std::string>>* out);
   // *out = nullptr when absent.
@@ -48,6 +50,8 @@ class TomlFields {
 
   bool ok() const { return error_->empty(); }
   const std::string& file() const { return file_; }
+  // Where errors go: for the fields of a nested table.
+  std::string* error() const { return error_; }
 
  private:
   const toml::node* Get(std::string_view key);

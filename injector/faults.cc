@@ -74,8 +74,13 @@ bool ParseRule(const char* s, size_t n, FaultPlan* plan, char* err, size_t cap) 
   } else if (Eq(w[0].p, w[0].n, "kill") && nw > 1 && Eq(w[1].p, w[1].n, "after")) {
     r.action = FaultAction::kKillAfter;
     i = 2;
+  } else if (Eq(w[0].p, w[0].n, "pause") && nw > 1 && Eq(w[1].p, w[1].n, "before")) {
+    r.action = FaultAction::kPause;
+    i = 2;
+  } else if (Eq(w[0].p, w[0].n, "count")) {
+    r.action = FaultAction::kCount;
   } else {
-    SetErr(err, cap, "expected fail, short, kill before or kill after", s, n);
+    SetErr(err, cap, "expected fail, short, kill before, kill after, pause before or count", s, n);
     return false;
   }
   for (; i < nw; ++i) {
@@ -112,9 +117,19 @@ bool ParseRule(const char* s, size_t n, FaultPlan* plan, char* err, size_t cap) 
       return false;
     }
   }
-  bool kill = r.action == FaultAction::kKillBefore || r.action == FaultAction::kKillAfter;
-  if (kill ? (r.seq == 0) == (r.point[0] == '\0') : r.point[0] == '\0') {
-    SetErr(err, cap, kill ? "kill needs either seq=S or a point" : "missing point name", s, n);
+  bool by_seq = r.action == FaultAction::kKillBefore || r.action == FaultAction::kKillAfter ||
+                r.action == FaultAction::kPause;
+  if (by_seq ? (r.seq == 0) == (r.point[0] == '\0') : r.point[0] == '\0') {
+    SetErr(err, cap, by_seq ? "kill and pause need either seq=S or a point" : "missing point name",
+           s, n);
+    return false;
+  }
+  if (r.action == FaultAction::kCount && r.seq != 0) {
+    SetErr(err, cap, "count takes no seq=", s, n);
+    return false;
+  }
+  if (r.action == FaultAction::kCount && r.nth != 0) {
+    SetErr(err, cap, "count takes no nth=", s, n);
     return false;
   }
   if (r.action == FaultAction::kFail && r.err == 0) {

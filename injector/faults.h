@@ -6,6 +6,9 @@
 //   short POINT [nth=N] bytes=B          (a write moves only B bytes)
 //   kill  before|after seq=S             (SIGKILL just before/after op S)
 //   kill  before|after POINT [nth=N]
+//   pause before POINT [nth=N]           (block before the call until the harness resumes)
+//   pause before seq=S                   (before the call that would take seq S)
+//   count POINT                          (only count the calls: rule_hits in the shared page)
 // POINT is a libfiu point name ("posix/io/sync/fsync"; a trailing '*'
 // matches a group). nth counts the calls of the point across every process
 // of the run (1-based); without nth every call matches. Allocation-free, so
@@ -19,13 +22,19 @@
 
 namespace aftershock::inject {
 
-enum class FaultAction : uint8_t { kFail, kShort, kKillBefore, kKillAfter };
+enum class FaultAction : uint8_t { kFail, kShort, kKillBefore, kKillAfter, kPause, kCount };
+
+// True iff the rule is applied by the recorder itself before the call takes
+// its sequence number (pause, count), not through libfiu.
+inline bool IsPreSeqRule(FaultAction a) {
+  return a == FaultAction::kPause || a == FaultAction::kCount;
+}
 
 struct FaultRule {
   FaultAction action = FaultAction::kFail;
   char point[128] = {};  // empty for seq-based kills
   uint64_t nth = 0;      // 0 = every call
-  uint64_t seq = 0;      // kill rules by sequence number (0 = not by seq)
+  uint64_t seq = 0;      // kill/pause rules by sequence number (0 = not by seq)
   int err = 0;           // errno for kFail (always explicit)
   uint64_t bytes = 0;    // kShort: bytes the write moves
 };

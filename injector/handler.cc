@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <fiu-control.h>
 #include <fiu.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <asm/prctl.h>
 #include <sys/mman.h>
@@ -65,6 +66,9 @@ void ApplyRule(const FaultRule* r, Decision* d) {
     case FaultAction::kKillAfter:
       d->kill_after = true;
       break;
+    case FaultAction::kPause:
+    case FaultAction::kCount:
+      break;  // applied before the seq is taken (BeforeSeq)
   }
 }
 
@@ -96,6 +100,60 @@ Decision Decide(uint64_t seq, const char* point, const char* reduce_point) {
     }
   }
   return d;
+}
+
+long Futex(uint32_t* word, int op, uint32_t val) {
+  return Sys(SYS_futex, A(word), op, val, 0, 0, 0);
+}
+
+// Blocks this thread until the harness resumes it (shared_page.h). Other
+// threads of the process go on; other processes that reach a pause wait
+// for this one to be resumed first.
+void PauseHere() {
+  SharedPage* page = g_rt.page;
+  uint32_t pid = static_cast<uint32_t>(CurrentPid());
+  for (;;) {
+    uint32_t expected = 0;
+    if (__atomic_compare_exchange_n(&page->paused_pid, &expected, pid, false, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST)) {
+      break;
+    }
+    Futex(&page->paused_pid, FUTEX_WAIT, expected);
+  }
+  // Read only now: the harness bumps it (for an earlier pause) before it
+  // clears paused_pid, so this value is the one it will bump for us.
+  uint32_t gen = __atomic_load_n(&page->resume_gen, __ATOMIC_SEQ_CST);
+  __atomic_add_fetch(&page->pauses, 1, __ATOMIC_SEQ_CST);
+  Futex(&page->paused_pid, FUTEX_WAKE, 0x7fffffff);
+  while (__atomic_load_n(&page->resume_gen, __ATOMIC_SEQ_CST) == gen) {
+    Futex(&page->resume_gen, FUTEX_WAIT, gen);
+  }
+}
+
+// Pause and count rules, before the call takes its sequence number, so
+// that what runs while this call is paused comes before it in the order.
+void BeforeSeq(const char* point) {
+  if (!g_rt.pre_seq_rules || g_rt.page == nullptr) return;
+  bool pause = false;
+  for (int i = 0; i < g_rt.plan.count; ++i) {
+    const FaultRule& r = g_rt.plan.rules[i];
+    if (!IsPreSeqRule(r.action)) continue;
+    if (r.seq != 0) {
+      // The call about to take seq S (exact unless processes race for it).
+      if (__atomic_load_n(&g_rt.page->next_seq, __ATOMIC_SEQ_CST) != r.seq) continue;
+      uint64_t zero = 0;
+      pause |= __atomic_compare_exchange_n(&g_rt.page->rule_fired[i], &zero, 1, false,
+                                           __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+      continue;
+    }
+    if (!PointMatches(r.point, point)) continue;
+    uint64_t hits = __atomic_add_fetch(&g_rt.page->rule_hits[i], 1, __ATOMIC_SEQ_CST);
+    if (r.action == FaultAction::kPause && (r.nth == 0 || hits == r.nth)) {
+      __atomic_store_n(&g_rt.page->rule_fired[i], 1, __ATOMIC_SEQ_CST);
+      pause = true;
+    }
+  }
+  if (pause) PauseHere();
 }
 
 void PushReturn(uint64_t rip) {
@@ -203,6 +261,7 @@ void KillSelf() {
 Recorded::Recorded(Call& c, trace::OpKind kind) : c_(c), ev_(NewEvent(kind, c.nr)) {}
 
 bool Recorded::Begin(const char* point, const char* reduce_point) {
+  BeforeSeq(point);
   ev_.h.seq = NextSeq();
   d_ = Decide(ev_.h.seq, point, reduce_point);
   if (d_.kill_before) {

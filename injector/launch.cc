@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "injector/shared_page.h"
 #include "injector/trace_file.h"
 
 extern char** environ;
@@ -94,6 +96,12 @@ int MemFdWith(const std::string& data) {
   return fd;
 }
 
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string ReadAllFrom(int fd) {
   std::string out;
   ::lseek(fd, 0, SEEK_SET);
@@ -138,19 +146,48 @@ bool IsStaticElf(const std::string& path) {
   return true;
 }
 
-LaunchResult Launch(const LaunchOptions& o) {
-  LaunchResult res;
+namespace {
+
+// True iff the spec holds a pause rule (rules start a line or follow ';').
+bool HasPauseRule(const std::string& spec) {
+  size_t i = 0;
+  while (i < spec.size()) {
+    size_t end = spec.find_first_of(";\n", i);
+    if (end == std::string::npos) end = spec.size();
+    size_t start = spec.find_first_not_of(" \t", i);
+    if (start < end && spec.compare(start, 6, "pause ") == 0) return true;
+    i = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+RunningCommand::RunningCommand(const LaunchOptions& o)
+    : timeout_ms_(o.timeout_ms), may_pause_(o.record && HasPauseRule(o.faults)) {
+  for (const auto& [key, value] : o.env) {
+    // Rules from a file may pause too (unread here): resume them.
+    if (key == "AFTERSHOCK_FAULTS_FILE") may_pause_ = o.record;
+  }
+  LaunchResult& res = result_;
   std::string lib = o.inject_lib.empty() ? InjectLibPath() : o.inject_lib;
   if (o.record) {
     if (o.trace.empty() || o.trace[0] != '/') {
       res.error = "the trace path must be absolute";
-      return res;
+      return;
     }
     if (!FileExists(lib)) {
       res.error = "cannot find libaftershock_inject.so (" + lib + "); set AFTERSHOCK_INJECT_LIB";
-      return res;
+      return;
     }
-    if (!TraceExists(o.trace) && !CreateTrace(o.trace, &res.error, o.root)) return res;
+    if (!TraceExists(o.trace) && !CreateTrace(o.trace, &res.error, o.root)) return;
+    int sfd = ::open((o.trace + ".seq").c_str(), O_RDWR | O_CLOEXEC);
+    if (sfd >= 0) {
+      void* map =
+          ::mmap(nullptr, inject::kSharedPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
+      ::close(sfd);
+      if (map != MAP_FAILED) page_ = map;
+    }
   }
   std::vector<std::string> args;
   if (!o.command.empty()) {
@@ -167,7 +204,7 @@ LaunchResult Launch(const LaunchOptions& o) {
     }
   } else {
     res.error = "nothing to run";
-    return res;
+    return;
   }
   std::vector<std::string> env = BuildEnv(o, lib);
   std::vector<char*> argv_p, env_p;
@@ -181,14 +218,14 @@ LaunchResult Launch(const LaunchOptions& o) {
     res.error = std::string("cannot set up stdio: ") + std::strerror(errno);
     if (in_fd >= 0) ::close(in_fd);
     if (out_fd >= 0) ::close(out_fd);
-    return res;
+    return;
   }
   pid_t pid = ::fork();
   if (pid < 0) {
     res.error = std::string("fork: ") + std::strerror(errno);
     ::close(in_fd);
     if (out_fd >= 0) ::close(out_fd);
-    return res;
+    return;
   }
   if (pid == 0) {
     // Child: only async-signal-safe calls until execve.
@@ -204,47 +241,129 @@ LaunchResult Launch(const LaunchOptions& o) {
   }
   ::close(in_fd);
   res.started = true;
-  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(o.timeout_ms);
-  int status = 0;
+  pid_ = pid;
+  out_fd_ = out_fd;
+  pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (o.timeout_ms > 0) deadline_ms_ = NowMs() + o.timeout_ms;
+}
+
+RunningCommand::~RunningCommand() {
+  if (result_.started && !done_) {
+    bool paused = PausedPid() != 0;
+    ::killpg(pid_, SIGKILL);
+    if (paused) Resume();  // others sharing the page may wait to pause
+    ::waitpid(pid_, &status_, 0);
+    done_ = true;
+    Finish();
+  }
+  if (out_fd_ >= 0) ::close(out_fd_);
+  if (page_ != nullptr) ::munmap(page_, inject::kSharedPageSize);
+}
+
+bool RunningCommand::Reap(int wait_ms) {
+  if (done_) return true;
+  pid_t w = ::waitpid(pid_, &status_, WNOHANG);
+  if (w == pid_) {
+    done_ = true;
+    return true;
+  }
+  if (deadline_ms_ != 0 && paused_at_ms_ == 0) {
+    int64_t left = deadline_ms_ - NowMs();
+    if (left <= 0) {
+      result_.timed_out = true;
+      ::killpg(pid_, SIGKILL);
+      ::waitpid(pid_, &status_, 0);
+      done_ = true;
+      return true;
+    }
+    if (wait_ms < 0 || left < wait_ms) wait_ms = static_cast<int>(left);
+  }
+  if (pidfd_ >= 0) {
+    struct pollfd p = {pidfd_, POLLIN, 0};
+    ::poll(&p, 1, wait_ms);
+  } else {
+    ::usleep(2000);
+  }
+  return false;
+}
+
+void RunningCommand::Finish() {
+  if (pidfd_ >= 0) ::close(pidfd_);
+  pidfd_ = -1;
+  ::killpg(pid_, SIGKILL);  // stragglers of the group (background children)
+  if (!result_.timed_out) {
+    if (WIFEXITED(status_)) {
+      result_.exited = true;
+      result_.exit_status = WEXITSTATUS(status_);
+    } else if (WIFSIGNALED(status_)) {
+      result_.signal = WTERMSIG(status_);
+    }
+  }
+  if (out_fd_ >= 0) {
+    result_.output = ReadAllFrom(out_fd_);
+    ::close(out_fd_);
+    out_fd_ = -1;
+  }
+}
+
+int RunningCommand::PausedPid() const {
+  auto* page = static_cast<inject::SharedPage*>(page_);
+  if (page == nullptr) return 0;
+  // Other commands may share the trace (and its page), such as one run
+  // beside this one: a pause is ours iff only our rules can pause. (Not the
+  // process group: a child that called setsid must still be resumed.)
+  if (!may_pause_) return 0;
+  return static_cast<int>(__atomic_load_n(&page->paused_pid, __ATOMIC_SEQ_CST));
+}
+
+int RunningCommand::WaitPausedOrEnded() {
+  if (!result_.started || done_) return 0;
+  auto* page = static_cast<inject::SharedPage*>(page_);
   for (;;) {
-    pid_t w = ::waitpid(pid, &status, WNOHANG);
-    if (w == pid) break;
-    int wait_ms = -1;
-    if (o.timeout_ms > 0) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      deadline - std::chrono::steady_clock::now())
-                      .count();
-      if (left <= 0) {
-        res.timed_out = true;
-        ::killpg(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
-        break;
-      }
-      wait_ms = static_cast<int>(left);
+    if (int pid = PausedPid(); pid != 0) {
+      paused_at_ms_ = NowMs();
+      return pid;
     }
-    if (pidfd >= 0) {
-      struct pollfd p = {pidfd, POLLIN, 0};
-      ::poll(&p, 1, wait_ms);
-    } else {
-      ::usleep(2000);
+    // A pause shows within the poll interval; an exit at once.
+    if (Reap(page != nullptr ? 2 : -1)) {
+      Finish();
+      return 0;
     }
   }
-  if (pidfd >= 0) ::close(pidfd);
-  ::killpg(pid, SIGKILL);  // stragglers of the group (background children)
-  if (!res.timed_out) {
-    if (WIFEXITED(status)) {
-      res.exited = true;
-      res.exit_status = WEXITSTATUS(status);
-    } else if (WIFSIGNALED(status)) {
-      res.signal = WTERMSIG(status);
-    }
+}
+
+void RunningCommand::Resume() {
+  auto* page = static_cast<inject::SharedPage*>(page_);
+  if (page == nullptr) return;
+  if (paused_at_ms_ != 0 && deadline_ms_ != 0) deadline_ms_ += NowMs() - paused_at_ms_;
+  paused_at_ms_ = 0;
+  // resume_gen first, then paused_pid: a process that takes the next pause
+  // reads resume_gen after it set paused_pid (shared_page.h).
+  __atomic_add_fetch(&page->resume_gen, 1, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&page->paused_pid, 0, __ATOMIC_SEQ_CST);
+  ::syscall(SYS_futex, &page->resume_gen, FUTEX_WAKE, 0x7fffffff, nullptr, nullptr, 0);
+  ::syscall(SYS_futex, &page->paused_pid, FUTEX_WAKE, 0x7fffffff, nullptr, nullptr, 0);
+}
+
+LaunchResult RunningCommand::Wait() {
+  if (!result_.started || done_) return result_;
+  auto* page = static_cast<inject::SharedPage*>(page_);
+  for (;;) {
+    if (PausedPid() != 0) Resume();
+    if (Reap(page != nullptr ? 5 : -1)) break;
   }
-  if (out_fd >= 0) {
-    res.output = ReadAllFrom(out_fd);
-    ::close(out_fd);
-  }
-  return res;
+  Finish();
+  return result_;
+}
+
+uint64_t RunningCommand::RuleHits(int i) const {
+  if (page_ == nullptr || i < 0 || i >= inject::kMaxRules) return 0;
+  return __atomic_load_n(&static_cast<inject::SharedPage*>(page_)->rule_hits[i], __ATOMIC_SEQ_CST);
+}
+
+LaunchResult Launch(const LaunchOptions& o) {
+  RunningCommand command(o);
+  return command.Wait();
 }
 
 }  // namespace aftershock

@@ -147,7 +147,9 @@ void SetupFaults() {
   const char* fiu_ctrl = getenv("AFTERSHOCK_FIU_CTRL");
   bool need_fiu = fiu_cmds != nullptr || fiu_ctrl != nullptr;
   for (int i = 0; i < g_rt.plan.count; ++i) {
-    if (g_rt.plan.rules[i].seq != 0) {
+    if (IsPreSeqRule(g_rt.plan.rules[i].action)) {
+      g_rt.pre_seq_rules = true;
+    } else if (g_rt.plan.rules[i].seq != 0) {
       g_rt.kill_by_seq = true;
     } else {
       need_fiu = true;
@@ -162,7 +164,7 @@ void SetupFaults() {
   }
   for (int i = 0; i < g_rt.plan.count; ++i) {
     const FaultRule& r = g_rt.plan.rules[i];
-    if (r.seq != 0) continue;
+    if (r.seq != 0 || IsPreSeqRule(r.action)) continue;
     snprintf(g_fiu_names[i], sizeof g_fiu_names[i], "%s%s", r.point,
              r.action == FaultAction::kShort ? "/reduce" : "");
     g_fiu.enable_external(g_fiu_names[i], 1, const_cast<FaultRule*>(&r), 0, RuleCallback);

@@ -75,6 +75,7 @@ struct Runtime {
   FaultPlan plan;
   bool fiu_active = false;        // any libfiu point may be enabled
   bool kill_by_seq = false;       // some rule kills at a sequence number
+  bool pre_seq_rules = false;     // some rule pauses or counts (before the seq is taken)
   KSigaction target_sigsys = {};  // what the target believes SIGSYS does
   // Environment entries put back into an execve that dropped them.
   char env_pool[16384] = {};

@@ -1,7 +1,8 @@
 // The small file next to a trace (`<trace>.seq`) that every process of a
 // traced run maps MAP_SHARED: the one sequence counter that orders all
 // records (calls, marks, process events), and the counters that make "the
-// Nth call" of a fault rule count across all processes of the run.
+// Nth call" of a fault rule count across all processes of the run, and the
+// pause handshake between a paused process and the harness.
 #pragma once
 
 #include <stdint.h>
@@ -17,6 +18,14 @@ struct SharedPage {
   uint64_t next_seq;               // next sequence number to hand out (starts at 1)
   uint64_t rule_hits[kMaxRules];   // calls that matched fault rule i so far
   uint64_t rule_fired[kMaxRules];  // 1 once rule i fired
+  // Pause rules: a process about to make the paused call sets paused_pid
+  // (0 -> its pid, one process at a time), wakes the futex on it, and
+  // waits (futex) until resume_gen changes. The harness resumes it by
+  // bumping resume_gen, then clearing paused_pid (waking both words).
+  // Futex words in a MAP_SHARED file mapping: shared across processes.
+  uint32_t paused_pid;
+  uint32_t resume_gen;
+  uint64_t pauses;  // pauses so far in this run
 };
 static_assert(sizeof(SharedPage) <= kSharedPageSize);
 

@@ -110,6 +110,39 @@ TEST(Faults, UnknownWordsAreRejectedNamingTheRule) {
   EXPECT_FALSE(ok);
 }
 
+TEST(Faults, PauseAndCountRulesParse) {
+  bool ok;
+  FaultPlan p = Parse("pause before * nth=3; pause before seq=12; count posix/io/rw/write", &ok);
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(p.count, 3);
+  EXPECT_EQ(p.rules[0].action, FaultAction::kPause);
+  EXPECT_STREQ(p.rules[0].point, "*");
+  EXPECT_EQ(p.rules[0].nth, 3u);
+  EXPECT_EQ(p.rules[1].seq, 12u);
+  EXPECT_EQ(p.rules[2].action, FaultAction::kCount);
+  EXPECT_TRUE(IsPreSeqRule(p.rules[2].action));
+  EXPECT_FALSE(IsPreSeqRule(FaultAction::kKillBefore));
+}
+
+TEST(Faults, BadPauseAndCountRulesAreRejected) {
+  bool ok;
+  Parse("pause posix/io/rw/write", &ok);  // "before" is required
+  EXPECT_FALSE(ok);
+  Parse("pause before", &ok);
+  EXPECT_FALSE(ok);
+  Parse("count posix/io/rw/write nth=2", &ok);
+  EXPECT_FALSE(ok);
+  Parse("count seq=4", &ok);
+  EXPECT_FALSE(ok);
+  Parse("count posix/io/rw/write seq=4", &ok);
+  EXPECT_FALSE(ok);
+}
+
+TEST(Faults, StarMatchesEveryPoint) {
+  EXPECT_TRUE(PointMatches("*", "posix/io/rw/write"));
+  EXPECT_TRUE(PointMatches("*", "aftershock/io/openat"));
+}
+
 TEST(Faults, ErrnoNamesAndNumbers) {
   EXPECT_EQ(ErrnoFromName("EDQUOT", 6), EDQUOT);
   EXPECT_EQ(ErrnoFromName("EINTR", 5), EINTR);
