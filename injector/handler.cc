@@ -126,7 +126,12 @@ void PauseHere() {
   __atomic_add_fetch(&page->pauses, 1, __ATOMIC_SEQ_CST);
   Futex(&page->paused_pid, FUTEX_WAKE, 0x7fffffff);
   while (__atomic_load_n(&page->resume_gen, __ATOMIC_SEQ_CST) == gen) {
-    Futex(&page->resume_gen, FUTEX_WAIT, gen);
+    struct timespec poll = {1, 0};
+    long r = Sys(SYS_futex, A(&page->resume_gen), FUTEX_WAIT, gen, A(&poll), 0, 0);
+    uint32_t controller = __atomic_load_n(&page->controller_pid, __ATOMIC_SEQ_CST);
+    if (r == -ETIMEDOUT && controller != 0 && Sys(SYS_kill, controller, 0) == -ESRCH) {
+      Sys(SYS_kill, Sys(SYS_getpid), SIGKILL);
+    }
   }
 }
 

@@ -188,6 +188,10 @@ RunningCommand::RunningCommand(const LaunchOptions& o)
       ::close(sfd);
       if (map != MAP_FAILED) page_ = map;
     }
+    if (page_ != nullptr && may_pause_) {
+      __atomic_store_n(&static_cast<inject::SharedPage*>(page_)->controller_pid,
+                       static_cast<uint32_t>(::getpid()), __ATOMIC_SEQ_CST);
+    }
   }
   std::vector<std::string> args;
   if (!o.command.empty()) {

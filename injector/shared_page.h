@@ -26,6 +26,9 @@ struct SharedPage {
   uint32_t paused_pid;
   uint32_t resume_gen;
   uint64_t pauses;  // pauses so far in this run
+  // The process that resumes pauses (the harness). A paused process whose
+  // controller is gone (SIGKILLed) kills itself instead of waiting forever.
+  uint32_t controller_pid;
 };
 static_assert(sizeof(SharedPage) <= kSharedPageSize);
 

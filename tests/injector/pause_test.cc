@@ -2,7 +2,10 @@
 // harness resumes it (injector/launch.h RunningCommand), whichever process
 // of the command makes the call; the harness can act in between.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -214,6 +217,46 @@ TEST(Pause, DestroyingAPausedCommandKillsIt) {
   }
   EXPECT_FALSE(Exists(s.root + "/b"));
   EXPECT_TRUE(Exists(s.root + "/a"));
+}
+
+// The harness SIGKILLed while its command is paused: nobody will resume
+// it, so the paused process must not wait forever.
+TEST(Pause, PausedProcessWhoseControllerDiedKillsItself) {
+  PausedRun s("pause before posix/io/dir/*");
+  // Orphans are reparented to this process, so it can reap the paused one.
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t controller = ::fork();
+  ASSERT_GE(controller, 0);
+  if (controller == 0) {
+    RunningCommand command(s.options);
+    int paused = command.WaitPausedOrEnded();
+    if (::write(fds[1], &paused, sizeof paused) != sizeof paused) ::_exit(1);
+    for (;;) ::pause();
+  }
+  int paused = 0;
+  ASSERT_EQ(::read(fds[0], &paused, sizeof paused), static_cast<ssize_t>(sizeof paused));
+  ::close(fds[0]);
+  ::close(fds[1]);
+  ASSERT_GT(paused, 0);
+  ::kill(controller, SIGKILL);
+  ::waitpid(controller, nullptr, 0);
+  // Poll (not a timing assertion: the bound only keeps a broken build from hanging).
+  int status = 0;
+  pid_t reaped = 0;
+  for (int i = 0; i < 600 && reaped == 0; ++i) {
+    reaped = ::waitpid(paused, &status, WNOHANG);
+    if (reaped == 0) ::usleep(50 * 1000);
+  }
+  if (reaped == 0) {
+    ::kill(paused, SIGKILL);
+    ::waitpid(paused, nullptr, 0);
+  }
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+  ASSERT_EQ(reaped, paused) << "the paused process still waits for a dead controller";
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  EXPECT_FALSE(Exists(s.root + "/b"));  // it never made the paused call
 }
 
 TEST(Pause, PauseBeforeSeqHoldsTheCallThatWouldTakeIt) {
