@@ -232,6 +232,33 @@ TEST(Cli, CheckRunsTheBuiltInWorkloads) {
   EXPECT_GE(Report(dir)["scenarios"].size(), 4u);
 }
 
+// The built-in concurrent workload (a restart beside an enqueue) is what
+// exposes a recover that removes the file an enqueue is still writing.
+TEST(Cli, CheckRunsStepsBesideEachOtherAndFindsStaleIgnoresAge) {
+  if (!RecordSupported()) GTEST_SKIP() << "no recorder";
+  ScratchDir dir;
+  std::string args = "check --target " + Target("refqueue.toml") +
+                     " --model process --model posix -j 2 -q --out " + dir.path() + "/out";
+  Result ok = Aftershock(args);
+  EXPECT_EQ(ok.status, 0) << ok.output;
+  bool concurrent = false;
+  for (const auto& sc : Report(dir)["scenarios"]) concurrent |= sc["name"] == "check-concurrent";
+  EXPECT_TRUE(concurrent);
+  Result bad = Aftershock(args + " --env REFQUEUE_BUG=stale-ignores-age");
+  EXPECT_EQ(bad.status, 1) << bad.output;
+  for (const auto& sc : Report(dir)["scenarios"]) {
+    int64_t lost = 0;
+    for (const auto& m : sc["models"]) lost += m["verdicts"]["lost"].get<int64_t>();
+    // Only steps run beside each other show this bug.
+    if (sc["name"] == "check-concurrent") {
+      EXPECT_GT(lost, 0) << sc.dump();
+    } else {
+      EXPECT_EQ(lost, 0) << sc.dump();
+    }
+  }
+  EXPECT_EQ(Aftershock(args + " --env NOEQUALS").status, 2);
+}
+
 TEST(Cli, SigtermRemovesTheRunDirectory) {
   ScratchDir dir;
   std::string s = Scenario(dir, Target("test/hang.toml"), "");

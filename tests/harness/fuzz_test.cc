@@ -35,6 +35,9 @@ Result Aftershock(const std::string& args) {
   return r;
 }
 
+// A seed whose search meets a restart beside an enqueue within its cases.
+constexpr const char* kStaleSeed = "1";
+
 std::string Refqueue() { return std::string(AFTERSHOCK_SOURCE_DIR) + "/targets/refqueue.toml"; }
 
 int CountOf(const std::string& text, const std::string& needle) {
@@ -101,6 +104,24 @@ TEST(Fuzz, FindsNoDirFsyncAndShrinksItToOneEnqueue) {
   std::string file = FuzzFinds(dir, "no-dir-fsync", "posix", "13");
   RunReproduces(dir, file, "posix");
   EXPECT_EQ(CountOf(ReadText(file), "[[step]]"), 1) << ReadText(file);
+}
+
+// Only a restart beside an enqueue exposes it: the generator must offer
+// beside steps, and shrinking must keep the one that matters.
+TEST(Fuzz, FindsStaleIgnoresAgeWithARestartBesideAnEnqueue) {
+  if (!RecordSupported()) GTEST_SKIP() << "no recorder";
+  ScratchDir dir;
+  const std::string seed = kStaleSeed;
+  Result r = Aftershock("fuzz --target " + Refqueue() +
+                        " --env REFQUEUE_BUG=stale-ignores-age --model process --seed " + seed +
+                        " --max-cases 60 --budget 120s -j 2 --out " + dir.path() + "/out");
+  EXPECT_EQ(r.status, 1) << r.output;
+  std::string file = dir.path() + "/out/fuzz-refqueue-" + seed + ".toml";
+  ASSERT_TRUE(fs::exists(file)) << r.output;
+  std::string text = ReadText(file);
+  EXPECT_LE(CountOf(text, "[[step]]"), 2) << text;
+  EXPECT_NE(text.find("[step.beside]\nkind = \"restart\""), std::string::npos) << text;
+  RunReproduces(dir, file, "process");
 }
 
 TEST(Fuzz, SameSeedGivesTheSameScenario) {
