@@ -242,11 +242,14 @@ TEST(Cli, CheckRunsStepsBesideEachOtherAndFindsStaleIgnoresAge) {
   Result ok = Aftershock(args);
   EXPECT_EQ(ok.status, 0) << ok.output;
   bool concurrent = false;
-  for (const auto& sc : Report(dir)["scenarios"]) concurrent |= sc["name"] == "check-concurrent";
+  nlohmann::json passed =
+      Report(dir);  // a named object: range-for over a temporary's member dangles
+  for (const auto& sc : passed["scenarios"]) concurrent |= sc["name"] == "check-concurrent";
   EXPECT_TRUE(concurrent);
   Result bad = Aftershock(args + " --env REFQUEUE_BUG=stale-ignores-age");
   EXPECT_EQ(bad.status, 1) << bad.output;
-  for (const auto& sc : Report(dir)["scenarios"]) {
+  nlohmann::json failed = Report(dir);
+  for (const auto& sc : failed["scenarios"]) {
     int64_t lost = 0;
     for (const auto& m : sc["models"]) lost += m["verdicts"]["lost"].get<int64_t>();
     // Only steps run beside each other show this bug.
