@@ -262,6 +262,18 @@ TEST(Cli, CheckRunsStepsBesideEachOtherAndFindsStaleIgnoresAge) {
   EXPECT_EQ(Aftershock(args + " --env NOEQUALS").status, 2);
 }
 
+TEST(Cli, CheckSkipsTheConcurrentWorkloadForADaemonWithANote) {
+  ScratchDir dir;
+  Result r = Aftershock("check --target " + Target("test/daemonq.toml") +
+                        " --model process -j 2 --out " + dir.path() + "/out");
+  EXPECT_NE(r.output.find("check-concurrent skipped: test-daemonq is a daemon-mode target"),
+            std::string::npos)
+      << r.output;
+  nlohmann::json report = Report(dir);
+  for (const auto& sc : report["scenarios"]) EXPECT_NE(sc["name"], "check-concurrent");
+  EXPECT_EQ(report["scenarios"].size(), 4u);
+}
+
 TEST(Cli, SigtermRemovesTheRunDirectory) {
   ScratchDir dir;
   std::string s = Scenario(dir, Target("test/hang.toml"), "");
