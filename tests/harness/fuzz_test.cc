@@ -124,6 +124,27 @@ TEST(Fuzz, FindsStaleIgnoresAgeWithARestartBesideAnEnqueue) {
   RunReproduces(dir, file, "process");
 }
 
+// no-dir-fsync needs no beside step: seed 8 (a beside step on every other
+// enqueue) first fails with a restart beside an enqueue, and shrinking
+// removes it.
+TEST(Fuzz, ShrinkingRemovesABesideStepTheViolationDoesNotNeed) {
+  if (!RecordSupported()) GTEST_SKIP() << "no recorder";
+  ScratchDir dir;
+  Result r = Aftershock("fuzz --target " + Refqueue() +
+                        " --env REFQUEUE_BUG=no-dir-fsync --model posix --beside-one-in 2 --seed 8 "
+                        "--max-cases 40 --budget 120s -j 2 -v --out " +
+                        dir.path() + "/out");
+  EXPECT_EQ(r.status, 1) << r.output;
+  size_t first = r.output.find("case lost: ");
+  ASSERT_NE(first, std::string::npos) << r.output;
+  EXPECT_NE(r.output.substr(first, r.output.find('\n', first) - first).find(" beside]"),
+            std::string::npos)
+      << r.output;
+  std::string text = ReadText(dir.path() + "/out/fuzz-refqueue-8.toml");
+  EXPECT_EQ(text.find("[step.beside]"), std::string::npos) << text;
+  EXPECT_EQ(CountOf(text, "[[step]]"), 1) << text;
+}
+
 TEST(Fuzz, SameSeedGivesTheSameScenario) {
   if (!RecordSupported()) GTEST_SKIP() << "no recorder";
   ScratchDir a, b;
