@@ -163,6 +163,8 @@ int RunFuzz(const FuzzOptions& o, FuzzOutcome* outcome) {
       o.seed ? *o.seed : (uint64_t{std::random_device()()} << 32) | std::random_device()();
   WorkloadSpace space = o.space;
   space.rcpts = RcptsForDomains(o.domains);
+  // A daemon serves one request at a time: nothing can run beside a step.
+  if (manifest.daemon()) space.beside_one_in = 0;
 
   Scenario base;
   base.file = "(fuzz)";
@@ -172,6 +174,7 @@ int RunFuzz(const FuzzOptions& o, FuzzOutcome* outcome) {
   base.seed = seed;
   base.seed_given = true;
   base.max_states = o.max_states;
+  base.max_interleavings = o.max_interleavings;
   base.env = o.env;
 
   std::unique_ptr<RunDir> run = RunDir::Create(&error);

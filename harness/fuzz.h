@@ -26,6 +26,9 @@ struct FuzzOptions {
   std::optional<uint64_t> seed;  // RapidCheck's seed; random when unset
   int64_t max_cases = 100000;    // workloads, at most
   int64_t max_states = 2000;     // crash states per model and workload, at most
+  // Interleavings of a step with its beside step, at most, spread evenly
+  // over its calls: each is a recording explored like the sequential one.
+  int64_t max_interleavings = 4;
   std::vector<std::string> domains = {"local", "remote"};
   WorkloadSpace space;  // rcpts from `domains`; max_steps
   EnvList env;          // --env: added to / overriding the manifest's [env]

@@ -2,8 +2,8 @@
 #include <cstdio>
 #include <thread>
 
-#include "harness/command_env.h"
 #include "harness/command.h"
+#include "harness/command_env.h"
 #include "harness/fuzz.h"
 #include "harness/scenario.h"
 
@@ -22,6 +22,8 @@ struct FuzzCli {
   int max_steps = 6;
   int64_t max_cases = 100000;
   int64_t max_states = 2000;
+  int64_t max_interleavings = 4;
+  uint32_t beside_one_in = 8;
   std::string out = "aftershock-out";
   int jobs = 0;
   bool quiet = false;
@@ -47,7 +49,6 @@ bool ValidDomain(const std::string& d) {
   }
   return true;
 }
-
 
 // Fills *o from the command line. Returns false (message printed) on bad input.
 bool ToFuzzOptions(const FuzzCli& c, FuzzOptions* o) {
@@ -91,6 +92,8 @@ bool ToFuzzOptions(const FuzzCli& c, FuzzOptions* o) {
   o->space.max_steps = c.max_steps;
   o->max_cases = c.max_cases;
   o->max_states = c.max_states;
+  o->max_interleavings = c.max_interleavings;
+  o->space.beside_one_in = c.beside_one_in;
   o->out_dir = c.out;
   unsigned cores = std::thread::hardware_concurrency();
   o->jobs = c.jobs > 0 ? c.jobs : static_cast<int>(cores ? cores : 1);
@@ -131,6 +134,14 @@ void SetupFuzz(CLI::App& app, int* exit_status) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   cmd->add_option("--max-states", c->max_states, "crash states per model and workload, at most")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 32))
+      ->capture_default_str();
+  cmd->add_option("--max-interleavings", c->max_interleavings,
+                  "interleavings of a step with its beside step, at most (spread evenly)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+  cmd->add_option("--beside-one-in", c->beside_one_in,
+                  "one enqueue in this many gets a restart or delivery beside it (0: never)")
+      ->check(CLI::Range(uint32_t{0}, uint32_t{1} << 20))
       ->capture_default_str();
   cmd->add_option("--out", c->out, "where the scenario and the reports go")->capture_default_str();
   cmd->add_option("--jobs,-j", c->jobs, "parallel workers (default: all cores)");

@@ -45,7 +45,11 @@ struct ProbeResult {
 };
 
 // Records `s` in `work_dir` (inside setup.run_dir; created, and removed
-// before returning) and explores it under s.models in order. With
+// before returning) and explores it under s.models in order; then, for a
+// step with a beside step, records each of its interleavings (at most
+// s.max_interleavings) and explores them the same way from the beside
+// step on (a violation's detail then starts with what ran beside what).
+// REQUIRES: no beside step when the target is in daemon mode. With
 // `stop_at_first`, stops at the first violating state (later models are not
 // explored). Returns false with *error only when the harness or the input
 // failed (init failed, the target wrote outside its root, the model failed).

@@ -13,6 +13,17 @@ std::string QuoteList(const std::vector<std::string>& items) {
   return out + "]";
 }
 
+void StepFields(std::ostream& o, const Step& st) {
+  o << "kind = " << TomlQuote(StepKindName(st.kind)) << "\n";
+  if (st.kind == StepKind::kEnqueue) {
+    if (!st.id.empty()) o << "id = " << TomlQuote(st.id) << "\n";
+    o << "rcpts = " << QuoteList(st.rcpts) << "\n";
+    o << "body_size = " << st.body_size << "\n";
+  } else if (st.kind == StepKind::kTick) {
+    o << "seconds = " << st.seconds << "\n";
+  }
+}
+
 }  // namespace
 
 std::string TomlQuote(const std::string& s) {
@@ -58,18 +69,26 @@ std::string ScenarioToml(const Scenario& s, const std::string& target, const std
   o << "clock_start = " << s.clock_start << "\n";
   o << "max_states = " << s.max_states << "\n";
   if (s.strategy == "random") o << "random_states = " << s.random_states << "\n";
+  if (s.max_interleavings != Scenario().max_interleavings) {
+    o << "max_interleavings = " << s.max_interleavings << "\n";
+  }
   if (!s.env.empty()) {
     o << "\n[env]\n";
     for (const auto& [key, value] : s.env) o << TomlQuote(key) << " = " << TomlQuote(value) << "\n";
   }
   for (const Step& st : s.steps) {
-    o << "\n[[step]]\nkind = " << TomlQuote(StepKindName(st.kind)) << "\n";
-    if (st.kind == StepKind::kEnqueue) {
-      o << "id = " << TomlQuote(st.id) << "\n";
-      o << "rcpts = " << QuoteList(st.rcpts) << "\n";
-      o << "body_size = " << st.body_size << "\n";
-    } else if (st.kind == StepKind::kTick) {
-      o << "seconds = " << st.seconds << "\n";
+    o << "\n[[step]]\n";
+    StepFields(o, st);
+    if (st.beside) {
+      const Beside& b = *st.beside;
+      o << "\n[step.beside]\n";
+      StepFields(o, b.step);
+      if (b.point != "*") o << "point = " << TomlQuote(b.point) << "\n";
+      if (!b.at.empty()) {
+        o << "at = [";
+        for (size_t i = 0; i < b.at.size(); ++i) o << (i ? ", " : "") << b.at[i];
+        o << "]\n";
+      }
     }
   }
   for (const Fault& f : s.faults) {

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "harness/command_env.h"
 #include "harness/command.h"
+#include "harness/command_env.h"
 #include "harness/runner.h"
 
 namespace aftershock {
@@ -94,7 +94,6 @@ void AddCommonOptions(CLI::App* cmd, CliOptions* c) {
       ->check(CLI::Range(0, 1));
 }
 
-
 void SetupRun(CLI::App& app, int* exit_status) {
   auto c = std::make_shared<CliOptions>();
   CLI::App* cmd = app.add_subcommand(
@@ -137,21 +136,40 @@ void SetupCheck(CLI::App& app, int* exit_status) {
       "Validate a queue: run aftershock's built-in workloads against the target under every "
       "model. Exit 0 when no acknowledged message can be lost.");
   cmd->add_option("--target", c->target, "target manifest")->required();
+  auto env = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("--env", *env,
+                  "KEY=VALUE added to the manifest's [env] for every command (repeatable), e.g. "
+                  "REFQUEUE_BUG=stale-ignores-age");
   AddCommonOptions(cmd, c.get());
-  cmd->callback([c, exit_status] {
+  cmd->callback([c, env, exit_status] {
     RunOptions options;
     if (!ToRunOptions(*c, &options)) {
       *exit_status = 2;
       return;
     }
+    EnvList extra;
+    for (const auto& kv : *env) {
+      size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::fprintf(stderr, "aftershock: --env takes KEY=VALUE, not '%s'\n", kv.c_str());
+        *exit_status = 2;
+        return;
+      }
+      extra.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
     options.command_line = OwnCommandLine();
     std::string manifest = fs::absolute(c->target).lexically_normal().string();
-    std::vector<Scenario> scenarios = BuiltinWorkloads(manifest);
+    std::vector<std::string> notes;
+    std::vector<Scenario> scenarios = BuiltinWorkloads(manifest, &notes);
+    if (options.verbosity > 0) {
+      for (const auto& n : notes) std::fprintf(stderr, "aftershock check: %s\n", n.c_str());
+    }
     for (auto& s : scenarios) {
       if (!options.models.empty()) s.models = options.models;
       if (!options.strategy.empty()) s.strategy = options.strategy;
       if (options.seed) s.seed = *options.seed;
       if (options.nested >= 0) s.nested = options.nested;
+      s.env = extra;
     }
     options.target.clear();
     Report report;

@@ -73,9 +73,8 @@ class ProgressPrinter {
   std::thread thread_;
 };
 
-// The interleavings to record for each step with a beside step: every hit
-// of its point the sequential recording counted (or those of `at`), at
-// most max_interleavings per step, spread evenly over the hits.
+}  // namespace
+
 std::vector<Interleaving> Interleavings(const Scenario& s, const Recording& rec,
                                         std::vector<std::string>* notes) {
   std::vector<Interleaving> out;
@@ -116,6 +115,8 @@ std::vector<Interleaving> Interleavings(const Scenario& s, const Recording& rec,
   }
   return out;
 }
+
+namespace {
 
 // Keeps what replay needs beside the report: the trace, the initial state
 // and (for the stand-in model) the snapshots.
@@ -404,7 +405,8 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
   return report->Passed() ? 0 : 1;
 }
 
-std::vector<Scenario> BuiltinWorkloads(const std::string& manifest_path) {
+std::vector<Scenario> BuiltinWorkloads(const std::string& manifest_path,
+                                       std::vector<std::string>* notes) {
   auto base = [&](const std::string& name, const std::string& description) {
     Scenario s;
     s.name = "check-" + name;
@@ -444,6 +446,34 @@ std::vector<Scenario> BuiltinWorkloads(const std::string& manifest_path) {
   Scenario clock = base("clock", "a day passes, then a restart and a delivery");
   clock.steps = {enqueue("m1", {"alice@local"}, 10), tick, restart, deliver};
   out.push_back(clock);
+
+  // A daemon serves one request at a time: nothing can run beside a step.
+  // An unloadable manifest keeps the workload: the run reports the error.
+  Manifest manifest;
+  std::string error;
+  if (LoadManifest(manifest_path, &manifest, &error) && manifest.daemon()) {
+    if (notes) {
+      notes->push_back("check-concurrent skipped: " + manifest.name +
+                       " is a daemon-mode target, which cannot run a step beside another");
+    }
+    return out;
+  }
+  auto beside = [](Step host, StepKind kind) {
+    auto b = std::make_shared<Beside>();
+    b->step.kind = kind;
+    b->where = "(built-in check-concurrent)";
+    host.beside = std::move(b);
+    return host;
+  };
+  Scenario concurrent =
+      base("concurrent", "a restart beside an enqueue, a delivery beside another enqueue");
+  concurrent.steps = {beside(enqueue("m1", {"alice@local", "bob@remote"}, 300), StepKind::kRestart),
+                      beside(enqueue("m2", {"carol@local"}, 100), StepKind::kDeliver)};
+  // Every interleaving is a recording explored under every model from its
+  // beside step to the end: a few, spread over each enqueue's calls, and no
+  // step after the last host keep the check quick (the drain delivers).
+  concurrent.max_interleavings = kCheckInterleavings;
+  out.push_back(concurrent);
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/recorder.h"
 #include "harness/scenario.h"
 #include "reports/report.h"
 
@@ -34,9 +35,21 @@ bool LoadScenarios(const std::vector<std::string>& paths, const RunOptions& opti
 // options.out_dir.
 int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& options, Report* report);
 
+// The interleavings to record for each step with a beside step: every hit
+// of its point the sequential recording `rec` counted (or those of `at`),
+// at most s.max_interleavings per step, spread evenly over the hits. Adds
+// a note for each hit asked for that does not exist and for a cap applied.
+std::vector<Interleaving> Interleavings(const Scenario& s, const Recording& rec,
+                                        std::vector<std::string>* notes);
+
+// Interleavings per beside step of the built-in concurrent workload.
+constexpr int64_t kCheckInterleavings = 4;
+
 // The scenarios `aftershock check` runs against a target: small built-in
-// workloads covering one message, fan-out, interleaved delivery and the
-// clock.
-std::vector<Scenario> BuiltinWorkloads(const std::string& manifest_path);
+// workloads covering one message, fan-out, interleaved delivery, the clock
+// and (unless the manifest is a daemon-mode target: then a line in *notes,
+// when given) steps run beside each other.
+std::vector<Scenario> BuiltinWorkloads(const std::string& manifest_path,
+                                       std::vector<std::string>* notes = nullptr);
 
 }  // namespace aftershock

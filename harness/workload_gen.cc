@@ -1,6 +1,7 @@
 #include "harness/workload_gen.h"
 
 #include <algorithm>
+#include <memory>
 
 namespace aftershock {
 namespace {
@@ -32,13 +33,16 @@ rc::Gen<GenWorkload> GenWorkloads(const WorkloadSpace& space) {
 
   // Only the fields a kind uses are generated: a shrink of an unused field
   // would cost a whole exploration to learn nothing.
+  const uint32_t besides = 2 * space.beside_one_in;
+  rc::Gen<uint32_t> beside = besides ? inRange<uint32_t>(0, besides) : just(uint32_t{0});
   rc::Gen<GenStep> enqueue =
-      map(rc::gen::tuple(inRange<uint32_t>(1, masks), inRange<uint32_t>(0, sizes)),
-          [](const std::tuple<uint32_t, uint32_t>& t) {
+      map(rc::gen::tuple(inRange<uint32_t>(1, masks), inRange<uint32_t>(0, sizes), beside),
+          [](const std::tuple<uint32_t, uint32_t, uint32_t>& t) {
             GenStep s;
             s.kind = StepKind::kEnqueue;
             s.rcpt_mask = std::get<0>(t);
             s.size_index = std::get<1>(t);
+            s.beside = std::get<2>(t);
             return s;
           });
   auto plain = [](StepKind kind) {
@@ -66,9 +70,24 @@ rc::Gen<GenWorkload> GenWorkloads(const WorkloadSpace& space) {
   });
 }
 
+bool GenBesideKind(const GenStep& g, const WorkloadSpace& space, StepKind* kind) {
+  if (g.kind != StepKind::kEnqueue || space.beside_one_in == 0) return false;
+  const uint32_t n = 2 * space.beside_one_in;
+  if (g.beside == n - 2) {
+    *kind = StepKind::kRestart;
+    return true;
+  }
+  if (g.beside == n - 1) {
+    *kind = StepKind::kDeliver;
+    return true;
+  }
+  return false;
+}
+
 std::vector<Step> ToSteps(const GenWorkload& w, const WorkloadSpace& space) {
   std::vector<Step> out;
   int next_id = 1;
+  bool beside_used = false;
   for (const GenStep& g : w) {
     Step s;
     s.kind = g.kind;
@@ -79,6 +98,13 @@ std::vector<Step> ToSteps(const GenWorkload& w, const WorkloadSpace& space) {
           if (g.rcpt_mask & (uint32_t{1} << i)) s.rcpts.push_back(space.rcpts[i]);
         }
         s.body_size = space.body_sizes.at(g.size_index);
+        if (StepKind kind; !beside_used && GenBesideKind(g, space, &kind)) {
+          auto b = std::make_shared<Beside>();
+          b->step.kind = kind;
+          b->where = "(fuzz) step " + std::to_string(out.size() + 1);
+          s.beside = std::move(b);
+          beside_used = true;
+        }
         break;
       case StepKind::kTick:
         s.seconds = space.tick_seconds.at(g.tick_index);
@@ -103,6 +129,7 @@ std::string DescribeSteps(const std::vector<Step>& steps) {
     } else {
       out += s.MarkData();
     }
+    if (s.beside) out += " [" + DescribeSteps({s.beside->step}) + " beside]";
   }
   return out;
 }

@@ -24,6 +24,10 @@ struct WorkloadSpace {
   // Around the reference queue's stale age (3600 s) and a day; shortest first.
   std::vector<int64_t> tick_seconds = {60, 3599, 3601, 7200, 86400};
   int max_steps = 6;
+  // One enqueue in this many gets a step run beside it (a restart or a
+  // delivery, equally often; only the workload's first is kept); 0: never
+  // (daemon-mode targets cannot run one).
+  uint32_t beside_one_in = 8;
 };
 
 // Recipients: "local,remote" -> alice@local, bob@remote, carol@local, ...
@@ -36,6 +40,10 @@ struct GenStep {
   uint32_t rcpt_mask = 1;   // enqueue: bit i = rcpts[i]
   uint32_t size_index = 0;  // enqueue
   uint32_t tick_index = 0;  // tick
+  // enqueue: a value in 0..2*beside_one_in-1; the last two mean a restart
+  // and a delivery beside it, every other none. Shrinking moves it toward
+  // 0, so it removes the beside step.
+  uint32_t beside = 0;
 };
 using GenWorkload = std::vector<GenStep>;
 
@@ -44,10 +52,16 @@ using GenWorkload = std::vector<GenStep>;
 // REQUIRES: 1 <= space.rcpts.size() <= 16, non-empty lists, max_steps >= 1.
 rc::Gen<GenWorkload> GenWorkloads(const WorkloadSpace& space);
 
-// The scenario steps of `w`: messages m1, m2, ... in order.
+// The kind of `g`'s beside step. Returns false when it has none.
+bool GenBesideKind(const GenStep& g, const WorkloadSpace& space, StepKind* kind);
+
+// The scenario steps of `w`: messages m1, m2, ... in order; the first
+// enqueue with a beside step keeps it, later ones lose theirs (every
+// beside step multiplies the recordings a case costs).
 std::vector<Step> ToSteps(const GenWorkload& w, const WorkloadSpace& space);
 
-// "enqueue m1 -> alice@local bob@remote (513 B); deliver; tick 3601"
+// "enqueue m1 -> alice@local bob@remote (513 B); deliver; tick 3601";
+// "enqueue m1 -> alice@local (0 B) [restart beside]"
 std::string DescribeSteps(const std::vector<Step>& steps);
 
 }  // namespace aftershock

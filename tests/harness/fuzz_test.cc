@@ -35,6 +35,9 @@ Result Aftershock(const std::string& args) {
   return r;
 }
 
+// A seed whose search meets a restart beside an enqueue within its cases.
+constexpr const char* kStaleSeed = "1";
+
 std::string Refqueue() { return std::string(AFTERSHOCK_SOURCE_DIR) + "/targets/refqueue.toml"; }
 
 int CountOf(const std::string& text, const std::string& needle) {
@@ -101,6 +104,45 @@ TEST(Fuzz, FindsNoDirFsyncAndShrinksItToOneEnqueue) {
   std::string file = FuzzFinds(dir, "no-dir-fsync", "posix", "13");
   RunReproduces(dir, file, "posix");
   EXPECT_EQ(CountOf(ReadText(file), "[[step]]"), 1) << ReadText(file);
+}
+
+// Only a restart beside an enqueue exposes it: the generator must offer
+// beside steps, and shrinking must keep the one that matters.
+TEST(Fuzz, FindsStaleIgnoresAgeWithARestartBesideAnEnqueue) {
+  if (!RecordSupported()) GTEST_SKIP() << "no recorder";
+  ScratchDir dir;
+  const std::string seed = kStaleSeed;
+  Result r = Aftershock("fuzz --target " + Refqueue() +
+                        " --env REFQUEUE_BUG=stale-ignores-age --model process --seed " + seed +
+                        " --max-cases 60 --budget 120s -j 2 --out " + dir.path() + "/out");
+  EXPECT_EQ(r.status, 1) << r.output;
+  std::string file = dir.path() + "/out/fuzz-refqueue-" + seed + ".toml";
+  ASSERT_TRUE(fs::exists(file)) << r.output;
+  std::string text = ReadText(file);
+  EXPECT_LE(CountOf(text, "[[step]]"), 2) << text;
+  EXPECT_NE(text.find("[step.beside]\nkind = \"restart\""), std::string::npos) << text;
+  RunReproduces(dir, file, "process");
+}
+
+// no-dir-fsync needs no beside step: seed 8 (a beside step on every other
+// enqueue) first fails with a restart beside an enqueue, and shrinking
+// removes it.
+TEST(Fuzz, ShrinkingRemovesABesideStepTheViolationDoesNotNeed) {
+  if (!RecordSupported()) GTEST_SKIP() << "no recorder";
+  ScratchDir dir;
+  Result r = Aftershock("fuzz --target " + Refqueue() +
+                        " --env REFQUEUE_BUG=no-dir-fsync --model posix --beside-one-in 2 --seed 8 "
+                        "--max-cases 40 --budget 120s -j 2 -v --out " +
+                        dir.path() + "/out");
+  EXPECT_EQ(r.status, 1) << r.output;
+  size_t first = r.output.find("case lost: ");
+  ASSERT_NE(first, std::string::npos) << r.output;
+  EXPECT_NE(r.output.substr(first, r.output.find('\n', first) - first).find(" beside]"),
+            std::string::npos)
+      << r.output;
+  std::string text = ReadText(dir.path() + "/out/fuzz-refqueue-8.toml");
+  EXPECT_EQ(text.find("[step.beside]"), std::string::npos) << text;
+  EXPECT_EQ(CountOf(text, "[[step]]"), 1) << text;
 }
 
 TEST(Fuzz, SameSeedGivesTheSameScenario) {

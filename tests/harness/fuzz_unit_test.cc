@@ -13,6 +13,7 @@
 namespace aftershock {
 namespace {
 
+using testing::ReadText;
 using testing::ScratchDir;
 
 WorkloadSpace Space(int max_steps) {
@@ -40,6 +41,54 @@ RC_GTEST_PROP(WorkloadGen, WorkloadsHaveAnEnqueueAndAtMostMaxSteps, ()) {
     }
     RC_ASSERT(std::count(space.body_sizes.begin(), space.body_sizes.end(), s.body_size) == 1);
   }
+}
+
+RC_GTEST_PROP(WorkloadGen, AtMostOneEnqueueHasABesideRestartOrDelivery, ()) {
+  WorkloadSpace space = Space(*rc::gen::inRange(1, 9));
+  space.beside_one_in = *rc::gen::inRange<uint32_t>(0, 4);
+  std::vector<Step> steps = ToSteps(*GenWorkloads(space), space);
+  int besides = 0;
+  for (const Step& s : steps) {
+    if (!s.beside) continue;
+    ++besides;
+    RC_ASSERT(space.beside_one_in > 0u);
+    RC_ASSERT(s.kind == StepKind::kEnqueue);
+    RC_ASSERT(s.beside->step.kind == StepKind::kRestart ||
+              s.beside->step.kind == StepKind::kDeliver);
+    RC_ASSERT(!s.beside->step.beside);
+  }
+  RC_ASSERT(besides <= 1);
+}
+
+TEST(WorkloadGen, BesideShrinksTowardNone) {
+  WorkloadSpace space = Space(6);
+  StepKind kind;
+  GenStep g{StepKind::kEnqueue, 1, 0, 0};
+  g.beside = 0;  // where RapidCheck's shrinking of the field ends
+  EXPECT_FALSE(GenBesideKind(g, space, &kind));
+  g.beside = 2 * space.beside_one_in - 2;
+  ASSERT_TRUE(GenBesideKind(g, space, &kind));
+  EXPECT_EQ(kind, StepKind::kRestart);
+  g.beside = 2 * space.beside_one_in - 1;
+  ASSERT_TRUE(GenBesideKind(g, space, &kind));
+  EXPECT_EQ(kind, StepKind::kDeliver);
+  g.kind = StepKind::kDeliver;
+  EXPECT_FALSE(GenBesideKind(g, space, &kind));
+}
+
+TEST(WorkloadGen, OnlyTheFirstBesideStepIsKept) {
+  WorkloadSpace space = Space(6);
+  GenStep restart_beside{StepKind::kEnqueue, 1, 0, 0};
+  restart_beside.beside = 2 * space.beside_one_in - 2;
+  GenStep deliver_beside{StepKind::kEnqueue, 2, 0, 0};
+  deliver_beside.beside = 2 * space.beside_one_in - 1;
+  std::vector<Step> steps = ToSteps({restart_beside, deliver_beside}, space);
+  ASSERT_EQ(steps.size(), 2u);
+  ASSERT_TRUE(steps[0].beside);
+  EXPECT_EQ(steps[0].beside->step.kind, StepKind::kRestart);
+  EXPECT_FALSE(steps[1].beside);
+  EXPECT_EQ(DescribeSteps(steps),
+            "enqueue m1 -> alice@local (0 B) [restart beside]; enqueue m2 -> bob@remote (0 B)");
 }
 
 TEST(WorkloadGen, RecipientsAlternateDomainsTwoUsersEach) {
@@ -73,6 +122,11 @@ TEST(FuzzScenario, WrittenScenarioLoadsBackTheSame) {
                      {StepKind::kEnqueue, 2, 0, 0},
                      {StepKind::kDeliver}},
                     space);
+  GenStep beside{StepKind::kEnqueue, 1, 2, 0};
+  beside.beside = 2 * space.beside_one_in - 2;
+  s.steps.push_back(ToSteps({beside}, space)[0]);
+  s.steps.back().id = "m3";
+  s.max_interleavings = 4;
   s.expect.violation = "lost";
   s.expect.violation_models = {"posix"};
   std::string path = dir.Write(
@@ -93,7 +147,15 @@ TEST(FuzzScenario, WrittenScenarioLoadsBackTheSame) {
     EXPECT_EQ(back.steps[i].MarkData(), s.steps[i].MarkData());
     EXPECT_EQ(back.steps[i].rcpts, s.steps[i].rcpts);
     EXPECT_EQ(back.steps[i].body_size, s.steps[i].body_size);
+    ASSERT_EQ(!back.steps[i].beside, !s.steps[i].beside) << i;
+    if (s.steps[i].beside) {
+      EXPECT_EQ(back.steps[i].beside->step.MarkData(), s.steps[i].beside->step.MarkData());
+      EXPECT_EQ(back.steps[i].beside->point, "*");
+      EXPECT_TRUE(back.steps[i].beside->at.empty());
+    }
   }
+  EXPECT_EQ(back.max_interleavings, 4);
+  EXPECT_NE(ReadText(path).find("\n[step.beside]\nkind = \"restart\"\n"), std::string::npos);
   EXPECT_EQ(back.expect.violation, "lost");
   EXPECT_EQ(back.expect.violation_models, s.expect.violation_models);
 }
