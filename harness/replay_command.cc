@@ -115,6 +115,10 @@ int Replay(const ReplayOptions& o) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 2;
   }
+  // The environment the run used (the scenario's, or check's --env), when
+  // the report has it: the file may have changed since, and a built-in
+  // workload has no file.
+  if (!scenario->env.empty()) sc.env = scenario->env;
   Manifest manifest;
   std::string target = scenario->target_file.empty() ? sc.target : scenario->target_file;
   if (!LoadManifest(target, &manifest, &error)) {

@@ -233,6 +233,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
     sr.target = m.name;
     sr.target_file = m.file;
     sr.seed = s.seed;
+    sr.env = s.env;
     std::string work = run->MakeDir(Safe(s.name) + "-" + std::to_string(i));
     Recording rec;
     if (!RecordWorkload(s, m, tools, work + "/record", &rec, &error)) {

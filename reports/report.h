@@ -62,6 +62,9 @@ struct ScenarioResult {
   std::string target;                       // manifest name
   std::string target_file;                  // manifest path
   uint64_t seed = 0;                        // the scenario's seed (workload and sampling)
+  // What the scenario (and --env) added to the manifest's [env], in order:
+  // replay needs it to rebuild the same states.
+  std::vector<std::pair<std::string, std::string>> env;
   std::string error;                        // the scenario could not run (input error)
   std::vector<std::string> workload_notes;  // e.g. "step 3 deliver exited 1"
   std::vector<ModelResult> models;

@@ -30,6 +30,13 @@ json GroupJson(const ViolationGroup& g) {
           {"evidence", EvidenceToJson(g.evidence)}};
 }
 
+// [[KEY, VALUE], ...]: an array keeps the order (a later pair overrides).
+json EnvJson(const std::vector<std::pair<std::string, std::string>>& env) {
+  json a = json::array();
+  for (const auto& [k, v] : env) a.push_back({k, v});
+  return a;
+}
+
 json ModelJson(const ModelResult& m) {
   json verdicts = json::object();
   for (int i = 0; i < kVerdictCount; ++i) verdicts[std::string(kVerdictNames[i])] = m.verdicts[i];
@@ -64,6 +71,7 @@ json ReportToJson(const Report& r) {
                          {"target", s.target},
                          {"target_file", s.target_file},
                          {"seed", s.seed},
+                         {"env", EnvJson(s.env)},
                          {"error", s.error},
                          {"workload_notes", s.workload_notes},
                          {"passed", s.Passed()},
@@ -105,6 +113,11 @@ bool ReportFromJson(const json& j, Report* out, std::string* error) {
       s.target = sj.value("target", "");
       s.target_file = sj.value("target_file", "");
       s.seed = sj.value("seed", uint64_t{0});
+      if (sj.contains("env")) {
+        for (const auto& kv : sj.at("env")) {
+          s.env.emplace_back(kv.at(0).get<std::string>(), kv.at(1).get<std::string>());
+        }
+      }
       s.error = sj.value("error", "");
       s.description = sj.value("description", "");
       s.workload_notes = sj.value("workload_notes", std::vector<std::string>{});

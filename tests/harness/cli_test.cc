@@ -249,9 +249,18 @@ TEST(Cli, CheckRunsStepsBesideEachOtherAndFindsStaleIgnoresAge) {
   Result bad = Aftershock(args + " --env REFQUEUE_BUG=stale-ignores-age");
   EXPECT_EQ(bad.status, 1) << bad.output;
   nlohmann::json failed = Report(dir);
+  std::string lost_id, lost_model;
   for (const auto& sc : failed["scenarios"]) {
     int64_t lost = 0;
-    for (const auto& m : sc["models"]) lost += m["verdicts"]["lost"].get<int64_t>();
+    for (const auto& m : sc["models"]) {
+      lost += m["verdicts"]["lost"].get<int64_t>();
+      for (const auto& g : m["groups"]) {
+        if (sc["name"] == "check-concurrent" && g["verdict"] == "lost" && lost_id.empty()) {
+          lost_id = g["example_state"];
+          lost_model = m["model"];
+        }
+      }
+    }
     // Only steps run beside each other show this bug.
     if (sc["name"] == "check-concurrent") {
       EXPECT_GT(lost, 0) << sc.dump();
@@ -259,6 +268,15 @@ TEST(Cli, CheckRunsStepsBesideEachOtherAndFindsStaleIgnoresAge) {
       EXPECT_EQ(lost, 0) << sc.dump();
     }
   }
+  // The report keeps --env, so replay rebuilds the very state (its hash
+  // matches, exit 0) with the bug variant switched on.
+  ASSERT_FALSE(lost_id.empty());
+  Result replay = Aftershock("replay " + dir.path() + "/out/report.json --state " + lost_id +
+                             " --scenario check-concurrent --model " + lost_model + " --into " +
+                             dir.path() + "/state");
+  EXPECT_EQ(replay.status, 0) << replay.output;
+  EXPECT_NE(replay.output.find("export REFQUEUE_BUG='stale-ignores-age'"), std::string::npos)
+      << replay.output;
   EXPECT_EQ(Aftershock(args + " --env NOEQUALS").status, 2);
 }
 
