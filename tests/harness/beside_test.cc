@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "tests/harness/cli_util.h"
 #include "tests/harness/test_util.h"
 
 namespace aftershock {
@@ -18,29 +19,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::ReadText;
+using testing::Aftershock;
+using testing::RecordSupported;
+using testing::RefqueueBuilt;
+using testing::Result;
 using testing::ScratchDir;
-
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-Result Aftershock(const std::string& args) {
-  std::string cmd = AFTERSHOCK_EXE " " + args + " 2>&1";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
-}
-
-bool RefqueueBuilt() {
-  return access(AFTERSHOCK_BUILD_DIR "/queue/refqueue", X_OK) == 0 &&
-         Aftershock("--help").output.find("\n  record") != std::string::npos;
-}
+using testing::Shell;
 
 std::string Shipped(const std::string& name) {
   return std::string(AFTERSHOCK_SOURCE_DIR) + "/scenarios/" + name + ".toml";

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/harness/cli_util.h"
 #include "tests/harness/test_util.h"
 
 namespace aftershock {
@@ -18,24 +19,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::ReadText;
+using testing::Aftershock;
+using testing::RecordSupported;
+using testing::RefqueueBuilt;
+using testing::Result;
 using testing::ScratchDir;
-
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-Result Aftershock(const std::string& args, const std::string& env = "") {
-  std::string cmd = env + " " AFTERSHOCK_EXE " " + args + " 2>&1";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
-}
+using testing::Shell;
 
 std::string Target(const std::string& name) {
   return std::string(AFTERSHOCK_SOURCE_DIR) + "/targets/" + name;
@@ -63,11 +52,6 @@ nlohmann::json Report(const ScratchDir& dir) {
 
 int64_t Count(const nlohmann::json& report, const char* verdict) {
   return report["scenarios"][0]["models"][0]["verdicts"][verdict].get<int64_t>();
-}
-
-// The injector registers `record`; without it commands run untraced.
-bool RecordSupported() {
-  return Aftershock("--help").output.find("\n  record") != std::string::npos;
 }
 
 TEST(Cli, CorrectQueuePassesAndWritesEveryReport) {
@@ -321,10 +305,6 @@ TEST(Cli, SigtermRemovesTheRunDirectory) {
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
   EXPECT_EQ(run_dirs(), 0);
-}
-
-bool RefqueueBuilt() {
-  return access(AFTERSHOCK_BUILD_DIR "/queue/refqueue", X_OK) == 0 && RecordSupported();
 }
 
 std::string ShippedScenario(const std::string& name) {

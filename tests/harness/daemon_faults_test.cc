@@ -10,33 +10,19 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/harness/cli_util.h"
 #include "tests/harness/test_util.h"
 
 namespace aftershock {
 namespace {
 
 using testing::ReadText;
+using testing::Aftershock;
+using testing::RecordSupported;
+using testing::RefqueueBuilt;
+using testing::Result;
 using testing::ScratchDir;
-
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-Result Aftershock(const std::string& args) {
-  Result r;
-  FILE* p = popen((AFTERSHOCK_EXE " " + args + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
-}
-
-bool RecordSupported() {
-  return Aftershock("--help").output.find("\n  record") != std::string::npos;
-}
+using testing::Shell;
 
 // Two messages through the daemon, then a delivery; `fault` is a [[fault]] table.
 std::string Scenario(const ScratchDir& dir, const std::string& fault) {

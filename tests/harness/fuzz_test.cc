@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "tests/harness/cli_util.h"
 #include "tests/harness/test_util.h"
 
 namespace aftershock {
@@ -16,24 +17,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::ReadText;
+using testing::Aftershock;
+using testing::RecordSupported;
+using testing::RefqueueBuilt;
+using testing::Result;
 using testing::ScratchDir;
-
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-Result Aftershock(const std::string& args) {
-  std::string cmd = AFTERSHOCK_EXE " " + args + " 2>&1";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
-}
+using testing::Shell;
 
 // A seed whose search meets a restart beside an enqueue within its cases.
 constexpr const char* kStaleSeed = "1";
@@ -44,11 +33,6 @@ int CountOf(const std::string& text, const std::string& needle) {
   int n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
   return n;
-}
-
-// The recorder is what lets crash states fall between a step's calls.
-bool RecordSupported() {
-  return Aftershock("--help").output.find("\n  record") != std::string::npos;
 }
 
 // Fuzzes refqueue with `bug` under `model` (seed fixed, cases bounded; the

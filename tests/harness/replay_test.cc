@@ -13,6 +13,7 @@
 #include <sstream>
 #include <vector>
 
+#include "tests/harness/cli_util.h"
 #include "tests/harness/test_util.h"
 
 namespace aftershock {
@@ -20,35 +21,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::ReadText;
+using testing::Aftershock;
+using testing::RecordSupported;
+using testing::RefqueueBuilt;
+using testing::Result;
 using testing::ScratchDir;
-
-struct Result {
-  int status = -1;
-  std::string output;  // stdout (stderr too when `merge`)
-};
-
-Result Shell(const std::string& cmd, bool merge = true) {
-  Result r;
-  FILE* p = popen((cmd + (merge ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
-}
-
-Result Aftershock(const std::string& args, bool merge = true) {
-  return Shell(AFTERSHOCK_EXE " " + args, merge);
-}
-
-bool RecordSupported() {
-  return Aftershock("--help").output.find("\n  record") != std::string::npos;
-}
-
-bool RefqueueBuilt() {
-  return access(AFTERSHOCK_BUILD_DIR "/queue/refqueue", X_OK) == 0 && RecordSupported();
-}
+using testing::Shell;
 
 // Every entry under `dir`: relative path, type, mode and bytes.
 std::string Dump(const std::string& dir) {
