@@ -1,9 +1,8 @@
 #include "harness/command_env.h"
 
-#include <cstdio>
-
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
@@ -118,6 +117,19 @@ std::string OwnCommandLine() {
   }
   std::fclose(f);
   return line;
+}
+
+bool ParseEnvAssignments(const std::vector<std::string>& assignments, EnvList* out,
+                         std::string* error) {
+  for (const auto& kv : assignments) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      *error = "--env takes KEY=VALUE, not '" + kv + "'";
+      return false;
+    }
+    out->emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return true;
 }
 
 }  // namespace aftershock

@@ -25,6 +25,11 @@ ToolPaths FindToolPaths();
 // reports; "" when it cannot be read.
 std::string OwnCommandLine();
 
+// "KEY=VALUE" options (--env) into *out, in order. Returns false with
+// *error naming the first malformed one.
+bool ParseEnvAssignments(const std::vector<std::string>& assignments, EnvList* out,
+                         std::string* error);
+
 struct CommandContext {
   const Manifest* manifest = nullptr;
   const EnvList* scenario_env = nullptr;  // may be null

@@ -160,41 +160,10 @@ void EvidenceCollector::Fill(std::vector<ViolationGroup>* groups) {
       continue;
     }
     std::string error;
-    // The state as the crash left it, then recovered in a directory of its own.
-    bool truncated = false;
-    if (MaterializeCrashState(state, dir + "/before", &error)) {
-      e.tree_before = ListTree(dir + "/before", &truncated);
-    }
-    CheckInput input;
-    CrashPoint point = PointOf(*plan_, state.crash_seq);
-    if (RecoverState(*plan_, state, point, dir + "/recover", &input, &error)) {
-      e.tree_after = ListTree(dir + "/recover/root", &truncated);
-    } else {
-      input.acked = point.acked;
-      input.messages = &plan_->recording->messages;
-    }
-    // This recovery is not recorded, so it cannot see what made a recorded
-    // one (nested crashes) fail, an escape: the verdict's own words then.
-    if (g.verdict == Verdict::kRecoveryFailed && input.recovery_failure.empty()) {
-      input.recovery_failure = g.example_detail;
-    }
-    e.tree_truncated = truncated;
-    RemoveTreeInside(run_dir_, dir);
-
-    CauseInput in;
     std::vector<Op> none;
-    in.ops = trace ? &trace->ops : &none;
-    in.root = plan_->recording->run.root;
-    in.model = model_;
-    in.strategy = strategy_;
-    in.verdict = g.verdict;
-    in.crash_seq = state.crash_seq;
-    in.dropped_seqs = state.dropped_seqs;
-    in.dropped_seqs.insert(in.dropped_seqs.end(), state.lost_seqs.begin(), state.lost_seqs.end());
-    in.torn_seqs = state.torn_seqs;
-    in.mail = ListMailFindings(input);
-    in.recovery_failure = input.recovery_failure;
-    DeriveEvidence(in, &symbolizer, &e);
+    DeriveFromState(state, PointOf(*plan_, state.crash_seq), trace ? trace->ops : none,
+                    plan_->recording->run.root, g, dir, &symbolizer, &e, &error);
+    RemoveTreeInside(run_dir_, dir);
     if (!trace) e.error = "trace unreadable: " + trace_error.message;
     if (!error.empty()) e.error += (e.error.empty() ? "" : "; ") + error;
     for (const auto& [seq, n] : points_[index]) e.crash_points.emplace_back(seq, n);
@@ -237,39 +206,48 @@ void EvidenceCollector::FillNested(const CrashStateRef& outer, const CrashStateR
   const CrashPoint& outer_point = r.point;
   const std::optional<Trace>& trace = r.trace;
   std::string error;
+  DeriveFromState(state, NestedPoint(outer_point, recovery, state), trace->ops, recovery.run.root,
+                  *g, dir, symbolizer, &e, &error);
+  // The timeline and culprit are the crashed recovery's, not the workload's.
+  e.root_cause =
+      "during the recovery of state " + outer.id + " (" + outer.description + "): " + e.root_cause;
+  if (!error.empty()) e.error = error;
+}
+
+void EvidenceCollector::DeriveFromState(const CrashStateRef& state, const CrashPoint& point,
+                                        const std::vector<Op>& ops, const std::string& root,
+                                        const ViolationGroup& g, const std::string& dir,
+                                        Symbolizer* symbolizer, Evidence* e, std::string* error) {
   bool truncated = false;
-  if (MaterializeCrashState(state, dir + "/before", &error)) {
-    e.tree_before = ListTree(dir + "/before", &truncated);
+  if (MaterializeCrashState(state, dir + "/before", error)) {
+    e->tree_before = ListTree(dir + "/before", &truncated);
   }
   CheckInput input;
-  CrashPoint point = NestedPoint(outer_point, recovery, state);
-  if (RecoverState(*plan_, state, point, dir + "/recover", &input, &error)) {
-    e.tree_after = ListTree(dir + "/recover/root", &truncated);
+  if (RecoverState(*plan_, state, point, dir + "/recover", &input, error)) {
+    e->tree_after = ListTree(dir + "/recover/root", &truncated);
   } else {
     input.acked = point.acked;
     input.messages = &plan_->recording->messages;
   }
-  if (g->verdict == Verdict::kRecoveryFailed && input.recovery_failure.empty()) {
-    input.recovery_failure = g->example_detail;
+  // This recovery is not recorded, so it cannot see what made a recorded
+  // one (nested crashes) fail, an escape: the verdict's own words then.
+  if (g.verdict == Verdict::kRecoveryFailed && input.recovery_failure.empty()) {
+    input.recovery_failure = g.example_detail;
   }
-  e.tree_truncated = truncated;
+  e->tree_truncated = truncated;
   CauseInput in;
-  in.ops = &trace->ops;
-  in.root = recovery.run.root;
+  in.ops = &ops;
+  in.root = root;
   in.model = model_;
   in.strategy = strategy_;
-  in.verdict = g->verdict;
+  in.verdict = g.verdict;
   in.crash_seq = state.crash_seq;
   in.dropped_seqs = state.dropped_seqs;
   in.dropped_seqs.insert(in.dropped_seqs.end(), state.lost_seqs.begin(), state.lost_seqs.end());
   in.torn_seqs = state.torn_seqs;
   in.mail = ListMailFindings(input);
   in.recovery_failure = input.recovery_failure;
-  DeriveEvidence(in, symbolizer, &e);
-  // The timeline and culprit are the crashed recovery's, not the workload's.
-  e.root_cause =
-      "during the recovery of state " + outer.id + " (" + outer.description + "): " + e.root_cause;
-  if (!error.empty()) e.error = error;
+  DeriveEvidence(in, symbolizer, e);
 }
 
 }  // namespace aftershock

@@ -55,12 +55,19 @@ class EvidenceCollector {
   };
   // Records the recovery of `outer` once per Fill (groups share outer states).
   const Rerecorded& Rerecord(const CrashStateRef& outer);
+  // The state as the crash left it and recovered (in dir/before and
+  // dir/recover), the checker's findings, and the cause read from `ops`
+  // (the trace the crash cut, whose files lie under `root`) into g's evidence.
+  void DeriveFromState(const CrashStateRef& state, const CrashPoint& point,
+                       const std::vector<Op>& ops, const std::string& root, const ViolationGroup& g,
+                       const std::string& dir, Symbolizer* symbolizer, Evidence* e,
+                       std::string* error);
   // Fills the evidence of a crash during the recovery of `outer`.
   void FillNested(const CrashStateRef& outer, const CrashStateRef& state, ViolationGroup* g,
                   const std::string& dir, Symbolizer* symbolizer);
 
   std::map<size_t, CrashStateRef> examples_;
-  std::map<size_t, CrashStateRef> outers_;  // of nested examples
+  std::map<size_t, CrashStateRef> outers_;                         // of nested examples
   std::map<std::string, std::unique_ptr<Rerecorded>> rerecorded_;  // by outer id, during Fill
   std::map<size_t, std::map<uint64_t, int64_t>> points_;
 };

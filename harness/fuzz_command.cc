@@ -79,10 +79,8 @@ bool ToFuzzOptions(const FuzzCli& c, FuzzOptions* o) {
   }
   if (!IsKnownStrategy(c.strategy)) return bad("unknown strategy '" + c.strategy + "'");
   o->strategy = c.strategy;
-  for (const auto& kv : c.env) {
-    size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) return bad("--env takes KEY=VALUE, not '" + kv + "'");
-    o->env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  if (std::string env_error; !ParseEnvAssignments(c.env, &o->env, &env_error)) {
+    return bad(env_error);
   }
   o->domains = SplitCommas(c.domains);
   if (o->domains.size() > 8) return bad("--domains: at most 8");

@@ -46,6 +46,7 @@ std::vector<std::string> DefaultScenarios() {
 }
 
 bool ToRunOptions(const CliOptions& c, RunOptions* o) {
+  o->command_line = OwnCommandLine();
   o->target = c.target;
   o->models = c.models;
   o->strategy = c.strategy;
@@ -110,7 +111,6 @@ void SetupRun(CLI::App& app, int* exit_status) {
       *exit_status = 2;
       return;
     }
-    options.command_line = OwnCommandLine();
     std::vector<std::string> files = c->scenarios.empty() ? DefaultScenarios() : c->scenarios;
     if (files.empty()) {
       std::fprintf(stderr, "aftershock: no scenario given and no scenarios/ folder found\n");
@@ -148,16 +148,11 @@ void SetupCheck(CLI::App& app, int* exit_status) {
       return;
     }
     EnvList extra;
-    for (const auto& kv : *env) {
-      size_t eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        std::fprintf(stderr, "aftershock: --env takes KEY=VALUE, not '%s'\n", kv.c_str());
-        *exit_status = 2;
-        return;
-      }
-      extra.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    if (std::string error; !ParseEnvAssignments(*env, &extra, &error)) {
+      std::fprintf(stderr, "aftershock: %s\n", error.c_str());
+      *exit_status = 2;
+      return;
     }
-    options.command_line = OwnCommandLine();
     std::string manifest = fs::absolute(c->target).lexically_normal().string();
     std::vector<std::string> notes;
     std::vector<Scenario> scenarios = BuiltinWorkloads(manifest, &notes);
@@ -165,10 +160,7 @@ void SetupCheck(CLI::App& app, int* exit_status) {
       for (const auto& n : notes) std::fprintf(stderr, "aftershock check: %s\n", n.c_str());
     }
     for (auto& s : scenarios) {
-      if (!options.models.empty()) s.models = options.models;
-      if (!options.strategy.empty()) s.strategy = options.strategy;
-      if (options.seed) s.seed = *options.seed;
-      if (options.nested >= 0) s.nested = options.nested;
+      ApplyOverrides(options, &s);
       s.env = extra;
     }
     options.target.clear();

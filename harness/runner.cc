@@ -158,13 +158,17 @@ bool LoadScenarios(const std::vector<std::string>& paths, const RunOptions& opti
       s.target = AbsolutePath(options.target, fs::current_path());
       s.target_where.clear();
     }
-    if (!options.models.empty()) s.models = options.models;
-    if (!options.strategy.empty()) s.strategy = options.strategy;
-    if (options.seed) s.seed = *options.seed;
-    if (options.nested >= 0) s.nested = options.nested;
+    ApplyOverrides(options, &s);
     out->push_back(std::move(s));
   }
   return true;
+}
+
+void ApplyOverrides(const RunOptions& options, Scenario* s) {
+  if (!options.models.empty()) s->models = options.models;
+  if (!options.strategy.empty()) s->strategy = options.strategy;
+  if (options.seed) s->seed = *options.seed;
+  if (options.nested >= 0) s->nested = options.nested;
 }
 
 int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& options,

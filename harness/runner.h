@@ -30,6 +30,10 @@ struct RunOptions {
 bool LoadScenarios(const std::vector<std::string>& paths, const RunOptions& options,
                    std::vector<Scenario>* out, std::string* error);
 
+// The command line's --model, --strategy, --seed and --nested, where given,
+// over what the scenario says.
+void ApplyOverrides(const RunOptions& options, Scenario* s);
+
 // Runs them; returns the process exit status (0 held, 1 violation or failed
 // expectation, 2 input error) and fills *report. Writes the reports to
 // options.out_dir.
