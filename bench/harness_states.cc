@@ -8,8 +8,7 @@
 #include <filesystem>
 #include <set>
 
-#include "harness/model_adapter.h"
-#include "harness/recovery.h"
+#include "harness/pipeline.h"
 
 int main(int argc, char** argv) {
   using namespace aftershock;
@@ -29,23 +28,14 @@ int main(int argc, char** argv) {
   tools.sink = fs::absolute(argv[3]).string();
   tools.bin.insert(tools.bin.begin(), fs::path(tools.sink).parent_path().string());
   std::string work = argv[4];
-  Recording rec;
-  if (!RecordWorkload(s, m, tools, work + "/record", &rec, &error)) {
-    std::fprintf(stderr, "harness_states: %s\n", error.c_str());
-    return 1;
-  }
-  RecoveryPlan plan;
-  plan.scenario = &s;
-  plan.manifest = &m;
-  plan.tools = &tools;
-  plan.recording = &rec;
-  MailFacts facts;
-  if (!PreparePlan(&plan, &facts, &error)) {
+  PipelineContext ctx{&s, &m, &tools, work, 1, SilentObserver()};
+  std::unique_ptr<PlannedRecording> rec = RecordPlanned(ctx, work + "/record", nullptr, &error);
+  if (!rec) {
     std::fprintf(stderr, "harness_states: %s\n", error.c_str());
     return 1;
   }
   ExploreOptions options{argv[2], s.strategy, s.seed, s.max_states, s.random_states};
-  std::unique_ptr<CrashStateSource> source = OpenCrashStates(rec.run, options, &error);
+  std::unique_ptr<CrashStateSource> source = OpenCrashStates(rec->rec.run, options, &error);
   if (!source) {
     std::fprintf(stderr, "harness_states: %s\n", error.c_str());
     return 1;
@@ -57,7 +47,7 @@ int main(int argc, char** argv) {
     std::optional<CrashStateRef> state = source->Next();
     if (!state) break;
     ++explored;
-    if (!seen.insert({state->hash, PointOf(plan, state->crash_seq).Key()}).second) continue;
+    if (!seen.insert(StateKey(*state, PointOf(rec->plan, state->crash_seq))).second) continue;
     if (!MaterializeCrashState(*state, work + "/states/" + std::to_string(n++), &error)) {
       std::fprintf(stderr, "harness_states: %s\n", error.c_str());
       return 1;

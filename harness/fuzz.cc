@@ -18,7 +18,7 @@
 #include "harness/fuzz_probe.h"
 #include "harness/fuzz_scenario.h"
 #include "harness/run_dir.h"
-#include "harness/runner.h"
+#include "harness/terminal.h"
 #include "reports/writers.h"
 
 namespace aftershock {

@@ -1,19 +1,58 @@
 #include "harness/fuzz_probe.h"
 
 #include <filesystem>
-#include <mutex>
-#include <thread>
 
-#include "harness/explorer.h"
-#include "harness/recovery.h"
+#include "harness/pipeline.h"
 #include "harness/run_dir.h"
-#include "harness/runner.h"
 
 namespace aftershock {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Counts what the walks of one probe saw; stops at the first violation
+// when asked to.
+class ProbeTally {
+ public:
+  ProbeTally(const ProbeSetup& setup, bool stop_at_first, ProbeResult* out)
+      : setup_(setup), stop_at_first_(stop_at_first), out_(out) {}
+
+  // Returns false to stop the walk.
+  bool Add(size_t model_index, const std::string& cause_prefix, const CheckedState& c) {
+    ProbeModel& pm = out_->models[model_index];
+    Verdict v = c.entry.verdict;
+    if (setup_.states_done) setup_.states_done->fetch_add(1);
+    ++pm.verdicts[static_cast<int>(v)];
+    ++pm.states;
+    ++out_->states;
+    if (!IsViolation(v)) return true;
+    if (!out_->violation) {
+      out_->violation = true;
+      out_->verdict = v;
+      out_->model = pm.model;
+      out_->detail = cause_prefix + c.entry.detail;
+      out_->description = c.state->id.find(':') == std::string::npos
+                              ? c.state->description
+                              : c.state->id + ": " + c.state->description;
+    }
+    if (!stop_at_first_) return true;
+    stopped_ = true;
+    pm.complete = false;
+    return false;
+  }
+  bool stopped() const { return stopped_; }
+
+ private:
+  const ProbeSetup& setup_;
+  bool stop_at_first_;
+  ProbeResult* out_;
+  bool stopped_ = false;
+};
+
+}  // namespace
 
 bool ProbeWorkload(const Scenario& s, const ProbeSetup& setup, const std::string& work_dir,
                    bool stop_at_first, ProbeResult* out, std::string* error) {
-  namespace fs = std::filesystem;
   *out = ProbeResult();
   struct Cleanup {
     const ProbeSetup& setup;
@@ -23,127 +62,39 @@ bool ProbeWorkload(const Scenario& s, const ProbeSetup& setup, const std::string
     }
   } cleanup{setup, work_dir};
   fs::create_directories(work_dir);
-
-  Recording rec;
-  if (!RecordWorkload(s, *setup.manifest, *setup.tools, work_dir + "/record", &rec, error)) {
-    return false;
-  }
-  out->notes = rec.notes;
-  RecoveryPlan plan;
-  plan.scenario = &s;
-  plan.manifest = setup.manifest;
-  plan.tools = setup.tools;
-  plan.recording = &rec;
-  MailFacts facts;
-  if (!PreparePlan(&plan, &facts, error)) return false;
-
-  // Identical states (same content, same promises) are checked once across
-  // the models and the recordings, as `aftershock run` does.
-  VerdictCache cache;
   for (const std::string& model : s.models) {
     ProbeModel pm;
     pm.model = model;
     out->models.push_back(pm);
   }
-  bool stop = false;
-  // Explores one recording (the sequential one, then each interleaving)
-  // under every model, adding to out->models; crash points at or before
-  // skip_through_seq are the sequential recording's.
-  auto explore = [&](const RecoveryPlan& p, const std::string& id_prefix,
-                     const std::string& cause_prefix, uint64_t skip_through_seq) {
-    for (size_t mi = 0; mi < s.models.size() && !stop; ++mi) {
-      const std::string& model = s.models[mi];
-      ExploreOptions options{model, s.strategy, s.seed, s.max_states, s.random_states};
-      std::unique_ptr<CrashStateSource> source = OpenCrashStates(p.recording->run, options, error);
-      if (!source) return false;
-      ProbeModel& pm = out->models[mi];
-      std::mutex mu;  // guards source, pm, out, first_error, explored, stop
-      std::string first_error;
-      int64_t explored = 0;
-      auto worker = [&](int k) {
-        std::string scratch = work_dir + "/w" + std::to_string(k);
-        for (;;) {
-          std::optional<CrashStateRef> state;
-          {
-            std::lock_guard<std::mutex> lock(mu);
-            if (stop || !first_error.empty() || explored >= s.max_states) return;
-            state = source->Next();
-            while (state && state->crash_seq <= skip_through_seq) state = source->Next();
-            if (!state) return;
-            ++explored;
-          }
-          CrashPoint point = PointOf(p, state->crash_seq);
-          std::pair<uint64_t, uint64_t> key{state->hash, point.Key()};
-          VerdictCache::Entry entry;
-          if (!cache.Find(key, &entry)) {
-            if (fs::exists(scratch)) RemoveTreeInside(setup.run_dir, scratch);
-            fs::create_directories(scratch);
-            CheckInput input;
-            std::string err;
-            if (!RecoverState(p, *state, point, scratch, &input, &err)) {
-              std::lock_guard<std::mutex> lock(mu);
-              if (first_error.empty()) first_error = err;
-              return;
-            }
-            CheckResult r = Check(input);
-            entry = {r.verdict, r.detail, r.has_duplicate};
-            cache.Put(key, entry);
-          }
-          if (setup.states_done) setup.states_done->fetch_add(1);
-          std::lock_guard<std::mutex> lock(mu);
-          ++pm.verdicts[static_cast<int>(entry.verdict)];
-          ++pm.states;
-          ++out->states;
-          if (IsViolation(entry.verdict) && !out->violation) {
-            out->violation = true;
-            out->verdict = entry.verdict;
-            out->model = model;
-            out->detail = cause_prefix + entry.detail;
-            out->description = id_prefix.empty()
-                                   ? state->description
-                                   : id_prefix + state->id + ": " + state->description;
-          }
-          if (IsViolation(entry.verdict) && stop_at_first) {
-            stop = true;
-            pm.complete = false;
-          }
-        }
-      };
-      std::vector<std::thread> threads;
-      for (int k = 0; k < std::max(1, setup.jobs); ++k) threads.emplace_back(worker, k);
-      for (auto& t : threads) t.join();
+  PipelineContext ctx{&s, setup.manifest, setup.tools, setup.run_dir, setup.jobs, SilentObserver()};
+  // Identical states (same content, same promises) are checked once across
+  // the models and the recordings, as `aftershock run` does.
+  VerdictCache cache;
+  ProbeTally tally(setup, stop_at_first, out);
+  auto explore = [&](const RecordingVisit& v) {
+    for (size_t mi = 0; mi < s.models.size() && !tally.stopped(); ++mi) {
+      WalkRequest req;
+      req.recording = v.recording;
+      req.options = {s.models[mi], s.strategy, s.seed, s.max_states, s.random_states};
+      req.scratch_dir = work_dir + "/" + SafeName(v.id_prefix) + SafeName(s.models[mi]);
+      req.id_prefix = v.id_prefix;
+      req.cause_prefix = v.cause_prefix;
+      req.skip_through_seq = v.skip_through_seq;
+      WalkTotals totals;
+      auto visit = [&](const CheckedState& c) { return tally.Add(mi, v.cause_prefix, c); };
+      if (!Walk(ctx, req, &cache, visit, &totals, error)) return false;
       WaitIfInterrupted();
-      if (!first_error.empty()) {
-        *error = first_error;
-        return false;
-      }
-      if (!source->Error().empty()) {
-        *error = "the model failed under " + model + ": " + source->Error();
-        return false;
-      }
     }
-    return true;
+    return !tally.stopped();
   };
-  if (!explore(plan, "", "", 0)) return false;
-  // Every interleaving of a step with its beside step (a fuzz workload has
-  // at most one such step), as `aftershock run` explores them.
-  for (const Interleaving& il : Interleavings(s, rec, &out->notes)) {
-    if (stop) break;
-    std::string prefix = InterleavingPrefix(s, il);
-    std::string dir = work_dir + "/i" + std::to_string(il.step) + "-" + std::to_string(il.hit);
-    Recording irec;
-    if (!RecordWorkload(s, *setup.manifest, *setup.tools, dir, &irec, error, &il)) return false;
-    if (irec.paused) {
-      RecoveryPlan iplan = plan;
-      iplan.recording = &irec;
-      MailFacts ifacts;
-      if (!PreparePlan(&iplan, &ifacts, error)) return false;
-      if (!explore(iplan, prefix, irec.beside_label + ": ", irec.beside_mark_seq)) return false;
-    }
-    RemoveTreeInside(setup.run_dir, dir);
+  if (!ForEachRecording(ctx, work_dir, false, &out->notes, explore, error) && !tally.stopped()) {
+    return false;
   }
   // Models never reached (stopped at the first violation) are not listed.
-  while (!out->models.empty() && out->models.back().states == 0 && stop) out->models.pop_back();
+  while (!out->models.empty() && out->models.back().states == 0 && tally.stopped()) {
+    out->models.pop_back();
+  }
   return true;
 }
 

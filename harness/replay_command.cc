@@ -6,17 +6,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "harness/builtin_workloads.h"
 #include "harness/command.h"
 #include "harness/command_env.h"
-#include "harness/mail_facts.h"
 #include "harness/message.h"
-#include "harness/model_adapter.h"
-#include "harness/nested.h"
-#include "harness/recorder.h"
-#include "harness/recovery.h"
+#include "harness/pipeline.h"
 #include "harness/run_dir.h"
-#include "harness/runner.h"
-#include "harness/scenario.h"
 #include "reports/writers.h"
 
 namespace aftershock {
@@ -56,277 +51,225 @@ bool LoadRecordedRun(const std::string& dir, RecordedRun* run, std::string* erro
   return true;
 }
 
-int Replay(const ReplayOptions& o) {
-  std::ifstream in(o.report);
-  if (!in) {
-    std::fprintf(stderr, "aftershock: cannot read %s\n", o.report.c_str());
-    return 2;
-  }
+// Everything replay reads from a finished run.
+struct ReplayInput {
   Report report;
-  std::string error;
+  const ScenarioResult* scenario = nullptr;
+  const ModelResult* model = nullptr;
+  Scenario sc;
+  Manifest manifest;
+  std::string rec_dir;  // the run's recordings/<scenario>
+};
+
+bool LoadReport(const std::string& path, Report* report, std::string* error) {
+  std::ifstream in(path);
+  if (!in) {
+    *error = "aftershock: cannot read " + path;
+    return false;
+  }
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
-    std::fprintf(stderr, "aftershock: %s: %s\n", o.report.c_str(), e.what());
-    return 2;
+    *error = "aftershock: " + path + ": " + e.what();
+    return false;
   }
-  if (!ReportFromJson(j, &report, &error)) {
-    std::fprintf(stderr, "aftershock: %s: %s\n", o.report.c_str(), error.c_str());
-    return 2;
+  if (!ReportFromJson(j, report, error)) {
+    *error = "aftershock: " + path + ": " + *error;
+    return false;
   }
-  // Find the scenario and model: named, or the only ones whose groups show the state.
-  const ScenarioResult* scenario = nullptr;
-  const ModelResult* model = nullptr;
-  for (const auto& s : report.scenarios) {
+  return true;
+}
+
+// The scenario and model: named, or the only ones whose groups show the state.
+bool FindScenarioModel(const ReplayOptions& o, ReplayInput* in, std::string* error) {
+  for (const auto& s : in->report.scenarios) {
     if (!o.scenario.empty() && s.name != o.scenario) continue;
     for (const auto& m : s.models) {
       if (!o.model.empty() && m.model != o.model) continue;
       bool shown = !o.scenario.empty() && !o.model.empty();
       for (const auto& g : m.groups) shown |= g.example_state == o.state;
       if (!shown) continue;
-      if (scenario) {
-        std::fprintf(stderr,
-                     "aftershock: state %s is in several scenarios or models; name "
-                     "them with --scenario and --model\n",
-                     o.state.c_str());
-        return 2;
+      if (in->scenario) {
+        *error = "aftershock: state " + o.state +
+                 " is in several scenarios or models; name them with --scenario and --model";
+        return false;
       }
-      scenario = &s;
-      model = &m;
+      in->scenario = &s;
+      in->model = &m;
     }
   }
-  if (!scenario) {
-    std::fprintf(stderr,
-                 "aftershock: no scenario/model of %s shows state %s; name them with "
-                 "--scenario and --model\n",
-                 o.report.c_str(), o.state.c_str());
-    return 2;
+  if (!in->scenario) {
+    *error = "aftershock: no scenario/model of " + o.report + " shows state " + o.state +
+             "; name them with --scenario and --model";
+    return false;
   }
-  Scenario sc;
+  return true;
+}
+
+// The scenario as the run ran it, and its manifest.
+bool LoadScenarioOf(const ReplayOptions& o, ReplayInput* in, std::string* error) {
+  const ScenarioResult& r = *in->scenario;
   bool builtin = false;
-  for (const Scenario& b : BuiltinWorkloads(scenario->target_file)) {
-    if (scenario->file == b.file && scenario->name == b.name) {
-      sc = b;
+  for (const Scenario& b : BuiltinWorkloads(r.target_file)) {
+    if (r.file == b.file && r.name == b.name) {
+      in->sc = b;
       builtin = true;
     }
   }
-  if (!builtin && !LoadScenario(scenario->file, &sc, &error)) {
-    std::fprintf(stderr, "%s\n", error.c_str());
-    return 2;
-  }
+  if (!builtin && !LoadScenario(r.file, &in->sc, error)) return false;
   // The environment the run used (the scenario's, or check's --env), when
   // the report has it: the file may have changed since, and a built-in
   // workload has no file.
-  if (!scenario->env.empty()) sc.env = scenario->env;
-  Manifest manifest;
-  std::string target = scenario->target_file.empty() ? sc.target : scenario->target_file;
-  if (!LoadManifest(target, &manifest, &error)) {
-    std::fprintf(stderr, "%s\n", error.c_str());
-    return 2;
-  }
-  std::string rec_dir = fs::path(o.report).parent_path().string();
-  if (rec_dir.empty()) rec_dir = ".";
-  rec_dir += "/recordings/";
-  for (char ch : scenario->name) {
-    rec_dir += std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' ? ch : '_';
-  }
-  ToolPaths tools = FindToolPaths();
-  std::unique_ptr<RunDir> run_dir;
-  RecordedRun run;
-  Recording recording;
-  // An interleaving's state ("b3:p41", steps run beside each other): its
-  // recording was not kept, so the interleaving is recorded again (in a run
-  // directory of our own, removed at the end) and the state looked up in it.
-  Interleaving interleaving;
-  std::string local_id = o.state;
-  bool interleaved = ParseInterleavingId(sc, o.state, &interleaving, &local_id);
-  if (interleaved) {
-    std::string name = o.state.substr(0, o.state.find(':'));
-    if (manifest.daemon()) {
-      std::fprintf(stderr, "aftershock: %s is a daemon-mode target: no beside steps\n",
-                   manifest.file.c_str());
-      return 2;
+  if (!r.env.empty()) in->sc.env = r.env;
+  std::string target = r.target_file.empty() ? in->sc.target : r.target_file;
+  if (!LoadManifest(target, &in->manifest, error)) return false;
+  std::string dir = fs::path(o.report).parent_path().string();
+  in->rec_dir = (dir.empty() ? "." : dir) + "/recordings/" + SafeName(r.name);
+  return true;
+}
+
+// The recording the state belongs to: the run's own, or an interleaving
+// recorded again (its recording was not kept) in a run directory of ours.
+std::unique_ptr<PlannedRecording> ObtainRecording(const ReplayInput& in, const PipelineContext& ctx,
+                                                  const Interleaving* il, RunDir* run_dir,
+                                                  std::string* error) {
+  if (il) {
+    const std::string name = "interleaving";
+    auto p = RecordPlanned(ctx, run_dir->MakeDir(name), il, error);
+    if (!p) {
+      *error = "recording the interleaving again: " + *error;
+    } else if (!p->rec.paused) {
+      *error = "the interleaving's step ended before that call this time";
+      p.reset();
     }
-    run_dir = RunDir::Create(&error);
-    if (!run_dir || !RecordWorkload(sc, manifest, tools, run_dir->MakeDir("interleaving"),
-                                    &recording, &error, &interleaving)) {
-      std::fprintf(stderr, "aftershock: recording interleaving %s again: %s\n", name.c_str(),
-                   error.c_str());
-      return 2;
-    }
-    if (!recording.paused) {
-      std::fprintf(stderr,
-                   "aftershock: interleaving %s: the step ended before that call this time\n",
-                   name.c_str());
-      return 2;
-    }
-    run = recording.run;
-  } else if (!LoadRecordedRun(rec_dir, &run, &error)) {
-    std::fprintf(stderr, "aftershock: %s\n", error.c_str());
-    return 2;
+    return p;
   }
-  uint64_t seed = scenario->seed ? scenario->seed : report.seed;
-  ExploreOptions options{model->model, model->strategy, seed, sc.max_states, sc.random_states};
-  // A nested id "OUTER/INNER": a crash during the recovery of OUTER.
-  size_t slash = local_id.find('/');
-  std::string outer_id = local_id.substr(0, slash);
-  auto source = OpenCrashStates(run, options, &error);
-  if (!source) {
-    std::fprintf(stderr, "aftershock: %s\n", error.c_str());
-    return 2;
-  }
-  std::optional<CrashStateRef> state;
-  while ((state = source->Next())) {
-    if (state->id == outer_id) break;
-  }
-  if (!state) {
-    std::fprintf(stderr, "aftershock: state %s not found under %s\n", outer_id.c_str(),
-                 model->model.c_str());
-    return 2;
-  }
-  std::error_code ec;
-  if (fs::exists(o.into, ec) && !fs::is_empty(o.into, ec)) {
-    std::fprintf(stderr, "aftershock: %s is not empty\n", o.into.c_str());
-    return 2;
-  }
-  std::string into = fs::absolute(o.into).lexically_normal().string();
-  if (!interleaved) {
-    recording.run = run;
-    recording.sink_log = rec_dir + "/sink.log";
-    for (const Step& step : sc.steps) {
-      if (step.kind == StepKind::kEnqueue) {
-        recording.messages[step.id] = Submitted{step.id, step.rcpts, step.body_size};
-      }
+  Recording rec;
+  if (!LoadRecordedRun(in.rec_dir, &rec.run, error)) return nullptr;
+  rec.sink_log = in.rec_dir + "/sink.log";
+  for (const Step& step : in.sc.steps) {
+    if (step.kind == StepKind::kEnqueue) {
+      rec.messages[step.id] = Submitted{step.id, step.rcpts, step.body_size};
     }
   }
-  RecoveryPlan plan;
-  plan.scenario = &sc;
-  plan.manifest = &manifest;
-  plan.tools = &tools;
-  plan.recording = &recording;
-  MailFacts facts;
-  if (!PreparePlan(&plan, &facts, &error)) {
-    std::fprintf(stderr, "aftershock: %s\n", error.c_str());
-    return 2;
-  }
-  uint64_t outer_crash_seq = state->crash_seq;
-  CrashPoint point = PointOf(plan, outer_crash_seq);
-  std::vector<std::string> during_recovery;  // "m1->alice@local" handed over before the inner crash
-  std::unique_ptr<CrashStateSource> inner_source;  // keeps the inner state's payload alive
-  if (slash != std::string::npos) {
-    // Record the outer state's recovery exactly as the explorer did, then
-    // find the inner state among the crash states of that recording.
-    std::string inner_id = local_id.substr(slash + 1);
-    if (!run_dir) run_dir = RunDir::Create(&error);
-    if (!run_dir) {
-      std::fprintf(stderr, "aftershock: %s\n", error.c_str());
-      return 2;
-    }
-    std::string scratch = run_dir->MakeDir("replay");
-    CheckInput outer_input;
-    if (!RecoverState(plan, *state, point, scratch, &outer_input, &error,
-                      RecoveryTracePath(scratch))) {
-      std::fprintf(stderr, "aftershock: %s\n", error.c_str());
-      return 2;
-    }
-    RecordedRecovery recovery;
-    if (!LoadRecordedRecovery(manifest, scratch, &recovery)) {
-      std::fprintf(stderr, "aftershock: the recovery of %s did not start: %s\n", outer_id.c_str(),
-                   outer_input.recovery_failure.c_str());
-      return 2;
-    }
-    if (!recovery.escape.empty()) {
-      std::fprintf(stderr,
-                   "aftershock: state %s not found: the recovery of %s wrote outside its root "
-                   "(%s), so no crash during it is explored\n",
-                   o.state.c_str(), outer_id.c_str(), recovery.escape.c_str());
-      return 2;
-    }
-    inner_source = OpenCrashStates(recovery.run, options, &error);
-    if (!inner_source) {
-      std::fprintf(stderr, "aftershock: crash during recovery: %s\n", error.c_str());
-      return 2;
-    }
-    std::optional<CrashStateRef> inner;
-    while ((inner = inner_source->Next())) {
-      if (inner->id == inner_id) break;
-    }
-    if (!inner) {
-      std::fprintf(stderr,
-                   "aftershock: state %s not found under %s (the recovery of %s has no "
-                   "crash state %s)\n",
-                   o.state.c_str(), model->model.c_str(), outer_id.c_str(), inner_id.c_str());
-      return 2;
-    }
-    for (const SinkMark& m : recovery.facts.SinkBefore(inner->crash_seq)) {
-      for (const auto& r : m.rcpts) during_recovery.push_back(m.id + "->" + r);
-    }
-    point = NestedPoint(point, recovery, *inner);
-    state = NestedState(*state, *inner);
-  }
-  if (interleaved) state->id = o.state;
-  if (!MaterializeCrashState(*state, into, &error)) {
-    std::fprintf(stderr, "aftershock: %s\n", error.c_str());
-    return 2;
-  }
-  CommandContext ctx;
-  ctx.manifest = &manifest;
-  ctx.scenario_env = &sc.env;
-  ctx.tools = &tools;
-  ctx.root = into;
-  ctx.sink_log = into + ".sink.log";
-  ctx.now = point.now;
-  std::printf("# %s, model %s, state %s: %s\n", scenario->name.c_str(), model->model.c_str(),
-              state->id.c_str(), state->description.c_str());
-  if (interleaved) {
-    std::printf("# interleaving (recorded again): %s\n", recording.beside_label.c_str());
-  }
+  return PlanRecorded(ctx, std::move(rec), error);
+}
+
+// Compares the state's hash with the report's. Returns 1 when they differ.
+int PrintVerdicts(const ModelResult& model, const CrashStateRef& state) {
   int status = 0;
   char hash[17];
-  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(state->hash));
-  for (const auto& g : model->groups) {
-    if (g.example_state != state->id) continue;
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(state.hash));
+  for (const auto& g : model.groups) {
+    if (g.example_state != state.id) continue;
     std::printf("# verdict %s: %s\n", std::string(VerdictName(g.verdict)).c_str(),
                 g.example_detail.c_str());
-    if (g.example_hash != 0 && g.example_hash != state->hash) {
+    if (g.example_hash != 0 && g.example_hash != state.hash) {
       std::fprintf(stderr,
                    "aftershock: warning: state %s has hash %s here but %016llx in the report: "
                    "this is not the state the run checked (did the target or its recovery "
                    "change, or is it not deterministic?)\n",
-                   state->id.c_str(), hash, static_cast<unsigned long long>(g.example_hash));
+                   state.id.c_str(), hash, static_cast<unsigned long long>(g.example_hash));
       status = 1;
     } else if (g.example_hash != 0) {
       std::printf("# state hash %s, as in the report\n", hash);
     }
   }
-  std::string acked;
-  for (const auto& [id, rcpt] : point.acked) acked += " " + id + "->" + rcpt;
-  std::printf("# acknowledged before the crash:%s\n", acked.empty() ? " (none)" : acked.c_str());
-  std::string sunk;
-  for (const SinkMark& m : facts.SinkBefore(outer_crash_seq)) {
-    for (const auto& r : m.rcpts) sunk += " " + m.id + "->" + r;
+  return status;
+}
+
+std::string PairList(const std::vector<std::string>& pairs) {
+  std::string out;
+  for (const auto& p : pairs) out += " " + p;
+  return out.empty() ? " (none)" : out;
+}
+
+// What held at the crash, and the commands that reproduce the verdict.
+void PrintCommands(const ReplayInput& in, const PlannedRecording& rec, const FoundState& found,
+                   const CommandContext& ctx) {
+  std::vector<std::string> acked, sunk;
+  for (const auto& [id, rcpt] : found.point.acked) acked.push_back(id + "->" + rcpt);
+  for (const SinkMark& m : rec.facts.SinkBefore(found.outer_crash_seq)) {
+    for (const auto& r : m.rcpts) sunk.push_back(m.id + "->" + r);
   }
+  std::printf("# acknowledged before the crash:%s\n", PairList(acked).c_str());
   std::printf("# handed to the sink before the crash (count as delivered):%s\n",
-              sunk.empty() ? " (none)" : sunk.c_str());
-  if (slash != std::string::npos) {
-    std::string during;
-    for (const auto& d : during_recovery) during += " " + d;
+              PairList(sunk).c_str());
+  if (found.nested) {
     std::printf("# handed to the sink during the crashed recovery (count as delivered):%s\n",
-                during.empty() ? " (none)" : during.c_str());
+                PairList(found.during_recovery).c_str());
   }
-  std::printf("# materialized in %s; copies go to %s\n", into.c_str(), ctx.sink_log.c_str());
-  std::printf("cd %s\n", ShellQuote(into).c_str());
+  std::printf("# materialized in %s; copies go to %s\n", ctx.root.c_str(), ctx.sink_log.c_str());
+  std::printf("cd %s\n", ShellQuote(ctx.root).c_str());
   for (const auto& [k, v] : CommandEnvironment(ctx)) {
     if (k == "AFTERSHOCK_TRACE" || k == "AFTERSHOCK_ID" || k == "AFTERSHOCK_RCPTS") continue;
     std::printf("export %s=%s\n", k.c_str(), ShellQuote(v).c_str());
   }
-  if (!manifest.recover.empty()) std::printf("%s\n", ExpandCommand(manifest.recover, ctx).c_str());
-  if (!manifest.deliver.empty()) {
+  const Manifest& m = in.manifest;
+  if (!m.recover.empty()) std::printf("%s\n", ExpandCommand(m.recover, ctx).c_str());
+  if (!m.deliver.empty()) {
     std::printf("%s   # repeat until nothing new is delivered (at most %lld rounds)\n",
-                ExpandCommand(manifest.deliver, ctx).c_str(),
-                static_cast<long long>(manifest.drain_rounds));
+                ExpandCommand(m.deliver, ctx).c_str(), static_cast<long long>(m.drain_rounds));
   }
+}
+
+// Loads the run and finds the state. Returns the exit status (0 when found).
+int Locate(const ReplayOptions& o, ReplayInput* in, std::string* error) {
+  if (!LoadReport(o.report, &in->report, error) || !FindScenarioModel(o, in, error)) return 2;
+  if (!LoadScenarioOf(o, in, error)) return 2;
+  if (fs::exists(o.into) && !fs::is_empty(o.into)) {
+    *error = "aftershock: " + o.into + " is not empty";
+    return 2;
+  }
+  return 0;
+}
+
+int Replay(const ReplayOptions& o) {
+  ReplayInput in;
+  std::string error;
+  auto fail = [&error](const std::string& prefix) {
+    std::fprintf(stderr, "%s%s\n", prefix.c_str(), error.c_str());
+    return 2;
+  };
+  if (Locate(o, &in, &error) != 0) return fail("");
+  Interleaving interleaving;
+  std::string local_id = o.state;
+  bool interleaved = ParseInterleavingId(in.sc, o.state, &interleaving, &local_id);
+  if (interleaved && in.manifest.daemon()) {
+    error = in.manifest.file + " is a daemon-mode target: no beside steps";
+    return fail("aftershock: ");
+  }
+  ToolPaths tools = FindToolPaths();
+  std::unique_ptr<RunDir> run_dir = RunDir::Create(&error);
+  if (!run_dir) return fail("aftershock: ");
+  PipelineContext ctx{&in.sc, &in.manifest, &tools, run_dir->path(), 1, SilentObserver()};
+  auto rec = ObtainRecording(in, ctx, interleaved ? &interleaving : nullptr, run_dir.get(), &error);
+  if (!rec) return fail("aftershock: ");
+  uint64_t seed = in.scenario->seed ? in.scenario->seed : in.report.seed;
+  ExploreOptions options{in.model->model, in.model->strategy, seed, in.sc.max_states,
+                         in.sc.random_states};
+  FoundState found;
+  if (!FindState(ctx, *rec, options, local_id, run_dir->MakeDir("replay"), &found, &error)) {
+    return fail("aftershock: state " + o.state + " not found under " + in.model->model + ": ");
+  }
+  if (interleaved) found.state.id = o.state;
+  std::string into = fs::absolute(o.into).lexically_normal().string();
+  if (!MaterializeCrashState(found.state, into, &error)) return fail("aftershock: ");
+  CommandContext cc;
+  cc.manifest = &in.manifest;
+  cc.scenario_env = &in.sc.env;
+  cc.tools = &tools;
+  cc.root = into;
+  cc.sink_log = into + ".sink.log";
+  cc.now = found.point.now;
+  std::printf("# %s, model %s, state %s: %s\n", in.scenario->name.c_str(), in.model->model.c_str(),
+              found.state.id.c_str(), found.state.description.c_str());
+  if (interleaved) {
+    std::printf("# interleaving (recorded again): %s\n", rec->rec.beside_label.c_str());
+  }
+  int status = PrintVerdicts(*in.model, found.state);
+  PrintCommands(in, *rec, found, cc);
   return status;
 }
 

@@ -8,7 +8,8 @@
 
 #include "harness/command.h"
 #include "harness/command_env.h"
-#include "harness/runner.h"
+#include "harness/builtin_workloads.h"
+#include "harness/terminal.h"
 
 namespace aftershock {
 namespace {

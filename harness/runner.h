@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/observer.h"
 #include "harness/recorder.h"
 #include "harness/scenario.h"
 #include "reports/report.h"
@@ -34,26 +35,19 @@ bool LoadScenarios(const std::vector<std::string>& paths, const RunOptions& opti
 // over what the scenario says.
 void ApplyOverrides(const RunOptions& options, Scenario* s);
 
-// Runs them; returns the process exit status (0 held, 1 violation or failed
-// expectation, 2 input error) and fills *report. Writes the reports to
-// options.out_dir.
-int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& options, Report* report);
+// How a run ended. kInputError: a scenario, manifest or target could not
+// be run as given (a bad file, init failed, the target wrote outside its
+// root); `errors` say what and where, one line each.
+enum class RunStatus { kHeld, kViolation, kInputError };
+struct RunOutcome {
+  RunStatus status = RunStatus::kHeld;
+  std::vector<std::string> errors;
+  bool reports_written = false;
+};
 
-// The interleavings to record for each step with a beside step: every hit
-// of its point the sequential recording `rec` counted (or those of `at`),
-// at most s.max_interleavings per step, spread evenly over the hits. Adds
-// a note for each hit asked for that does not exist and for a cap applied.
-std::vector<Interleaving> Interleavings(const Scenario& s, const Recording& rec,
-                                        std::vector<std::string>* notes);
-
-// Interleavings per beside step of the built-in concurrent workload.
-constexpr int64_t kCheckInterleavings = 4;
-
-// The scenarios `aftershock check` runs against a target: small built-in
-// workloads covering one message, fan-out, interleaved delivery, the clock
-// and (unless the manifest is a daemon-mode target: then a line in *notes,
-// when given) steps run beside each other.
-std::vector<Scenario> BuiltinWorkloads(const std::string& manifest_path,
-                                       std::vector<std::string>* notes = nullptr);
+// Runs them, telling `observer` how it goes, fills *report and writes the
+// reports to options.out_dir (unless an error stopped the run first).
+RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOptions& options,
+                            RunObserver* observer, Report* report);
 
 }  // namespace aftershock
