@@ -289,6 +289,135 @@ std::string SiteOf(const Op& op, Symbolizer* sym, Culprit* fill) {
   return c.Site();
 }
 
+// The op to blame and how: the earliest lost op ("dropped" or "torn"; what
+// the crash dropped with it depends on it), else the last op in the crash
+// domain before the crash ("crash point"). No op when there is none.
+struct Blame {
+  const Op* op = nullptr;
+  std::string role;
+};
+
+Blame Blamed(const CauseInput& in, const std::vector<uint64_t>& lost) {
+  const std::vector<Op>& ops = *in.ops;
+  Blame b;
+  for (uint64_t s : lost) {
+    const Op* op = FindSeq(ops, s);
+    if (op != nullptr && !IsEvent(op->kind)) {
+      b.op = op;
+      break;
+    }
+  }
+  if (b.op != nullptr) {
+    bool torn =
+        std::find(in.torn_seqs.begin(), in.torn_seqs.end(), b.op->seq) != in.torn_seqs.end();
+    b.role = torn ? "torn" : "dropped";
+    return b;
+  }
+  for (auto it = ops.rbegin(); it != ops.rend(); ++it) {
+    if (it->seq < in.crash_seq && !IsEvent(it->kind) && InDomain(*it, in.root)) {
+      b.op = &*it;
+      b.role = "crash point";
+      break;
+    }
+  }
+  return b;
+}
+
+// The root cause in words. *sync_seq: the sync that came too late, when
+// WhyPending names one.
+std::string RootCause(const CauseInput& in, const std::vector<WorkloadStep>& workload,
+                      const Blame& blame, std::optional<uint64_t> promise, uint64_t* sync_seq) {
+  const std::vector<Op>& ops = *in.ops;
+  std::string subject = Subject(in);
+  if (blame.op == nullptr) {
+    return subject + ": no recorded op before the crash point (" + std::to_string(in.crash_seq) +
+           ")";
+  }
+  const Op& culprit = *blame.op;
+  if (blame.role != "crash point") {
+    uint64_t deadline = promise ? *promise : in.crash_seq;
+    std::string how = blame.role == "torn" ? " was torn by the crash (only part of it persisted)"
+                                           : " was not made durable";
+    return subject + ": " + OpRef(culprit, in.root) + how +
+           (promise ? " before the acknowledgement at op " + std::to_string(*promise)
+                    : " before the crash") +
+           "; " + WhyPending(in, culprit, deadline, promise.has_value(), sync_seq);
+  }
+  if (ops.empty() || ops.back().seq < in.crash_seq) {
+    // Past the last record: nothing was cut (e.g. two steps run beside
+    // each other left this state without any crash).
+    return subject + ": no crash: this is the state the whole run left, after " +
+           OpRef(culprit, in.root) + "; " + ProcessTail(in);
+  }
+  std::string step = StepOf(workload, culprit.seq);
+  return subject + ": the target was killed right after " + OpRef(culprit, in.root) +
+         (step.empty() ? "" : " during " + step) +
+         (promise ? ", after the acknowledgement at op " + std::to_string(*promise) : "") + "; " +
+         ProcessTail(in);
+}
+
+// The seq of literally the last call before the crash (ops[crash_index] is
+// the first record at or after it); 0 when none.
+uint64_t CrashPoint(const std::vector<Op>& ops, size_t crash_index) {
+  for (size_t i = crash_index; i > 0; --i) {
+    if (!IsEvent(ops[i - 1].kind)) return ops[i - 1].seq;
+  }
+  return 0;
+}
+
+uint32_t TimelineFlags(const Op& op, const CauseInput& in, const Evidence& ev, const Blame& blame,
+                       uint64_t crash_point, uint64_t sync_seq) {
+  auto has = [](const std::vector<uint64_t>& v, uint64_t s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+  };
+  uint32_t flags = 0;
+  if (op.seq == crash_point) flags |= kTimelineCrashPoint;
+  if (has(ev.dropped_seqs, op.seq)) flags |= kTimelineDropped;
+  if (has(in.torn_seqs, op.seq)) flags |= kTimelineTorn;
+  if (op.kind == K::kMark && op.path == "ack") flags |= kTimelineAck;
+  if (op.kind == K::kMark && op.path == "step") flags |= kTimelineStep;
+  if (op.kind == K::kMark && op.path == "sink") flags |= kTimelineSink;
+  if (blame.op && op.seq == blame.op->seq) flags |= kTimelineCulprit;
+  if (sync_seq && op.seq == sync_seq) flags |= kTimelineSync;
+  if (op.seq >= in.crash_seq) flags |= kTimelineAfterCrash;
+  return flags;
+}
+
+// The timeline: the ops around the crash point and every `marked` one.
+void FillTimeline(const CauseInput& in, Symbolizer* sym, const Blame& blame,
+                  const std::set<uint64_t>& marked, uint64_t sync_seq, Evidence* out) {
+  const std::vector<Op>& ops = *in.ops;
+  auto crash_it = std::lower_bound(ops.begin(), ops.end(), in.crash_seq,
+                                   [](const Op& op, uint64_t s) { return op.seq < s; });
+  size_t crash_index = static_cast<size_t>(crash_it - ops.begin());
+  size_t from = crash_index > kTimelineContext ? crash_index - kTimelineContext : 0;
+  size_t to = std::min(ops.size(), crash_index + kTimelineContext);
+  uint64_t crash_point = CrashPoint(ops, crash_index);
+  out->timeline.clear();
+  int64_t shown_total = 0;
+  int64_t recorded = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
+    if (op.kind == K::kMeta) continue;
+    ++recorded;
+    bool in_window = i >= from && i < to;
+    if (!in_window && !marked.count(op.seq)) continue;
+    if (out->timeline.size() >= kTimelineMax) continue;
+    TimelineEntry t;
+    Pieces p = Split(op, in.root);
+    t.seq = op.seq;
+    t.pid = op.pid;
+    t.call = op.kind == K::kMark ? "mark " + op.path : p.call;
+    t.args = op.kind == K::kMark ? op.data : p.args;
+    t.result = p.result;
+    t.site = SiteOf(op, sym, nullptr);
+    t.flags = TimelineFlags(op, in, *out, blame, crash_point, sync_seq);
+    out->timeline.push_back(std::move(t));
+    ++shown_total;
+  }
+  out->timeline_omitted = recorded - shown_total;
+}
+
 }  // namespace
 
 std::string RelativeToRoot(const std::string& path, const std::string& root) {
@@ -324,122 +453,28 @@ void DeriveEvidence(const CauseInput& in, Symbolizer* sym, Evidence* out) {
   std::vector<uint64_t> lost = out->dropped_seqs;
   lost.insert(lost.end(), in.torn_seqs.begin(), in.torn_seqs.end());
   std::sort(lost.begin(), lost.end());
-  // The earliest lost op: what the crash dropped with it depends on it.
-  const Op* culprit = nullptr;
-  std::string role;
-  for (uint64_t s : lost) {
-    const Op* op = FindSeq(ops, s);
-    if (op != nullptr && !IsEvent(op->kind)) {
-      culprit = op;
-      break;
-    }
-  }
-  if (culprit != nullptr) {
-    bool torn =
-        std::find(in.torn_seqs.begin(), in.torn_seqs.end(), culprit->seq) != in.torn_seqs.end();
-    role = torn ? "torn" : "dropped";
-  } else {
-    for (auto it = ops.rbegin(); it != ops.rend(); ++it) {
-      if (it->seq < in.crash_seq && !IsEvent(it->kind) && InDomain(*it, in.root)) {
-        culprit = &*it;
-        role = "crash point";
-        break;
-      }
-    }
-  }
+  Blame blame = Blamed(in, lost);
+  const Op* culprit = blame.op;
 
   // A promise made before the culprit op was not broken by it.
-  if (culprit != nullptr && role != "crash point" && promise && *promise < culprit->seq)
+  if (culprit != nullptr && blame.role != "crash point" && promise && *promise < culprit->seq)
     promise.reset();
 
-  // Root cause in words.
   uint64_t sync_seq = 0;
-  std::string subject = Subject(in);
-  if (culprit != nullptr && role != "crash point") {
-    uint64_t deadline = promise ? *promise : in.crash_seq;
-    std::string how = role == "torn" ? " was torn by the crash (only part of it persisted)"
-                                     : " was not made durable";
-    out->root_cause = subject + ": " + OpRef(*culprit, in.root) + how +
-                      (promise ? " before the acknowledgement at op " + std::to_string(*promise)
-                               : " before the crash") +
-                      "; " + WhyPending(in, *culprit, deadline, promise.has_value(), &sync_seq);
-  } else if (culprit != nullptr && (ops.empty() || ops.back().seq < in.crash_seq)) {
-    // Past the last record: nothing was cut (e.g. two steps run beside
-    // each other left this state without any crash).
-    out->root_cause = subject + ": no crash: this is the state the whole run left, after " +
-                      OpRef(*culprit, in.root) + "; " + ProcessTail(in);
-  } else if (culprit != nullptr) {
-    std::string step = StepOf(out->workload, culprit->seq);
-    out->root_cause =
-        subject + ": the target was killed right after " + OpRef(*culprit, in.root) +
-        (step.empty() ? "" : " during " + step) +
-        (promise ? ", after the acknowledgement at op " + std::to_string(*promise) : "") + "; " +
-        ProcessTail(in);
-  } else {
-    out->root_cause =
-        subject + ": no recorded op before the crash point (" + std::to_string(in.crash_seq) + ")";
-  }
+  out->root_cause = RootCause(in, out->workload, blame, promise, &sync_seq);
   if (culprit != nullptr) {
     out->culprit.known = true;
     out->culprit.seq = culprit->seq;
-    out->culprit.role = role;
+    out->culprit.role = blame.role;
     out->culprit.op = OneLine(*culprit, in.root);
     SiteOf(*culprit, sym, &out->culprit);
   }
 
-  // The timeline: the ops around the crash point and every marked one.
   std::set<uint64_t> marked(lost.begin(), lost.end());
   if (culprit) marked.insert(culprit->seq);
   if (sync_seq) marked.insert(sync_seq);
   if (promise) marked.insert(*promise);
-  auto crash_it = std::lower_bound(ops.begin(), ops.end(), in.crash_seq,
-                                   [](const Op& op, uint64_t s) { return op.seq < s; });
-  size_t crash_index = static_cast<size_t>(crash_it - ops.begin());
-  size_t from = crash_index > kTimelineContext ? crash_index - kTimelineContext : 0;
-  size_t to = std::min(ops.size(), crash_index + kTimelineContext);
-  uint64_t crash_point = 0;  // literally the last call before the crash
-  if (crash_point == 0) {
-    for (size_t i = crash_index; i > 0; --i) {
-      if (!IsEvent(ops[i - 1].kind)) {
-        crash_point = ops[i - 1].seq;
-        break;
-      }
-    }
-  }
-  out->timeline.clear();
-  int64_t shown_total = 0;
-  int64_t recorded = 0;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    const Op& op = ops[i];
-    if (op.kind == K::kMeta) continue;
-    ++recorded;
-    bool in_window = i >= from && i < to;
-    if (!in_window && !marked.count(op.seq)) continue;
-    if (out->timeline.size() >= kTimelineMax) continue;
-    TimelineEntry t;
-    Pieces p = Split(op, in.root);
-    t.seq = op.seq;
-    t.pid = op.pid;
-    t.call = op.kind == K::kMark ? "mark " + op.path : p.call;
-    t.args = op.kind == K::kMark ? op.data : p.args;
-    t.result = p.result;
-    t.site = SiteOf(op, sym, nullptr);
-    if (op.seq == crash_point) t.flags |= kTimelineCrashPoint;
-    if (std::find(out->dropped_seqs.begin(), out->dropped_seqs.end(), op.seq) !=
-        out->dropped_seqs.end())
-      t.flags |= kTimelineDropped;
-    if (std::find(in.torn_seqs.begin(), in.torn_seqs.end(), op.seq) != in.torn_seqs.end())
-      t.flags |= kTimelineTorn;
-    if (op.kind == K::kMark && op.path == "ack") t.flags |= kTimelineAck;
-    if (op.kind == K::kMark && op.path == "step") t.flags |= kTimelineStep;
-    if (op.kind == K::kMark && op.path == "sink") t.flags |= kTimelineSink;
-    if (culprit && op.seq == culprit->seq) t.flags |= kTimelineCulprit;
-    if (sync_seq && op.seq == sync_seq) t.flags |= kTimelineSync;
-    if (op.seq >= in.crash_seq) t.flags |= kTimelineAfterCrash;
-    out->timeline.push_back(std::move(t));
-    ++shown_total;
-  }
-  out->timeline_omitted = recorded - shown_total;
+  FillTimeline(in, sym, blame, marked, sync_seq, out);
 }
 
 }  // namespace aftershock

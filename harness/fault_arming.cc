@@ -94,4 +94,41 @@ bool DaemonFaultArming::Apply(const std::vector<bool>& armed, std::string* error
   return true;
 }
 
+std::string FaultsFor(const Scenario& s, size_t step_index, StepKind kind) {
+  bool any = false;
+  for (const Fault& f : s.faults) any |= f.AppliesTo(step_index, kind);
+  if (!any) return "";
+  std::string spec;
+  for (const Fault& f : s.faults) {
+    if (!spec.empty()) spec += ';';
+    spec += f.AppliesTo(step_index, kind) ? f.Spec() : "fail aftershock/inactive nth=1 errno=EIO";
+  }
+  return spec;
+}
+
+std::string WithRuleAt(const std::string& faults, size_t position, const std::string& rule) {
+  std::string spec = faults;
+  if (spec.empty()) {
+    for (size_t i = 0; i < position; ++i) spec += "count aftershock/inactive;";
+  } else {
+    spec += ';';
+  }
+  return spec + rule;
+}
+
+std::string DaemonFaults(const Scenario& s) {
+  bool any = false;
+  std::string spec;
+  for (const Fault& f : s.faults) {
+    bool enqueue = false;
+    for (size_t i = 0; i < s.steps.size(); ++i) {
+      enqueue |= s.steps[i].kind == StepKind::kEnqueue && f.AppliesTo(i, StepKind::kEnqueue);
+    }
+    any |= enqueue;
+    if (!spec.empty()) spec += ';';
+    spec += enqueue ? f.Spec() : "fail aftershock/inactive nth=1 errno=EIO";
+  }
+  return any ? spec : "";
+}
+
 }  // namespace aftershock

@@ -20,8 +20,24 @@
 
 namespace aftershock {
 
+// The fault rules each recorded process gets (an injector spec, "" for
+// none). The injector numbers rules by position and counts their hits
+// across the whole recorded run, so every step gets every rule at the same
+// position: a fault not armed for this step is a rule on a point that never
+// fires. "nth" then counts calls during the steps the fault is armed for.
+std::string FaultsFor(const Scenario& s, size_t step_index, StepKind kind);
+
+// `rule` at position `position` of a step's rules: after the scenario's
+// faults (FaultsFor), or after as many rules that never match.
+std::string WithRuleAt(const std::string& faults, size_t position, const std::string& rule);
+
+// Daemon mode: the daemon lives across steps, so it gets every fault armed
+// for an enqueue step, counted over its whole life.
+// Rules keep their positions, as in FaultsFor.
+std::string DaemonFaults(const Scenario& s);
+
 // held[k]: the scenario's fault k is armed for some enqueue step, so the
-// daemon gets it as a real rule (harness/recorder.cc, DaemonFaults).
+// daemon gets it as a real rule (DaemonFaults).
 std::vector<bool> FaultsHeldByDaemon(const Scenario& scenario);
 
 class DaemonFaultArming {

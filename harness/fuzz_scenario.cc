@@ -24,6 +24,48 @@ void StepFields(std::ostream& o, const Step& st) {
   }
 }
 
+// A [[step]] table, with its [step.beside] table.
+void StepTable(std::ostream& o, const Step& st) {
+  o << "\n[[step]]\n";
+  StepFields(o, st);
+  if (!st.beside) return;
+  const Beside& b = *st.beside;
+  o << "\n[step.beside]\n";
+  StepFields(o, b.step);
+  if (b.point != "*") o << "point = " << TomlQuote(b.point) << "\n";
+  if (!b.at.empty()) {
+    o << "at = [";
+    for (size_t i = 0; i < b.at.size(); ++i) o << (i ? ", " : "") << b.at[i];
+    o << "]\n";
+  }
+}
+
+void FaultTable(std::ostream& o, const Fault& f) {
+  o << "\n[[fault]]\naction = " << TomlQuote(f.action) << "\npoint = " << TomlQuote(f.point)
+    << "\nnth = " << f.nth << "\n";
+  if (f.action == "fail") o << "errno = " << TomlQuote(f.err) << "\n";
+  if (f.action == "short") o << "bytes = " << f.bytes << "\n";
+  if (f.step) o << "step = " << f.step << "\n";
+  if (!f.during.empty()) o << "during = " << TomlQuote(f.during) << "\n";
+}
+
+void ExpectTable(std::ostream& o, const Expectation& e) {
+  o << "\n[expect]\n";
+  if (!e.violation.empty()) {
+    o << "violation = " << TomlQuote(e.violation) << "\n";
+    if (!e.violation_models.empty()) {
+      o << "violation_models = " << QuoteList(e.violation_models) << "\n";
+    }
+  }
+  o << "lost = " << e.max_lost << "\ncorrupt = " << e.max_corrupt << "\nphantom = " << e.max_phantom
+    << "\nrecovery_failed = " << e.max_recovery_failed << "\n";
+  char rate[32];
+  std::snprintf(rate, sizeof rate, "%.6g", e.max_duplicate_rate);
+  std::string r = rate;
+  if (r.find_first_of(".e") == std::string::npos) r += ".0";
+  o << "max_duplicate_rate = " << r << "\n";
+}
+
 }  // namespace
 
 std::string TomlQuote(const std::string& s) {
@@ -76,44 +118,9 @@ std::string ScenarioToml(const Scenario& s, const std::string& target, const std
     o << "\n[env]\n";
     for (const auto& [key, value] : s.env) o << TomlQuote(key) << " = " << TomlQuote(value) << "\n";
   }
-  for (const Step& st : s.steps) {
-    o << "\n[[step]]\n";
-    StepFields(o, st);
-    if (st.beside) {
-      const Beside& b = *st.beside;
-      o << "\n[step.beside]\n";
-      StepFields(o, b.step);
-      if (b.point != "*") o << "point = " << TomlQuote(b.point) << "\n";
-      if (!b.at.empty()) {
-        o << "at = [";
-        for (size_t i = 0; i < b.at.size(); ++i) o << (i ? ", " : "") << b.at[i];
-        o << "]\n";
-      }
-    }
-  }
-  for (const Fault& f : s.faults) {
-    o << "\n[[fault]]\naction = " << TomlQuote(f.action) << "\npoint = " << TomlQuote(f.point)
-      << "\nnth = " << f.nth << "\n";
-    if (f.action == "fail") o << "errno = " << TomlQuote(f.err) << "\n";
-    if (f.action == "short") o << "bytes = " << f.bytes << "\n";
-    if (f.step) o << "step = " << f.step << "\n";
-    if (!f.during.empty()) o << "during = " << TomlQuote(f.during) << "\n";
-  }
-  const Expectation& e = s.expect;
-  o << "\n[expect]\n";
-  if (!e.violation.empty()) {
-    o << "violation = " << TomlQuote(e.violation) << "\n";
-    if (!e.violation_models.empty()) {
-      o << "violation_models = " << QuoteList(e.violation_models) << "\n";
-    }
-  }
-  o << "lost = " << e.max_lost << "\ncorrupt = " << e.max_corrupt << "\nphantom = " << e.max_phantom
-    << "\nrecovery_failed = " << e.max_recovery_failed << "\n";
-  char rate[32];
-  std::snprintf(rate, sizeof rate, "%.6g", e.max_duplicate_rate);
-  std::string r = rate;
-  if (r.find_first_of(".e") == std::string::npos) r += ".0";
-  o << "max_duplicate_rate = " << r << "\n";
+  for (const Step& st : s.steps) StepTable(o, st);
+  for (const Fault& f : s.faults) FaultTable(o, f);
+  ExpectTable(o, s.expect);
   return o.str();
 }
 

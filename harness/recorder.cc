@@ -1,83 +1,16 @@
 #include "harness/recorder.h"
 
 #include <filesystem>
-#include <fstream>
-#include <set>
 
 #include "harness/daemon.h"
 #include "harness/fault_arming.h"
 #include "harness/launch_adapter.h"
 #include "harness/message.h"
+#include "harness/trace_scan.h"
 #include "model/trace.h"
+#include "reports/writers.h"
 
 namespace aftershock {
-namespace {
-
-bool WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-  return static_cast<bool>(out);
-}
-
-// The injector numbers rules by position and counts their hits across the
-// whole recorded run, so every step gets every rule at the same position:
-// a fault not armed for this step is a rule on a point that never fires.
-// "nth" then counts calls during the steps the fault is armed for.
-std::string FaultsFor(const Scenario& s, size_t step_index, StepKind kind) {
-  bool any = false;
-  for (const Fault& f : s.faults) any |= f.AppliesTo(step_index, kind);
-  if (!any) return "";
-  std::string spec;
-  for (const Fault& f : s.faults) {
-    if (!spec.empty()) spec += ';';
-    spec += f.AppliesTo(step_index, kind) ? f.Spec() : "fail aftershock/inactive nth=1 errno=EIO";
-  }
-  return spec;
-}
-
-// `rule` at position `position` of a step's rules: after the scenario's
-// faults (FaultsFor), or after as many rules that never match.
-std::string WithRuleAt(const std::string& faults, size_t position, const std::string& rule) {
-  std::string spec = faults;
-  if (spec.empty()) {
-    for (size_t i = 0; i < position; ++i) spec += "count aftershock/inactive;";
-  } else {
-    spec += ';';
-  }
-  return spec + rule;
-}
-
-// The highest seq in the trace (0 when empty or unreadable).
-uint64_t LastSeq(const std::string& trace_path) {
-  uint64_t last = 0;
-  TraceReader reader(trace_path);
-  while (auto op = reader.Next()) last = std::max(last, op->seq);
-  return last;
-}
-
-// "rename queue/tmp/x -> queue/new/x": the first call of `pid` after seq
-// `after`, the call a pause held back.
-std::string CallAfter(const std::string& trace_path, const std::string& root, uint64_t pid,
-                      uint64_t after) {
-  auto rel = [&](const std::string& p) {
-    return p.rfind(root + "/", 0) == 0 ? p.substr(root.size() + 1) : p;
-  };
-  TraceReader reader(trace_path);
-  while (auto op = reader.Next()) {
-    if (op->seq <= after || static_cast<uint64_t>(op->pid) != pid) continue;
-    if (op->kind == OpKind::kMark || op->kind == OpKind::kGap || op->kind == OpKind::kMeta ||
-        op->kind == OpKind::kFork || op->kind == OpKind::kExec || op->kind == OpKind::kExit) {
-      continue;
-    }
-    std::string d = trace::KindName(op->kind);
-    if (!op->path.empty()) d += " " + rel(op->path);
-    if (!op->path2.empty()) d += " -> " + rel(op->path2);
-    return d;
-  }
-  return "a call that never came (the process ended)";
-}
-
-}  // namespace
 
 std::string InterleavingPrefix(const Scenario& s, const Interleaving& il) {
   size_t first = s.steps.size();
@@ -123,52 +56,398 @@ bool ParseInterleavingId(const Scenario& s, const std::string& id, Interleaving*
 
 namespace {
 
-// Daemon mode: the daemon lives across steps, so it gets every fault armed
-// for an enqueue step, counted over its whole life.
-// Rules keep their positions, as in FaultsFor.
-std::string DaemonFaults(const Scenario& s) {
-  bool any = false;
-  std::string spec;
-  for (const Fault& f : s.faults) {
-    bool enqueue = false;
-    for (size_t i = 0; i < s.steps.size(); ++i) {
-      enqueue |= s.steps[i].kind == StepKind::kEnqueue && f.AppliesTo(i, StepKind::kEnqueue);
-    }
-    any |= enqueue;
-    if (!spec.empty()) spec += ';';
-    spec += enqueue ? f.Spec() : "fail aftershock/inactive nth=1 errno=EIO";
-  }
-  return any ? spec : "";
+// One traced run of a scenario's workload (RecordWorkload): what its steps
+// share, from the init command to the escape check.
+class WorkloadRecorder {
+ public:
+  WorkloadRecorder(const Scenario& scenario, const Manifest& manifest, const ToolPaths& tools,
+                   const std::string& work_dir, const Interleaving* interleaving,
+                   std::string* error);
+
+  // RecordWorkload's contract; then Take() holds the recording.
+  bool Record();
+  Recording Take() { return std::move(rec_); }
+
+ private:
+  // Runs init (untraced), copies the initial state, creates the trace.
+  bool Prepare();
+  // One step of the workload, from its snapshot to its `exit` and `ack` marks.
+  bool RecordStep(size_t i);
+  // Ends the daemon, takes the final state and checks for escapes.
+  bool Finish();
+
+  LaunchRequest Request(const std::string& command, const std::string& stdin_path, bool traced,
+                        const std::string& faults);
+  // A traced request for a command step: enqueue steps see their id and rcpts.
+  LaunchRequest RequestFor(const Step& st, const std::string& command,
+                           const std::string& stdin_path, const std::string& faults);
+  bool Mark(std::string_view label, const std::string& data);
+  // The acknowledgement of an enqueue step: its place in the order.
+  bool Ack(const Step& st);
+  bool Snapshot(size_t index);
+  // Writes the message of enqueue step `st` under msgs/ and records it as
+  // submitted. Returns the message; *path = where it lies.
+  std::string Submit(const Step& st, std::string* path);
+
+  // Daemon mode: `serve` stays up between steps; its life is marked with
+  // `step serve` / `step shutdown` and `exit serve STATUS`.
+  bool StartDaemon();
+  bool StopDaemon();
+  bool EnqueueToDaemon(const Step& step, const std::string& where);
+
+  // The command of a command step: enqueue (message written), deliver,
+  // restart. Returns false for a step without one.
+  bool CommandOf(const Step& st, std::string* command, std::string* stdin_path);
+  // Runs the command of step i (not daemon mode) into *o.
+  bool RunStep(const Step& st, size_t i, const std::string& faults, LaunchOutcome* o);
+  // Step i, started with a pause rule: when it pauses, its beside step runs.
+  bool RunBesidePaused(const Step& host, size_t i, StartedLaunch* started);
+  // The beside step of step i, run to completion while step i is paused.
+  bool RunBeside(const Step& host, size_t i);
+  // The `exit` and `ack` marks of step i after its command ran.
+  bool EndStep(const Step& step, size_t i, const LaunchOutcome& o);
+
+  const Scenario& scenario_;
+  const Manifest& manifest_;
+  const std::string work_dir_;
+  const Interleaving* const interleaving_;
+  std::string* const error_;
+  const std::string log_;
+  Recording rec_;
+  CommandContext ctx_;
+
+  Daemon daemon_;
+  const std::string daemon_faults_;
+  // nth counts the daemon's calls during the steps a fault is armed for
+  // (a restart step's shutdown and start-up included); parked outside steps.
+  DaemonFaultArming arming_;
+
+  // Beside steps: the sequential recording counts each host step's calls
+  // of the beside point (a `count` rule), an interleaved one pauses the
+  // host before its hit-th call (a `pause` rule), both after the
+  // scenario's faults so that their rules keep their positions.
+  const size_t beside_rule_;
+  uint64_t counted_ = 0;
+  uint64_t paused_pid_ = 0;
+  uint64_t resumed_after_ = 0;
+  std::string beside_what_;
+};
+
+WorkloadRecorder::WorkloadRecorder(const Scenario& scenario, const Manifest& manifest,
+                                   const ToolPaths& tools, const std::string& work_dir,
+                                   const Interleaving* interleaving, std::string* error)
+    : scenario_(scenario),
+      manifest_(manifest),
+      work_dir_(work_dir),
+      interleaving_(interleaving),
+      error_(error),
+      log_(work_dir + "/commands.log"),
+      daemon_faults_(DaemonFaults(scenario)),
+      arming_(scenario, FaultsHeldByDaemon(scenario), work_dir + "/trace.bin"),
+      beside_rule_(scenario.faults.size()) {
+  rec_.work_dir = work_dir;
+  rec_.run.root = work_dir + "/root";
+  rec_.run.trace_path = work_dir + "/trace.bin";
+  rec_.run.initial_dir = work_dir + "/initial";
+  rec_.sink_log = work_dir + "/sink.log";
+
+  ctx_.manifest = &manifest;
+  ctx_.scenario_env = &scenario.env;
+  ctx_.tools = &tools;
+  ctx_.root = rec_.run.root;
+  ctx_.sink_log = rec_.sink_log;
+  ctx_.now = scenario.clock_start;
 }
 
-// The first escape in the trace, "" when none. Adds a note per recorder
-// gap (once per path): ignored when the manifest lists the file as rebuilt.
-std::string FindEscape(const std::string& trace_path, const Manifest& manifest,
-                       const std::string& root, std::vector<std::string>* notes,
-                       std::string* error) {
-  TraceReader reader(trace_path);
-  if (!reader.ok()) {
-    *error = reader.Error();
-    return "";
+bool WorkloadRecorder::Record() {
+  if (!Prepare()) return false;
+  if (manifest_.daemon() && !(arming_.ParkAll(error_) && StartDaemon())) return false;
+  if (beside_rule_ + 1 > 32) {
+    *error_ =
+        scenario_.file + ": too many [[fault]] tables for a step with a beside step (31 at most)";
+    return false;
   }
-  std::set<std::string> gap_paths;
-  while (auto op = reader.Next()) {
-    if (op->Has(trace::kFlagEscape)) {
-      std::string line = FormatOp(*op);
-      return line.substr(std::min(line.size(), line.find_first_not_of(' ')));
+  for (size_t i = 0; i < scenario_.steps.size(); ++i) {
+    if (!RecordStep(i)) return false;
+  }
+  return Finish();
+}
+
+bool WorkloadRecorder::Prepare() {
+  namespace fs = std::filesystem;
+  fs::create_directories(rec_.run.root);
+  fs::create_directories(work_dir_ + "/msgs");
+  fs::create_directories(work_dir_ + "/snap");
+  if (!manifest_.init.empty()) {
+    LaunchOutcome o = Launch(Request(manifest_.init, "", false, ""));
+    if (!o.Succeeded()) {
+      *error_ = manifest_.file + ": init failed (" + o.Status() + (o.error.empty() ? "" : ", ") +
+                o.error + "); its output: " + log_;
+      return false;
     }
-    if (op->kind == OpKind::kGap && gap_paths.insert(op->path).second) {
-      std::string rel = op->path.rfind(root + "/", 0) == 0 ? op->path.substr(root.size() + 1) : "";
-      if (!rel.empty() && IsRebuilt(manifest, rel)) {
-        notes->push_back("ignored gap (rebuilt by the target): " + rel + ": " + op->data);
-      } else {
-        notes->push_back("recorder gap: " + op->path + ": " + op->data +
-                         " (crash states may miss what it did)");
+  }
+  return CopyTree(rec_.run.root, rec_.run.initial_dir, error_) &&
+         CreateTraceFile(rec_.run.trace_path, error_);
+}
+
+bool WorkloadRecorder::RecordStep(size_t i) {
+  const Step& step = scenario_.steps[i];
+  if (!Snapshot(i)) return false;
+  // After a protocol error the daemon is started again before the next
+  // request, outside the enqueue step it serves.
+  if (manifest_.daemon() && step.kind == StepKind::kEnqueue && !daemon_.running() &&
+      !(arming_.ParkAll(error_) && StartDaemon())) {
+    return false;
+  }
+  if (manifest_.daemon() && !arming_.EnterStep(i, step.kind, error_)) return false;
+  if (!Mark("step", step.MarkData())) return false;
+  switch (step.kind) {
+    case StepKind::kEnqueue:
+      if (manifest_.daemon()) {
+        return EnqueueToDaemon(step,
+                               "step " + std::to_string(i + 1) + " (" + step.MarkData() + ")");
       }
-    }
+      break;
+    case StepKind::kDeliver:
+      if (manifest_.deliver.empty()) return true;
+      break;
+    case StepKind::kRestart:
+      if (manifest_.daemon() && !StopDaemon()) return false;
+      if (manifest_.recover.empty()) return !manifest_.daemon() || StartDaemon();
+      break;
+    case StepKind::kTick:
+      ctx_.now += step.seconds;
+      return true;
   }
-  if (!reader.ok()) *error = reader.Error();
-  return "";
+  LaunchOutcome o;
+  if (!RunStep(step, i, FaultsFor(scenario_, i, step.kind), &o)) return false;
+  return EndStep(step, i, o);
+}
+
+bool WorkloadRecorder::EndStep(const Step& step, size_t i, const LaunchOutcome& o) {
+  std::string kind = StepKindName(step.kind);
+  if (!o.error.empty()) {
+    *error_ = "step " + std::to_string(i + 1) + " (" + kind + "): " + o.error;
+    return false;
+  }
+  if (!Mark("exit", kind + " " + o.Status())) return false;
+  if (step.kind == StepKind::kRestart && manifest_.daemon() && !StartDaemon()) return false;
+  if (step.kind == StepKind::kEnqueue && o.Succeeded() && !Ack(step)) return false;
+  if (!o.Succeeded()) {
+    rec_.notes.push_back("step " + std::to_string(i + 1) + " (" + step.MarkData() +
+                         ") ended with status " + o.Status());
+  }
+  return true;
+}
+
+bool WorkloadRecorder::Finish() {
+  if (manifest_.daemon() && !arming_.ParkAll(error_)) return false;
+  if (!StopDaemon()) return false;
+  rec_.run.final_snapshot = work_dir_ + "/snap/final";
+  if (!ModelAvailable() && !CopyTree(rec_.run.root, rec_.run.final_snapshot, error_)) return false;
+  rec_.run.final_seq = LastSeq(rec_.run.trace_path) + 1;
+  if (rec_.paused) {
+    rec_.beside_label = beside_what_ + ", paused before " +
+                        CallAfter(rec_.run.trace_path, rec_.run.root, paused_pid_, resumed_after_);
+  }
+  std::string escape =
+      FirstEscapeNotingGaps(rec_.run.trace_path, manifest_, rec_.run.root, &rec_.notes, error_);
+  if (!error_->empty()) return false;
+  if (!escape.empty()) {
+    *error_ = manifest_.file + ": target '" + manifest_.name +
+              "' wrote outside its root (the crash domain): " + escape;
+    return false;
+  }
+  return true;
+}
+
+LaunchRequest WorkloadRecorder::Request(const std::string& command, const std::string& stdin_path,
+                                        bool traced, const std::string& faults) {
+  LaunchRequest r;
+  r.command = ExpandCommand(command, ctx_);
+  r.cwd = ctx_.root;
+  r.stdin_path = stdin_path;
+  r.output_path = log_;
+  r.timeout_ms = manifest_.timeout_s * 1000;
+  if (traced) {
+    r.trace_path = rec_.run.trace_path;
+    r.root = ctx_.root;
+    // Only the sink log and the messages lie outside the crash domain on purpose.
+    r.allow = {rec_.sink_log, log_, work_dir_ + "/msgs/"};
+    // Character devices hold no state a crash could lose (not /dev/shm!).
+    for (const char* dev : {"/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/stdout",
+                            "/dev/stderr", "/dev/fd/", "/dev/pts/", "/proc/self/fd/"}) {
+      r.allow.push_back(dev);
+    }
+    r.faults = faults;
+  }
+  ctx_.trace_path = traced ? rec_.run.trace_path : "";
+  r.env = CommandEnvironment(ctx_);
+  return r;
+}
+
+LaunchRequest WorkloadRecorder::RequestFor(const Step& st, const std::string& command,
+                                           const std::string& stdin_path,
+                                           const std::string& faults) {
+  if (st.kind == StepKind::kEnqueue) {
+    ctx_.id = st.id;
+    ctx_.rcpts = st.rcpts;
+  }
+  LaunchRequest r = Request(command, stdin_path, true, faults);
+  ctx_.id.clear();
+  ctx_.rcpts.clear();
+  return r;
+}
+
+bool WorkloadRecorder::Mark(std::string_view label, const std::string& data) {
+  if (!AppendTraceMark(rec_.run.trace_path, label, data)) {
+    *error_ = rec_.run.trace_path + ": cannot append a mark";
+    return false;
+  }
+  return true;
+}
+
+bool WorkloadRecorder::Ack(const Step& st) {
+  std::string data = st.id;
+  for (const auto& r : st.rcpts) data += " " + r;
+  return Mark("ack", data);
+}
+
+bool WorkloadRecorder::Snapshot(size_t index) {
+  if (ModelAvailable()) return true;
+  // Stand-in for the model: the seq the next mark will take is the crash point.
+  uint64_t next = LastSeq(rec_.run.trace_path) + 1;
+  std::string dir = work_dir_ + "/snap/" + std::to_string(index);
+  if (!CopyTree(rec_.run.root, dir, error_)) return false;
+  rec_.run.snapshots.emplace_back(next, dir);
+  return true;
+}
+
+std::string WorkloadRecorder::Submit(const Step& st, std::string* path) {
+  *path = work_dir_ + "/msgs/" + st.id;
+  std::string message = ComposeMessage(st.id, st.rcpts, st.body_size);
+  std::string ignored;
+  WriteFileAtomically(*path, message, &ignored);
+  rec_.messages[st.id] = Submitted{st.id, st.rcpts, st.body_size};
+  return message;
+}
+
+bool WorkloadRecorder::StartDaemon() {
+  if (!Mark("step", "serve")) return false;
+  if (!daemon_.Start(Request(manifest_.serve, "", true, daemon_faults_), error_)) {
+    *error_ = "cannot start serve: " + *error_;
+    return false;
+  }
+  return true;
+}
+
+bool WorkloadRecorder::StopDaemon() {
+  if (!daemon_.running()) return true;
+  if (!Mark("step", "shutdown")) return false;
+  std::string status = daemon_.Stop(manifest_.timeout_s * 1000);
+  if (!Mark("exit", "serve " + status)) return false;
+  if (status != "0") rec_.notes.push_back("serve ended with status " + status + " at shutdown");
+  return true;
+}
+
+bool WorkloadRecorder::EnqueueToDaemon(const Step& step, const std::string& where) {
+  std::string msg_path;
+  std::string message = Submit(step, &msg_path);
+  DaemonAnswer a = daemon_.Enqueue(step.id, step.rcpts, message, manifest_.timeout_s * 1000);
+  if (a.kind == DaemonAnswer::Kind::kOk) {
+    // Before anything else: the acknowledgement's place in the order.
+    return Ack(step);
+  }
+  if (a.kind == DaemonAnswer::Kind::kErr) {
+    rec_.notes.push_back(where + ": serve answered err: " + a.detail);
+    return true;
+  }
+  if (!Mark("exit", "serve " + daemon_.exit_status())) return false;
+  rec_.notes.push_back(where + ": target error: serve broke the protocol (" + a.detail +
+                       "); it ended with status " + daemon_.exit_status() +
+                       " and is started again before the next enqueue");
+  return true;
+}
+
+bool WorkloadRecorder::CommandOf(const Step& st, std::string* command, std::string* stdin_path) {
+  stdin_path->clear();
+  switch (st.kind) {
+    case StepKind::kEnqueue:
+      Submit(st, stdin_path);
+      *command = manifest_.enqueue;
+      break;
+    case StepKind::kDeliver:
+      *command = manifest_.deliver;
+      break;
+    case StepKind::kRestart:
+      *command = manifest_.recover;
+      break;
+    case StepKind::kTick:
+      command->clear();
+      break;
+  }
+  return !command->empty();
+}
+
+bool WorkloadRecorder::RunStep(const Step& st, size_t i, const std::string& faults,
+                               LaunchOutcome* o) {
+  std::string command, stdin_path;
+  CommandOf(st, &command, &stdin_path);
+  bool host = interleaving_ != nullptr && interleaving_->step == i && st.beside;
+  bool counting = interleaving_ == nullptr && st.beside;
+  if (!host && !counting) {
+    *o = Launch(RequestFor(st, command, stdin_path, faults));
+    return true;
+  }
+  const std::string& point = st.beside->point;
+  std::string rule = host ? "pause before " + point + " nth=" + std::to_string(interleaving_->hit)
+                          : "count " + point;
+  StartedLaunch started(
+      RequestFor(st, command, stdin_path, WithRuleAt(faults, beside_rule_, rule)));
+  if (host && !RunBesidePaused(st, i, &started)) return false;
+  *o = started.Wait();
+  if (counting) {
+    uint64_t total = started.RuleHits(static_cast<int>(beside_rule_));
+    rec_.beside_hits[i] = total - counted_;
+    counted_ = total;
+  }
+  return true;
+}
+
+bool WorkloadRecorder::RunBesidePaused(const Step& host, size_t i, StartedLaunch* started) {
+  int pid = started->WaitPausedOrEnded();
+  if (pid == 0) return true;
+  rec_.paused = true;
+  paused_pid_ = static_cast<uint64_t>(pid);
+  // The host goes on: its `step` mark again, so that what follows
+  // (and a crash there) is the host's, not the beside step's.
+  bool ok = RunBeside(host, i) && Mark("step", host.MarkData());
+  resumed_after_ = LastSeq(rec_.run.trace_path);
+  started->Resume();
+  return ok;
+}
+
+bool WorkloadRecorder::RunBeside(const Step& host, size_t i) {
+  const Step& b = host.beside->step;
+  std::string command, stdin_path;
+  if (!CommandOf(b, &command, &stdin_path)) return true;
+  std::string kind = StepKindName(b.kind);
+  if (!Mark("step", b.MarkData())) return false;
+  rec_.beside_mark_seq = LastSeq(rec_.run.trace_path);
+  LaunchOutcome o = Launch(RequestFor(b, command, stdin_path, ""));
+  if (!o.error.empty()) {
+    *error_ = "beside step of step " + std::to_string(i + 1) + " (" + kind + "): " + o.error;
+    return false;
+  }
+  if (!Mark("exit", kind + " " + o.Status())) return false;
+  if (b.kind == StepKind::kEnqueue && o.Succeeded() && !Ack(b)) return false;
+  if (!o.Succeeded()) {
+    rec_.notes.push_back(kind + " beside step " + std::to_string(i + 1) + " (" + b.MarkData() +
+                         ") ended with status " + o.Status());
+  }
+  beside_what_ = kind + (b.kind == StepKind::kEnqueue ? " " + b.id : "") + " ran beside step " +
+                 std::to_string(i + 1) + " (" + host.MarkData() + ")";
+  return true;
 }
 
 }  // namespace
@@ -176,315 +455,9 @@ std::string FindEscape(const std::string& trace_path, const Manifest& manifest,
 bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const ToolPaths& tools,
                     const std::string& work_dir, Recording* out, std::string* error,
                     const Interleaving* interleaving) {
-  namespace fs = std::filesystem;
-  Recording rec;
-  rec.work_dir = work_dir;
-  rec.run.root = work_dir + "/root";
-  rec.run.trace_path = work_dir + "/trace.bin";
-  rec.run.initial_dir = work_dir + "/initial";
-  rec.sink_log = work_dir + "/sink.log";
-  fs::create_directories(rec.run.root);
-  fs::create_directories(work_dir + "/msgs");
-  fs::create_directories(work_dir + "/snap");
-  std::string log = work_dir + "/commands.log";
-
-  CommandContext ctx;
-  ctx.manifest = &manifest;
-  ctx.scenario_env = &scenario.env;
-  ctx.tools = &tools;
-  ctx.root = rec.run.root;
-  ctx.sink_log = rec.sink_log;
-  ctx.now = scenario.clock_start;
-
-  auto request = [&](const std::string& command, const std::string& stdin_path, bool traced,
-                     const std::string& faults) {
-    LaunchRequest r;
-    r.command = ExpandCommand(command, ctx);
-    r.cwd = ctx.root;
-    r.stdin_path = stdin_path;
-    r.output_path = log;
-    r.timeout_ms = manifest.timeout_s * 1000;
-    if (traced) {
-      r.trace_path = rec.run.trace_path;
-      r.root = ctx.root;
-      // Only the sink log and the messages lie outside the crash domain on purpose.
-      r.allow = {rec.sink_log, log, work_dir + "/msgs/"};
-      // Character devices hold no state a crash could lose (not /dev/shm!).
-      for (const char* dev : {"/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/stdout",
-                              "/dev/stderr", "/dev/fd/", "/dev/pts/", "/proc/self/fd/"}) {
-        r.allow.push_back(dev);
-      }
-      r.faults = faults;
-    }
-    ctx.trace_path = traced ? rec.run.trace_path : "";
-    r.env = CommandEnvironment(ctx);
-    return r;
-  };
-  auto run = [&](const std::string& command, const std::string& stdin_path, bool traced,
-                 const std::string& faults) {
-    return Launch(request(command, stdin_path, traced, faults));
-  };
-
-  if (!manifest.init.empty()) {
-    LaunchOutcome o = run(manifest.init, "", false, "");
-    if (!o.Succeeded()) {
-      *error = manifest.file + ": init failed (" + o.Status() + (o.error.empty() ? "" : ", ") +
-               o.error + "); its output: " + log;
-      return false;
-    }
-  }
-  if (!CopyTree(rec.run.root, rec.run.initial_dir, error)) return false;
-  if (!CreateTraceFile(rec.run.trace_path, error)) return false;
-  auto mark = [&](std::string_view label, const std::string& data) {
-    if (!AppendTraceMark(rec.run.trace_path, label, data)) {
-      *error = rec.run.trace_path + ": cannot append a mark";
-      return false;
-    }
-    return true;
-  };
-  auto snapshot = [&](size_t index) {
-    if (ModelAvailable()) return true;
-    // Stand-in for the model: the seq the next mark will take is the crash point.
-    uint64_t next = 1;
-    TraceReader reader(rec.run.trace_path);
-    while (auto op = reader.Next()) next = std::max(next, op->seq + 1);
-    std::string dir = work_dir + "/snap/" + std::to_string(index);
-    if (!CopyTree(rec.run.root, dir, error)) return false;
-    rec.run.snapshots.emplace_back(next, dir);
-    return true;
-  };
-
-  // Daemon mode: `serve` stays up between steps; its life is marked with
-  // `step serve` / `step shutdown` and `exit serve STATUS`.
-  Daemon daemon;
-  std::string daemon_faults = DaemonFaults(scenario);
-  // nth counts the daemon's calls during the steps a fault is armed for
-  // (a restart step's shutdown and start-up included); parked outside steps.
-  DaemonFaultArming arming(scenario, FaultsHeldByDaemon(scenario), rec.run.trace_path);
-  auto start_daemon = [&]() {
-    if (!mark("step", "serve")) return false;
-    if (!daemon.Start(request(manifest.serve, "", true, daemon_faults), error)) {
-      *error = "cannot start serve: " + *error;
-      return false;
-    }
-    return true;
-  };
-  auto stop_daemon = [&]() {
-    if (!daemon.running()) return true;
-    if (!mark("step", "shutdown")) return false;
-    std::string status = daemon.Stop(manifest.timeout_s * 1000);
-    if (!mark("exit", "serve " + status)) return false;
-    if (status != "0") rec.notes.push_back("serve ended with status " + status + " at shutdown");
-    return true;
-  };
-  if (manifest.daemon() && !(arming.ParkAll(error) && start_daemon())) return false;
-
-  // Beside steps: the sequential recording counts each host step's calls
-  // of the beside point (a `count` rule), an interleaved one pauses the
-  // host before its hit-th call (a `pause` rule), both after the
-  // scenario's faults so that their rules keep their positions.
-  const size_t beside_rule = scenario.faults.size();
-  if (beside_rule + 1 > 32) {
-    *error =
-        scenario.file + ": too many [[fault]] tables for a step with a beside step (31 at most)";
-    return false;
-  }
-  uint64_t counted = 0;
-  uint64_t paused_pid = 0, resumed_after = 0;
-  std::string beside_what;
-  // The command of a command step: enqueue (message written), deliver, restart.
-  auto command_of = [&](const Step& st, std::string* command, std::string* stdin_path) {
-    stdin_path->clear();
-    switch (st.kind) {
-      case StepKind::kEnqueue: {
-        *stdin_path = work_dir + "/msgs/" + st.id;
-        WriteFile(*stdin_path, ComposeMessage(st.id, st.rcpts, st.body_size));
-        rec.messages[st.id] = Submitted{st.id, st.rcpts, st.body_size};
-        *command = manifest.enqueue;
-        break;
-      }
-      case StepKind::kDeliver:
-        *command = manifest.deliver;
-        break;
-      case StepKind::kRestart:
-        *command = manifest.recover;
-        break;
-      case StepKind::kTick:
-        command->clear();
-        break;
-    }
-    return !command->empty();
-  };
-  auto request_for = [&](const Step& st, const std::string& command, const std::string& stdin_path,
-                         const std::string& faults) {
-    if (st.kind == StepKind::kEnqueue) {
-      ctx.id = st.id;
-      ctx.rcpts = st.rcpts;
-    }
-    LaunchRequest r = request(command, stdin_path, true, faults);
-    ctx.id.clear();
-    ctx.rcpts.clear();
-    return r;
-  };
-  // The beside step of step i, run to completion while step i is paused.
-  auto run_beside = [&](const Step& host, size_t i) {
-    const Step& b = host.beside->step;
-    std::string command, stdin_path;
-    if (!command_of(b, &command, &stdin_path)) return true;
-    std::string kind = StepKindName(b.kind);
-    if (!mark("step", b.MarkData())) return false;
-    rec.beside_mark_seq = LastSeq(rec.run.trace_path);
-    LaunchOutcome o = Launch(request_for(b, command, stdin_path, ""));
-    if (!o.error.empty()) {
-      *error = "beside step of step " + std::to_string(i + 1) + " (" + kind + "): " + o.error;
-      return false;
-    }
-    if (!mark("exit", kind + " " + o.Status())) return false;
-    if (b.kind == StepKind::kEnqueue && o.Succeeded()) {
-      std::string data = b.id;
-      for (const auto& r : b.rcpts) data += " " + r;
-      if (!mark("ack", data)) return false;
-    }
-    if (!o.Succeeded()) {
-      rec.notes.push_back(kind + " beside step " + std::to_string(i + 1) + " (" + b.MarkData() +
-                          ") ended with status " + o.Status());
-    }
-    beside_what = kind + (b.kind == StepKind::kEnqueue ? " " + b.id : "") + " ran beside step " +
-                  std::to_string(i + 1) + " (" + host.MarkData() + ")";
-    return true;
-  };
-  // Runs the command of step i (not daemon mode) into *o.
-  auto run_step = [&](const Step& st, size_t i, const std::string& faults, LaunchOutcome* o) {
-    std::string command, stdin_path;
-    command_of(st, &command, &stdin_path);
-    bool host = interleaving != nullptr && interleaving->step == i && st.beside;
-    bool counting = interleaving == nullptr && st.beside;
-    if (!host && !counting) {
-      *o = Launch(request_for(st, command, stdin_path, faults));
-      return true;
-    }
-    const std::string& point = st.beside->point;
-    std::string rule = host ? "pause before " + point + " nth=" + std::to_string(interleaving->hit)
-                            : "count " + point;
-    StartedLaunch started(
-        request_for(st, command, stdin_path, WithRuleAt(faults, beside_rule, rule)));
-    if (host) {
-      int pid = started.WaitPausedOrEnded();
-      if (pid != 0) {
-        rec.paused = true;
-        paused_pid = static_cast<uint64_t>(pid);
-        // The host goes on: its `step` mark again, so that what follows
-        // (and a crash there) is the host's, not the beside step's.
-        bool ok = run_beside(st, i) && mark("step", st.MarkData());
-        resumed_after = LastSeq(rec.run.trace_path);
-        started.Resume();
-        if (!ok) return false;
-      }
-    }
-    *o = started.Wait();
-    if (counting) {
-      uint64_t total = started.RuleHits(static_cast<int>(beside_rule));
-      rec.beside_hits[i] = total - counted;
-      counted = total;
-    }
-    return true;
-  };
-
-  for (size_t i = 0; i < scenario.steps.size(); ++i) {
-    const Step& step = scenario.steps[i];
-    if (!snapshot(i)) return false;
-    // After a protocol error the daemon is started again before the next
-    // request, outside the enqueue step it serves.
-    if (manifest.daemon() && step.kind == StepKind::kEnqueue && !daemon.running() &&
-        !(arming.ParkAll(error) && start_daemon())) {
-      return false;
-    }
-    if (manifest.daemon() && !arming.EnterStep(i, step.kind, error)) return false;
-    if (!mark("step", step.MarkData())) return false;
-    std::string faults = FaultsFor(scenario, i, step.kind);
-    LaunchOutcome o;
-    std::string kind = StepKindName(step.kind);
-    std::string where = "step " + std::to_string(i + 1) + " (" + step.MarkData() + ")";
-    switch (step.kind) {
-      case StepKind::kEnqueue: {
-        if (manifest.daemon()) {
-          std::string msg_path = work_dir + "/msgs/" + step.id;
-          std::string message = ComposeMessage(step.id, step.rcpts, step.body_size);
-          WriteFile(msg_path, message);
-          rec.messages[step.id] = Submitted{step.id, step.rcpts, step.body_size};
-          DaemonAnswer a = daemon.Enqueue(step.id, step.rcpts, message, manifest.timeout_s * 1000);
-          if (a.kind == DaemonAnswer::Kind::kOk) {
-            // Before anything else: the acknowledgement's place in the order.
-            std::string data = step.id;
-            for (const auto& r : step.rcpts) data += " " + r;
-            if (!mark("ack", data)) return false;
-          } else if (a.kind == DaemonAnswer::Kind::kErr) {
-            rec.notes.push_back(where + ": serve answered err: " + a.detail);
-          } else {
-            if (!mark("exit", "serve " + daemon.exit_status())) return false;
-            rec.notes.push_back(where + ": target error: serve broke the protocol (" + a.detail +
-                                "); it ended with status " + daemon.exit_status() +
-                                " and is started again before the next enqueue");
-          }
-          continue;
-        }
-        if (!run_step(step, i, faults, &o)) return false;
-        break;
-      }
-      case StepKind::kDeliver:
-        if (manifest.deliver.empty()) continue;
-        if (!run_step(step, i, faults, &o)) return false;
-        break;
-      case StepKind::kRestart:
-        if (manifest.daemon() && !stop_daemon()) return false;
-        if (manifest.recover.empty()) {
-          if (manifest.daemon() && !start_daemon()) return false;
-          continue;
-        }
-        if (!run_step(step, i, faults, &o)) return false;
-        break;
-      case StepKind::kTick:
-        ctx.now += step.seconds;
-        continue;
-    }
-    if (!o.error.empty()) {
-      *error = "step " + std::to_string(i + 1) + " (" + kind + "): " + o.error;
-      return false;
-    }
-    if (!mark("exit", kind + " " + o.Status())) return false;
-    if (step.kind == StepKind::kRestart && manifest.daemon() && !start_daemon()) return false;
-    if (step.kind == StepKind::kEnqueue && o.Succeeded()) {
-      std::string data = step.id;
-      for (const auto& r : step.rcpts) data += " " + r;
-      if (!mark("ack", data)) return false;
-    }
-    if (!o.Succeeded()) {
-      rec.notes.push_back("step " + std::to_string(i + 1) + " (" + step.MarkData() +
-                          ") ended with status " + o.Status());
-    }
-  }
-  if (manifest.daemon() && !arming.ParkAll(error)) return false;
-  if (!stop_daemon()) return false;
-  rec.run.final_snapshot = work_dir + "/snap/final";
-  if (!ModelAvailable() && !CopyTree(rec.run.root, rec.run.final_snapshot, error)) return false;
-  {
-    TraceReader reader(rec.run.trace_path);
-    uint64_t next = 1;
-    while (auto op = reader.Next()) next = std::max(next, op->seq + 1);
-    rec.run.final_seq = next;
-  }
-  if (rec.paused) {
-    rec.beside_label = beside_what + ", paused before " +
-                       CallAfter(rec.run.trace_path, rec.run.root, paused_pid, resumed_after);
-  }
-  std::string escape = FindEscape(rec.run.trace_path, manifest, rec.run.root, &rec.notes, error);
-  if (!error->empty()) return false;
-  if (!escape.empty()) {
-    *error = manifest.file + ": target '" + manifest.name +
-             "' wrote outside its root (the crash domain): " + escape;
-    return false;
-  }
-  *out = std::move(rec);
+  WorkloadRecorder recorder(scenario, manifest, tools, work_dir, interleaving, error);
+  if (!recorder.Record()) return false;
+  *out = recorder.Take();
   return true;
 }
 

@@ -3,6 +3,7 @@
 // recorder could not see, e.g. a shared writable mapping).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,5 +23,21 @@ std::string FirstEscape(const std::string& trace_path, std::string* error,
 // `root` are shown relative to it.
 std::vector<std::string> UnignoredGaps(const std::string& trace_path, const Manifest& manifest,
                                        const std::string& root);
+
+// The first escape in the trace as FormatOp shows it, leading spaces
+// trimmed ("" when none, or when the trace is unreadable: *error then says
+// why). Adds to *notes one line per path with a recorder gap before it:
+// ignored when the manifest lists the file as rebuilt.
+std::string FirstEscapeNotingGaps(const std::string& trace_path, const Manifest& manifest,
+                                  const std::string& root, std::vector<std::string>* notes,
+                                  std::string* error);
+
+// The highest seq in the trace (0 when empty or unreadable).
+uint64_t LastSeq(const std::string& trace_path);
+
+// "rename queue/tmp/x -> queue/new/x": the first call of `pid` after seq
+// `after` (paths under `root` relative to it), the call a pause held back.
+std::string CallAfter(const std::string& trace_path, const std::string& root, uint64_t pid,
+                      uint64_t after);
 
 }  // namespace aftershock
