@@ -6,7 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "harness/command.h"
+#include "harness/cli/command.h"
 #include "harness/command_env.h"
 #include "harness/mail_facts.h"
 #include "harness/message.h"
