@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/file_io.h"
 #include "harness/fuzz_probe.h"
 #include "harness/fuzz_scenario.h"
 #include "harness/run_dir.h"
@@ -89,12 +90,6 @@ class FuzzProgress {
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
-
-std::string Safe(const std::string& s) {
-  std::string out;
-  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' ? c : '_';
-  return out;
-}
 
 std::string Join(const std::vector<std::string>& v, const char* sep) {
   std::string out;
@@ -304,7 +299,7 @@ int RunFuzz(const FuzzOptions& o, FuzzOutcome* outcome) {
     std::fprintf(stderr, "aftershock: %s\n", st.fatal.c_str());
     return 2;
   }
-  std::string name = "fuzz-" + Safe(manifest.name) + "-" + std::to_string(seed);
+  std::string name = "fuzz-" + SafeFileName(manifest.name) + "-" + std::to_string(seed);
   Scenario found = RegressionScenario(base, full, verdict, name);
   found.steps = st.best;
   found.description =

@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "harness/command.h"
+#include "harness/cli/command.h"
 #include "harness/command_env.h"
 #include "harness/fuzz.h"
 #include "harness/scenario.h"

@@ -8,21 +8,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
+#include "common/file_io.h"
 #include "injector/launch.h"
 #include "injector/marks.h"
 #include "injector/trace_file.h"
 
 namespace aftershock {
 namespace {
-
-std::string ReadFileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // The parent pid in /proc/PID/stat (the field after the parenthesized name).
 pid_t ParentOf(const char* pid) {

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "harness/command.h"
+#include "harness/cli/command.h"
 
 namespace aftershock {
 

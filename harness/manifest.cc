@@ -57,6 +57,7 @@ bool LoadManifest(const std::string& path, Manifest* out, std::string* error) {
   const toml::table* commands = nullptr;
   const toml::table* mailbox = nullptr;
   const toml::table* gaps = nullptr;
+  const toml::table* faults = nullptr;
   top.String("name", &m.name, true);
   if (top.ok() && !ValidName(m.name)) top.FailAt("name", "'name' must match [a-z0-9._-]+");
   top.String("description", &m.description);
@@ -65,6 +66,7 @@ bool LoadManifest(const std::string& path, Manifest* out, std::string* error) {
   top.Table("mailbox", &mailbox);
   top.StringMap("env", &m.env);
   top.Table("gaps", &gaps);
+  top.Table("faults", &faults);
   if (!top.Finish()) return false;
 
   TomlFields c(path, *commands, error);
@@ -139,8 +141,21 @@ bool LoadManifest(const std::string& path, Manifest* out, std::string* error) {
     }
     if (!g.Finish()) return false;
   }
+  if (faults) {
+    TomlFields f(path, *faults, error);
+    f.StringList("points", &m.fault_points);
+    for (const auto& p : m.fault_points) {
+      if (!f.ok()) break;
+      if (!ValidPointName(p)) f.FailAt("points", "'" + p + "' is not a fault point name");
+    }
+    if (!f.Finish()) return false;
+  }
   *out = std::move(m);
   return true;
+}
+
+bool ValidPointName(const std::string& point) {
+  return !point.empty() && point.find_first_of(" \t\n;=") == std::string::npos;
 }
 
 bool IsRebuilt(const Manifest& m, const std::string& rel) {

@@ -37,6 +37,10 @@ struct Manifest {
   // the target rebuilds on open; removed from every crash state before
   // recovery, and their recorder gaps are not gaps.
   std::vector<std::string> rebuilt;
+  // [faults] points: libfiu fault points the target compiles in itself
+  // (refqueue/enqueue/after-fsync); a scenario's [[fault]] may name them
+  // beside the injector's own. A trailing '*' declares a group.
+  std::vector<std::string> fault_points;
   bool daemon() const { return mode == CommandMode::kDaemon; }
 };
 
@@ -47,6 +51,10 @@ bool LoadManifest(const std::string& path, Manifest* out, std::string* error);
 // Returns "" iff every {placeholder} in `command` is one the contract
 // defines ({root} {id} {rcpts} {sink} {now} {manifest_dir}); else its name.
 std::string UnknownPlaceholder(const std::string& command);
+
+// True iff `point` can be a libfiu point name (or group): non-empty, without
+// the blanks, ';' and '=' that separate the injector's fault rules.
+bool ValidPointName(const std::string& point);
 
 // True iff `rel` (a path relative to {root}) matches one of the manifest's
 // [gaps] rebuilt patterns.

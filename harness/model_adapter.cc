@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "harness/launch_adapter.h"
+#include "injector/fidelity.h"
 #include "model/crash_states.h"
 #include "model/fs_state.h"
 #include "model/op_source.h"
@@ -182,15 +183,8 @@ std::string CheckFidelity(const RecordedRun& run) {
   if (!state) return "recorder gap: cannot read the initial state: " + status.message();
   state->SetRoot(run.root);
   FileOpSource ops(run.trace_path);
-  while (std::optional<Op> op = ops.Next()) {
-    Status st = state->Apply(*op);
-    if (!st.ok()) return "recorder gap: op " + std::to_string(op->seq) + ": " + st.message();
-  }
-  if (!ops.Error().empty()) return "recorder gap: " + ops.Error();
-  std::optional<FsState> now = Capture(run.root, &status);
-  if (!now) return "recorder gap: cannot read the root after the run: " + status.message();
-  if (std::optional<std::string> d = Diff(*state, *now)) return "recorder gap: " + *d;
-  return "";
+  FidelityResult r = CheckFidelity(std::move(*state), &ops, run.trace_path);
+  return r.ok ? "" : r.gap;
 }
 
 bool MaterializeCrashState(const CrashStateRef& state, const std::string& dir, std::string* error) {

@@ -41,12 +41,6 @@ struct ExploreOptions {
 class StatePayload {
  public:
   virtual ~StatePayload() = default;
-  // The fidelity check: the model's replay of the whole trace onto the initial
-  // state must equal the directory the run left (`run.root` now). Returns ""
-  // when it does (or without the model), else the first difference ("recorder
-  // gap: ..."): crash states of that recording may then be wrong.
-  std::string CheckFidelity(const RecordedRun& run);
-
   // Writes the state into `dir` (empty or missing). Returns true iff done.
   virtual bool MaterializeInto(const std::string& dir, std::string* error) const = 0;
 };
@@ -88,10 +82,11 @@ std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
                                                   const ExploreOptions& options,
                                                   std::string* error);
 
-// The fidelity check: the model's replay of the whole trace onto the initial
-// state must equal the directory the run left (`run.root` now). Returns ""
-// when it does (or without the model), else the first difference ("recorder
-// gap: ..."): crash states of that recording may then be wrong.
+// The fidelity check (injector/fidelity.h, the one check): the model's replay
+// of the whole trace onto the initial state must equal the directory the run
+// left (`run.root` now). Returns "" when it does (or without the model), else
+// the first difference ("recorder gap: ..."): crash states of that recording
+// may then be wrong.
 std::string CheckFidelity(const RecordedRun& run);
 
 // Writes the state into `dir` (empty or missing). Returns true iff done.

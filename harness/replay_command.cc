@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/builtin_workloads.h"
-#include "harness/command.h"
+#include "harness/cli/command.h"
 #include "harness/command_env.h"
 #include "harness/message.h"
 #include "harness/pipeline.h"

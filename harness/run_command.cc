@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "harness/command.h"
+#include "harness/cli/command.h"
 #include "harness/command_env.h"
 #include "harness/builtin_workloads.h"
 #include "harness/terminal.h"

@@ -2,23 +2,30 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "harness/toml_fields.h"
+#include "injector/faults.h"
+#include "model/crash_states.h"
+#include "model/persistence.h"
+#include "reports/verdict.h"
 
 namespace aftershock {
 namespace {
 
-constexpr const char* kModels[] = {"process", "posix", "posix+torn", "ext4-ordered",
-                                   "ext4-ordered+torn"};
-constexpr const char* kStrategies[] = {"prefix", "omit-one", "random", "exhaustive"};
-constexpr const char* kVerdicts[] = {"ok",      "duplicate", "unacked-delivered", "lost",
-                                     "corrupt", "phantom",   "recovery-failed"};
-constexpr const char* kErrnos[] = {"EIO",    "ENOSPC", "EDQUOT", "EINTR",  "EAGAIN",
-                                   "EACCES", "EPERM",  "EROFS",  "EMFILE", "ENOMEM"};
-
 template <typename List>
 bool In(const List& list, const std::string& s) {
   return std::find(std::begin(list), std::end(list), s) != std::end(list);
+}
+
+// "prefix, omit-one, random or exhaustive": the model's strategies.
+std::string StrategyNamesHelp() {
+  std::string help;
+  for (size_t i = 0; i < std::size(kStrategies); ++i) {
+    if (i > 0) help += i + 1 == std::size(kStrategies) ? " or " : ", ";
+    help += StrategyName(kStrategies[i]);
+  }
+  return help;
 }
 
 bool ValidRcpt(const std::string& r) {
@@ -41,6 +48,39 @@ bool ValidId(const std::string& id) {
   return true;
 }
 
+// The fault points a scenario may name: the injector's (injector/faults.h)
+// and, for a [[fault]], those the target's manifest declares ([faults]
+// points: libfiu points compiled into the target, such as refqueue's).
+class PointNames {
+ public:
+  explicit PointNames(const std::string& target) : target_(target) {}
+  // Returns true iff the injector consults `point` (or a group matching one).
+  static bool Injector(const std::string& point) { return inject::IsKnownPoint(point.c_str()); }
+  // Returns true iff the injector or the target knows `point`.
+  bool InjectorOrTarget(const std::string& point) {
+    if (Injector(point)) return true;
+    if (!loaded_) {
+      loaded_ = true;
+      Manifest m;
+      std::string error;
+      if (!target_.empty() && LoadManifest(target_, &m, &error)) manifest_ = std::move(m);
+    }
+    if (!manifest_) return false;
+    for (const std::string& own : manifest_->fault_points) {
+      if (inject::PointMatches(own.c_str(), point.c_str()) ||
+          inject::PointMatches(point.c_str(), own.c_str())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  const std::string& target_;
+  bool loaded_ = false;
+  std::optional<Manifest> manifest_;
+};
+
 bool ReadStep(TomlFields& f, Scenario* s, int64_t* next_id, Step* beside_of = nullptr);
 
 // [step.beside] of `host` (already read): a step run while host is paused.
@@ -51,8 +91,13 @@ bool ReadBeside(TomlFields& f, const toml::table& table, Scenario* s, int64_t* n
   f.String("point", &b->point);
   f.IntList("at", &b->at, 1, int64_t{1} << 30);
   if (!f.ok()) return false;
-  if (b->point.empty() || b->point.find_first_of(" \t\n;=") != std::string::npos) {
+  if (!ValidPointName(b->point)) {
     return f.FailAt("point", "'point' must be a fault point name (posix/io/rw/write) or \"*\"");
+  }
+  // A beside step pauses in the recorder, so only the recorder's points serve.
+  if (!PointNames::Injector(b->point)) {
+    return f.FailAt("point", "unknown fault point '" + b->point +
+                                 "': not one the injector records (docs/injector.md)");
   }
   for (size_t i = 1; i < b->at.size(); ++i) {
     if (b->at[i] <= b->at[i - 1]) return f.FailAt("at", "'at' must be increasing");
@@ -142,15 +187,19 @@ bool ReadStep(TomlFields& f, Scenario* s, int64_t* next_id, Step* beside_of) {
   return finish(&s->steps.back());
 }
 
-bool ReadFault(TomlFields& f, Fault* fault) {
+bool ReadFault(TomlFields& f, PointNames* points, Fault* fault) {
   f.String("action", &fault->action, true);
   if (f.ok() && fault->action != "fail" && fault->action != "short") {
     return f.FailAt("action", "'action' must be \"fail\" or \"short\"");
   }
   f.String("point", &fault->point, true);
-  if (f.ok() &&
-      (fault->point.empty() || fault->point.find_first_of(" \t\n;=") != std::string::npos)) {
+  if (f.ok() && !ValidPointName(fault->point)) {
     return f.FailAt("point", "'point' must be a fault point name (posix/io/sync/fsync)");
+  }
+  if (f.ok() && !points->InjectorOrTarget(fault->point)) {
+    return f.FailAt("point", "unknown fault point '" + fault->point +
+                                 "': neither the injector's (docs/injector.md) nor among the "
+                                 "target's [faults] points");
   }
   f.Int("nth", &fault->nth, 1, 1 << 30);
   f.String("errno", &fault->err);
@@ -160,7 +209,9 @@ bool ReadFault(TomlFields& f, Fault* fault) {
   if (!f.ok()) return false;
   if (fault->action == "fail") {
     if (fault->err.empty()) return f.Fail(nullptr, "action = \"fail\" needs 'errno'");
-    if (!In(kErrnos, fault->err)) return f.FailAt("errno", "unknown errno '" + fault->err + "'");
+    if (inject::ErrnoFromName(fault->err.data(), fault->err.size()) == 0) {
+      return f.FailAt("errno", "unknown errno '" + fault->err + "'");
+    }
   }
   if (fault->action == "short" && !fault->err.empty()) {
     return f.FailAt("errno", "action = \"short\" takes 'bytes', not 'errno'");
@@ -241,9 +292,9 @@ bool Expectation::ViolationExpectedUnder(const std::string& model) const {
   return violation_models.empty() || In(violation_models, model);
 }
 
-bool IsKnownModel(const std::string& model) { return In(kModels, model); }
-bool IsKnownStrategy(const std::string& strategy) { return In(kStrategies, strategy); }
-bool IsKnownVerdictName(const std::string& verdict) { return In(kVerdicts, verdict); }
+bool IsKnownModel(const std::string& model) { return PersistenceModel::Parse(model).has_value(); }
+bool IsKnownStrategy(const std::string& strategy) { return ParseStrategy(strategy).has_value(); }
+bool IsKnownVerdictName(const std::string& verdict) { return ParseVerdict(verdict).has_value(); }
 
 bool LoadScenario(const std::string& path, Scenario* out, std::string* error) {
   error->clear();
@@ -273,15 +324,13 @@ bool LoadScenario(const std::string& path, Scenario* out, std::string* error) {
       const std::string& m = s.models[i];
       if (top.ok() && !IsKnownModel(m)) {
         top.Fail(root["models"].as_array()->get(i),
-                 "unknown model '" + m +
-                     "' (process, posix, posix+torn, ext4-ordered, "
-                     "ext4-ordered+torn)");
+                 "unknown model '" + m + "' (" + PersistenceModel::kNamesHelp + ")");
       }
     }
   }
   top.String("strategy", &s.strategy);
   if (top.ok() && !IsKnownStrategy(s.strategy)) {
-    top.FailAt("strategy", "'strategy' must be prefix, omit-one, random or exhaustive");
+    top.FailAt("strategy", "'strategy' must be " + StrategyNamesHelp());
   }
   top.Int("seed", &seed, 0, INT64_MAX);
   top.Int("nested", &s.nested, 0, 1);
@@ -307,10 +356,11 @@ bool LoadScenario(const std::string& path, Scenario* out, std::string* error) {
     TomlFields f(path, *t, error);
     if (!ReadStep(f, &s, &next_id)) return false;
   }
+  PointNames points(s.target);
   for (const toml::table* t : faults) {
     TomlFields f(path, *t, error);
     Fault fault;
-    if (!ReadFault(f, &fault)) return false;
+    if (!ReadFault(f, &points, &fault)) return false;
     s.faults.push_back(fault);
   }
   if (expect) {

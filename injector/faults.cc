@@ -146,17 +146,37 @@ bool ParseRule(const char* s, size_t n, FaultPlan* plan, char* err, size_t cap) 
 
 }  // namespace
 
+const ErrnoName kErrnoNames[] = {{"EIO", EIO},       {"ENOSPC", ENOSPC}, {"EDQUOT", EDQUOT},
+                                 {"EINTR", EINTR},   {"EACCES", EACCES}, {"EPERM", EPERM},
+                                 {"ENOENT", ENOENT}, {"EEXIST", EEXIST}, {"EROFS", EROFS},
+                                 {"EAGAIN", EAGAIN}, {"EBADF", EBADF},   {"EFBIG", EFBIG},
+                                 {"EMFILE", EMFILE}, {"ENOMEM", ENOMEM}, {"EXDEV", EXDEV}};
+const size_t kErrnoNameCount = sizeof kErrnoNames / sizeof kErrnoNames[0];
+
+// libfiu's POSIX preload names where it covers the call (docs/injector.md,
+// "Point names"), aftershock/... otherwise.
+const char* const kFaultPoints[] = {
+    "posix/io/oc/open",           "posix/io/oc/close",         "posix/io/rw/write",
+    "posix/io/rw/write/reduce",   "posix/io/rw/pwrite",        "posix/io/rw/pwrite/reduce",
+    "posix/io/rw/writev",         "posix/io/rw/writev/reduce", "posix/io/rw/pwritev",
+    "posix/io/rw/pwritev/reduce", "posix/io/rw/truncate",      "posix/io/rw/ftruncate",
+    "posix/io/sync/fsync",        "posix/io/sync/fdatasync",   "posix/io/dir/rename",
+    "posix/io/dir/unlink",        "linux/io/sync_file_range",  "aftershock/io/creat",
+    "aftershock/io/openat",       "aftershock/io/openat2",     "aftershock/io/syncfs",
+    "aftershock/io/sync",         "aftershock/io/renameat",    "aftershock/io/renameat2",
+    "aftershock/io/unlinkat",     "aftershock/io/rmdir",       "aftershock/io/link",
+    "aftershock/io/linkat",       "aftershock/io/mkdir",       "aftershock/io/mkdirat",
+    "aftershock/io/symlink",      "aftershock/io/symlinkat",   "aftershock/io/mknod",
+    "aftershock/io/mknodat",      "aftershock/io/chmod",       "aftershock/io/fchmod",
+    "aftershock/io/fchmodat",     "aftershock/io/fchmodat2",   "aftershock/io/fallocate",
+    "aftershock/io/dup",          "aftershock/io/dup2",        "aftershock/io/dup3",
+    "aftershock/io/fcntl",
+};
+const size_t kFaultPointCount = sizeof kFaultPoints / sizeof kFaultPoints[0];
+
 int ErrnoFromName(const char* s, size_t n) {
-  struct {
-    const char* name;
-    int value;
-  } const kNames[] = {{"EIO", EIO},       {"ENOSPC", ENOSPC}, {"EDQUOT", EDQUOT},
-                      {"EINTR", EINTR},   {"EACCES", EACCES}, {"EPERM", EPERM},
-                      {"ENOENT", ENOENT}, {"EEXIST", EEXIST}, {"EROFS", EROFS},
-                      {"EAGAIN", EAGAIN}, {"EBADF", EBADF},   {"EFBIG", EFBIG},
-                      {"EMFILE", EMFILE}, {"ENOMEM", ENOMEM}, {"EXDEV", EXDEV}};
-  for (const auto& e : kNames) {
-    if (Eq(s, n, e.name)) return e.value;
+  for (size_t i = 0; i < kErrnoNameCount; ++i) {
+    if (Eq(s, n, kErrnoNames[i].name)) return kErrnoNames[i].value;
   }
   uint64_t v = 0;
   if (ParseU64(s, n, &v) && v > 0 && v < 4096) return static_cast<int>(v);
@@ -170,6 +190,13 @@ bool PointMatches(const char* pattern, const char* name) {
     if (pattern[i] != name[i]) return false;
   }
   return name[i] == '\0';
+}
+
+bool IsKnownPoint(const char* pattern) {
+  for (size_t i = 0; i < kFaultPointCount; ++i) {
+    if (PointMatches(pattern, kFaultPoints[i])) return true;
+  }
+  return false;
 }
 
 bool ParseFaultSpec(const char* spec, size_t len, FaultPlan* plan, char* err, size_t err_cap) {

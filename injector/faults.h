@@ -48,10 +48,28 @@ struct FaultPlan {
 // otherwise writes a message naming the rule into err.
 bool ParseFaultSpec(const char* spec, size_t len, FaultPlan* plan, char* err, size_t err_cap);
 
-// errno for a name ("EIO") or a decimal number; 0 if unknown.
+struct ErrnoName {
+  const char* name;  // "EIO"
+  int value;
+};
+// Every errno name ErrnoFromName knows, kErrnoNameCount of them: the one list
+// (the scenario parser asks it too).
+extern const ErrnoName kErrnoNames[];
+extern const size_t kErrnoNameCount;
+
+// errno for a name in kErrnoNames ("EIO") or a decimal number; 0 if unknown.
 int ErrnoFromName(const char* s, size_t len);
+
+// Every fault point the recorder consults, kFaultPointCount of them (the
+// names in calls_*.cc; tests/injector checks that the two agree).
+extern const char* const kFaultPoints[];
+extern const size_t kFaultPointCount;
 
 // True iff point name `name` matches pattern (exact, or prefix with '*').
 bool PointMatches(const char* pattern, const char* name);
+
+// True iff `pattern` names a fault point of kFaultPoints, or is a group
+// (trailing '*') that matches at least one of them.
+bool IsKnownPoint(const char* pattern);
 
 }  // namespace aftershock::inject

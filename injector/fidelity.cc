@@ -3,7 +3,6 @@
 #include <stdlib.h>
 
 #include "injector/trace_file.h"
-#include "model/fs_state.h"
 
 namespace aftershock {
 
@@ -26,32 +25,41 @@ std::shared_ptr<RootSnapshot> SnapshotRoot(const std::string& root, std::string*
   return snap;
 }
 
-FidelityResult CheckFidelity(const RootSnapshot& before, const Trace& trace,
-                             const std::string& trace_path) {
+FidelityResult CheckFidelity(FsState replayed, OpSource* ops, const std::string& trace_path) {
   FidelityResult r;
-  FsState replayed = before.state;  // copy-on-write: the snapshot stays as it was
-  for (const Op& op : trace.ops) {
-    Status st = replayed.Apply(op);
+  const std::string root = replayed.root();
+  while (std::optional<Op> op = ops->Next()) {
+    Status st = replayed.Apply(*op);
     if (!st.ok()) {
-      r.gap = "recorder gap: replaying the trace failed: " + st.message();
+      r.gap = "recorder gap: replaying the trace failed at op " + std::to_string(op->seq) + ": " +
+              st.message();
       return r;
     }
   }
+  if (!ops->Error().empty()) {
+    r.gap = "recorder gap: " + ops->Error();
+    return r;
+  }
   Status st;
-  std::optional<FsState> now = Capture(before.state.root(), &st);
+  std::optional<FsState> now = Capture(root, &st);
   if (!now) {
     r.gap = "cannot read the root after the run: " + st.message();
     return r;
   }
-  now->SetRoot(before.state.root());
+  now->SetRoot(root);
   for (const std::string& own : {trace_path, trace_path + ".seq"}) {
-    if (trace_path.empty() || own.rfind(before.state.root() + "/", 0) != 0) continue;
+    if (trace_path.empty() || own.rfind(root + "/", 0) != 0) continue;
     Op forget;
     forget.kind = OpKind::kUnlink;
     forget.path = own;
-    std::string rel = own.substr(before.state.root().size() + 1);
-    if (now->Lookup(rel)) now->Apply(forget);
-    if (replayed.Lookup(rel)) replayed.Apply(forget);
+    std::string rel = own.substr(root.size() + 1);
+    for (FsState* s : {&*now, &replayed}) {
+      if (!s->Lookup(rel)) continue;
+      if (Status forgot = s->Apply(forget); !forgot.ok()) {
+        r.gap = "cannot leave out the trace's own file: " + forgot.message();
+        return r;
+      }
+    }
   }
   if (auto d = Diff(replayed, *now)) {
     r.gap = "recorder gap: the trace does not reproduce the directory: " + *d;
@@ -59,6 +67,13 @@ FidelityResult CheckFidelity(const RootSnapshot& before, const Trace& trace,
   }
   r.ok = true;
   return r;
+}
+
+FidelityResult CheckFidelity(const RootSnapshot& before, const Trace& trace,
+                             const std::string& trace_path) {
+  VectorOpSource ops(&trace.ops);
+  // Copy-on-write: the snapshot stays as it was.
+  return CheckFidelity(before.state, &ops, trace_path);
 }
 
 bool ReportFidelityGap(const std::string& trace_path, const FidelityResult& result) {

@@ -8,24 +8,13 @@
 
 #include <cstring>
 
+#include "common/file_io.h"
 #include "injector/shared_page.h"
 
 namespace aftershock {
 namespace {
 
 std::string SeqPath(const std::string& trace) { return trace + ".seq"; }
-
-bool WriteAll(int fd, const void* p, size_t n) {
-  const char* c = static_cast<const char*>(p);
-  while (n > 0) {
-    ssize_t w = ::write(fd, c, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    c += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
 
 std::string Err(const std::string& what) { return what + ": " + std::strerror(errno); }
 

@@ -27,8 +27,7 @@ const char* StrategyName(Strategy s) {
 }
 
 std::optional<Strategy> ParseStrategy(std::string_view name) {
-  for (Strategy s :
-       {Strategy::kPrefix, Strategy::kOmitOne, Strategy::kRandom, Strategy::kExhaustive}) {
+  for (Strategy s : kStrategies) {
     if (name == StrategyName(s)) return s;
   }
   return std::nullopt;

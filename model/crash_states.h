@@ -38,7 +38,10 @@ enum class Strategy : uint8_t {
   kRandom,      // `random_count` crash points, each with a seeded random legal subset
   kExhaustive,  // every legal subset at every point, up to `exhaustive_bound` per point
 };
+inline constexpr Strategy kStrategies[] = {Strategy::kPrefix, Strategy::kOmitOne, Strategy::kRandom,
+                                           Strategy::kExhaustive};
 const char* StrategyName(Strategy s);
+// Parses StrategyName()'s forms; nullopt for anything else.
 std::optional<Strategy> ParseStrategy(std::string_view name);
 
 struct CrashOptions {

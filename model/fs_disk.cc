@@ -9,25 +9,13 @@
 #include <map>
 #include <vector>
 
+#include "common/file_io.h"
 #include "model/fs_state.h"
 
 namespace aftershock {
 namespace {
 
 Status Errno(const std::string& what) { return Status::Error(what + ": " + std::strerror(errno)); }
-
-bool WriteAll(int fd, const std::string& data) {
-  const char* p = data.data();
-  size_t n = data.size();
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
 
 bool ReadAll(int fd, std::string* out) {
   char buf[65536];

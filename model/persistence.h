@@ -38,6 +38,9 @@ struct PersistenceModel {
   std::string Name() const;
   // Parses Name()'s forms; nullopt for anything else.
   static std::optional<PersistenceModel> Parse(std::string_view name);
+  // The forms Parse accepts, for people (error messages, --help).
+  static constexpr const char* kNamesHelp =
+      "process, posix, posix+torn, ext4-ordered, ext4-ordered+torn; +torn4096 for 4 KiB sectors";
 };
 
 enum class UnitClass : uint8_t {

@@ -1,4 +1,7 @@
-// Errors as values for the model (LevelDB's Status, reduced to what we need).
+// Errors as values (LevelDB's Status, reduced to what we need): the one
+// Status of the model, the injector's library code, the harness and the
+// reports. (The reference queue and the SQLite adapter are programs of their
+// own and keep theirs.) [[nodiscard]]: a Status nobody looks at is a bug.
 #pragma once
 
 #include <string>
@@ -6,7 +9,7 @@
 
 namespace aftershock {
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
   static Status Ok() { return Status(); }

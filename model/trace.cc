@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/file_io.h"
+
 namespace aftershock {
 namespace {
 
@@ -72,18 +74,6 @@ RecordHeader ToHeader(const Op& op) {
   return h;
 }
 
-bool WriteAll(int fd, const void* buf, size_t n) {
-  const char* p = static_cast<const char*>(buf);
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
 }  // namespace
 
 TraceReader::TraceReader(const std::string& path) : path_(path) {
@@ -103,8 +93,8 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
   }
   if (fh.version != trace::kVersion) {
     error_ = path + ": byte 8: trace version " + std::to_string(fh.version) +
-             " is not supported (this aftershock reads version " +
-             std::to_string(trace::kVersion) + ")";
+             " is not supported (this aftershock reads version " + std::to_string(trace::kVersion) +
+             ")";
     return;
   }
   if (fh.header_size < sizeof fh || fh.header_size > 4096) {
@@ -174,7 +164,7 @@ TraceWriter::TraceWriter(const std::string& path) {
     error_ = path + ": " + std::strerror(errno);
     return;
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd_, &st) == 0 && st.st_size == 0) {
     FileHeader fh{};
     std::memcpy(fh.magic, trace::kMagic, sizeof fh.magic);

@@ -18,8 +18,8 @@ namespace aftershock {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::ReadText;
 using testing::Aftershock;
+using testing::ReadText;
 using testing::RecordSupported;
 using testing::RefqueueBuilt;
 using testing::Result;
@@ -179,6 +179,21 @@ TEST(Cli, FailingInitIsAnInputError) {
 TEST(Cli, UnknownOptionIsAUsageError) {
   EXPECT_EQ(Aftershock("run --frobnicate").status, 2);
   EXPECT_EQ(Aftershock("run --model ext5 x.toml").status, 2);
+}
+
+// The CLI asks the model which names it takes: every form of
+// PersistenceModel::Parse, torn4096 among them.
+TEST(Cli, RunAndCheckAcceptEveryModelTheModelParses) {
+  ScratchDir dir;
+  std::string s = Scenario(dir, Target("test/shellq.toml"), "");
+  Result run =
+      Aftershock("run " + s + " --model ext4-ordered+torn4096 --out " + dir.path() + "/out -q");
+  EXPECT_EQ(run.status, 0) << run.output;
+  EXPECT_EQ(run.output.find("unknown model"), std::string::npos) << run.output;
+  Result check = Aftershock("check --target " + Target("test/shellq.toml") +
+                            " --model ext4-ordered+torn4096 --out " + dir.path() + "/out2 -q");
+  EXPECT_EQ(check.status, 0) << check.output;
+  EXPECT_EQ(Aftershock("run " + s + " --model process+torn4096 -q").status, 2);
 }
 
 TEST(Cli, EveryCommandHasHelp) {

@@ -6,6 +6,9 @@
 #include "harness/launch_adapter.h"
 #include "harness/manifest.h"
 #include "harness/scenario.h"
+#include "injector/faults.h"
+#include "model/crash_states.h"
+#include "reports/verdict.h"
 #include "tests/harness/test_util.h"
 
 namespace aftershock {
@@ -186,7 +189,96 @@ TEST(Scenario, UnknownModelIsAnErrorAtTheElement) {
   EXPECT_EQ(ScenarioError("target = \"m\"\nmodels = [\"posix\", \"ext5\"]\n[[step]]\nkind = "
                           "\"deliver\"\n"),
             ":2:20: unknown model 'ext5' (process, posix, posix+torn, ext4-ordered, "
-            "ext4-ordered+torn)");
+            "ext4-ordered+torn; +torn4096 for 4 KiB sectors)");
+}
+
+// The scenario parser asks the model: every form PersistenceModel::Parse
+// takes is a scenario model.
+TEST(Scenario, EveryModelTheModelParsesIsAccepted) {
+  ScratchDir dir;
+  for (const char* m : {"process", "posix", "posix+torn", "posix+torn512", "posix+torn4096",
+                        "ext4-ordered", "ext4-ordered+torn", "ext4-ordered+torn4096"}) {
+    std::string path = dir.Write("s.toml", std::string("target = \"m\"\nmodels = [\"") + m +
+                                               "\"]\n[[step]]\nkind = \"deliver\"\n");
+    Scenario s;
+    std::string error;
+    EXPECT_TRUE(LoadScenario(path, &s, &error)) << m << ": " << error;
+  }
+  EXPECT_FALSE(IsKnownModel("process+torn"));
+}
+
+TEST(Scenario, EveryStrategyAndVerdictOfTheirOwnersIsAccepted) {
+  for (Strategy st : kStrategies) EXPECT_TRUE(IsKnownStrategy(StrategyName(st)));
+  for (std::string_view v : kVerdictNames) EXPECT_TRUE(IsKnownVerdictName(std::string(v)));
+  EXPECT_FALSE(IsKnownStrategy("bisect"));
+  EXPECT_FALSE(IsKnownVerdictName("fine"));
+}
+
+std::string FaultScenario(const std::string& point, const std::string& err) {
+  return "target = \"m.toml\"\n[[step]]\nkind = \"deliver\"\n[[fault]]\naction = \"fail\"\n"
+         "point = \"" +
+         point + "\"\nerrno = \"" + err + "\"\n";
+}
+
+// Iterates the injector's own list: a name added there is a scenario errno.
+TEST(Scenario, EveryErrnoTheInjectorAcceptsIsAccepted) {
+  ScratchDir dir;
+  ASSERT_GT(inject::kErrnoNameCount, 10u);
+  for (size_t i = 0; i < inject::kErrnoNameCount; ++i) {
+    const char* name = inject::kErrnoNames[i].name;
+    std::string path = dir.Write("s.toml", FaultScenario("posix/io/sync/fsync", name));
+    Scenario s;
+    std::string error;
+    EXPECT_TRUE(LoadScenario(path, &s, &error)) << name << ": " << error;
+  }
+  EXPECT_EQ(ScenarioError(FaultScenario("posix/io/sync/fsync", "EWHAT")),
+            ":7:9: unknown errno 'EWHAT'");
+}
+
+TEST(Scenario, UnknownFaultPointIsAnErrorAtItsValue) {
+  EXPECT_EQ(ScenarioError(FaultScenario("posix/io/sync/fsnyc", "EIO")),
+            ":6:9: unknown fault point 'posix/io/sync/fsnyc': neither the injector's "
+            "(docs/injector.md) nor among the target's [faults] points");
+  EXPECT_EQ(ScenarioError(FaultScenario("posix/io/syncc/*", "EIO")).substr(0, 30),
+            ":6:9: unknown fault point 'po");
+}
+
+TEST(Scenario, FaultPointGroupsThatMatchAnInjectorPointAreAccepted) {
+  ScratchDir dir;
+  for (const char* point : {"posix/io/sync/*", "aftershock/io/renameat2", "*"}) {
+    std::string path = dir.Write("s.toml", FaultScenario(point, "EIO"));
+    Scenario s;
+    std::string error;
+    EXPECT_TRUE(LoadScenario(path, &s, &error)) << point << ": " << error;
+  }
+}
+
+// A target's own libfiu points (refqueue's) are fault points of scenarios
+// on that target, and of no other.
+TEST(Scenario, FaultPointsTheTargetDeclaresAreAccepted) {
+  ScratchDir dir;
+  dir.Write("m.toml",
+            std::string(kGoodManifest) + "[faults]\npoints = [\"q/enqueue/after-fsync\"]\n");
+  std::string path = dir.Write("s.toml", FaultScenario("q/enqueue/after-fsync", "EIO"));
+  Scenario s;
+  std::string error;
+  EXPECT_TRUE(LoadScenario(path, &s, &error)) << error;
+  path = dir.Write("s.toml", FaultScenario("q/enqueue/after-fsnyc", "EIO"));
+  EXPECT_FALSE(LoadScenario(path, &s, &error));
+  EXPECT_NE(error.find(":6:9: unknown fault point 'q/enqueue/after-fsnyc'"), std::string::npos)
+      << error;
+}
+
+TEST(Scenario, UnknownBesidePointIsAnErrorAtItsValue) {
+  EXPECT_EQ(ScenarioError("target = \"m\"\n[[step]]\nkind = \"enqueue\"\nrcpts = [\"a@b\"]\n"
+                          "[step.beside]\nkind = \"deliver\"\npoint = \"posix/io/rw/wrte\"\n"),
+            ":7:9: unknown fault point 'posix/io/rw/wrte': not one the injector records "
+            "(docs/injector.md)");
+}
+
+TEST(Manifest, FaultPointsAreNames) {
+  EXPECT_EQ(ManifestError(std::string(kGoodManifest) + "[faults]\npoints = [\"a b\"]\n"),
+            ":15:10: 'a b' is not a fault point name");
 }
 
 TEST(Scenario, BadRecipientIsAnError) {

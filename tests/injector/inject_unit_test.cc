@@ -4,6 +4,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "injector/faults.h"
@@ -154,6 +159,56 @@ TEST(Faults, PointPatternsMatchLikeLibfiu) {
   EXPECT_TRUE(PointMatches("posix/io/*", "posix/io/rw/write"));
   EXPECT_TRUE(PointMatches("posix/io/rw/write", "posix/io/rw/write"));
   EXPECT_FALSE(PointMatches("posix/io/rw/write", "posix/io/rw/writev"));
+}
+
+TEST(Faults, EveryListedErrnoNameParsesToItsValue) {
+  ASSERT_GT(kErrnoNameCount, 10u);
+  for (size_t i = 0; i < kErrnoNameCount; ++i) {
+    const ErrnoName& e = kErrnoNames[i];
+    EXPECT_EQ(ErrnoFromName(e.name, std::strlen(e.name)), e.value) << e.name;
+  }
+}
+
+// The list of fault points and the points the recorder's sources consult
+// must be the same set (as tests/queue checks for refqueue's points): a
+// listed point the recorder never consults would arm nothing, and a point
+// missing from the list would be refused in scenarios.
+std::set<std::string> PointsInSources() {
+  std::set<std::string> points;
+  const std::regex literal("\"((posix|linux|aftershock)/io/[a-z0-9_/]+)\"");
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(AFTERSHOCK_SOURCE_DIR) + "/injector")) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("calls_") || !name.ends_with(".cc")) continue;
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string s = text.str();
+    for (std::sregex_iterator it(s.begin(), s.end(), literal), end; it != end; ++it) {
+      points.insert((*it)[1].str());
+    }
+  }
+  return points;
+}
+
+TEST(Faults, TheListedPointsAreThePointsInTheSources) {
+  std::set<std::string> listed;
+  for (size_t i = 0; i < kFaultPointCount; ++i) {
+    EXPECT_TRUE(listed.insert(kFaultPoints[i]).second) << "listed twice: " << kFaultPoints[i];
+  }
+  std::set<std::string> in_sources = PointsInSources();
+  EXPECT_GE(in_sources.size(), 30u) << "the sources were not found in " << AFTERSHOCK_SOURCE_DIR;
+  EXPECT_EQ(listed, in_sources);
+}
+
+TEST(Faults, KnownPointsAreListedNamesOrGroupsThatMatchOne) {
+  EXPECT_TRUE(IsKnownPoint("posix/io/sync/fsync"));
+  EXPECT_TRUE(IsKnownPoint("posix/io/rw/write/reduce"));
+  EXPECT_TRUE(IsKnownPoint("posix/io/*"));
+  EXPECT_TRUE(IsKnownPoint("*"));
+  EXPECT_FALSE(IsKnownPoint("posix/io/sync/fsnyc"));
+  EXPECT_FALSE(IsKnownPoint("posix/io/syncc/*"));
+  EXPECT_FALSE(IsKnownPoint("refqueue/enqueue/after-fsync"));
 }
 
 TEST(Modules, MapsLineIsParsed) {

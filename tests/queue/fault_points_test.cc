@@ -2,6 +2,7 @@
 // sources must be the same set: a point missing from the list would never be
 // crashed at, and a listed point missing from the sources proves nothing.
 #include <gtest/gtest.h>
+#include <toml++/toml.h>
 
 #include <filesystem>
 #include <regex>
@@ -44,6 +45,27 @@ TEST(FaultPoints, TheListMatchesThePointsInTheSources) {
   std::set<std::string> in_sources = PointsInSources();
   EXPECT_GE(in_sources.size(), 20u) << "the sources were not found in " << SourceDir();
   EXPECT_EQ(listed, in_sources);
+}
+
+// refqueue's manifests declare its points ([faults] points), so that a
+// scenario may arm them: each must declare exactly the listed ones.
+TEST(FaultPoints, EveryRefqueueManifestDeclaresTheListedPoints) {
+  std::set<std::string> listed(FaultPoints().begin(), FaultPoints().end());
+  const char* dir = getenv("REFQUEUE_TARGETS_DIR");
+  ASSERT_NE(dir, nullptr);
+  int manifests = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("refqueue") || !name.ends_with(".toml")) continue;
+    ++manifests;
+    toml::table root = toml::parse_file(entry.path().string());
+    std::set<std::string> declared;
+    if (const toml::array* points = root["faults"]["points"].as_array()) {
+      for (const auto& p : *points) declared.insert(p.value_or(std::string()));
+    }
+    EXPECT_EQ(declared, listed) << name;
+  }
+  EXPECT_GE(manifests, 4);
 }
 
 }  // namespace

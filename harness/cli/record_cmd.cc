@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "harness/command.h"
+#include "harness/cli/command.h"
 #include "injector/fidelity.h"
 #include "injector/launch.h"
 #include "injector/trace_file.h"

@@ -1,7 +1,7 @@
 // `aftershock trace show FILE`: prints a trace the way strace prints calls.
 #include <cstdio>
 
-#include "harness/command.h"
+#include "harness/cli/command.h"
 #include "model/trace.h"
 
 namespace aftershock {

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "harness/command.h"
+#include "harness/cli/command.h"
 #include "reports/html.h"
 #include "reports/sarif.h"
 #include "reports/writers.h"
