@@ -2,7 +2,9 @@
 
 #include <filesystem>
 
+#include "harness/baseline.h"
 #include "harness/pipeline.h"
+#include "common/file_io.h"
 #include "harness/run_dir.h"
 
 namespace aftershock {
@@ -77,7 +79,7 @@ bool ProbeWorkload(const Scenario& s, const ProbeSetup& setup, const std::string
       WalkRequest req;
       req.recording = v.recording;
       req.options = {s.models[mi], s.strategy, s.seed, s.max_states, s.random_states};
-      req.scratch_dir = work_dir + "/" + SafeName(v.id_prefix) + SafeName(s.models[mi]);
+      req.scratch_dir = work_dir + "/" + SafeFileName(v.id_prefix) + SafeFileName(s.models[mi]);
       req.id_prefix = v.id_prefix;
       req.cause_prefix = v.cause_prefix;
       req.skip_through_seq = v.skip_through_seq;
@@ -88,7 +90,10 @@ bool ProbeWorkload(const Scenario& s, const ProbeSetup& setup, const std::string
     }
     return !tally.stopped();
   };
-  if (!ForEachRecording(ctx, work_dir, false, &out->notes, explore, error) && !tally.stopped()) {
+  BaselineFailure baseline;
+  if (!ForEachRecording(ctx, work_dir, false, &out->notes, explore, &baseline, error) &&
+      !tally.stopped()) {
+    if (baseline.failed()) *error = DescribeBaselineFailure(baseline, "");
     return false;
   }
   // Models never reached (stopped at the first violation) are not listed.

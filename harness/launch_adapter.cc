@@ -164,6 +164,8 @@ LaunchOutcome ToOutcome(const LaunchRequest& r, const LaunchResult& res) {
     std::ofstream(r.output_path, std::ios::binary | std::ios::app) << res.output;
   }
   LaunchOutcome out;
+  size_t keep = std::min(res.output.size(), kOutputKeptBytes);
+  out.output = res.output.substr(res.output.size() - keep);
   if (!res.started) {
     out.error = res.error;
   } else if (res.timed_out) {

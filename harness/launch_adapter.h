@@ -26,11 +26,15 @@ struct LaunchRequest {
   std::string faults;              // injector fault spec lines, ';'-separated
 };
 
+// How much of a command's output LaunchOutcome keeps (its end).
+inline constexpr size_t kOutputKeptBytes = 64 * 1024;
+
 struct LaunchOutcome {
   enum class End { kExited, kSignaled, kTimedOut, kNotStarted };
   End end = End::kNotStarted;
   int code = 0;       // exit status, or the signal number
   std::string error;  // kNotStarted: why
+  std::string output;  // what it wrote to stdout and stderr (the last kOutputKeptBytes)
   bool Succeeded() const { return end == End::kExited && code == 0; }
   // "0", "3", "signal 9", "timeout", "not-started": the `exit` mark's status.
   std::string Status() const;

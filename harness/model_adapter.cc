@@ -187,6 +187,15 @@ std::string CheckFidelity(const RecordedRun& run) {
   return r.ok ? "" : r.gap;
 }
 
+CrashStateRef EndStateOf(const RecordedRun& run) {
+  CrashStateRef s;
+  s.id = "end";
+  s.crash_seq = run.final_seq;
+  s.description = "no crash: the state the whole run left";
+  s.payload = std::make_shared<Snapshot>(run.root);
+  return s;
+}
+
 bool MaterializeCrashState(const CrashStateRef& state, const std::string& dir, std::string* error) {
   return state.payload->MaterializeInto(dir, error);
 }

@@ -89,6 +89,9 @@ std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
 // may then be wrong.
 std::string CheckFidelity(const RecordedRun& run);
 
+// The state the whole run left, no crash: the recorded root as it is now.
+CrashStateRef EndStateOf(const RecordedRun& run);
+
 // Writes the state into `dir` (empty or missing). Returns true iff done.
 bool MaterializeCrashState(const CrashStateRef& state, const std::string& dir, std::string* error);
 

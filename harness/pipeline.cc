@@ -6,8 +6,10 @@
 #include <optional>
 #include <thread>
 
+#include "harness/baseline.h"
 #include "harness/crash_cause.h"
 #include "harness/nested.h"
+#include "common/file_io.h"
 #include "harness/run_dir.h"
 #include "harness/runner.h"
 #include "harness/trace_scan.h"
@@ -338,11 +340,14 @@ std::vector<Interleaving> Interleavings(const Scenario& s, const Recording& rec,
 
 bool ForEachRecording(const PipelineContext& ctx, const std::string& work_dir, bool keep_states,
                       std::vector<std::string>* notes,
-                      const std::function<bool(const RecordingVisit&)>& fn, std::string* error) {
+                      const std::function<bool(const RecordingVisit&)>& fn,
+                      BaselineFailure* baseline, std::string* error) {
   const Scenario& s = *ctx.scenario;
   std::unique_ptr<PlannedRecording> seq = RecordPlanned(ctx, work_dir + "/record", nullptr, error);
   if (!seq) return false;
   notes->insert(notes->end(), seq->rec.notes.begin(), seq->rec.notes.end());
+  if (!CheckBaseline(ctx, *seq, work_dir + "/baseline", baseline, error)) return false;
+  if (baseline->failed()) return false;
   if (!fn({seq.get(), "", "", 0, true})) return false;
   // Every interleaving of each step with its beside step, explored as the
   // sequential recording is.
@@ -350,7 +355,7 @@ bool ForEachRecording(const PipelineContext& ctx, const std::string& work_dir, b
   if (!interleavings.empty()) ctx.observer->InterleavingsFound(s.name, interleavings.size());
   for (const Interleaving& il : interleavings) {
     std::string prefix = InterleavingPrefix(s, il);
-    std::string dir = work_dir + "/" + SafeName(prefix);
+    std::string dir = work_dir + "/" + SafeFileName(prefix);
     std::unique_ptr<PlannedRecording> rec = RecordPlanned(ctx, dir, &il, error);
     if (!rec) {
       *error = "interleaving " + prefix + ": " + *error;

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "harness/baseline.h"
 #include "harness/daemon.h"
 #include "harness/fault_arming.h"
 #include "harness/launch_adapter.h"
@@ -106,6 +107,10 @@ class WorkloadRecorder {
   bool RunBeside(const Step& host, size_t i);
   // The `exit` and `ack` marks of step i after its command ran.
   bool EndStep(const Step& step, size_t i, const LaunchOutcome& o);
+  // Adds the command of `step` to rec_.commands; stops a sequential
+  // recording at a command that hung or died without an armed fault.
+  void NoteCommand(const std::string& what, const Step& step, const LaunchOutcome& o,
+                   bool fault_armed);
 
   const Scenario& scenario_;
   const Manifest& manifest_;
@@ -167,7 +172,7 @@ bool WorkloadRecorder::Record() {
         scenario_.file + ": too many [[fault]] tables for a step with a beside step (31 at most)";
     return false;
   }
-  for (size_t i = 0; i < scenario_.steps.size(); ++i) {
+  for (size_t i = 0; i < scenario_.steps.size() && !rec_.stopped; ++i) {
     if (!RecordStep(i)) return false;
   }
   return Finish();
@@ -182,7 +187,7 @@ bool WorkloadRecorder::Prepare() {
     LaunchOutcome o = Launch(Request(manifest_.init, "", false, ""));
     if (!o.Succeeded()) {
       *error_ = manifest_.file + ": init failed (" + o.Status() + (o.error.empty() ? "" : ", ") +
-                o.error + "); its output: " + log_;
+                o.error + "): `" + manifest_.init + "`\n" + OutputSection(o.output, "");
       return false;
     }
   }
@@ -231,6 +236,8 @@ bool WorkloadRecorder::EndStep(const Step& step, size_t i, const LaunchOutcome& 
     return false;
   }
   if (!Mark("exit", kind + " " + o.Status())) return false;
+  NoteCommand("step " + std::to_string(i + 1) + " (" + step.MarkData() + ")", step, o,
+              !FaultsFor(scenario_, i, step.kind).empty());
   if (step.kind == StepKind::kRestart && manifest_.daemon() && !StartDaemon()) return false;
   if (step.kind == StepKind::kEnqueue && o.Succeeded() && !Ack(step)) return false;
   if (!o.Succeeded()) {
@@ -238,6 +245,24 @@ bool WorkloadRecorder::EndStep(const Step& step, size_t i, const LaunchOutcome& 
                          ") ended with status " + o.Status());
   }
   return true;
+}
+
+void WorkloadRecorder::NoteCommand(const std::string& what, const Step& step,
+                                   const LaunchOutcome& o, bool fault_armed) {
+  CommandRun run;
+  run.what = what;
+  run.command = step.kind == StepKind::kEnqueue   ? manifest_.enqueue
+                : step.kind == StepKind::kDeliver ? manifest_.deliver
+                                                  : manifest_.recover;
+  run.status = o.Status();
+  run.enqueue = step.kind == StepKind::kEnqueue;
+  run.fault_armed = fault_armed;
+  run.output = o.output;
+  // A sequential recording goes no further than a command that hung or
+  // died on its own: the baseline fails on it (and the steps after would
+  // wait for their own timeouts).
+  if (interleaving_ == nullptr && !fault_armed && (run.Hung() || run.Died())) rec_.stopped = true;
+  rec_.commands.push_back(std::move(run));
 }
 
 bool WorkloadRecorder::Finish() {
@@ -354,6 +379,15 @@ bool WorkloadRecorder::EnqueueToDaemon(const Step& step, const std::string& wher
   std::string msg_path;
   std::string message = Submit(step, &msg_path);
   DaemonAnswer a = daemon_.Enqueue(step.id, step.rcpts, message, manifest_.timeout_s * 1000);
+  CommandRun run;
+  run.what = where;
+  run.command = manifest_.serve + "   (daemon mode: ENQUEUE over its stdin)";
+  run.status = a.kind == DaemonAnswer::Kind::kOk    ? "0"
+               : a.kind == DaemonAnswer::Kind::kErr ? "err: " + a.detail
+                                                    : "protocol error: " + a.detail;
+  run.enqueue = true;
+  run.fault_armed = !daemon_faults_.empty();
+  rec_.commands.push_back(run);
   if (a.kind == DaemonAnswer::Kind::kOk) {
     // Before anything else: the acknowledgement's place in the order.
     return Ack(step);
@@ -440,6 +474,8 @@ bool WorkloadRecorder::RunBeside(const Step& host, size_t i) {
     return false;
   }
   if (!Mark("exit", kind + " " + o.Status())) return false;
+  NoteCommand("beside step of step " + std::to_string(i + 1) + " (" + b.MarkData() + ")", b, o,
+              false);
   if (b.kind == StepKind::kEnqueue && o.Succeeded() && !Ack(b)) return false;
   if (!o.Succeeded()) {
     rec_.notes.push_back(kind + " beside step " + std::to_string(i + 1) + " (" + b.MarkData() +

@@ -29,6 +29,19 @@ struct Interleaving {
   int64_t hit = 0;  // 1-based
 };
 
+// One command the workload ran, as the baseline stage judges it.
+struct CommandRun {
+  std::string what;     // "init", "step 2 (enqueue m1)", "beside step of step 1 (restart)"
+  std::string command;  // as /bin/sh -c ran it
+  std::string status;   // "0", "127", "signal 11", "timeout", "not-started", "err: ..."
+  bool enqueue = false;
+  bool fault_armed = false;  // a scenario fault was armed for it: a failure may be the point
+  std::string output;        // the end of its stdout and stderr
+  bool Succeeded() const { return status == "0"; }
+  bool Hung() const { return status == "timeout"; }
+  bool Died() const { return status.rfind("signal ", 0) == 0; }
+};
+
 struct Recording {
   RecordedRun run;
   std::string work_dir;                       // holds root/, initial/, trace.bin, sink.log, msgs/
@@ -44,6 +57,11 @@ struct Recording {
   bool paused = false;
   std::string beside_label;
   uint64_t beside_mark_seq = 0;  // the beside step's `step` mark
+  // Every command the workload ran, in order. A sequential recording stops
+  // after the first that hung or died without an armed fault (`stopped`):
+  // the baseline stage fails on it, and the steps after would only wait.
+  std::vector<CommandRun> commands;
+  bool stopped = false;
 };
 
 // "b3:" for the first step that has a beside step, "s2b3:" for others: the

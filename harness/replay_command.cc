@@ -11,6 +11,7 @@
 #include "harness/command_env.h"
 #include "harness/message.h"
 #include "harness/pipeline.h"
+#include "common/file_io.h"
 #include "harness/run_dir.h"
 #include "reports/writers.h"
 
@@ -125,7 +126,7 @@ bool LoadScenarioOf(const ReplayOptions& o, ReplayInput* in, std::string* error)
   std::string target = r.target_file.empty() ? in->sc.target : r.target_file;
   if (!LoadManifest(target, &in->manifest, error)) return false;
   std::string dir = fs::path(o.report).parent_path().string();
-  in->rec_dir = (dir.empty() ? "." : dir) + "/recordings/" + SafeName(r.name);
+  in->rec_dir = (dir.empty() ? "." : dir) + "/recordings/" + SafeFileName(r.name);
   return true;
 }
 

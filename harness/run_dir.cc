@@ -189,12 +189,4 @@ RunDir::~RunDir() {
   g_run_path[0] = 0;
 }
 
-std::string SafeName(const std::string& name) {
-  std::string out;
-  for (char c : name) {
-    out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_';
-  }
-  return out;
-}
-
 }  // namespace aftershock

@@ -49,7 +49,4 @@ bool RemoveTreeInside(const std::string& run_dir, const std::string& path);
 // that has no `keep` file. Returns how many were removed.
 int RemoveDeadRuns(const std::string& base);
 
-// `name` as one path component: every byte but [A-Za-z0-9.-] becomes '_'.
-std::string SafeName(const std::string& name);
-
 }  // namespace aftershock

@@ -5,8 +5,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "harness/baseline.h"
 #include "harness/explorer.h"
 #include "harness/pipeline.h"
+#include "common/file_io.h"
 #include "harness/run_dir.h"
 #include "reports/writers.h"
 
@@ -105,20 +107,43 @@ bool LoadManifests(const std::vector<Scenario>& scenarios, std::vector<Manifest>
   return true;
 }
 
+// How a scenario's run ended.
+enum class Ending {
+  kDone,
+  kScenarioError,  // its workload could not be recorded: sr.error says why; the run goes on
+  kBaseline,       // the baseline failed: sr.error says why; the run stops, reports written
+  kFatal,          // the harness failed: the run stops
+};
+
+// Keeps the output of every command of the workload under `dir`
+// (OUT/logs/SCENARIO/), one file each: "01-step-1-enqueue-m1.log".
+void WriteCommandLogs(const std::vector<CommandRun>& commands, const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  for (size_t i = 0; i < commands.size(); ++i) {
+    char n[32];
+    std::snprintf(n, sizeof n, "%02zu-", i + 1);
+    std::string ignored;
+    WriteFileAtomically(dir + "/" + n + SafeFileName(commands[i].what) + ".log",
+                        commands[i].output, &ignored);
+  }
+}
+
 // Runs one scenario: every recording (sequential, then interleavings) under
-// every model, judged. An error stops the whole run (*fatal) unless it is
-// the workload's own (its recording failed): then sr.error says so.
+// every model, judged.
 class ScenarioRun {
  public:
   ScenarioRun(const PipelineContext& ctx, const RunOptions& options, const std::string& work,
               const std::string& report_path, ScenarioResult* sr)
       : ctx_(ctx), options_(options), work_(work), report_path_(report_path), sr_(sr) {}
 
-  // Returns false with *error when the harness failed; *fatal false when
-  // only this scenario could not run.
-  bool Run(bool* fatal, std::string* error);
+  // *error is set unless kDone.
+  Ending Run(std::string* error);
 
  private:
+  std::string LogDir() const {
+    return options_.out_dir + "/logs/" + SafeFileName(ctx_.scenario->name);
+  }
   bool Visit(const RecordingVisit& v, std::string* error);
   ExploreRequest Request(const RecordingVisit& v, const std::string& model) const;
 
@@ -139,7 +164,7 @@ ExploreRequest ScenarioRun::Request(const RecordingVisit& v, const std::string& 
   WalkRequest& w = req.walk;
   w.recording = v.recording;
   w.options = {model, s.strategy, s.seed, s.max_states, s.random_states};
-  w.scratch_dir = work_ + "/" + SafeName(v.id_prefix) + SafeName(model);
+  w.scratch_dir = work_ + "/" + SafeFileName(v.id_prefix) + SafeFileName(model);
   w.keep_states = options_.keep_states;
   w.nested = static_cast<int>(s.nested);
   w.id_prefix = v.id_prefix;
@@ -162,7 +187,8 @@ bool ScenarioRun::Visit(const RecordingVisit& v, std::string* error) {
   }
   if (v.sequential) {
     reached_ = true;
-    if (!SaveRecording(v.recording->rec, options_.out_dir + "/recordings/" + SafeName(s.name),
+    WriteCommandLogs(v.recording->rec.commands, LogDir());
+    if (!SaveRecording(v.recording->rec, options_.out_dir + "/recordings/" + SafeFileName(s.name),
                        error)) {
       return false;
     }
@@ -183,19 +209,28 @@ bool ScenarioRun::Visit(const RecordingVisit& v, std::string* error) {
   return true;
 }
 
-bool ScenarioRun::Run(bool* fatal, std::string* error) {
+Ending ScenarioRun::Run(std::string* error) {
   const Scenario& s = *ctx_.scenario;
-  *fatal = true;
   auto visit = [this, error](const RecordingVisit& v) { return Visit(v, error); };
-  bool ok = ForEachRecording(ctx_, work_, options_.keep_states, &sr_->workload_notes, visit, error);
+  BaselineFailure baseline;
+  bool ok = ForEachRecording(ctx_, work_, options_.keep_states, &sr_->workload_notes, visit,
+                             &baseline, error);
   ctx_.observer->Notes(s.name, sr_->workload_notes);
+  if (baseline.failed()) {
+    std::string log = LogDir() + "/baseline.log";
+    std::error_code ec;
+    fs::create_directories(LogDir(), ec);
+    std::string ignored;
+    WriteFileAtomically(log, baseline.output, &ignored);
+    sr_->error = DescribeBaselineFailure(baseline, log);
+    *error = s.name + ": " + sr_->error;
+    return Ending::kBaseline;
+  }
   if (!ok) {
-    if (!reached_) {
-      *fatal = false;
-      sr_->error = *error;
-      *error = s.file + ": " + *error;
-    }
-    return false;
+    if (reached_) return Ending::kFatal;
+    sr_->error = *error;
+    *error = s.file + ": " + *error;
+    return Ending::kScenarioError;
   }
   for (size_t k = 0; k < s.models.size(); ++k) {
     ModelResult mr = std::move(results_[k]);
@@ -206,7 +241,7 @@ bool ScenarioRun::Run(bool* fatal, std::string* error) {
     ctx_.observer->ModelJudged(s.name, mr);
     sr_->models.push_back(std::move(mr));
   }
-  return true;
+  return Ending::kDone;
 }
 
 ScenarioResult ResultHeader(const Scenario& s, const Manifest& m) {
@@ -253,15 +288,17 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
   for (size_t i = 0; i < scenarios.size(); ++i) {
     PipelineContext ctx{&scenarios[i], &manifests[i], &tools, run->path(), options.jobs, observer};
     ScenarioResult sr = ResultHeader(scenarios[i], manifests[i]);
-    std::string work = run->MakeDir(SafeName(scenarios[i].name) + "-" + std::to_string(i));
-    bool fatal = false;
-    if (!ScenarioRun(ctx, options, work, report_path, &sr).Run(&fatal, &error)) {
-      if (fatal) return Failed("aftershock: " + error);
+    std::string work = run->MakeDir(SafeFileName(scenarios[i].name) + "-" + std::to_string(i));
+    Ending ending = ScenarioRun(ctx, options, work, report_path, &sr).Run(&error);
+    if (ending == Ending::kFatal) return Failed("aftershock: " + error);
+    if (ending != Ending::kDone) {
       WaitIfInterrupted();
       outcome.errors.push_back("aftershock: " + error);
     }
     report->scenarios.push_back(std::move(sr));
     if (!options.keep_states) RemoveTreeInside(run->path(), work);
+    // A broken target breaks every scenario the same way: one is enough.
+    if (ending == Ending::kBaseline) break;
   }
   report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   WaitIfInterrupted();
