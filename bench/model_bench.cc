@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
   const uint64_t sample = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 2000;
 
   FsState initial;
-  for (const char* d : {"tmp", "queue"}) initial.AddDirectory(d, 0700);
+  for (const char* d : {"tmp", "queue"}) (void)initial.AddDirectory(d, 0700);
   std::string scratch = (std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp") +
                         std::string("/aftershock-model-bench.XXXXXX");
   scratch = mkdtemp(scratch.data());

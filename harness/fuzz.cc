@@ -15,10 +15,10 @@
 #include <sstream>
 #include <thread>
 
-#include "common/file_io.h"
 #include "harness/fuzz_probe.h"
 #include "harness/fuzz_scenario.h"
 #include "harness/run_dir.h"
+#include "common/file_io.h"
 #include "harness/terminal.h"
 #include "reports/writers.h"
 
@@ -127,6 +127,322 @@ Scenario RegressionScenario(const Scenario& base, const ProbeResult& full, Verdi
   return s;
 }
 
+// Everything a fuzz run prints but its progress line (FuzzProgress): what it
+// searches, each case (verbose), what it found. Errors go to stderr as
+// "aftershock: ...", the closing line to stdout.
+class FuzzConsole {
+ public:
+  explicit FuzzConsole(int verbosity) : verbosity_(verbosity) {}
+
+  // Returns 2, the exit status of a harness or input error.
+  int Error(const std::string& message) const {
+    std::fprintf(stderr, "aftershock: %s\n", message.c_str());
+    return 2;
+  }
+
+  void Start(const FuzzOptions& o, const Manifest& manifest, const WorkloadSpace& space,
+             uint64_t seed) const {
+    if (verbosity_ <= 0) return;
+    std::string env;
+    for (const auto& [k, v] : o.env) env += " " + k + "=" + v;
+    std::fprintf(stderr,
+                 "aftershock fuzz: target %s%s, models %s, strategy %s, at most %d steps, budget "
+                 "%.0f s, %d job(s)\naftershock fuzz: seed %llu (--seed %llu repeats this run)\n",
+                 manifest.name.c_str(), env.c_str(), Join(o.models, " ").c_str(),
+                 o.strategy.c_str(), space.max_steps, o.budget_s, o.jobs,
+                 static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+  }
+
+  void Case(bool shrinking, const ProbeResult& r, const std::string& key) const {
+    if (verbosity_ <= 1) return;
+    std::fprintf(stderr, "\r\033[K%s %s: %s\n", shrinking ? "shrink" : "case",
+                 r.violation ? std::string(VerdictName(r.verdict)).c_str() : "ok", key.c_str());
+  }
+
+  // `other`: why RapidCheck ended, when not for the budget.
+  void NoViolation(const SearchState& st, uint64_t seed, const std::string& other) const {
+    std::printf("no violation found in %lld workloads (%lld crash states) in %.1f s, seed %llu%s\n",
+                static_cast<long long>(st.workloads.load()),
+                static_cast<long long>(st.states.load()), SecondsSince(st.start),
+                static_cast<unsigned long long>(seed), other.c_str());
+  }
+
+  void Found(const SearchState& st, const FuzzOutcome& outcome) const {
+    if (verbosity_ <= 0) return;
+    std::fprintf(stderr,
+                 "aftershock fuzz: %s under %s after %lld workloads (%.1f s): %s\n"
+                 "aftershock fuzz: shrunk (%lld tries, %lld smaller) to %zu step(s):\n",
+                 outcome.verdict.c_str(), st.best_result.model.c_str(),
+                 static_cast<long long>(st.found_after_workloads), st.found_after_s,
+                 st.best_result.detail.c_str(), static_cast<long long>(st.shrinks_tried.load()),
+                 static_cast<long long>(st.shrinks_accepted.load()), outcome.steps.size());
+    for (size_t i = 0; i < outcome.steps.size(); ++i) {
+      std::fprintf(stderr, "  %zu. %s\n", i + 1, outcome.steps[i].c_str());
+    }
+    std::fprintf(stderr, "aftershock fuzz: scenario %s\n", outcome.scenario_file.c_str());
+  }
+
+  // The report run of the written scenario ended with `status` (not 2).
+  void Reproduced(const FuzzOutcome& outcome, int status) const {
+    if (status != 0) {
+      std::fprintf(stderr,
+                   "aftershock fuzz: warning: running %s did not show the violation again (a "
+                   "flaky target?)\n",
+                   outcome.scenario_file.c_str());
+    }
+    std::printf("violation: %s; reproduce: aftershock run %s\n", outcome.verdict.c_str(),
+                outcome.scenario_file.c_str());
+  }
+
+ private:
+  int verbosity_;
+};
+
+// One `aftershock fuzz` run: the search, then the minimal workload written
+// as a scenario and run once more for the reports.
+class FuzzRun {
+ public:
+  FuzzRun(const FuzzOptions& o, FuzzOutcome* outcome)
+      : o_(o), outcome_(outcome), console_(o.verbosity) {}
+
+  // RunFuzz's contract.
+  int Run();
+
+ private:
+  // Loads the manifest, picks the seed, makes the run directory; false
+  // with *error.
+  bool Prepare(std::string* error);
+  // RapidCheck over generated workloads until the budget or a violation
+  // shrunk as far as the shrink budget allows.
+  rc::detail::TestResult Search();
+  // One case of the property: a generated workload, probed unless seen.
+  void Property();
+  bool Probe(const std::vector<Step>& steps, bool stop_at_first, ProbeResult* r);
+  // Notes a violating workload: the first found, or a smaller one.
+  void Keep(const std::vector<Step>& steps, const ProbeResult& r, bool shrinking, double elapsed);
+  // The minimal workload under every model, written as a regression
+  // scenario. Returns 1, or 2 on an error.
+  int WriteFound();
+  // The regression scenario for the minimal workload, whose full run is `full`.
+  Scenario Regression(const ProbeResult& full, const std::string& name) const;
+  std::string RegressionComment(const std::string& file) const;
+  // The usual reports, by `aftershock run`'s code on the file as written:
+  // proof that it loads and reproduces. Returns 1, or 2 on an error.
+  int RunReports();
+
+  const FuzzOptions& o_;
+  FuzzOutcome* const outcome_;
+  const FuzzConsole console_;
+  Manifest manifest_;
+  uint64_t seed_ = 0;
+  WorkloadSpace space_;
+  Scenario base_;
+  std::unique_ptr<RunDir> run_;
+  ToolPaths tools_;
+  SearchState st_;
+  ProbeSetup setup_;
+  int64_t probe_counter_ = 0;
+};
+
+int FuzzRun::Run() {
+  *outcome_ = FuzzOutcome();
+  std::string error;
+  if (!Prepare(&error)) return console_.Error(error);
+  console_.Start(o_, manifest_, space_, seed_);
+  rc::detail::TestResult result = Search();
+  WaitIfInterrupted();
+  outcome_->workloads = st_.failed ? st_.found_after_workloads : st_.workloads.load();
+  outcome_->shrinks_tried = st_.shrinks_tried.load();
+  outcome_->shrinks_accepted = st_.shrinks_accepted.load();
+  if (!st_.fatal.empty()) return console_.Error(st_.fatal);
+  if (st_.failed) return WriteFound();
+  std::string other;
+  if (result.template is<rc::detail::Error>() || result.template is<rc::detail::GaveUpResult>()) {
+    std::ostringstream os;
+    rc::detail::printResultMessage(result, os);
+    other = " (RapidCheck: " + os.str() + ")";
+  }
+  console_.NoViolation(st_, seed_, other);
+  return 0;
+}
+
+bool FuzzRun::Prepare(std::string* error) {
+  std::string manifest_path = AbsolutePath(o_.target, fs::current_path().string());
+  if (!LoadManifest(manifest_path, &manifest_, error)) return false;
+  seed_ = o_.seed ? *o_.seed : (uint64_t{std::random_device()()} << 32) | std::random_device()();
+  space_ = o_.space;
+  space_.rcpts = RcptsForDomains(o_.domains);
+  // A daemon serves one request at a time: nothing can run beside a step.
+  if (manifest_.daemon()) space_.beside_one_in = 0;
+
+  base_.file = "(fuzz)";
+  base_.target = manifest_.file;
+  base_.models = o_.models;
+  base_.strategy = o_.strategy;
+  base_.seed = seed_;
+  base_.seed_given = true;
+  base_.max_states = o_.max_states;
+  base_.max_interleavings = o_.max_interleavings;
+  base_.env = o_.env;
+
+  run_ = RunDir::Create(error);
+  if (!run_) return false;
+  tools_ = FindToolPaths();
+  setup_.manifest = &manifest_;
+  setup_.tools = &tools_;
+  setup_.run_dir = run_->path();
+  setup_.jobs = o_.jobs;
+  setup_.states_done = &st_.states;
+  return true;
+}
+
+rc::detail::TestResult FuzzRun::Search() {
+  rc::detail::TestParams params;
+  params.seed = seed_;
+  params.maxSuccess = static_cast<int>(std::min<int64_t>(o_.max_cases, INT_MAX));
+  params.maxSize = rc::kNominalSize;
+  params.maxDiscardRatio = 10;
+  rc::detail::TestMetadata metadata;
+  metadata.id = "aftershock fuzz";
+  metadata.description = "no workload loses, corrupts or invents mail";
+  rc::detail::TestListenerAdapter listener;
+  FuzzProgress progress(&st_, o_.budget_s, isatty(2) && o_.verbosity > 0);
+  // An empty reproduce map: RC_PARAMS plays no part (the seed is ours).
+  return rc::detail::checkProperty(rc::detail::toProperty([this] { Property(); }), metadata, params,
+                                   listener, {});
+}
+
+void FuzzRun::Property() {
+  if (!st_.fatal.empty()) return;
+  double elapsed = SecondsSince(st_.start);
+  bool shrinking = st_.failed.load();
+  // Past the budget every case passes untried: RapidCheck runs out its
+  // count in microseconds, and a shrink refused keeps the best so far.
+  if (!shrinking && (elapsed >= o_.budget_s || st_.workloads.load() >= o_.max_cases)) return;
+  if (shrinking && elapsed >= st_.shrink_deadline_s) return;
+  GenWorkload w = *GenWorkloads(space_);
+  std::vector<Step> steps = ToSteps(w, space_);
+  std::string key = DescribeSteps(steps);
+  ProbeResult r;
+  auto it = st_.memo.find(key);
+  if (it != st_.memo.end()) {
+    r = it->second;
+  } else {
+    if (!Probe(steps, true, &r)) return;
+    st_.memo.emplace(key, r);
+  }
+  if (shrinking) {
+    ++st_.shrinks_tried;
+  } else {
+    ++st_.workloads;
+  }
+  console_.Case(shrinking, r, key);
+  if (!r.violation) return;
+  Keep(steps, r, shrinking, elapsed);
+  RC_FAIL(std::string(VerdictName(r.verdict)) + " under " + r.model + ": " + r.detail);
+}
+
+void FuzzRun::Keep(const std::vector<Step>& steps, const ProbeResult& r, bool shrinking,
+                   double elapsed) {
+  if (shrinking) {
+    ++st_.shrinks_accepted;
+  } else {
+    st_.found_after_s = SecondsSince(st_.start);
+    st_.found_after_workloads = st_.workloads.load();
+    st_.shrink_deadline_s = elapsed + o_.shrink_budget_s;
+    st_.failed.store(true);
+  }
+  st_.best = steps;
+  st_.best_result = r;
+  st_.best_steps.store(steps.size());
+}
+
+bool FuzzRun::Probe(const std::vector<Step>& steps, bool stop_at_first, ProbeResult* r) {
+  Scenario s = base_;
+  s.steps = steps;
+  // The model that showed the last violation goes first: a shrink that
+  // still fails then fails fast.
+  if (st_.failed.load() && !st_.best_result.model.empty()) {
+    auto it = std::find(s.models.begin(), s.models.end(), st_.best_result.model);
+    if (it != s.models.end()) std::rotate(s.models.begin(), it, it + 1);
+  }
+  std::string work = run_->path() + "/case-" + std::to_string(probe_counter_++);
+  return ProbeWorkload(s, setup_, work, stop_at_first, r, &st_.fatal);
+}
+
+int FuzzRun::WriteFound() {
+  // The minimal workload under every model, to the end: which models show
+  // the violation, and which show nothing.
+  ProbeResult full;
+  if (!Probe(st_.best, false, &full)) return console_.Error(st_.fatal);
+  std::string name = "fuzz-" + SafeFileName(manifest_.name) + "-" + std::to_string(seed_);
+  Scenario found = Regression(full, name);
+  fs::create_directories(o_.out_dir);
+  std::string out_abs = fs::absolute(o_.out_dir).lexically_normal().string();
+  std::string file = out_abs + "/" + name + ".toml";
+  std::string error;
+  if (!WriteFileAtomically(
+          file,
+          ScenarioToml(found, TargetPathFrom(out_abs, manifest_.file), RegressionComment(file)),
+          &error)) {
+    return console_.Error(error);
+  }
+  run_.reset();  // one RunDir per process: the report run makes its own
+
+  outcome_->violation = true;
+  outcome_->scenario_file = file;
+  outcome_->verdict = std::string(VerdictName(st_.best_result.verdict));
+  for (const Step& s : found.steps) outcome_->steps.push_back(DescribeSteps({s}));
+  console_.Found(st_, *outcome_);
+  return RunReports();
+}
+
+Scenario FuzzRun::Regression(const ProbeResult& full, const std::string& name) const {
+  Verdict verdict = st_.best_result.verdict;
+  Scenario found = RegressionScenario(base_, full, verdict, name);
+  found.steps = st_.best;
+  found.description =
+      "found by aftershock fuzz --seed " + std::to_string(seed_) + ": " +
+      std::string(VerdictName(verdict)) + " under " +
+      Join(found.expect.violation_models.empty() ? found.models : found.expect.violation_models,
+           ", ");
+  if (found.models.empty()) {
+    // The full run no longer shows it (a flaky target): keep what the
+    // search saw.
+    found.models = {st_.best_result.model};
+    found.expect.violation_models.clear();
+  }
+  return found;
+}
+
+std::string FuzzRun::RegressionComment(const std::string& file) const {
+  return "Written by aftershock fuzz (seed " + std::to_string(seed_) + ", strategy " + o_.strategy +
+         "): the smallest workload\nRapidCheck found that breaks the promise. First seen: " +
+         std::string(VerdictName(st_.best_result.verdict)) + " under " + st_.best_result.model +
+         ",\n  " + st_.best_result.detail + "\n  at: " + st_.best_result.description +
+         "\nRun it with: aftershock run " + file +
+         "\nIt expects the violation: once the bug is fixed, remove `violation` and\n"
+         "`violation_models` from [expect] to keep it as a regression test.";
+}
+
+int FuzzRun::RunReports() {
+  RunOptions ro;
+  ro.jobs = o_.jobs;
+  ro.out_dir = o_.out_dir;
+  ro.verbosity = o_.verbosity > 0 ? 1 : 0;
+  ro.command_line = o_.command_line;
+  std::vector<Scenario> scenarios;
+  std::string error;
+  if (!LoadScenarios({outcome_->scenario_file}, ro, &scenarios, &error)) {
+    return console_.Error("the written scenario does not load: " + error);
+  }
+  Report report;
+  int status = RunScenarios(scenarios, ro, &report);
+  if (status == 2) return 2;
+  console_.Reproduced(*outcome_, status);
+  return 1;
+}
+
 }  // namespace
 
 bool ParseDuration(const std::string& text, double* seconds) {
@@ -145,234 +461,9 @@ bool ParseDuration(const std::string& text, double* seconds) {
   return true;
 }
 
-int RunFuzz(const FuzzOptions& o, FuzzOutcome* outcome) {
-  *outcome = FuzzOutcome();
-  Manifest manifest;
-  std::string error;
-  std::string manifest_path = AbsolutePath(o.target, fs::current_path().string());
-  if (!LoadManifest(manifest_path, &manifest, &error)) {
-    std::fprintf(stderr, "aftershock: %s\n", error.c_str());
-    return 2;
-  }
-  uint64_t seed =
-      o.seed ? *o.seed : (uint64_t{std::random_device()()} << 32) | std::random_device()();
-  WorkloadSpace space = o.space;
-  space.rcpts = RcptsForDomains(o.domains);
-  // A daemon serves one request at a time: nothing can run beside a step.
-  if (manifest.daemon()) space.beside_one_in = 0;
-
-  Scenario base;
-  base.file = "(fuzz)";
-  base.target = manifest.file;
-  base.models = o.models;
-  base.strategy = o.strategy;
-  base.seed = seed;
-  base.seed_given = true;
-  base.max_states = o.max_states;
-  base.max_interleavings = o.max_interleavings;
-  base.env = o.env;
-
-  std::unique_ptr<RunDir> run = RunDir::Create(&error);
-  if (!run) {
-    std::fprintf(stderr, "aftershock: %s\n", error.c_str());
-    return 2;
-  }
-  ToolPaths tools = FindToolPaths();
-  SearchState st;
-  ProbeSetup setup;
-  setup.manifest = &manifest;
-  setup.tools = &tools;
-  setup.run_dir = run->path();
-  setup.jobs = o.jobs;
-  setup.states_done = &st.states;
-  if (o.verbosity > 0) {
-    std::string env;
-    for (const auto& [k, v] : o.env) env += " " + k + "=" + v;
-    std::fprintf(stderr,
-                 "aftershock fuzz: target %s%s, models %s, strategy %s, at most %d steps, budget "
-                 "%.0f s, %d job(s)\naftershock fuzz: seed %llu (--seed %llu repeats this run)\n",
-                 manifest.name.c_str(), env.c_str(), Join(o.models, " ").c_str(),
-                 o.strategy.c_str(), space.max_steps, o.budget_s, o.jobs,
-                 static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
-  }
-
-  int64_t probe_counter = 0;
-  auto probe = [&](const std::vector<Step>& steps, bool stop_at_first, ProbeResult* r) {
-    Scenario s = base;
-    s.steps = steps;
-    // The model that showed the last violation goes first: a shrink that
-    // still fails then fails fast.
-    if (st.failed.load() && !st.best_result.model.empty()) {
-      auto it = std::find(s.models.begin(), s.models.end(), st.best_result.model);
-      if (it != s.models.end()) std::rotate(s.models.begin(), it, it + 1);
-    }
-    std::string work = run->path() + "/case-" + std::to_string(probe_counter++);
-    return ProbeWorkload(s, setup, work, stop_at_first, r, &st.fatal);
-  };
-
-  auto property = [&]() {
-    if (!st.fatal.empty()) return;
-    double elapsed = SecondsSince(st.start);
-    bool shrinking = st.failed.load();
-    // Past the budget every case passes untried: RapidCheck runs out its
-    // count in microseconds, and a shrink refused keeps the best so far.
-    if (!shrinking && (elapsed >= o.budget_s || st.workloads.load() >= o.max_cases)) return;
-    if (shrinking && elapsed >= st.shrink_deadline_s) return;
-    GenWorkload w = *GenWorkloads(space);
-    std::vector<Step> steps = ToSteps(w, space);
-    std::string key = DescribeSteps(steps);
-    ProbeResult r;
-    auto it = st.memo.find(key);
-    if (it != st.memo.end()) {
-      r = it->second;
-    } else {
-      if (!probe(steps, true, &r)) return;
-      st.memo.emplace(key, r);
-    }
-    if (shrinking) {
-      ++st.shrinks_tried;
-    } else {
-      ++st.workloads;
-    }
-    if (o.verbosity > 1) {
-      std::fprintf(stderr, "\r\033[K%s %s: %s\n", shrinking ? "shrink" : "case",
-                   r.violation ? std::string(VerdictName(r.verdict)).c_str() : "ok", key.c_str());
-    }
-    if (!r.violation) return;
-    if (shrinking) {
-      ++st.shrinks_accepted;
-    } else {
-      st.found_after_s = SecondsSince(st.start);
-      st.found_after_workloads = st.workloads.load();
-      st.shrink_deadline_s = elapsed + o.shrink_budget_s;
-      st.failed.store(true);
-    }
-    st.best = steps;
-    st.best_result = r;
-    st.best_steps.store(steps.size());
-    RC_FAIL(std::string(VerdictName(r.verdict)) + " under " + r.model + ": " + r.detail);
-  };
-
-  rc::detail::TestParams params;
-  params.seed = seed;
-  params.maxSuccess = static_cast<int>(std::min<int64_t>(o.max_cases, INT_MAX));
-  params.maxSize = rc::kNominalSize;
-  params.maxDiscardRatio = 10;
-  rc::detail::TestMetadata metadata;
-  metadata.id = "aftershock fuzz";
-  metadata.description = "no workload loses, corrupts or invents mail";
-  rc::detail::TestListenerAdapter listener;
-  rc::detail::TestResult result = rc::detail::Error("not run");
-  {
-    FuzzProgress progress(&st, o.budget_s, isatty(2) && o.verbosity > 0);
-    // An empty reproduce map: RC_PARAMS plays no part (the seed is ours).
-    result =
-        rc::detail::checkProperty(rc::detail::toProperty(property), metadata, params, listener, {});
-  }
-  WaitIfInterrupted();
-  outcome->workloads = st.failed ? st.found_after_workloads : st.workloads.load();
-  outcome->shrinks_tried = st.shrinks_tried.load();
-  outcome->shrinks_accepted = st.shrinks_accepted.load();
-  if (!st.fatal.empty()) {
-    std::fprintf(stderr, "aftershock: %s\n", st.fatal.c_str());
-    return 2;
-  }
-  if (!st.failed) {
-    std::string other;
-    if (result.template is<rc::detail::Error>() || result.template is<rc::detail::GaveUpResult>()) {
-      std::ostringstream os;
-      rc::detail::printResultMessage(result, os);
-      other = " (RapidCheck: " + os.str() + ")";
-    }
-    std::printf("no violation found in %lld workloads (%lld crash states) in %.1f s, seed %llu%s\n",
-                static_cast<long long>(st.workloads.load()),
-                static_cast<long long>(st.states.load()), SecondsSince(st.start),
-                static_cast<unsigned long long>(seed), other.c_str());
-    return 0;
-  }
-
-  // The minimal workload under every model, to the end: which models show
-  // the violation, and which show nothing.
-  ProbeResult full;
-  Verdict verdict = st.best_result.verdict;
-  if (!probe(st.best, false, &full)) {
-    std::fprintf(stderr, "aftershock: %s\n", st.fatal.c_str());
-    return 2;
-  }
-  std::string name = "fuzz-" + SafeFileName(manifest.name) + "-" + std::to_string(seed);
-  Scenario found = RegressionScenario(base, full, verdict, name);
-  found.steps = st.best;
-  found.description =
-      "found by aftershock fuzz --seed " + std::to_string(seed) + ": " +
-      std::string(VerdictName(verdict)) + " under " +
-      Join(found.expect.violation_models.empty() ? found.models : found.expect.violation_models,
-           ", ");
-  if (found.models.empty()) {
-    // The full run no longer shows it (a flaky target): keep what the
-    // search saw.
-    found.models = {st.best_result.model};
-    found.expect.violation_models.clear();
-  }
-  fs::create_directories(o.out_dir);
-  std::string out_abs = fs::absolute(o.out_dir).lexically_normal().string();
-  std::string file = out_abs + "/" + name + ".toml";
-  std::string comment =
-      "Written by aftershock fuzz (seed " + std::to_string(seed) + ", strategy " + o.strategy +
-      "): the smallest workload\nRapidCheck found that breaks the promise. First seen: " +
-      std::string(VerdictName(st.best_result.verdict)) + " under " + st.best_result.model +
-      ",\n  " + st.best_result.detail + "\n  at: " + st.best_result.description +
-      "\nRun it with: aftershock run " + file +
-      "\nIt expects the violation: once the bug is fixed, remove `violation` and\n"
-      "`violation_models` from [expect] to keep it as a regression test.";
-  if (!WriteFileAtomically(
-          file, ScenarioToml(found, TargetPathFrom(out_abs, manifest.file), comment), &error)) {
-    std::fprintf(stderr, "aftershock: %s\n", error.c_str());
-    return 2;
-  }
-  run.reset();  // one RunDir per process: the report run makes its own
-
-  outcome->violation = true;
-  outcome->scenario_file = file;
-  outcome->verdict = std::string(VerdictName(verdict));
-  for (const Step& s : found.steps) outcome->steps.push_back(DescribeSteps({s}));
-  if (o.verbosity > 0) {
-    std::fprintf(stderr,
-                 "aftershock fuzz: %s under %s after %lld workloads (%.1f s): %s\n"
-                 "aftershock fuzz: shrunk (%lld tries, %lld smaller) to %zu step(s):\n",
-                 outcome->verdict.c_str(), st.best_result.model.c_str(),
-                 static_cast<long long>(st.found_after_workloads), st.found_after_s,
-                 st.best_result.detail.c_str(), static_cast<long long>(st.shrinks_tried.load()),
-                 static_cast<long long>(st.shrinks_accepted.load()), found.steps.size());
-    for (size_t i = 0; i < outcome->steps.size(); ++i) {
-      std::fprintf(stderr, "  %zu. %s\n", i + 1, outcome->steps[i].c_str());
-    }
-    std::fprintf(stderr, "aftershock fuzz: scenario %s\n", file.c_str());
-  }
-
-  // The usual reports, by `aftershock run`'s code on the file as written:
-  // proof that it loads and reproduces.
-  RunOptions ro;
-  ro.jobs = o.jobs;
-  ro.out_dir = o.out_dir;
-  ro.verbosity = o.verbosity > 0 ? 1 : 0;
-  ro.command_line = o.command_line;
-  std::vector<Scenario> scenarios;
-  if (!LoadScenarios({file}, ro, &scenarios, &error)) {
-    std::fprintf(stderr, "aftershock: the written scenario does not load: %s\n", error.c_str());
-    return 2;
-  }
-  Report report;
-  int status = RunScenarios(scenarios, ro, &report);
-  if (status == 2) return 2;
-  if (status != 0) {
-    std::fprintf(stderr,
-                 "aftershock fuzz: warning: running %s did not show the violation again (a "
-                 "flaky target?)\n",
-                 file.c_str());
-  }
-  std::printf("violation: %s; reproduce: aftershock run %s\n", outcome->verdict.c_str(),
-              file.c_str());
-  return 1;
+int RunFuzz(const FuzzOptions& options, FuzzOutcome* outcome) {
+  FuzzRun run(options, outcome);
+  return run.Run();
 }
 
 }  // namespace aftershock
