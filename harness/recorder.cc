@@ -6,8 +6,10 @@
 
 #include "harness/daemon.h"
 #include "harness/fault_arming.h"
-#include "harness/launch_adapter.h"
 #include "harness/message.h"
+#include "injector/launch.h"
+#include "injector/marks.h"
+#include "injector/trace_file.h"
 #include "model/trace.h"
 
 namespace aftershock {
@@ -234,9 +236,9 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
     }
   }
   if (!CopyTree(rec.run.root, rec.run.initial_dir, error)) return false;
-  if (!CreateTraceFile(rec.run.trace_path, error)) return false;
+  if (!CreateTrace(rec.run.trace_path, error)) return false;
   auto mark = [&](std::string_view label, const std::string& data) {
-    if (!AppendTraceMark(rec.run.trace_path, label, data)) {
+    if (!AppendMark(rec.run.trace_path, label, data)) {
       *error = rec.run.trace_path + ": cannot append a mark";
       return false;
     }
@@ -366,7 +368,7 @@ bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const To
     const std::string& point = st.beside->point;
     std::string rule = host ? "pause before " + point + " nth=" + std::to_string(interleaving->hit)
                             : "count " + point;
-    StartedLaunch started(
+    RunningCommand started(
         request_for(st, command, stdin_path, WithRuleAt(faults, beside_rule, rule)));
     if (host) {
       int pid = started.WaitPausedOrEnded();
