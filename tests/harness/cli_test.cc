@@ -193,7 +193,9 @@ TEST(Cli, RunAndCheckAcceptEveryModelTheModelParses) {
   Result check = Aftershock("check --target " + Target("test/shellq.toml") +
                             " --model ext4-ordered+torn4096 --out " + dir.path() + "/out2 -q");
   EXPECT_EQ(check.status, 0) << check.output;
-  EXPECT_EQ(Aftershock("run " + s + " --model process+torn4096 -q").status, 2);
+  EXPECT_EQ(
+      Aftershock("run " + s + " --model process+torn4096 --out " + dir.path() + "/out3 -q").status,
+      2);
 }
 
 TEST(Cli, EveryCommandHasHelp) {
