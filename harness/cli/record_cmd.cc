@@ -5,9 +5,11 @@
 
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "harness/cli/command.h"
+#include "injector/faults.h"
 #include "injector/fidelity.h"
 #include "injector/launch.h"
 #include "injector/trace_file.h"
@@ -33,6 +35,26 @@ struct RecordArgs {
   std::vector<std::string> command;
 };
 
+// Warns about each rule on a point the recorder never consults: it arms only
+// a libfiu point the program itself may have (a typo arms nothing). Not an
+// error, since such points are legitimate (refqueue's). The injector parses
+// the spec itself and reports its errors.
+void WarnUnknownPoints(const std::string& spec) {
+  auto plan = std::make_unique<inject::FaultPlan>();
+  char err[256];
+  if (!inject::ParseFaultSpec(spec.data(), spec.size(), plan.get(), err, sizeof err)) return;
+  for (int i = 0; i < plan->count; ++i) {
+    const char* point = plan->rules[i].point;
+    if (point[0] != '\0' && !inject::IsKnownPoint(point)) {
+      std::fprintf(stderr,
+                   "aftershock record: warning: '%s' is not a point the recorder consults "
+                   "(docs/injector.md); only the program's own libfiu point of that name can "
+                   "fire\n",
+                   point);
+    }
+  }
+}
+
 int RunRecord(const RecordArgs& a) {
   LaunchRequest o;
   o.argv = a.command;
@@ -50,6 +72,7 @@ int RunRecord(const RecordArgs& a) {
     ss << in.rdbuf();
     o.faults += (o.faults.empty() ? "" : "\n") + ss.str();
   }
+  WarnUnknownPoints(o.faults);
   o.allow = a.allow;
   o.capture_output = false;
   o.timeout_ms = static_cast<int64_t>(a.timeout_s * 1000);

@@ -233,6 +233,18 @@ TEST(TraceIo, RecordCheckReportsTheFidelityCheck) {
   EXPECT_NE(out.find("fidelity check: replaying the trace reproduces"), std::string::npos) << out;
 }
 
+TEST(TraceIo, RecordWarnsAboutAPointTheRecorderNeverConsults) {
+  ScratchDir scratch;
+  std::string out;
+  EXPECT_EQ(Shell("cd " + scratch.path() + " && " + Aftershock() + " record --out " +
+                      scratch.path() + "/t --faults 'fail posix/io/sync/fsnyc errno=EIO;" +
+                      "fail posix/io/sync/fsync nth=9 errno=EIO' -- true",
+                  &out),
+            0);
+  EXPECT_NE(out.find("warning: 'posix/io/sync/fsnyc'"), std::string::npos) << out;
+  EXPECT_EQ(out.find("'posix/io/sync/fsync'"), std::string::npos) << out;
+}
+
 TEST(TraceIo, ShowRejectsAMalformedTraceNamingTheByteOffset) {
   ScratchDir scratch;
   std::string trace = scratch.path() + "/bad";
