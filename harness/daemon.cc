@@ -15,54 +15,10 @@
 
 #include "injector/launch.h"
 
-extern char** environ;
-
 namespace aftershock {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// The recorder's control variables: a stale value from the harness's own
-// environment must not reach the daemon (as in injector/launch.cc).
-bool IsRecorderControl(const std::string& key) {
-  for (const char* c : {"AFTERSHOCK_TRACE", "AFTERSHOCK_ROOT", "AFTERSHOCK_ALLOW",
-                        "AFTERSHOCK_FAULTS", "AFTERSHOCK_FAULTS_FILE", "AFTERSHOCK_FIU_CTRL"}) {
-    if (key == c) return true;
-  }
-  return false;
-}
-
-// The environment the injector's launcher would give the command.
-// TODO(injector): a non-blocking Spawn() with pipes in injector/launch.h
-// would let this file drop its copy of the launcher's environment rules.
-std::vector<std::string> BuildEnv(const LaunchRequest& r) {
-  bool record = !r.trace_path.empty();
-  std::vector<std::pair<std::string, std::string>> set;
-  for (const auto& [k, v] : r.env) {
-    if (record && (k == "AFTERSHOCK_TRACE" || k == "AFTERSHOCK_ROOT")) continue;
-    set.emplace_back(k, v);
-  }
-  if (record) {
-    set.emplace_back("AFTERSHOCK_TRACE", r.trace_path);
-    if (!r.root.empty()) set.emplace_back("AFTERSHOCK_ROOT", r.root);
-    std::string allow;
-    for (const auto& a : r.allow) allow += (allow.empty() ? "" : ":") + a;
-    if (!allow.empty()) set.emplace_back("AFTERSHOCK_ALLOW", allow);
-    if (!r.faults.empty()) set.emplace_back("AFTERSHOCK_FAULTS", r.faults);
-    const char* old = std::getenv("LD_PRELOAD");
-    set.emplace_back("LD_PRELOAD", InjectLibPath() + (old && *old ? std::string(":") + old : ""));
-  }
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry = *e;
-    std::string key = entry.substr(0, entry.find('='));
-    bool replaced = record && IsRecorderControl(key);
-    for (const auto& kv : set) replaced = replaced || kv.first == key;
-    if (!replaced) env.push_back(entry);
-  }
-  for (const auto& [k, v] : set) env.push_back(k + "=" + v);
-  return env;
-}
 
 int64_t MsLeft(Clock::time_point deadline) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
@@ -135,7 +91,7 @@ bool Daemon::Start(const LaunchRequest& r, std::string* error) {
   // A memfd, not a file: the recorder does not record writes to it, and
   // the log outside the root gets the daemon's stderr once it ended.
   int err_fd = static_cast<int>(syscall(SYS_memfd_create, "aftershock-serve", MFD_CLOEXEC));
-  std::vector<std::string> env = BuildEnv(r);
+  std::vector<std::string> env = LaunchEnvironment(r);
   std::vector<std::string> args = {"/bin/sh", "-c", r.command};
   std::vector<char*> argv_p, env_p;
   for (auto& a : args) argv_p.push_back(a.data());

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/launch_adapter.h"
+#include "injector/launch.h"
 
 namespace aftershock {
 

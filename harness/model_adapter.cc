@@ -8,8 +8,8 @@
 #include <set>
 #include <sstream>
 
-#include "harness/launch_adapter.h"
 #include "injector/fidelity.h"
+#include "injector/launch.h"
 #include "model/crash_states.h"
 #include "model/fs_state.h"
 #include "model/op_source.h"

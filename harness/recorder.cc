@@ -5,7 +5,9 @@
 #include "harness/baseline.h"
 #include "harness/daemon.h"
 #include "harness/fault_arming.h"
-#include "harness/launch_adapter.h"
+#include "injector/launch.h"
+#include "injector/marks.h"
+#include "injector/trace_file.h"
 #include "harness/message.h"
 #include "harness/trace_scan.h"
 #include "model/trace.h"
@@ -102,7 +104,7 @@ class WorkloadRecorder {
   // Runs the command of step i (not daemon mode) into *o.
   bool RunStep(const Step& st, size_t i, const std::string& faults, LaunchOutcome* o);
   // Step i, started with a pause rule: when it pauses, its beside step runs.
-  bool RunBesidePaused(const Step& host, size_t i, StartedLaunch* started);
+  bool RunBesidePaused(const Step& host, size_t i, RunningCommand* started);
   // The beside step of step i, run to completion while step i is paused.
   bool RunBeside(const Step& host, size_t i);
   // The `exit` and `ack` marks of step i after its command ran.
@@ -192,7 +194,7 @@ bool WorkloadRecorder::Prepare() {
     }
   }
   return CopyTree(rec_.run.root, rec_.run.initial_dir, error_) &&
-         CreateTraceFile(rec_.run.trace_path, error_);
+         CreateTrace(rec_.run.trace_path, error_);
 }
 
 bool WorkloadRecorder::RecordStep(size_t i) {
@@ -257,7 +259,9 @@ void WorkloadRecorder::NoteCommand(const std::string& what, const Step& step,
   run.status = o.Status();
   run.enqueue = step.kind == StepKind::kEnqueue;
   run.fault_armed = fault_armed;
-  run.output = o.output;
+  // The end of it: what a person reads first, and bounded.
+  size_t keep = std::min<size_t>(o.output.size(), 64 * 1024);
+  run.output = o.output.substr(o.output.size() - keep);
   // A sequential recording goes no further than a command that hung or
   // died on its own: the baseline fails on it (and the steps after would
   // wait for their own timeouts).
@@ -325,7 +329,7 @@ LaunchRequest WorkloadRecorder::RequestFor(const Step& st, const std::string& co
 }
 
 bool WorkloadRecorder::Mark(std::string_view label, const std::string& data) {
-  if (!AppendTraceMark(rec_.run.trace_path, label, data)) {
+  if (!AppendMark(rec_.run.trace_path, label, data)) {
     *error_ = rec_.run.trace_path + ": cannot append a mark";
     return false;
   }
@@ -436,7 +440,7 @@ bool WorkloadRecorder::RunStep(const Step& st, size_t i, const std::string& faul
   const std::string& point = st.beside->point;
   std::string rule = host ? "pause before " + point + " nth=" + std::to_string(interleaving_->hit)
                           : "count " + point;
-  StartedLaunch started(
+  RunningCommand started(
       RequestFor(st, command, stdin_path, WithRuleAt(faults, beside_rule_, rule)));
   if (host && !RunBesidePaused(st, i, &started)) return false;
   *o = started.Wait();
@@ -448,7 +452,7 @@ bool WorkloadRecorder::RunStep(const Step& st, size_t i, const std::string& faul
   return true;
 }
 
-bool WorkloadRecorder::RunBesidePaused(const Step& host, size_t i, StartedLaunch* started) {
+bool WorkloadRecorder::RunBesidePaused(const Step& host, size_t i, RunningCommand* started) {
   int pid = started->WaitPausedOrEnded();
   if (pid == 0) return true;
   rec_.paused = true;

@@ -8,9 +8,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "harness/launch_adapter.h"
 #include "harness/message.h"
 #include "harness/trace_scan.h"
+#include "injector/launch.h"
+#include "injector/marks.h"
+#include "injector/trace_file.h"
 
 namespace aftershock {
 namespace {
@@ -188,7 +190,7 @@ bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const Cr
     ctx.trace_path.clear();
     LaunchOutcome o = Launch(r);
     if (traced) {
-      AppendTraceMark(recover_trace, "exit", "recover " + o.Status());
+      AppendMark(recover_trace, "exit", "recover " + o.Status());
       // Outside the crash domain, a write is state no crash state holds:
       // the recovery is wrong whatever its status (as for the workload,
       // where an escape is an input error).
@@ -214,8 +216,8 @@ bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const Cr
 
   bool traced = !recover_trace.empty();
   if (traced) {
-    if (!CreateTraceFile(recover_trace, error)) return false;
-    AppendTraceMark(recover_trace, "step", "recover");
+    if (!CreateTrace(recover_trace, error)) return false;
+    AppendMark(recover_trace, "step", "recover");
   }
   bool ok = m.recover.empty() || run(m.recover, "recover", traced);
   if (ok && !m.deliver.empty()) {

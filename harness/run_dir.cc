@@ -18,7 +18,7 @@
 #include <random>
 #include <thread>
 
-#include "harness/launch_adapter.h"
+#include "injector/launch.h"
 
 namespace aftershock {
 namespace {

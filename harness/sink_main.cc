@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "harness/launch_adapter.h"
 #include "harness/message.h"
 #include "harness/sink_log.h"
+#include "injector/marks.h"
 
 namespace {
 
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     std::string data = parsed.id.empty() ? "-" : parsed.id;
     for (const auto& r : rcpts) data += " " + r;
     data += " " + Xxh64Hex(copy);
-    if (!AppendTraceMark(trace, "sink", data)) {
+    if (!AppendMark(trace, "sink", data)) {
       std::fprintf(stderr, "aftershock-sink: cannot append the sink mark to %s\n", trace);
       return kExitTempFail;
     }

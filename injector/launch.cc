@@ -1,5 +1,6 @@
 #include "injector/launch.h"
 
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,10 +13,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
+#include "common/file_io.h"
 #include "injector/shared_page.h"
 #include "injector/trace_file.h"
 
@@ -56,10 +61,15 @@ bool IsRecorderControl(const std::string& key) {
   return false;
 }
 
-std::vector<std::string> BuildEnv(const LaunchOptions& o, const std::string& lib) {
-  std::vector<std::pair<std::string, std::string>> set = o.env;
-  if (o.record) {
-    set.emplace_back("AFTERSHOCK_TRACE", o.trace);
+std::vector<std::string> BuildEnv(const LaunchRequest& o, const std::string& lib) {
+  std::vector<std::pair<std::string, std::string>> set;
+  for (const auto& [k, v] : o.env) {
+    // The launcher sets these itself when it records.
+    if (o.traced() && (k == "AFTERSHOCK_TRACE" || k == "AFTERSHOCK_ROOT")) continue;
+    set.emplace_back(k, v);
+  }
+  if (o.traced()) {
+    set.emplace_back("AFTERSHOCK_TRACE", o.trace_path);
     if (!o.root.empty()) set.emplace_back("AFTERSHOCK_ROOT", o.root);
     std::string allow;
     for (const auto& a : o.allow) allow += (allow.empty() ? "" : ":") + a;
@@ -74,7 +84,7 @@ std::vector<std::string> BuildEnv(const LaunchOptions& o, const std::string& lib
     std::string key = entry.substr(0, entry.find('='));
     bool replaced = false;
     for (const auto& kv : set) replaced = replaced || kv.first == key;
-    if (o.record && IsRecorderControl(key)) {
+    if (o.traced() && IsRecorderControl(key)) {
       replaced = true;  // a stale run's recorder settings must not leak into this one
     }
     if (!replaced) env.push_back(entry);
@@ -116,11 +126,136 @@ std::string ReadAllFrom(int fd) {
 
 }  // namespace
 
-std::string LaunchResult::Describe() const {
-  if (!started) return "not started: " + error;
-  if (timed_out) return "timeout";
-  if (signal != 0) return "signal " + std::to_string(signal);
-  return "exit " + std::to_string(exit_status);
+namespace {
+
+// The executable `name` resolves to along `path` (a PATH value), "" if none.
+std::string FindExecutable(const std::string& name, const std::string& path) {
+  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(start, end - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return "";
+}
+
+// Untraced, a plain command (SplitPlainCommand) whose program is on the
+// PATH the command gets: its argv, else empty (run through /bin/sh -c).
+// Recovery runs for every crash state, so the saved exec adds up; what is
+// recorded always goes through /bin/sh -c, as the contract says.
+std::vector<std::string> DirectArgv(const LaunchRequest& r) {
+  if (r.traced() || r.command.empty()) return {};
+  std::string path;
+  for (const auto& [k, v] : r.env) {
+    if (k == "PATH") path = v;
+  }
+  std::vector<std::string> words;
+  if (path.empty() || !SplitPlainCommand(r.command, &words)) return {};
+  std::string exe = FindExecutable(words.front(), path);
+  if (exe.empty()) return {};
+  words.front() = exe;
+  return words;
+}
+
+// The parent pid in /proc/PID/stat (the field after the parenthesized name).
+pid_t ParentOf(const char* pid) {
+  char path[64], buf[512];
+  std::snprintf(path, sizeof path, "/proc/%s/stat", pid);
+  FILE* f = std::fopen(path, "r");
+  if (!f) return -1;
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* close = std::strrchr(buf, ')');
+  int ppid = -1;
+  if (!close || std::sscanf(close + 1, " %*c %d", &ppid) != 1) return -1;
+  return ppid;
+}
+
+}  // namespace
+
+std::string LaunchOutcome::Status() const {
+  switch (end) {
+    case End::kExited:
+      return std::to_string(code);
+    case End::kSignaled:
+      return "signal " + std::to_string(code);
+    case End::kTimedOut:
+      return "timeout";
+    case End::kNotStarted:
+      return "not-started";
+  }
+  return "?";
+}
+
+std::string LaunchOutcome::Describe() const {
+  switch (end) {
+    case End::kExited:
+      return "exit " + std::to_string(code);
+    case End::kNotStarted:
+      return "not started: " + error;
+    default:
+      return Status();
+  }
+}
+
+bool SplitPlainCommand(const std::string& command, std::vector<std::string>* words) {
+  words->clear();
+  std::string word;
+  bool in_word = false, quoted = false;
+  for (char c : command) {
+    if (quoted) {
+      if (c == '\'') {
+        quoted = false;
+      } else {
+        word += c;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\t') {
+      if (in_word) words->push_back(word);
+      word.clear();
+      in_word = false;
+      continue;
+    }
+    in_word = true;
+    if (c == '\'') {
+      quoted = true;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || std::strchr("/._-,:=@+%", c)) {
+      word += c;
+    } else {
+      return false;
+    }
+  }
+  if (quoted) return false;
+  if (in_word) words->push_back(word);
+  return !words->empty() && words->front().find('=') == std::string::npos;
+}
+
+std::vector<std::string> LaunchEnvironment(const LaunchRequest& request) {
+  return BuildEnv(request, request.inject_lib.empty() ? InjectLibPath() : request.inject_lib);
+}
+
+bool TracingAvailable() {
+  static const bool available = access(InjectLibPath().c_str(), R_OK) == 0;
+  return available;
+}
+
+void KillAllLaunched() {
+  // Launch() starts every command in its own session, so each child of
+  // this process leads a process group that holds all its descendants.
+  pid_t self = getpid();
+  DIR* d = opendir("/proc");
+  if (!d) return;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    if (ParentOf(e->d_name) == self) killpg(static_cast<pid_t>(std::atoi(e->d_name)), SIGKILL);
+  }
+  closedir(d);
 }
 
 std::string InjectLibPath() {
@@ -163,16 +298,16 @@ bool HasPauseRule(const std::string& spec) {
 
 }  // namespace
 
-RunningCommand::RunningCommand(const LaunchOptions& o)
-    : timeout_ms_(o.timeout_ms), may_pause_(o.record && HasPauseRule(o.faults)) {
+RunningCommand::RunningCommand(const LaunchRequest& o)
+    : output_path_(o.output_path), may_pause_(o.traced() && HasPauseRule(o.faults)) {
   for (const auto& [key, value] : o.env) {
     // Rules from a file may pause too (unread here): resume them.
-    if (key == "AFTERSHOCK_FAULTS_FILE") may_pause_ = o.record;
+    if (key == "AFTERSHOCK_FAULTS_FILE") may_pause_ = o.traced();
   }
-  LaunchResult& res = result_;
+  LaunchOutcome& res = result_;
   std::string lib = o.inject_lib.empty() ? InjectLibPath() : o.inject_lib;
-  if (o.record) {
-    if (o.trace.empty() || o.trace[0] != '/') {
+  if (o.traced()) {
+    if (o.trace_path[0] != '/') {
       res.error = "the trace path must be absolute";
       return;
     }
@@ -180,8 +315,8 @@ RunningCommand::RunningCommand(const LaunchOptions& o)
       res.error = "cannot find libaftershock_inject.so (" + lib + "); set AFTERSHOCK_INJECT_LIB";
       return;
     }
-    if (!TraceExists(o.trace) && !CreateTrace(o.trace, &res.error, o.root)) return;
-    int sfd = ::open((o.trace + ".seq").c_str(), O_RDWR | O_CLOEXEC);
+    if (!TraceExists(o.trace_path) && !CreateTrace(o.trace_path, &res.error, o.root)) return;
+    int sfd = ::open((o.trace_path + ".seq").c_str(), O_RDWR | O_CLOEXEC);
     if (sfd >= 0) {
       void* map =
           ::mmap(nullptr, inject::kSharedPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
@@ -193,18 +328,20 @@ RunningCommand::RunningCommand(const LaunchOptions& o)
                        static_cast<uint32_t>(::getpid()), __ATOMIC_SEQ_CST);
     }
   }
-  std::vector<std::string> args;
-  if (!o.command.empty()) {
+  std::vector<std::string> args = DirectArgv(o);
+  if (!args.empty()) {
+    // Found along the command's PATH already.
+  } else if (!o.command.empty()) {
     args = {"/bin/sh", "-c", o.command};
   } else if (!o.argv.empty()) {
     args = o.argv;
     args[0] = ResolveInPath(args[0]);
-    if (o.record && IsStaticElf(args[0])) {
+    if (o.traced() && IsStaticElf(args[0])) {
       Op gap;
       gap.kind = OpKind::kGap;
       gap.path = args[0];
       gap.data = "static binary: LD_PRELOAD cannot reach it, its calls are not recorded";
-      AppendRecord(o.trace, gap);
+      AppendRecord(o.trace_path, gap);
     }
   } else {
     res.error = "nothing to run";
@@ -216,7 +353,9 @@ RunningCommand::RunningCommand(const LaunchOptions& o)
   argv_p.push_back(nullptr);
   for (auto& e : env) env_p.push_back(e.data());
   env_p.push_back(nullptr);
-  int in_fd = o.has_stdin ? MemFdWith(o.stdin_data) : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int in_fd = o.has_stdin             ? MemFdWith(o.stdin_data)
+              : !o.stdin_path.empty() ? MemFdWith(ReadFileBytes(o.stdin_path))
+                                      : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   int out_fd = o.capture_output ? MemFdWith("") : -1;
   if (in_fd < 0 || (o.capture_output && out_fd < 0)) {
     res.error = std::string("cannot set up stdio: ") + std::strerror(errno);
@@ -244,7 +383,7 @@ RunningCommand::RunningCommand(const LaunchOptions& o)
     ::_exit(127);
   }
   ::close(in_fd);
-  res.started = true;
+  started_ = true;
   pid_ = pid;
   out_fd_ = out_fd;
   pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -252,7 +391,7 @@ RunningCommand::RunningCommand(const LaunchOptions& o)
 }
 
 RunningCommand::~RunningCommand() {
-  if (result_.started && !done_) {
+  if (started_ && !done_) {
     bool paused = PausedPid() != 0;
     ::killpg(pid_, SIGKILL);
     if (paused) Resume();  // others sharing the page may wait to pause
@@ -274,7 +413,7 @@ bool RunningCommand::Reap(int wait_ms) {
   if (deadline_ms_ != 0 && paused_at_ms_ == 0) {
     int64_t left = deadline_ms_ - NowMs();
     if (left <= 0) {
-      result_.timed_out = true;
+      timed_out_ = true;
       ::killpg(pid_, SIGKILL);
       ::waitpid(pid_, &status_, 0);
       done_ = true;
@@ -295,18 +434,22 @@ void RunningCommand::Finish() {
   if (pidfd_ >= 0) ::close(pidfd_);
   pidfd_ = -1;
   ::killpg(pid_, SIGKILL);  // stragglers of the group (background children)
-  if (!result_.timed_out) {
-    if (WIFEXITED(status_)) {
-      result_.exited = true;
-      result_.exit_status = WEXITSTATUS(status_);
-    } else if (WIFSIGNALED(status_)) {
-      result_.signal = WTERMSIG(status_);
-    }
+  if (timed_out_) {
+    result_.end = LaunchOutcome::End::kTimedOut;
+  } else if (WIFEXITED(status_)) {
+    result_.end = LaunchOutcome::End::kExited;
+    result_.code = WEXITSTATUS(status_);
+  } else if (WIFSIGNALED(status_)) {
+    result_.end = LaunchOutcome::End::kSignaled;
+    result_.code = WTERMSIG(status_);
   }
   if (out_fd_ >= 0) {
     result_.output = ReadAllFrom(out_fd_);
     ::close(out_fd_);
     out_fd_ = -1;
+    if (!output_path_.empty() && !result_.output.empty()) {
+      std::ofstream(output_path_, std::ios::binary | std::ios::app) << result_.output;
+    }
   }
 }
 
@@ -321,7 +464,7 @@ int RunningCommand::PausedPid() const {
 }
 
 int RunningCommand::WaitPausedOrEnded() {
-  if (!result_.started || done_) return 0;
+  if (!started_ || done_) return 0;
   auto* page = static_cast<inject::SharedPage*>(page_);
   for (;;) {
     if (int pid = PausedPid(); pid != 0) {
@@ -349,8 +492,8 @@ void RunningCommand::Resume() {
   ::syscall(SYS_futex, &page->paused_pid, FUTEX_WAKE, 0x7fffffff, nullptr, nullptr, 0);
 }
 
-LaunchResult RunningCommand::Wait() {
-  if (!result_.started || done_) return result_;
+LaunchOutcome RunningCommand::Wait() {
+  if (!started_ || done_) return result_;
   auto* page = static_cast<inject::SharedPage*>(page_);
   for (;;) {
     if (PausedPid() != 0) Resume();
@@ -365,7 +508,7 @@ uint64_t RunningCommand::RuleHits(int i) const {
   return __atomic_load_n(&static_cast<inject::SharedPage*>(page_)->rule_hits[i], __ATOMIC_SEQ_CST);
 }
 
-LaunchResult Launch(const LaunchOptions& o) {
+LaunchOutcome Launch(const LaunchRequest& o) {
   RunningCommand command(o);
   return command.Wait();
 }

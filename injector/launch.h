@@ -9,39 +9,45 @@
 
 namespace aftershock {
 
-struct LaunchOptions {
+struct LaunchRequest {
   // What to run: `command` through /bin/sh -c, or (when command is empty)
-  // `argv` directly.
+  // `argv` directly. Untraced, a command the shell would only split into
+  // words (SplitPlainCommand) whose program is on the PATH given in `env` is
+  // started directly: the same for the command, and a shell less per run.
   std::string command;
   std::vector<std::string> argv;
   // Added to (or replacing entries of) this process's environment.
   std::vector<std::pair<std::string, std::string>> env;
-  std::string cwd;                 // empty: this process's
-  std::string root;                // the crash domain (AFTERSHOCK_ROOT); empty: no escape check
-  std::string trace;               // absolute path; created (with header and .seq) when missing
-  std::string faults;              // AFTERSHOCK_FAULTS spec; empty: none
-  std::vector<std::string> allow;  // prefixes outside root that are not escapes
-  // stdin: the given bytes (when has_stdin), else /dev/null.
+  std::string cwd;  // empty: this process's
+  // stdin: `stdin_data` when has_stdin, else the file stdin_path, else /dev/null.
   bool has_stdin = false;
   std::string stdin_data;
-  // true: stdout and stderr are captured into LaunchResult::output;
-  // false: inherited.
+  std::string stdin_path;
+  // true: stdout and stderr are captured into LaunchOutcome::output (and
+  // appended to output_path when set); false: inherited.
   bool capture_output = true;
-  int timeout_ms = 0;      // 0: none. On expiry the whole process group is killed.
-  std::string inject_lib;  // empty: InjectLibPath()
-  bool record = true;      // false: run untraced (benchmarks, init commands)
+  std::string output_path;
+  int64_t timeout_ms = 0;  // 0: none. On expiry the whole process group is killed.
+  // Tracing: an absolute trace path (created, with its .seq, when missing);
+  // "" runs untraced (init commands, recovery, benchmarks).
+  std::string trace_path;
+  std::string root;                // the crash domain (AFTERSHOCK_ROOT); empty: no escape check
+  std::vector<std::string> allow;  // prefixes outside root that are not escapes
+  std::string faults;              // AFTERSHOCK_FAULTS spec; empty: none
+  std::string inject_lib;          // empty: InjectLibPath()
+  bool traced() const { return !trace_path.empty(); }
 };
 
-struct LaunchResult {
-  bool started = false;
-  std::string error;    // why it did not start
-  bool exited = false;  // exited normally, with exit_status
-  int exit_status = -1;
-  int signal = 0;  // killed by this signal (not timed_out)
-  bool timed_out = false;
+struct LaunchOutcome {
+  enum class End { kExited, kSignaled, kTimedOut, kNotStarted };
+  End end = End::kNotStarted;
+  int code = 0;        // exit status, or the signal number
+  std::string error;   // kNotStarted: why
   std::string output;  // stdout + stderr, when captured
 
-  bool ok() const { return exited && exit_status == 0; }
+  bool Succeeded() const { return end == End::kExited && code == 0; }
+  // "0", "3", "signal 9", "timeout", "not-started": the `exit` mark's status.
+  std::string Status() const;
   // "exit 0", "exit 3", "signal 9", "timeout", "not started: ...".
   std::string Describe() const;
 };
@@ -49,7 +55,9 @@ struct LaunchResult {
 // Runs the command in a new session (its own process group). Blocks until
 // it ends or times out. After the command's main process ends, anything
 // left in its process group is killed, so nothing writes to the trace late.
-LaunchResult Launch(const LaunchOptions& options);
+// Thread-safe. Commands still running when the harness is interrupted are
+// killed by KillAllLaunched().
+LaunchOutcome Launch(const LaunchRequest& request);
 
 // A command started without waiting, for pause rules ("pause before POINT
 // nth=N" in options.faults): the harness waits until a process of the
@@ -60,13 +68,13 @@ LaunchResult Launch(const LaunchOptions& options);
 // Destroying a command that is still running kills its process group.
 class RunningCommand {
  public:
-  explicit RunningCommand(const LaunchOptions& options);
+  explicit RunningCommand(const LaunchRequest& request);
   ~RunningCommand();
   RunningCommand(const RunningCommand&) = delete;
   RunningCommand& operator=(const RunningCommand&) = delete;
 
   // False iff it could not start (Wait() then says why).
-  bool started() const { return result_.started; }
+  bool started() const { return started_; }
   // Blocks until a process of the command is paused by a pause rule
   // (returns its pid), or the command has ended or timed out (returns 0;
   // Wait() then returns at once). Never blocks past the timeout.
@@ -76,7 +84,7 @@ class RunningCommand {
   void Resume();
   // Blocks until the command ends (a process paused meanwhile is resumed at
   // once) or times out, and returns how it ended.
-  LaunchResult Wait();
+  LaunchOutcome Wait();
   // Calls of fault rule i so far in the whole run (rule_hits in the shared
   // page: a `count` rule's count). 0 for an untraced command.
   uint64_t RuleHits(int i) const;
@@ -86,11 +94,13 @@ class RunningCommand {
   int PausedPid() const;   // a paused process of this command, or 0
   void Finish();
 
-  LaunchResult result_;
+  LaunchOutcome result_;
+  std::string output_path_;
+  bool started_ = false;
+  bool timed_out_ = false;
   int pid_ = -1;
   int pidfd_ = -1;
   int out_fd_ = -1;
-  int timeout_ms_ = 0;
   int64_t deadline_ms_ = 0;   // steady clock; 0 = none
   int64_t paused_at_ms_ = 0;  // while paused: when (the timeout stops)
   void* page_ = nullptr;      // the run's shared page (traced commands)
@@ -98,6 +108,24 @@ class RunningCommand {
   bool done_ = false;
   int status_ = 0;
 };
+
+// Splits `command` into words iff /bin/sh would do nothing but split it:
+// plain words and single-quoted strings; no expansion, redirection,
+// operator, escape or leading assignment. Returns false otherwise.
+bool SplitPlainCommand(const std::string& command, std::vector<std::string>* words);
+
+// The environment (NAME=value entries) the launcher gives the command: this
+// process's, with `env` applied and, when traced, the recorder's settings
+// (stale ones of an outer run removed). For launchers of their own
+// (harness/daemon.cc).
+std::vector<std::string> LaunchEnvironment(const LaunchRequest& request);
+
+// True iff traced launches can record (the injector's library is found).
+bool TracingAvailable();
+
+// SIGKILLs the process group of every command Launch() is running (each
+// child of this process leads one). For the harness's cleanup thread.
+void KillAllLaunched();
 
 // Path of libaftershock_inject.so: $AFTERSHOCK_INJECT_LIB, the build tree's,
 // or the installed one (the first that exists).

@@ -5,9 +5,11 @@
 
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "harness/cli/command.h"
+#include "injector/faults.h"
 #include "injector/fidelity.h"
 #include "injector/launch.h"
 #include "injector/trace_file.h"
@@ -33,10 +35,30 @@ struct RecordArgs {
   std::vector<std::string> command;
 };
 
+// Warns about each rule on a point the recorder never consults: it arms only
+// a libfiu point the program itself may have (a typo arms nothing). Not an
+// error, since such points are legitimate (refqueue's). The injector parses
+// the spec itself and reports its errors.
+void WarnUnknownPoints(const std::string& spec) {
+  auto plan = std::make_unique<inject::FaultPlan>();
+  char err[256];
+  if (!inject::ParseFaultSpec(spec.data(), spec.size(), plan.get(), err, sizeof err)) return;
+  for (int i = 0; i < plan->count; ++i) {
+    const char* point = plan->rules[i].point;
+    if (point[0] != '\0' && !inject::IsKnownPoint(point)) {
+      std::fprintf(stderr,
+                   "aftershock record: warning: '%s' is not a point the recorder consults "
+                   "(docs/injector.md); only the program's own libfiu point of that name can "
+                   "fire\n",
+                   point);
+    }
+  }
+}
+
 int RunRecord(const RecordArgs& a) {
-  LaunchOptions o;
+  LaunchRequest o;
   o.argv = a.command;
-  o.trace = Absolute(a.out);
+  o.trace_path = Absolute(a.out);
   char cwd[PATH_MAX];
   o.root = !a.root.empty() ? Absolute(a.root) : (getcwd(cwd, sizeof cwd) ? cwd : "/");
   o.faults = a.faults;
@@ -50,9 +72,10 @@ int RunRecord(const RecordArgs& a) {
     ss << in.rdbuf();
     o.faults += (o.faults.empty() ? "" : "\n") + ss.str();
   }
+  WarnUnknownPoints(o.faults);
   o.allow = a.allow;
   o.capture_output = false;
-  o.timeout_ms = static_cast<int>(a.timeout_s * 1000);
+  o.timeout_ms = static_cast<int64_t>(a.timeout_s * 1000);
   std::string error;
   std::string cmd;
   for (const auto& c : a.command) cmd += (cmd.empty() ? "" : " ") + c;
@@ -66,24 +89,24 @@ int RunRecord(const RecordArgs& a) {
       return 2;
     }
   }
-  if (!CreateTrace(o.trace, &error, o.root,
+  if (!CreateTrace(o.trace_path, &error, o.root,
                    "command=" + cmd + "\nversion=" AFTERSHOCK_VERSION_STRING "\n")) {
     std::fprintf(stderr, "aftershock record: %s\n", error.c_str());
     return 2;
   }
-  LaunchResult r = Launch(o);
-  if (!r.started) {
+  LaunchOutcome r = Launch(o);
+  if (r.end == LaunchOutcome::End::kNotStarted) {
     std::fprintf(stderr, "aftershock record: %s\n", r.error.c_str());
     return 2;
   }
-  std::fprintf(stderr, "aftershock: trace written to %s (%s)\n", o.trace.c_str(),
+  std::fprintf(stderr, "aftershock: trace written to %s (%s)\n", o.trace_path.c_str(),
                r.Describe().c_str());
   if (before) {
     TraceError terr;
-    std::optional<Trace> t = ReadTrace(o.trace, &terr);
+    std::optional<Trace> t = ReadTrace(o.trace_path, &terr);
     FidelityResult f;
     if (t) {
-      f = CheckFidelity(*before, *t, o.trace);
+      f = CheckFidelity(*before, *t, o.trace_path);
     } else {
       f.gap = terr.message;
     }
@@ -92,11 +115,11 @@ int RunRecord(const RecordArgs& a) {
                    o.root.c_str());
     } else {
       std::fprintf(stderr, "aftershock: fidelity check: %s\n", f.gap.c_str());
-      ReportFidelityGap(o.trace, f);
+      ReportFidelityGap(o.trace_path, f);
     }
   }
-  if (r.exited) return r.exit_status;
-  return 128 + (r.timed_out ? 9 : r.signal);
+  if (r.end == LaunchOutcome::End::kExited) return r.code;
+  return 128 + (r.end == LaunchOutcome::End::kTimedOut ? 9 : r.code);
 }
 
 void SetupRecord(CLI::App& app, int* exit_status) {

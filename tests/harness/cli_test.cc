@@ -190,10 +190,17 @@ TEST(Cli, RunAndCheckAcceptEveryModelTheModelParses) {
       Aftershock("run " + s + " --model ext4-ordered+torn4096 --out " + dir.path() + "/out -q");
   EXPECT_EQ(run.status, 0) << run.output;
   EXPECT_EQ(run.output.find("unknown model"), std::string::npos) << run.output;
-  Result check = Aftershock("check --target " + Target("test/shellq.toml") +
-                            " --model ext4-ordered+torn4096 --out " + dir.path() + "/out2 -q");
-  EXPECT_EQ(check.status, 0) << check.output;
-  EXPECT_EQ(Aftershock("run " + s + " --model process+torn4096 -q").status, 2);
+  // check validates its options the same way before it reads the target
+  // (a missing one here, so that nothing runs).
+  Result check =
+      Aftershock("check --target " + dir.path() +
+                 "/none.toml --model ext4-ordered+torn4096 --out " + dir.path() + "/out2 -q");
+  EXPECT_EQ(check.output.find("unknown model"), std::string::npos) << check.output;
+  EXPECT_NE(check.output.find("none.toml"), std::string::npos) << check.output;
+  Result bad = Aftershock("check --target " + dir.path() +
+                          "/none.toml --model process+torn4096 --out " + dir.path() + "/out3 -q");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.output.find("unknown model 'process+torn4096'"), std::string::npos) << bad.output;
 }
 
 TEST(Cli, EveryCommandHasHelp) {

@@ -35,7 +35,7 @@ TEST_P(FsyncErrno, InjectedFsyncFailureReachesTheProgramAndTheTrace) {
   std::string err = GetParam();
   RecordedRun run =
       RecordIn(scratch, {Prog("inj_faulty")}, "fail posix/io/sync/fsync nth=1 errno=" + err);
-  ASSERT_TRUE(run.result.ok()) << run.result.Describe();
+  ASSERT_TRUE(run.result.Succeeded()) << run.result.Describe();
   EXPECT_EQ(Lines(run.result.output)[5], "fsync -1 " + err);
   const Op* op = FindOp(run.trace, OpKind::kFsync);
   ASSERT_NE(op, nullptr);
@@ -54,7 +54,7 @@ TEST_P(WriteErrno, OnlyTheNthWriteFailsAndItChangesNothing) {
   std::string err = GetParam();
   RecordedRun run =
       RecordIn(scratch, {Prog("inj_faulty")}, "fail posix/io/rw/write nth=2 errno=" + err);
-  ASSERT_TRUE(run.result.ok()) << run.result.Describe();
+  ASSERT_TRUE(run.result.Succeeded()) << run.result.Describe();
   auto lines = Lines(run.result.output);
   ASSERT_GE(lines.size(), 5u);
   EXPECT_EQ(lines[1], "write 5");
@@ -72,7 +72,7 @@ TEST(Faults, ShortWriteMovesOnlyTheGivenBytes) {
   ScratchDir scratch;
   RecordedRun run =
       RecordIn(scratch, {Prog("inj_faulty")}, "short posix/io/rw/write nth=2 bytes=3");
-  ASSERT_TRUE(run.result.ok()) << run.result.Describe();
+  ASSERT_TRUE(run.result.Succeeded()) << run.result.Describe();
   EXPECT_EQ(Lines(run.result.output)[2], "write 3");
   const Op* op = FindOp(run.trace, OpKind::kWrite, 2);
   ASSERT_NE(op, nullptr);
@@ -95,7 +95,7 @@ TEST(Faults, KillBeforeOpNLeavesTheOpUndone) {
   ScratchDir scratch;
   RecordedRun run =
       RecordIn(scratch, {Prog("inj_faulty")}, "kill before seq=" + std::to_string(seq));
-  EXPECT_EQ(run.result.signal, 9) << run.result.Describe();
+  EXPECT_EQ(run.result.Status(), "signal 9") << run.result.Describe();
   EXPECT_EQ(run.result.output.find("rename"), std::string::npos);
   ASSERT_TRUE(run.trace_ok) << run.trace_error;
   const Op& last = run.trace.ops.back();
@@ -112,7 +112,7 @@ TEST(Faults, KillAfterOpNLeavesTheOpDone) {
   ScratchDir scratch;
   RecordedRun run =
       RecordIn(scratch, {Prog("inj_faulty")}, "kill after seq=" + std::to_string(seq));
-  EXPECT_EQ(run.result.signal, 9) << run.result.Describe();
+  EXPECT_EQ(run.result.Status(), "signal 9") << run.result.Describe();
   EXPECT_EQ(run.result.output.find("rename"), std::string::npos);
   const Op& last = run.trace.ops.back();
   EXPECT_EQ(last.seq, seq);
@@ -126,7 +126,7 @@ TEST(Faults, KillAfterOpNLeavesTheOpDone) {
 TEST(Faults, KillAtTheNthCallOfAPoint) {
   ScratchDir scratch;
   RecordedRun run = RecordIn(scratch, {Prog("inj_faulty")}, "kill after posix/io/rw/write nth=3");
-  EXPECT_EQ(run.result.signal, 9);
+  EXPECT_EQ(run.result.Status(), "signal 9");
   EXPECT_EQ(Lines(run.result.output).size(), 3u);  // open and two writes reported
   EXPECT_TRUE(run.fidelity.ok) << run.fidelity.gap;
 }
@@ -136,7 +136,7 @@ TEST(Faults, NthCountsAcrossProcessesOfTheRun) {
   std::string p = Prog("inj_faulty");
   RecordedRun run =
       RecordIn(scratch, {"sh:" + p + "; " + p}, "fail posix/io/sync/fsync nth=2 errno=EIO");
-  ASSERT_TRUE(run.result.ok()) << run.result.Describe();
+  ASSERT_TRUE(run.result.Succeeded()) << run.result.Describe();
   auto lines = Lines(run.result.output);
   ASSERT_EQ(lines.size(), 16u);
   EXPECT_EQ(lines[5], "fsync 0");
@@ -147,13 +147,13 @@ TEST(Faults, LibfiuEnableEnvironmentStillWorks) {
   ScratchDir scratch;
   std::string root = scratch.path() + "/root";
   ::mkdir(root.c_str(), 0755);
-  LaunchOptions o;
+  LaunchRequest o;
   o.argv = {Prog("inj_faulty")};
   o.cwd = o.root = root;
-  o.trace = scratch.path() + "/trace";
+  o.trace_path = scratch.path() + "/trace";
   o.env = {{"FIU_ENABLE", "enable name=posix/io/sync/fsync,failinfo=28"}};
-  LaunchResult r = Launch(o);
-  ASSERT_TRUE(r.ok()) << r.Describe() << r.output;
+  LaunchOutcome r = Launch(o);
+  ASSERT_TRUE(r.Succeeded()) << r.Describe() << r.output;
   EXPECT_EQ(Lines(r.output)[5], "fsync -1 ENOSPC");
 }
 
@@ -162,14 +162,14 @@ TEST(Faults, FiuCtrlEnablesAPointInARunningTarget) {
   std::string root = scratch.path() + "/root";
   ::mkdir(root.c_str(), 0755);
   std::string base = scratch.path() + "/fiu";
-  LaunchOptions o;
+  LaunchRequest o;
   o.argv = {Prog("inj_faulty")};
   o.cwd = o.root = root;
-  o.trace = scratch.path() + "/trace";
+  o.trace_path = scratch.path() + "/trace";
   std::string go = scratch.path() + "/go";
   o.env = {{"AFTERSHOCK_FIU_CTRL", base}, {"FAULTY_WAIT_FOR", go}};
   o.timeout_ms = 20000;
-  LaunchResult r;
+  LaunchOutcome r;
   std::thread runner([&] { r = Launch(o); });
   // The target's control fifo is <base>-<pid>.in once its constructor ran.
   std::string pid;
@@ -188,14 +188,14 @@ TEST(Faults, FiuCtrlEnablesAPointInARunningTarget) {
   EXPECT_EQ(std::system(cmd.c_str()), 0);
   std::ofstream(go) << "go";
   runner.join();
-  ASSERT_TRUE(r.ok()) << r.Describe() << r.output;
+  ASSERT_TRUE(r.Succeeded()) << r.Describe() << r.output;
   EXPECT_EQ(Lines(r.output)[5], "fsync -1 ENOSPC");
 }
 
 TEST(Faults, BadSpecIsReportedAndInjectsNothing) {
   ScratchDir scratch;
   RecordedRun run = RecordIn(scratch, {Prog("inj_faulty")}, "fail posix/io/rw/write nth=1");
-  ASSERT_TRUE(run.result.ok());
+  ASSERT_TRUE(run.result.Succeeded());
   EXPECT_NE(run.result.output.find("errno"), std::string::npos);
   bool gap = false;
   for (const Op& op : run.trace.ops) gap |= op.kind == OpKind::kGap;

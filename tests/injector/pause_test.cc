@@ -31,7 +31,7 @@ struct PausedRun {
   ScratchDir scratch;
   std::string root;
   std::string trace;
-  LaunchOptions options;
+  LaunchRequest options;
   explicit PausedRun(const std::string& faults, const std::string& shell = "") {
     root = scratch.path() + "/root";
     ::mkdir(root.c_str(), 0755);
@@ -43,7 +43,7 @@ struct PausedRun {
     }
     options.cwd = root;
     options.root = root;
-    options.trace = trace;
+    options.trace_path = trace;
     options.faults = faults;
     options.timeout_ms = 30000;
   }
@@ -85,8 +85,8 @@ TEST(Pause, ProcessHoldsBeforeTheNthWriteUntilResumed) {
   // What the harness does meanwhile comes before the held call in the order.
   ASSERT_TRUE(AppendMark(s.trace, "step", "restart"));
   command.Resume();
-  LaunchResult r = command.Wait();
-  EXPECT_TRUE(r.ok()) << r.Describe() << r.output;
+  LaunchOutcome r = command.Wait();
+  EXPECT_TRUE(r.Succeeded()) << r.Describe() << r.output;
   EXPECT_EQ(r.output, "done\n");
   EXPECT_TRUE(Exists(s.root + "/b"));
   Trace after = s.Read();
@@ -107,7 +107,7 @@ TEST(Pause, StarPausesBeforeTheFirstRecordedCall) {
   ASSERT_GT(command.WaitPausedOrEnded(), 0);
   EXPECT_FALSE(Exists(s.root + "/a"));  // the open that creates it is held
   command.Resume();
-  EXPECT_TRUE(command.Wait().ok());
+  EXPECT_TRUE(command.Wait().Succeeded());
   EXPECT_TRUE(Exists(s.root + "/b"));
 }
 
@@ -120,8 +120,8 @@ TEST(Pause, GrandchildOfTheShellIsPausedAndResumed) {
   EXPECT_EQ(SizeOf(s.root + "/a"), 5);
   EXPECT_FALSE(Exists(s.root + "/b"));
   command.Resume();
-  LaunchResult r = command.Wait();
-  EXPECT_TRUE(r.ok()) << r.Describe();
+  LaunchOutcome r = command.Wait();
+  EXPECT_TRUE(r.Succeeded()) << r.Describe();
   EXPECT_EQ(r.output, "start\ndone\nend\n");
   Trace t = s.Read();
   uint64_t fsync_seq = SeqOf(t, OpKind::kFsync);
@@ -141,8 +141,8 @@ TEST(Pause, ChildInASessionOfItsOwnIsStillPausedAndResumed) {
   EXPECT_EQ(::getsid(pid), pid);  // it leads a session of its own
   EXPECT_FALSE(Exists(s.root + "/b"));
   command.Resume();
-  LaunchResult r = command.Wait();
-  EXPECT_TRUE(r.ok()) << r.Describe();
+  LaunchOutcome r = command.Wait();
+  EXPECT_TRUE(r.Succeeded()) << r.Describe();
   EXPECT_TRUE(Exists(s.root + "/b"));
 }
 
@@ -150,16 +150,16 @@ TEST(Pause, CommandThatNeverReachesThePointJustEnds) {
   PausedRun s("pause before posix/io/rw/write nth=3");
   RunningCommand command(s.options);
   EXPECT_EQ(command.WaitPausedOrEnded(), 0);
-  LaunchResult r = command.Wait();
-  EXPECT_TRUE(r.ok()) << r.Describe();
+  LaunchOutcome r = command.Wait();
+  EXPECT_TRUE(r.Succeeded()) << r.Describe();
   EXPECT_TRUE(Exists(s.root + "/b"));
 }
 
 TEST(Pause, WaitResumesAPauseNobodyWaitsFor) {
   // Launch() (blocking) with a pause rule must not hang.
   PausedRun s("pause before posix/io/rw/write");
-  LaunchResult r = Launch(s.options);
-  EXPECT_TRUE(r.ok()) << r.Describe();
+  LaunchOutcome r = Launch(s.options);
+  EXPECT_TRUE(r.Succeeded()) << r.Describe();
   EXPECT_EQ(SizeOf(s.root + "/b"), 5);
 }
 
@@ -167,16 +167,16 @@ TEST(Pause, ACommandBesideOnTheSameTraceLeavesThePauseAlone) {
   PausedRun s("pause before posix/io/rw/write nth=2");
   RunningCommand command(s.options);
   ASSERT_GT(command.WaitPausedOrEnded(), 0);
-  LaunchOptions beside = s.options;
+  LaunchRequest beside = s.options;
   beside.argv.clear();
   beside.command = "echo x > c";
   beside.faults.clear();
-  ASSERT_TRUE(Launch(beside).ok());
+  ASSERT_TRUE(Launch(beside).Succeeded());
   // Still held: the second write has not happened.
   EXPECT_EQ(SizeOf(s.root + "/a"), 3);
   EXPECT_FALSE(Exists(s.root + "/b"));
   command.Resume();
-  EXPECT_TRUE(command.Wait().ok());
+  EXPECT_TRUE(command.Wait().Succeeded());
   Trace t = s.Read();
   uint64_t beside_open = 0;
   for (const Op& op : t.ops) {
@@ -206,7 +206,7 @@ TEST(Pause, EveryHitPausesWithoutNth) {
     command.Resume();
   }
   EXPECT_EQ(pauses, 2);
-  EXPECT_TRUE(command.Wait().ok());
+  EXPECT_TRUE(command.Wait().Succeeded());
 }
 
 TEST(Pause, DestroyingAPausedCommandKillsIt) {
@@ -262,7 +262,7 @@ TEST(Pause, PausedProcessWhoseControllerDiedKillsItself) {
 TEST(Pause, PauseBeforeSeqHoldsTheCallThatWouldTakeIt) {
   // First learn the seq of the fsync, then pause before it.
   PausedRun first("");
-  ASSERT_TRUE(Launch(first.options).ok());
+  ASSERT_TRUE(Launch(first.options).Succeeded());
   uint64_t fsync_seq = SeqOf(first.Read(), OpKind::kFsync);
   ASSERT_NE(fsync_seq, 0u);
   PausedRun s("pause before seq=" + std::to_string(fsync_seq));
@@ -272,14 +272,14 @@ TEST(Pause, PauseBeforeSeqHoldsTheCallThatWouldTakeIt) {
   EXPECT_EQ(SeqOf(during, OpKind::kFsync), 0u);
   EXPECT_NE(SeqOf(during, OpKind::kWrite, 2), 0u);
   command.Resume();
-  EXPECT_TRUE(command.Wait().ok());
+  EXPECT_TRUE(command.Wait().Succeeded());
 }
 
 TEST(Count, CountRuleCountsCallsOfItsPointAndChangesNothing) {
   PausedRun s("fail aftershock/none errno=EIO; count posix/io/rw/write");
   RunningCommand command(s.options);
   EXPECT_EQ(command.WaitPausedOrEnded(), 0);
-  EXPECT_TRUE(command.Wait().ok());
+  EXPECT_TRUE(command.Wait().Succeeded());
   EXPECT_EQ(command.RuleHits(1), 2u);
   EXPECT_EQ(SizeOf(s.root + "/b"), 5);
 }

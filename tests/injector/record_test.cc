@@ -21,7 +21,7 @@ RecordedRun CheckAgainstStrace(const std::vector<std::string>& argv, bool ordere
                                bool escapes_too = false) {
   ScratchDir scratch;
   RecordedRun run = RecordIn(scratch, argv);
-  EXPECT_TRUE(run.result.ok()) << run.result.Describe() << "\n" << run.result.output;
+  EXPECT_TRUE(run.result.Succeeded()) << run.result.Describe() << "\n" << run.result.output;
   EXPECT_TRUE(run.trace_ok) << run.trace_error;
   EXPECT_TRUE(run.fidelity.ok) << run.fidelity.gap;
   bool strace_ok = false;
@@ -101,7 +101,7 @@ TEST(Record, SqliteWalShmMappingIsAGapNotACrash) {
                                        "PRAGMA journal_mode=WAL; CREATE TABLE t(x);"
                                        "INSERT INTO t VALUES(1); INSERT INTO t VALUES(2);"
                                        "SELECT count(*) FROM t;"});
-  ASSERT_TRUE(run.result.ok()) << run.result.Describe() << run.result.output;
+  ASSERT_TRUE(run.result.Succeeded()) << run.result.Describe() << run.result.output;
   EXPECT_NE(run.result.output.find("2"), std::string::npos);
   ASSERT_TRUE(run.trace_ok) << run.trace_error;
   bool shm_gap = false;

@@ -208,7 +208,7 @@ RecordedRun RecordIn(const ScratchDir& scratch, const std::vector<std::string>& 
   run.trace_path = scratch.path() + "/trace";
   std::string error;
   auto before = SnapshotRoot(run.root, &error);
-  LaunchOptions o;
+  LaunchRequest o;
   if (argv.size() == 1 && argv[0].rfind("sh:", 0) == 0) {
     o.command = argv[0].substr(3);
   } else {
@@ -216,7 +216,7 @@ RecordedRun RecordIn(const ScratchDir& scratch, const std::vector<std::string>& 
   }
   o.cwd = run.root;
   o.root = run.root;
-  o.trace = run.trace_path;
+  o.trace_path = run.trace_path;
   o.faults = faults;
   o.has_stdin = !stdin_data.empty();
   o.stdin_data = stdin_data;

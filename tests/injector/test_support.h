@@ -30,7 +30,7 @@ std::string Prog(const std::string& name);
 struct RecordedRun {
   std::string root;  // the program's cwd and crash domain
   std::string trace_path;
-  LaunchResult result;
+  LaunchOutcome result;
   bool trace_ok = false;
   std::string trace_error;
   Trace trace;

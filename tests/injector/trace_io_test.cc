@@ -46,17 +46,17 @@ TEST(TraceIo, KilledTargetLeavesAReadableTrace) {
   ScratchDir scratch;
   std::string root = scratch.path() + "/root";
   ::mkdir(root.c_str(), 0755);
-  LaunchOptions o;
+  LaunchRequest o;
   o.argv = {Prog("inj_looper")};
   o.cwd = o.root = root;
-  o.trace = scratch.path() + "/trace";
+  o.trace_path = scratch.path() + "/trace";
   o.timeout_ms = 300;
-  LaunchResult r = Launch(o);
-  EXPECT_TRUE(r.timed_out);
+  LaunchOutcome r = Launch(o);
+  EXPECT_EQ(r.end, LaunchOutcome::End::kTimedOut);
   // A record cut in half by the kill is dropped; everything before it reads.
-  std::ofstream(o.trace, std::ios::app) << "ASCR\x10\x00";
+  std::ofstream(o.trace_path, std::ios::app) << "ASCR\x10\x00";
   TraceError err;
-  auto t = ReadTrace(o.trace, &err);
+  auto t = ReadTrace(o.trace_path, &err);
   ASSERT_TRUE(t) << err.message;
   size_t writes = 0;
   for (const Op& op : t->ops) writes += op.kind == OpKind::kWrite;
@@ -67,7 +67,7 @@ TEST(TraceIo, MutationOutsideTheRootIsAnEscape) {
   ScratchDir scratch;
   std::string outside = scratch.path() + "/outside";
   RecordedRun run = RecordIn(scratch, {Prog("inj_misc"), outside});
-  ASSERT_TRUE(run.result.ok()) << run.result.Describe();
+  ASSERT_TRUE(run.result.Succeeded()) << run.result.Describe();
   int escapes = 0;
   for (const Op& op : run.trace.ops) {
     if (op.path != outside) continue;
@@ -99,7 +99,7 @@ TEST(TraceIo, StaticBinaryIsReportedAsAGap) {
 TEST(TraceIo, ReplacedThreadPointerIsAGapNotACrash) {
   ScratchDir scratch;
   RecordedRun run = RecordIn(scratch, {Prog("inj_own_tls")});
-  ASSERT_TRUE(run.result.ok()) << run.result.Describe() << run.result.output;
+  ASSERT_TRUE(run.result.Succeeded()) << run.result.Describe() << run.result.output;
   EXPECT_TRUE(HasGap(run.trace, "ARCH_SET_FS"));
   bool before = false;
   for (const Op& op : run.trace.ops) {
@@ -115,7 +115,7 @@ TEST(TraceIo, ReplacedThreadPointerIsAGapNotACrash) {
 TEST(TraceIo, TargetCannotBlockReplaceOrDisarmTheRecorder) {
   ScratchDir scratch;
   RecordedRun run = RecordIn(scratch, {Prog("inj_sigsys")});
-  ASSERT_TRUE(run.result.ok()) << run.result.Describe() << run.result.output;
+  ASSERT_TRUE(run.result.Succeeded()) << run.result.Describe() << run.result.output;
   EXPECT_NE(run.result.output.find("prctl -1"), std::string::npos);
   bool seen = false;
   for (const Op& op : run.trace.ops) {
@@ -145,7 +145,7 @@ TEST(TraceIo, ChmodThroughProcSelfFdIsRecordedOnTheFile) {
   RecordedRun run = RecordIn(
       scratch,
       {"sh:mkdir -p a/b && echo x > a/b/f && tar cf t.tar a && mkdir y && tar xf t.tar -C y"});
-  ASSERT_TRUE(run.result.ok()) << run.result.Describe() << run.result.output;
+  ASSERT_TRUE(run.result.Succeeded()) << run.result.Describe() << run.result.output;
   EXPECT_TRUE(run.fidelity.ok) << run.fidelity.gap;
 }
 
@@ -153,19 +153,19 @@ TEST(TraceIo, ExecWithoutPreloadIsStillRecordedAndKeepsTheContractVariables) {
   ScratchDir scratch;
   std::string root = scratch.path() + "/root";
   ::mkdir(root.c_str(), 0755);
-  LaunchOptions o;
+  LaunchRequest o;
   o.argv = {Prog("inj_env_exec")};
   o.cwd = o.root = root;
-  o.trace = scratch.path() + "/trace";
+  o.trace_path = scratch.path() + "/trace";
   o.env = {{"AFTERSHOCK_ID", "m17"}};
-  LaunchResult r = Launch(o);
-  ASSERT_TRUE(r.ok()) << r.Describe() << r.output;
+  LaunchOutcome r = Launch(o);
+  ASSERT_TRUE(r.Succeeded()) << r.Describe() << r.output;
   std::ifstream in(root + "/second");
   std::string id;
   std::getline(in, id);
   EXPECT_EQ(id, "m17");
   TraceError err;
-  auto t = ReadTrace(o.trace, &err);
+  auto t = ReadTrace(o.trace_path, &err);
   ASSERT_TRUE(t) << err.message;
   bool seen = false;
   for (const Op& op : t->ops) seen |= op.kind == OpKind::kWrite && op.path == root + "/second";
@@ -175,7 +175,7 @@ TEST(TraceIo, ExecWithoutPreloadIsStillRecordedAndKeepsTheContractVariables) {
 TEST(TraceIo, ForkAndExecRecordsPrecedeTheChildsCalls) {
   ScratchDir scratch;
   RecordedRun run = RecordIn(scratch, {"sh:echo a > f; mv f g; (echo b > h)"});
-  ASSERT_TRUE(run.result.ok()) << run.result.Describe();
+  ASSERT_TRUE(run.result.Succeeded()) << run.result.Describe();
   std::map<int, uint64_t> born;  // child pid -> seq of its kFork
   std::map<int, std::string> exe;
   for (const Op& op : run.trace.ops) {
@@ -231,6 +231,18 @@ TEST(TraceIo, RecordCheckReportsTheFidelityCheck) {
                   &out),
             0);
   EXPECT_NE(out.find("fidelity check: replaying the trace reproduces"), std::string::npos) << out;
+}
+
+TEST(TraceIo, RecordWarnsAboutAPointTheRecorderNeverConsults) {
+  ScratchDir scratch;
+  std::string out;
+  EXPECT_EQ(Shell("cd " + scratch.path() + " && " + Aftershock() + " record --out " +
+                      scratch.path() + "/t --faults 'fail posix/io/sync/fsnyc errno=EIO;" +
+                      "fail posix/io/sync/fsync nth=9 errno=EIO' -- true",
+                  &out),
+            0);
+  EXPECT_NE(out.find("warning: 'posix/io/sync/fsnyc'"), std::string::npos) << out;
+  EXPECT_EQ(out.find("'posix/io/sync/fsync'"), std::string::npos) << out;
 }
 
 TEST(TraceIo, ShowRejectsAMalformedTraceNamingTheByteOffset) {
