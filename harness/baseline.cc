@@ -36,11 +36,12 @@ bool CheckEndState(const PipelineContext& ctx, const PlannedRecording& rec,
   CheckResult r = Check(input);
   if (!IsViolation(r.verdict)) return true;
   const Manifest& m = *ctx.manifest;
-  failure->what = "recovery and delivery of the state the run left (no crash)";
+  failure->what = "after the workload's deliveries, recover and up to " +
+                  std::to_string(m.drain_rounds) + " rounds of deliver on the state it left,";
   failure->command = m.recover.empty() ? m.deliver : m.recover + "; then " + m.deliver;
-  failure->problem = std::string(VerdictName(r.verdict)) + ": " +
-                     (input.recovery_failure.empty() ? r.detail : input.recovery_failure) +
-                     " (after " + std::to_string(m.drain_rounds) + " drain rounds at most)";
+  failure->problem = "the acknowledged mail was not delivered intact (" +
+                     std::string(VerdictName(r.verdict)) + ": " +
+                     (input.recovery_failure.empty() ? r.detail : input.recovery_failure) + ")";
   failure->output = ReadFileBytes(scratch + "/commands.log");
   return true;
 }
@@ -99,7 +100,8 @@ bool CheckBaseline(const PipelineContext& ctx, const PlannedRecording& rec,
 std::string DescribeBaselineFailure(const BaselineFailure& f, const std::string& log) {
   return "baseline: without any crash, " + f.what + " " + f.problem +
          "; aftershock explored no crash state (the target or its manifest is broken, not "
-         "crash-unsafe)\n  command: " + f.command + "\n" + OutputSection(f.output, log);
+         "crash-unsafe)\n  command: " +
+         f.command + "\n" + OutputSection(f.output, log);
 }
 
 }  // namespace aftershock

@@ -2,9 +2,9 @@
 
 #include <filesystem>
 
+#include "common/file_io.h"
 #include "harness/baseline.h"
 #include "harness/pipeline.h"
-#include "common/file_io.h"
 #include "harness/run_dir.h"
 
 namespace aftershock {

@@ -6,10 +6,10 @@
 #include <optional>
 #include <thread>
 
+#include "common/file_io.h"
 #include "harness/baseline.h"
 #include "harness/crash_cause.h"
 #include "harness/nested.h"
-#include "common/file_io.h"
 #include "harness/run_dir.h"
 #include "harness/runner.h"
 #include "harness/trace_scan.h"

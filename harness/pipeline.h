@@ -144,11 +144,10 @@ struct RecordingVisit {
 struct BaselineFailure;
 
 // Records the scenario in `work_dir`, checks the baseline (baseline.h) and
-// calls `fn` with the sequential recording, then with every interleaving of its beside steps that exists
-// (each recorded in a directory of its own, removed after `fn` unless
-// keep_states). Notes (steps that failed, interleavings that do not exist)
-// go to *notes. `fn` returns false to stop: then so does this, with *error
-// untouched when `fn` set nothing. Returns false with *error when a
+// calls `fn` with the sequential recording, then with every interleaving of its beside steps that
+// exists (each recorded in a directory of its own, removed after `fn` unless keep_states). Notes
+// (steps that failed, interleavings that do not exist) go to *notes. `fn` returns false to stop:
+// then so does this, with *error untouched when `fn` set nothing. Returns false with *error when a
 // recording failed, and with *baseline set when the baseline does not hold
 // (then nothing was explored).
 bool ForEachRecording(const PipelineContext& ctx, const std::string& work_dir, bool keep_states,

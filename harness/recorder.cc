@@ -5,11 +5,11 @@
 #include "harness/baseline.h"
 #include "harness/daemon.h"
 #include "harness/fault_arming.h"
+#include "harness/message.h"
+#include "harness/trace_scan.h"
 #include "injector/launch.h"
 #include "injector/marks.h"
 #include "injector/trace_file.h"
-#include "harness/message.h"
-#include "harness/trace_scan.h"
 #include "model/trace.h"
 #include "reports/writers.h"
 

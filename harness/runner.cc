@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "common/file_io.h"
 #include "harness/baseline.h"
 #include "harness/explorer.h"
 #include "harness/pipeline.h"
-#include "common/file_io.h"
 #include "harness/run_dir.h"
 #include "reports/writers.h"
 
@@ -124,8 +124,8 @@ void WriteCommandLogs(const std::vector<CommandRun>& commands, const std::string
     char n[32];
     std::snprintf(n, sizeof n, "%02zu-", i + 1);
     std::string ignored;
-    WriteFileAtomically(dir + "/" + n + SafeFileName(commands[i].what) + ".log",
-                        commands[i].output, &ignored);
+    WriteFileAtomically(dir + "/" + n + SafeFileName(commands[i].what) + ".log", commands[i].output,
+                        &ignored);
   }
 }
 
