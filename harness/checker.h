@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/copy_match.h"
 #include "harness/mail_facts.h"
 #include "harness/recorder.h"
 #include "reports/verdict.h"
@@ -21,6 +22,14 @@ struct DeliveredCopy {
   std::vector<std::string> rcpts;
   std::string copy;   // the bytes as delivered
   std::string where;  // "sink before the crash", "sink", "Maildir/new/123.x"
+  // What reading the mailbox already took off the copy ("mbox From_ line",
+  // "mbox >From unquoted"): a legitimate rewrite, reported as normalized.
+  std::vector<std::string> normalized = {};
+  // The last message of an mbox without its closing empty line: an append
+  // that a crash may have cut short. Not a delivered copy when it is what a
+  // crash makes of a message whose enqueue started and was not acknowledged
+  // (as a maildir's file in tmp/ is not).
+  bool unfinished = false;
 };
 
 struct CheckInput {
@@ -39,10 +48,18 @@ struct CheckResult {
   bool has_duplicate = false;
   int64_t lost_pairs = 0;
   int64_t duplicate_pairs = 0;
+  // Intact copies that delivery legitimately rewrote (trace headers
+  // prepended, mbox framing), and the kinds of rewrite seen, sorted.
+  int64_t normalized_copies = 0;
+  std::vector<std::string> normalized;
 };
 
 // REQUIRES: input.messages != nullptr.
 CheckResult Check(const CheckInput& input);
+
+// Whether `d` is an intact copy of `m` (harness/copy_match.h), with the
+// rewrites that reading the mailbox had already taken off added in front.
+CopyMatch MatchDelivered(const DeliveredCopy& d, const Submitted& m);
 
 // The submitted message a copy without a readable id was torn from, if any.
 const Submitted* TornFrom(const std::string& copy,

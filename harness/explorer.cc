@@ -135,6 +135,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
     ++out->states_unique;
     if (!cached) ++out->states_recovered;
     if (entry.has_duplicate) ++with_duplicate;
+    if (!entry.normalized.empty()) out->AddNormalized(1, entry.normalized);
     if (entry.verdict == Verdict::kOk || entry.verdict == Verdict::kUnackedDelivered) return;
     auto [it, inserted] =
         group_index.emplace(std::make_pair(entry.verdict, cause), out->groups.size());
@@ -191,7 +192,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
       return false;
     }
     CheckResult r = Check(input);
-    *entry = {r.verdict, r.detail, r.has_duplicate};
+    *entry = {r.verdict, r.detail, r.has_duplicate, r.normalized};
     cache->Put(key, *entry);
     return true;
   };
@@ -329,6 +330,7 @@ void MergeModelResult(const ModelResult& part, ModelResult* into) {
   into->states_explored += part.states_explored;
   into->states_unique += part.states_unique;
   into->states_recovered += part.states_recovered;
+  into->AddNormalized(part.states_normalized, part.normalizations);
   for (size_t v = 0; v < into->verdicts.size(); ++v) into->verdicts[v] += part.verdicts[v];
   into->duplicate_rate = into->states_unique > 0 ? static_cast<double>(with_duplicate) /
                                                        static_cast<double>(into->states_unique)

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "harness/recovery.h"
 #include "reports/report.h"
@@ -30,6 +31,9 @@ class VerdictCache {
     Verdict verdict;
     std::string detail;
     bool has_duplicate;
+    // Kinds of legitimate rewrite the state's intact copies showed (none:
+    // empty); see CheckResult::normalized.
+    std::vector<std::string> normalized = {};
   };
   bool Find(const std::pair<uint64_t, uint64_t>& key, Entry* out);
   void Put(const std::pair<uint64_t, uint64_t>& key, const Entry& e);
