@@ -31,14 +31,28 @@ bool IsTornCopyOf(std::string_view copy, std::string_view message) {
   return true;
 }
 
-// True iff `d` is an mbox append cut short by the crash: a torn copy of a
-// message whose enqueue had started and was not acknowledged.
+// True iff `copy` is `whole` cut short, with any of its bytes zero.
+bool TornPrefixOf(std::string_view copy, std::string_view whole) {
+  if (copy.size() > whole.size()) return false;
+  for (size_t i = 0; i < copy.size(); ++i) {
+    if (copy[i] != whole[i] && copy[i] != '\0') return false;
+  }
+  return true;
+}
+
+// True iff `d` is the tail of an mbox that holds an append the crash
+// interrupted: past its first line (the From_ line, whatever became of
+// it), a torn copy of a message whose enqueue had started and was not
+// acknowledged, followed by the separating empty line or part of it.
 bool InterruptedAppend(const DeliveredCopy& d, const CheckInput& in,
                        const std::set<std::string>& acked_ids) {
-  if (!d.unfinished) return false;
+  if (d.mbox_tail.empty()) return false;
+  size_t nl = d.mbox_tail.find('\n');
+  std::string_view rest =
+      nl == std::string::npos ? std::string_view() : std::string_view(d.mbox_tail).substr(nl + 1);
   for (const auto& [id, m] : *in.messages) {
     if (acked_ids.count(id) || (in.submitted && !in.submitted->count(id))) continue;
-    if (IsTornCopyOf(d.copy, ComposeMessage(id, m.rcpts, m.body_size))) return true;
+    if (TornPrefixOf(rest, ComposeMessage(id, m.rcpts, m.body_size) + "\n")) return true;
   }
   return false;
 }
@@ -54,7 +68,16 @@ const Submitted* TornFrom(const std::string& copy,
 }
 
 CopyMatch MatchDelivered(const DeliveredCopy& d, const Submitted& m) {
-  CopyMatch match = MatchCopy(d.copy, ComposeMessage(m.id, m.rcpts, m.body_size));
+  std::string message = ComposeMessage(m.id, m.rcpts, m.body_size);
+  CopyMatch match = MatchCopy(d.copy, message);
+  if (!match.intact && d.closed_by_empty_line && message.ends_with("\n\n")) {
+    // The message's last (empty) line served as the mbox separator.
+    CopyMatch shared = MatchCopy(d.copy + "\n", message);
+    if (shared.intact) {
+      match = shared;
+      match.normalized.push_back("mbox empty last line read as the separator");
+    }
+  }
   match.normalized.insert(match.normalized.begin(), d.normalized.begin(), d.normalized.end());
   return match;
 }
@@ -98,11 +121,16 @@ const Submitted* OwnerOf(const DeliveredCopy& d, const CheckInput& in, Findings*
 }
 
 void JudgeCopy(const DeliveredCopy& d, const CheckInput& in, Tally* t) {
-  if (InterruptedAppend(d, in, t->acked_ids)) return;
-  const Submitted* owner = OwnerOf(d, in, &t->f);
-  if (!owner) return;
+  Findings why;
+  const Submitted* owner = OwnerOf(d, in, &why);
+  CopyMatch match;
+  if (owner) match = MatchDelivered(d, *owner);
+  if (!match.intact && InterruptedAppend(d, in, t->acked_ids)) return;
+  if (!owner) {
+    t->f.Add(why.worst, why.detail);
+    return;
+  }
   const Submitted& m = *owner;
-  CopyMatch match = MatchDelivered(d, m);
   if (!match.intact) {
     t->f.Add(Verdict::kCorrupt,
              "corrupt copy of " + m.id + " (" + d.where + "): " + match.difference);

@@ -25,11 +25,17 @@ struct DeliveredCopy {
   // What reading the mailbox already took off the copy ("mbox From_ line",
   // "mbox >From unquoted"): a legitimate rewrite, reported as normalized.
   std::vector<std::string> normalized = {};
-  // The last message of an mbox without its closing empty line: an append
-  // that a crash may have cut short. Not a delivered copy when it is what a
-  // crash makes of a message whose enqueue started and was not acknowledged
-  // (as a maildir's file in tmp/ is not).
-  bool unfinished = false;
+  // For the last message of an mbox file only: its bytes as the file holds
+  // them, From_ line to end of file. When the copy is not intact and these
+  // bytes, From_ line aside, are what a crash makes of a message whose
+  // enqueue had started and was not acknowledged (cut short, some bytes
+  // zero), it is an append the crash interrupted, not a delivered copy (as a
+  // maildir's file in tmp/ is not).
+  std::string mbox_tail = {};
+  // An mbox message whose closing empty line the reader took off. Writers
+  // such as procmail add none when the message already ends in an empty
+  // line, so the reader may have taken the message's own.
+  bool closed_by_empty_line = false;
 };
 
 struct CheckInput {

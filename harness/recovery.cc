@@ -83,13 +83,17 @@ void CollectMaildir(const RecoveryPlan& plan, const std::string& root,
 void CollectMbox(const RecoveryPlan& plan, const std::string& root,
                  std::vector<DeliveredCopy>* out) {
   for (const auto& [rcpt, box] : Mailboxes(plan)) {
-    for (MboxMessage& m : SplitMbox(ReadFileBytes(root + "/" + box))) {
+    std::string bytes = ReadFileBytes(root + "/" + box);
+    std::vector<MboxMessage> messages = SplitMbox(bytes);
+    for (size_t i = 0; i < messages.size(); ++i) {
+      MboxMessage& m = messages[i];
       DeliveredCopy c;
       c.copy = std::move(m.bytes);
       c.where = box + " at byte " + std::to_string(m.offset);
       c.rcpts = CopyRcpts(rcpt, c.copy);
       c.normalized = MboxNormalizations(m);
-      c.unfinished = !m.terminated;
+      c.closed_by_empty_line = m.terminated && !m.from_line.empty();
+      if (i + 1 == messages.size()) c.mbox_tail = bytes.substr(m.offset);
       out->push_back(std::move(c));
     }
   }

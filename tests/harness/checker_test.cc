@@ -181,11 +181,35 @@ TEST_F(CheckerTest, MboxFramingTakenOffByTheReaderIsNormalized) {
   EXPECT_EQ(r.normalized, (std::vector<std::string>{"mbox >From unquoted", "mbox From_ line"}));
 }
 
-TEST_F(CheckerTest, UnfinishedMboxAppendOfAnUnackedMessageIsNotACopy) {
+TEST_F(CheckerTest, MboxEmptyLastLineTakenAsTheSeparatorIsNormalized) {
+  // m2 has an empty body: its message ends in an empty line, which procmail
+  // lets serve as the separator, so the mbox reader takes it off.
+  AckAll("m2");
+  std::string copy = Copy("m2");
+  copy.pop_back();
+  DeliveredCopy d{{"carol@local"}, copy, "mbox at byte 0"};
+  input_.deliveries.push_back(d);
+  EXPECT_EQ(Check(input_).verdict, Verdict::kLost);  // not read from an mbox: corrupt
+  input_.deliveries[0].closed_by_empty_line = true;
+  CheckResult r = Check(input_);
+  EXPECT_EQ(r.verdict, Verdict::kOk) << r.detail;
+  EXPECT_EQ(r.normalized, std::vector<std::string>{"mbox empty last line read as the separator"});
+}
+
+TEST_F(CheckerTest, MboxCopyMissingALastLineThatIsNotEmptyIsCorrupt) {
+  std::string copy = Copy("m1");
+  copy.pop_back();
+  DeliveredCopy d{{"alice@local"}, copy, "mbox at byte 0"};
+  d.closed_by_empty_line = true;
+  input_.deliveries.push_back(d);
+  EXPECT_EQ(Check(input_).verdict, Verdict::kCorrupt);
+}
+
+TEST_F(CheckerTest, InterruptedMboxAppendOfAnUnackedMessageIsNotACopy) {
   std::string copy = Copy("m1");
   copy.resize(50);
   DeliveredCopy d{{}, copy, "mbox at byte 0"};
-  d.unfinished = true;
+  d.mbox_tail = "From x  d\n" + copy;
   input_.deliveries.push_back(d);
   EXPECT_EQ(Check(input_).verdict, Verdict::kOk);
   // Acknowledged, the same bytes are a damaged copy (and the pair is lost).
@@ -197,6 +221,31 @@ TEST_F(CheckerTest, UnfinishedMboxAppendOfAnUnackedMessageIsNotACopy) {
   input_.acked.clear();
   input_.acked.emplace("m1", "bob@remote");
   EXPECT_EQ(Check(input_).verdict, Verdict::kCorrupt);
+}
+
+TEST_F(CheckerTest, InterruptedMboxAppendWithHolesIsNotACopy) {
+  // Un-synced writes dropped one by one: the From_ line's first byte, or
+  // everything but it.
+  std::string whole = "From x  d\n" + Copy("m1") + "\n";
+  std::string hole = whole;
+  hole[0] = '\0';
+  std::string only_f = "F" + std::string(whole.size() - 2, '\0') + "\n";
+  for (const std::string& tail : {hole, only_f}) {
+    DeliveredCopy d{{}, tail, "mbox at byte 0"};
+    d.mbox_tail = tail;
+    input_.deliveries = {d};
+    EXPECT_EQ(Check(input_).verdict, Verdict::kOk) << Check(input_).detail;
+  }
+  // Not the tail of the mbox: a damaged message between others.
+  input_.deliveries[0].mbox_tail.clear();
+  EXPECT_EQ(Check(input_).verdict, Verdict::kPhantom);
+}
+
+TEST_F(CheckerTest, CompleteUnackedMboxTailIsDelivered) {
+  DeliveredCopy d{{}, Copy("m1"), "mbox at byte 0"};
+  d.mbox_tail = "From x  d\n" + Copy("m1") + "\n";
+  input_.deliveries.push_back(d);
+  EXPECT_EQ(Check(input_).verdict, Verdict::kUnackedDelivered);
 }
 
 TEST_F(CheckerTest, FinishedMboxMessageIsJudgedEvenIfUnacked) {
