@@ -257,7 +257,9 @@ TEST_P(DeliveryAgentManifest, EnqueueDeliversTheMessageUnchanged) {
     ASSERT_NE(second, std::string::npos) << text;
     EXPECT_EQ(text.substr(text.find('\n') + 1, quoted.size() + 1), quoted + "\n");
     std::string rest = text.substr(second + 2);
-    EXPECT_EQ(rest.substr(rest.find('\n') + 1), m2 + "\n");
+    // m2's body is empty, so it already ends in an empty line: procmail
+    // adds no other (the mbox reader reads it as the separator).
+    EXPECT_EQ(rest.substr(rest.find('\n') + 1), m2);
     return;
   }
   ASSERT_EQ(kind, "maildir");
