@@ -82,6 +82,16 @@ CopyMatch MatchDelivered(const DeliveredCopy& d, const Submitted& m) {
   return match;
 }
 
+bool IsInterruptedAppend(const DeliveredCopy& d, const CheckInput& in) {
+  if (d.mbox_tail.empty()) return false;
+  ParsedCopy p = ParseCopy(d.copy);
+  auto msg = in.messages->find(p.id);
+  if (msg != in.messages->end() && MatchDelivered(d, msg->second).intact) return false;
+  std::set<std::string> acked_ids;
+  for (const auto& [id, rcpt] : in.acked) acked_ids.insert(id);
+  return InterruptedAppend(d, in, acked_ids);
+}
+
 namespace {
 
 // What the copies of one crash state add up to.

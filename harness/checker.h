@@ -67,6 +67,11 @@ CheckResult Check(const CheckInput& input);
 // rewrites that reading the mailbox had already taken off added in front.
 CopyMatch MatchDelivered(const DeliveredCopy& d, const Submitted& m);
 
+// True iff `d` is not an intact copy but the tail of an mbox holding an
+// append the crash interrupted (DeliveredCopy::mbox_tail): not a delivered
+// copy at all.
+bool IsInterruptedAppend(const DeliveredCopy& d, const CheckInput& input);
+
 // The submitted message a copy without a readable id was torn from, if any.
 const Submitted* TornFrom(const std::string& copy,
                           const std::map<std::string, Submitted>& messages);

@@ -32,6 +32,7 @@ std::vector<MailFinding> ListMailFindings(const CheckInput& in) {
   std::set<std::string> acked_ids;
   for (const auto& [id, rcpt] : in.acked) acked_ids.insert(id);
   for (const DeliveredCopy& d : in.deliveries) {
+    if (IsInterruptedAppend(d, in)) continue;  // not a copy: the checker's rule
     ParsedCopy p = ParseCopy(d.copy);
     auto msg = in.messages->find(p.id);
     if (p.id.empty()) {

@@ -235,6 +235,7 @@ TEST_F(CheckerTest, InterruptedMboxAppendWithHolesIsNotACopy) {
     d.mbox_tail = tail;
     input_.deliveries = {d};
     EXPECT_EQ(Check(input_).verdict, Verdict::kOk) << Check(input_).detail;
+    EXPECT_TRUE(IsInterruptedAppend(d, input_));
   }
   // Not the tail of the mbox: a damaged message between others.
   input_.deliveries[0].mbox_tail.clear();
@@ -246,6 +247,7 @@ TEST_F(CheckerTest, CompleteUnackedMboxTailIsDelivered) {
   d.mbox_tail = "From x  d\n" + Copy("m1") + "\n";
   input_.deliveries.push_back(d);
   EXPECT_EQ(Check(input_).verdict, Verdict::kUnackedDelivered);
+  EXPECT_FALSE(IsInterruptedAppend(d, input_));
 }
 
 TEST_F(CheckerTest, FinishedMboxMessageIsJudgedEvenIfUnacked) {
