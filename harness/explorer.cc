@@ -52,6 +52,7 @@ void Tally::Add(const CheckedState& c) {
   ++out_->states_unique;
   if (!c.cached) ++out_->states_recovered;
   if (entry.has_duplicate) ++with_duplicate_;
+  if (!entry.normalized.empty()) out_->AddNormalized(1, entry.normalized);
   if (entry.verdict == Verdict::kOk || entry.verdict == Verdict::kUnackedDelivered) return;
   auto [it, inserted] =
       group_index_.emplace(std::make_pair(entry.verdict, c.cause), out_->groups.size());
@@ -119,6 +120,7 @@ void MergeModelResult(const ModelResult& part, ModelResult* into) {
   into->states_explored += part.states_explored;
   into->states_unique += part.states_unique;
   into->states_recovered += part.states_recovered;
+  into->AddNormalized(part.states_normalized, part.normalizations);
   for (size_t v = 0; v < into->verdicts.size(); ++v) into->verdicts[v] += part.verdicts[v];
   into->duplicate_rate = into->states_unique > 0 ? static_cast<double>(with_duplicate) /
                                                        static_cast<double>(into->states_unique)

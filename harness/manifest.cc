@@ -113,16 +113,18 @@ bool LoadManifest(const std::string& path, Manifest* out, std::string* error) {
         m.mailbox_kind = MailboxKind::kSink;
       } else if (kind == "maildir") {
         m.mailbox_kind = MailboxKind::kMaildir;
+      } else if (kind == "mbox") {
+        m.mailbox_kind = MailboxKind::kMbox;
       } else {
-        b.FailAt("kind", "'kind' must be \"sink\" or \"maildir\"");
+        b.FailAt("kind", "'kind' must be \"sink\", \"maildir\" or \"mbox\"");
       }
     }
     b.String("path", &m.mailbox_path);
-    if (b.ok() && m.mailbox_kind == MailboxKind::kMaildir && m.mailbox_path.empty()) {
-      b.Fail(nullptr, "kind = \"maildir\" requires 'path'");
+    if (b.ok() && m.mailbox_in_root() && m.mailbox_path.empty()) {
+      b.Fail(nullptr, "kind = \"" + kind + "\" requires 'path'");
     }
     if (b.ok() && m.mailbox_kind == MailboxKind::kSink && !m.mailbox_path.empty()) {
-      b.FailAt("path", "'path' is only for kind = \"maildir\"");
+      b.FailAt("path", "'path' is only for kind = \"maildir\" or \"mbox\"");
     }
     if (b.ok() && !m.mailbox_path.empty() &&
         (m.mailbox_path[0] == '/' || m.mailbox_path.find("..") != std::string::npos)) {

@@ -11,7 +11,9 @@ namespace aftershock {
 
 using EnvList = std::vector<std::pair<std::string, std::string>>;
 
-enum class MailboxKind { kSink, kMaildir };
+// Where delivered copies are: the sink's log, or mailboxes in the crash
+// domain (maildir folders, mbox files).
+enum class MailboxKind { kSink, kMaildir, kMbox };
 
 // How an enqueue is acknowledged: a command exiting 0, or a daemon's `ok`
 // answer (docs/daemon-mode.md).
@@ -31,7 +33,7 @@ struct Manifest {
   int64_t timeout_s = 10;
   int64_t drain_rounds = 3;
   MailboxKind mailbox_kind = MailboxKind::kSink;
-  std::string mailbox_path;  // maildir only; may contain {rcpt}
+  std::string mailbox_path;  // maildir and mbox; may contain {rcpt}
   EnvList env;               // [env]: passed to every command
   // [gaps] rebuilt: files (relative to {root}; '*' matches within a name)
   // the target rebuilds on open; removed from every crash state before
@@ -42,6 +44,8 @@ struct Manifest {
   // beside the injector's own. A trailing '*' declares a group.
   std::vector<std::string> fault_points;
   bool daemon() const { return mode == CommandMode::kDaemon; }
+  // Copies live in the crash domain and count only if they survive.
+  bool mailbox_in_root() const { return mailbox_kind != MailboxKind::kSink; }
 };
 
 // Loads and validates `path`. Returns true iff it is a valid manifest; else

@@ -9,9 +9,14 @@
 
 namespace aftershock {
 
+// Length of a full body line, its '\n' included (RFC 5322 allows 998 octets).
+inline constexpr uint64_t kBodyLineBytes = 64;
+
 // Deterministic printable text of exactly `size` bytes, different for every
-// id (so a body swapped between messages is caught): 63-character lines of
-// letters, each ended by '\n'.
+// id (so a body swapped between messages is caught): lines of lowercase
+// letters, each ended by '\n', 63 letters each but the last, which is
+// shorter (possibly empty) when `size` is not a multiple of 64. So the body
+// is whole lines and no line starts with "From ".
 std::string MessageBody(std::string_view id, uint64_t size);
 
 // The whole message: the contract's header block, a blank line, the body.

@@ -173,7 +173,7 @@ bool Walker::CheckState(const CrashStateRef& state, const CrashPoint& point,
     return false;
   }
   CheckResult r = Check(input);
-  *entry = {r.verdict, r.detail, r.has_duplicate};
+  *entry = {r.verdict, r.detail, r.has_duplicate, r.normalized};
   cache_->Put(key, *entry);
   return true;
 }

@@ -69,6 +69,9 @@ class VerdictCache {
     Verdict verdict = Verdict::kOk;
     std::string detail;
     bool has_duplicate = false;
+    // Kinds of legitimate rewrite the state's intact copies showed (none:
+    // empty); see CheckResult::normalized.
+    std::vector<std::string> normalized;
   };
   bool Find(const std::pair<uint64_t, uint64_t>& key, Entry* out);
   void Put(const std::pair<uint64_t, uint64_t>& key, const Entry& e);

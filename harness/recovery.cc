@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "harness/mailbox.h"
 #include "harness/message.h"
 #include "harness/trace_scan.h"
 #include "injector/launch.h"
@@ -56,6 +57,14 @@ std::vector<std::pair<std::string, std::string>> Mailboxes(const RecoveryPlan& p
   return boxes;
 }
 
+// The recipients a copy in `rcpt`'s mailbox ("" = shared) counts for.
+std::vector<std::string> CopyRcpts(const std::string& rcpt, const std::string& copy) {
+  if (!rcpt.empty()) return {rcpt};
+  ParsedCopy p = ParseCopy(copy);
+  if (!p.delivered_to.empty()) return {p.delivered_to};
+  return {};
+}
+
 void CollectMaildir(const RecoveryPlan& plan, const std::string& root,
                     std::vector<DeliveredCopy>* out) {
   for (const auto& [rcpt, box] : Mailboxes(plan)) {
@@ -65,21 +74,42 @@ void CollectMaildir(const RecoveryPlan& plan, const std::string& root,
         DeliveredCopy c;
         c.copy = ReadFileBytes(root + "/" + rel + "/" + name);
         c.where = rel + "/" + name;
-        if (!rcpt.empty()) {
-          c.rcpts = {rcpt};
-        } else {
-          ParsedCopy p = ParseCopy(c.copy);
-          if (!p.delivered_to.empty()) c.rcpts = {p.delivered_to};
-        }
+        c.rcpts = CopyRcpts(rcpt, c.copy);
         out->push_back(std::move(c));
       }
     }
   }
 }
 
-size_t CountMaildir(const RecoveryPlan& plan, const std::string& root) {
+// Every message of every mbox file; a missing file holds none.
+void CollectMbox(const RecoveryPlan& plan, const std::string& root,
+                 std::vector<DeliveredCopy>* out) {
+  for (const auto& [rcpt, box] : Mailboxes(plan)) {
+    std::string bytes = ReadFileBytes(root + "/" + box);
+    std::vector<MboxMessage> messages = SplitMbox(bytes);
+    for (size_t i = 0; i < messages.size(); ++i) {
+      MboxMessage& m = messages[i];
+      DeliveredCopy c;
+      c.copy = std::move(m.bytes);
+      c.where = box + " at byte " + std::to_string(m.offset);
+      c.rcpts = CopyRcpts(rcpt, c.copy);
+      c.normalized = MboxNormalizations(m);
+      c.closed_by_empty_line = m.terminated && !m.from_line.empty();
+      if (i + 1 == messages.size()) c.mbox_tail = bytes.substr(m.offset);
+      out->push_back(std::move(c));
+    }
+  }
+}
+
+// How many copies the mailboxes hold (to see whether a deliver round
+// delivered anything).
+size_t CountInRoot(const RecoveryPlan& plan, const std::string& root) {
   size_t n = 0;
   for (const auto& [rcpt, box] : Mailboxes(plan)) {
+    if (plan.manifest->mailbox_kind == MailboxKind::kMbox) {
+      n += SplitMbox(ReadFileBytes(root + "/" + box)).size();
+      continue;
+    }
     for (const char* sub : {"new", "cur"}) n += ListFiles(root + "/" + box + "/" + sub).size();
   }
   return n;
@@ -130,7 +160,7 @@ CrashPoint PointOf(const RecoveryPlan& plan, uint64_t crash_seq) {
   p.acked = plan.facts->AckedBefore(crash_seq);
   p.submitted = plan.facts->SubmittedBefore(crash_seq);
   p.now = plan.scenario->clock_start + plan.facts->TicksBefore(crash_seq);
-  if (plan.manifest->mailbox_kind == MailboxKind::kMaildir) return p;
+  if (plan.manifest->mailbox_in_root()) return p;
   for (const SinkMark& s : plan.facts->SinkBefore(crash_seq)) {
     DeliveredCopy c;
     c.rcpts = s.rcpts;
@@ -160,10 +190,10 @@ bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const Cr
   input->acked = point.acked;
   input->submitted = &point.submitted;
   // For a sink, copies handed over before the crash stay delivered; for
-  // maildirs they count only if they are still in the state.
+  // mailboxes in the root they count only if they are still in the state.
   input->deliveries = point.before;
   input->recovery_failure.clear();
-  bool maildir = m.mailbox_kind == MailboxKind::kMaildir;
+  bool in_root = m.mailbox_in_root();
 
   CommandContext ctx;
   ctx.manifest = &m;
@@ -212,7 +242,7 @@ bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const Cr
                                                   : " did not start: " + o.error);
     return false;
   };
-  auto count = [&]() { return maildir ? CountMaildir(plan, root) : CountSinkRecords(sink_log); };
+  auto count = [&]() { return in_root ? CountInRoot(plan, root) : CountSinkRecords(sink_log); };
 
   bool traced = !recover_trace.empty();
   if (traced) {
@@ -229,8 +259,10 @@ bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const Cr
       before = after;
     }
   }
-  if (maildir) {
+  if (m.mailbox_kind == MailboxKind::kMaildir) {
     CollectMaildir(plan, root, &input->deliveries);
+  } else if (m.mailbox_kind == MailboxKind::kMbox) {
+    CollectMbox(plan, root, &input->deliveries);
   } else {
     std::vector<SinkRecord> records;
     ReadSinkLog(sink_log, &records);

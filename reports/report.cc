@@ -1,6 +1,16 @@
 #include "reports/report.h"
 
+#include <algorithm>
+
 namespace aftershock {
+
+void ModelResult::AddNormalized(int64_t states, const std::vector<std::string>& kinds) {
+  states_normalized += states;
+  for (const auto& k : kinds) {
+    auto at = std::lower_bound(normalizations.begin(), normalizations.end(), k);
+    if (at == normalizations.end() || *at != k) normalizations.insert(at, k);
+  }
+}
 
 bool ScenarioResult::Passed() const {
   if (!error.empty()) return false;

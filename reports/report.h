@@ -52,7 +52,14 @@ struct ModelResult {
   // here is not a proof. Never changes `passed`.
   bool inconclusive = false;
   std::vector<std::string> inconclusive_reasons;  // one line per gap
+  // States whose copies were intact only after normalization (delivery's
+  // trace headers, mbox framing: docs/target-contract.md, "Messages"), and
+  // the kinds of normalization seen, sorted.
+  int64_t states_normalized = 0;
+  std::vector<std::string> normalizations;
   int64_t Count(Verdict v) const { return verdicts[static_cast<int>(v)]; }
+  // Adds `states` normalized states that showed `kinds`.
+  void AddNormalized(int64_t states, const std::vector<std::string>& kinds);
 };
 
 struct ScenarioResult {

@@ -48,6 +48,8 @@ json ModelJson(const ModelResult& m) {
           {"states_unique", m.states_unique},
           {"states_recovered", m.states_recovered},
           {"verdicts", verdicts},
+          {"normalized", m.states_normalized},
+          {"normalizations", m.normalizations},
           {"duplicate_rate", m.duplicate_rate},
           {"passed", m.passed},
           {"expectation_failures", m.expectation_failures},
@@ -128,6 +130,8 @@ bool ReportFromJson(const json& j, Report* out, std::string* error) {
         m.states_explored = mj.value("states_explored", 0);
         m.states_unique = mj.value("states_unique", 0);
         m.states_recovered = mj.value("states_recovered", 0);
+        m.states_normalized = mj.value("normalized", int64_t{0});
+        m.normalizations = mj.value("normalizations", std::vector<std::string>{});
         m.duplicate_rate = mj.value("duplicate_rate", 0.0);
         m.passed = mj.value("passed", true);
         for (int i = 0; i < kVerdictCount; ++i) {

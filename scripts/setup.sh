@@ -12,6 +12,8 @@ packages=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libxxhash-dev
   # symbolization of call sites, third-party targets, tools the tests compare against
   libdw-dev libelf-dev elfutils libsqlite3-dev sqlite3 safecat strace python3
+  # real delivery agents (docs/delivery-agents.md): procmail, dovecot-lda
+  procmail dovecot-core
   # report checks: SARIF schema validation and the HTML report in a real browser
   python3-jsonschema chromium
 )

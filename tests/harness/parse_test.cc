@@ -68,6 +68,19 @@ TEST(Manifest, ValidManifestLoadsEveryField) {
   EXPECT_EQ(m.dir, dir.path());
 }
 
+TEST(Manifest, MboxMailboxLoadsWithItsPath) {
+  ScratchDir dir;
+  std::string path = dir.Write("m.toml",
+                               "name = \"q\"\n[commands]\nenqueue = \"c\"\n[mailbox]\n"
+                               "kind = \"mbox\"\npath = \"mail/{rcpt}\"\n");
+  Manifest m;
+  std::string error;
+  ASSERT_TRUE(LoadManifest(path, &m, &error)) << error;
+  EXPECT_EQ(m.mailbox_kind, MailboxKind::kMbox);
+  EXPECT_EQ(m.mailbox_path, "mail/{rcpt}");
+  EXPECT_TRUE(m.mailbox_in_root());
+}
+
 TEST(Manifest, SyntaxErrorNamesLineAndColumn) {
   EXPECT_EQ(ManifestError("name = \"q\"\n[commands]\nenqueue = \"cat\n").substr(0, 6), ":3:15:");
 }
@@ -100,9 +113,14 @@ TEST(Manifest, MaildirWithoutPathIsAnError) {
 }
 
 TEST(Manifest, UnknownMailboxKindIsAnError) {
-  EXPECT_EQ(
-      ManifestError("name = \"q\"\n[commands]\nenqueue = \"c\"\n[mailbox]\nkind = \"mbox\"\n"),
-      ":5:8: 'kind' must be \"sink\" or \"maildir\"");
+  EXPECT_EQ(ManifestError("name = \"q\"\n[commands]\nenqueue = \"c\"\n[mailbox]\nkind = \"mh\"\n"),
+            ":5:8: 'kind' must be \"sink\", \"maildir\" or \"mbox\"");
+}
+
+TEST(Manifest, MboxWithoutPathIsAnError) {
+  EXPECT_NE(ManifestError("name = \"q\"\n[commands]\nenqueue = \"c\"\n[mailbox]\nkind = \"mbox\"\n")
+                .find("kind = \"mbox\" requires 'path'"),
+            std::string::npos);
 }
 
 TEST(Manifest, UnknownPlaceholderIsAnError) {

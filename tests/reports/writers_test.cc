@@ -136,6 +136,25 @@ TEST(Inconclusive, RoundTripsThroughTheReaderAndOldReportsAreConclusive) {
   EXPECT_FALSE(back.scenarios[0].models[0].inconclusive);
 }
 
+TEST(Normalized, CountAndKindsRoundTripAndOldReportsHaveNone) {
+  Report r = Sample();
+  r.scenarios[0].models[0].AddNormalized(2, {"trace header Return-Path", "mbox From_ line"});
+  r.scenarios[0].models[0].AddNormalized(1, {"mbox From_ line"});
+  nlohmann::json j = ReportToJson(r);
+  EXPECT_EQ(j["scenarios"][0]["models"][0]["normalized"], 3);
+  EXPECT_EQ(j["scenarios"][0]["models"][0]["normalizations"],
+            nlohmann::json::array({"mbox From_ line", "trace header Return-Path"}));
+  Report back;
+  std::string error;
+  ASSERT_TRUE(ReportFromJson(j, &back, &error)) << error;
+  EXPECT_EQ(back.scenarios[0].models[0].states_normalized, 3);
+  EXPECT_EQ(back.scenarios[0].models[0].normalizations.size(), 2u);
+  j["scenarios"][0]["models"][0].erase("normalized");
+  j["scenarios"][0]["models"][0].erase("normalizations");
+  ASSERT_TRUE(ReportFromJson(j, &back, &error)) << error;
+  EXPECT_EQ(back.scenarios[0].models[0].states_normalized, 0);
+}
+
 TEST(Inconclusive, IsSaidInJunitWithoutAFailureOrASkip) {
   std::string xml = ReportToJunit(Inconclusive());
   EXPECT_NE(xml.find("<testsuite name=\"fan&lt;out&gt;.process\" tests=\"2\" failures=\"0\""),

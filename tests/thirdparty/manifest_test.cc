@@ -167,7 +167,8 @@ TEST(ExpectedVerdicts, EveryThirdPartyManifestHasAPredictionPerModel) {
   }
   for (const auto& entry : std::filesystem::directory_iterator(kTargets)) {
     std::string name = entry.path().filename().string();
-    bool ours = name.rfind("sqlite-", 0) == 0 || name.rfind("safecat", 0) == 0;
+    bool ours = name.rfind("sqlite-", 0) == 0 || name.rfind("safecat", 0) == 0 ||
+                name.rfind("procmail-", 0) == 0 || name.rfind("dovecot-", 0) == 0;
     if (ours && entry.path().extension() == ".toml") {
       EXPECT_TRUE(predicted.count(name)) << name << " has no predicted verdicts";
     }
@@ -211,6 +212,71 @@ TEST_P(SafecatManifest, MissingMaildirIsNotAcknowledged) {
 INSTANTIATE_TEST_SUITE_P(Manifests, SafecatManifest, testing::Values("safecat", "safecat-dirsync"),
                          [](const auto& info) {
                            std::string name = info.param;
+                           for (char& c : name) c = c == '-' ? '_' : c;
+                           return name;
+                         });
+
+// The real delivery agents (docs/delivery-agents.md), run by hand: each
+// delivers two messages whose bodies end with a short line, and the mailbox
+// holds them byte for byte (mbox: behind a From_ line, followed by an empty
+// line).
+struct AgentCase {
+  const char* manifest;
+  const char* mailbox;  // where the copies are, relative to {root}
+};
+
+class DeliveryAgentManifest : public testing::TestWithParam<AgentCase> {};
+
+TEST_P(DeliveryAgentManifest, EnqueueDeliversTheMessageUnchanged) {
+  toml::table m = toml::parse_file(kTargets + "/" + GetParam().manifest + ".toml");
+  std::string kind = m["mailbox"]["kind"].value_or(std::string());
+  EXPECT_EQ(m["mailbox"]["path"].value_or(std::string()), GetParam().mailbox);
+  EXPECT_FALSE(m["commands"]["deliver"]);
+  EXPECT_FALSE(m["commands"]["recover"]);
+  ScratchDir root;
+  auto env = ContractEnv(root, "/bin/false");
+  ASSERT_EQ(RunShell(Command(m, "init"), root.path(), env, "").status, 0);
+  std::string enqueue = Command(m, "enqueue");
+  for (const std::string key : {"{manifest_dir}", "{root}"}) {
+    for (size_t at = enqueue.find(key); at != std::string::npos; at = enqueue.find(key)) {
+      enqueue.replace(at, key.size(), key == "{root}" ? root.path() : kTargets);
+    }
+  }
+  std::string m1 = Message("m1", "alice@local", "abc\nFrom the start\nxyz\n");
+  std::string m2 = Message("m2", "alice@local", "");
+  for (const std::string& message : {m1, m2}) {
+    RunResult r = RunShell(enqueue, root.path(), env, message);
+    ASSERT_EQ(r.status, 0) << r.err;
+  }
+  std::string box = root.path() + "/" + GetParam().mailbox;
+  if (kind == "mbox") {
+    std::string text = ReadFile(box);
+    std::string quoted = m1.substr(0, m1.find("From the")) + ">" + m1.substr(m1.find("From the"));
+    size_t second = text.find("\n\nFrom sender@remote ");
+    ASSERT_EQ(text.rfind("From sender@remote ", 0), 0u) << text;
+    ASSERT_NE(second, std::string::npos) << text;
+    EXPECT_EQ(text.substr(text.find('\n') + 1, quoted.size() + 1), quoted + "\n");
+    std::string rest = text.substr(second + 2);
+    // m2's body is empty, so it already ends in an empty line: procmail
+    // adds no other (the mbox reader reads it as the separator).
+    EXPECT_EQ(rest.substr(rest.find('\n') + 1), m2);
+    return;
+  }
+  ASSERT_EQ(kind, "maildir");
+  std::vector<std::string> copies = ListDir(box + "/new");
+  ASSERT_EQ(copies.size(), 2u);
+  std::set<std::string> got = {ReadFile(box + "/new/" + copies[0]),
+                               ReadFile(box + "/new/" + copies[1])};
+  EXPECT_EQ(got, (std::set<std::string>{m1, m2}));
+  EXPECT_TRUE(ListDir(box + "/tmp").empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Agents, DeliveryAgentManifest,
+                         testing::Values(AgentCase{"procmail-mbox", "mail/mbox"},
+                                         AgentCase{"procmail-maildir", "Maildir"},
+                                         AgentCase{"dovecot-lda", "Maildir"}),
+                         [](const auto& info) {
+                           std::string name = info.param.manifest;
                            for (char& c : name) c = c == '-' ? '_' : c;
                            return name;
                          });
