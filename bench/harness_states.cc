@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <set>
 
-#include "harness/pipeline.h"
+#include "harness/explore/pipeline.h"
 
 int main(int argc, char** argv) {
   using namespace aftershock;

@@ -1,9 +1,9 @@
 // [step.beside]: a step run while another is paused before one of its calls.
 #include <gtest/gtest.h>
 
-#include "harness/explorer.h"
-#include "harness/recorder.h"
-#include "harness/scenario.h"
+#include "harness/explore/explorer.h"
+#include "harness/explore/recorder.h"
+#include "harness/target/scenario.h"
 #include "tests/harness/test_util.h"
 
 namespace aftershock::testing {

@@ -1,11 +1,11 @@
 // The checker's verdicts on hand-made inputs, and the message format the
 // checker relies on.
-#include "harness/checker.h"
+#include "harness/check/checker.h"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
-#include "harness/message.h"
+#include "harness/target/message.h"
 
 namespace aftershock {
 namespace {

@@ -1,15 +1,15 @@
 // Daemon mode (docs/daemon-mode.md): the manifest's keys, the Daemon's
 // protocol handling, and a recorded workload's marks.
-#include "harness/daemon.h"
+#include "harness/target/daemon.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "harness/command_env.h"
-#include "harness/manifest.h"
-#include "harness/recorder.h"
+#include "harness/target/command_env.h"
+#include "harness/target/manifest.h"
+#include "harness/explore/recorder.h"
 #include "model/trace.h"
 #include "tests/harness/test_util.h"
 

@@ -5,9 +5,9 @@
 
 #include <algorithm>
 
-#include "harness/fuzz.h"
-#include "harness/fuzz_scenario.h"
-#include "harness/workload_gen.h"
+#include "harness/fuzz/fuzz.h"
+#include "harness/fuzz/fuzz_scenario.h"
+#include "harness/fuzz/workload_gen.h"
 #include "tests/harness/test_util.h"
 
 namespace aftershock {

@@ -1,5 +1,5 @@
 // Reading mbox files (harness/mailbox.h) as delivery agents write them.
-#include "harness/mailbox.h"
+#include "harness/target/mailbox.h"
 
 #include <gtest/gtest.h>
 

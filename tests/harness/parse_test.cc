@@ -2,9 +2,9 @@
 // error naming file:line:column.
 #include <gtest/gtest.h>
 
-#include "harness/command_env.h"
-#include "harness/manifest.h"
-#include "harness/scenario.h"
+#include "harness/target/command_env.h"
+#include "harness/target/manifest.h"
+#include "harness/target/scenario.h"
 #include "injector/faults.h"
 #include "injector/launch.h"
 #include "model/crash_states.h"

@@ -1,6 +1,6 @@
 // The run directory and the sink log: scratch is removed, dead runs'
 // leftovers too, and nothing else.
-#include "harness/run_dir.h"
+#include "harness/target/run_dir.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 
 #include <filesystem>
 
-#include "harness/sink_log.h"
+#include "harness/target/sink_log.h"
 #include "tests/harness/test_util.h"
 
 namespace aftershock {

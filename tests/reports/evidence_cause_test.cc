@@ -1,5 +1,5 @@
 // Root-cause derivation on hand-built traces.
-#include "harness/evidence_cause.h"
+#include "harness/explore/evidence_cause.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -1,0 +1,219 @@
+#include "harness/explore/model_adapter.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "injector/fidelity.h"
+#include "injector/launch.h"
+#include "model/crash_states.h"
+#include "model/fs_state.h"
+#include "model/op_source.h"
+
+namespace aftershock {
+namespace {
+
+namespace fs = std::filesystem;
+
+uint64_t HashTree(const std::string& dir) {
+  XXH64_state_t* st = XXH64_createState();
+  XXH64_reset(st, 0);
+  std::vector<fs::path> paths;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    paths.push_back(it->path());
+  }
+  std::sort(paths.begin(), paths.end());
+  for (const auto& p : paths) {
+    std::string rel = fs::relative(p, dir).string();
+    XXH64_update(st, rel.data(), rel.size() + 1);
+    auto status = fs::symlink_status(p);
+    uint32_t perms =
+        static_cast<uint32_t>(status.permissions()) | (static_cast<uint32_t>(status.type()) << 16);
+    XXH64_update(st, &perms, sizeof perms);
+    if (status.type() == fs::file_type::regular) {
+      std::ifstream in(p, std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      std::string bytes = ss.str();
+      uint64_t size = bytes.size();
+      XXH64_update(st, &size, sizeof size);
+      XXH64_update(st, bytes.data(), bytes.size());
+    } else if (status.type() == fs::file_type::symlink) {
+      std::string target = fs::read_symlink(p, ec).string();
+      XXH64_update(st, target.data(), target.size());
+    }
+  }
+  uint64_t h = XXH64_digest(st);
+  XXH64_freeState(st);
+  return h;
+}
+
+class Snapshot : public StatePayload {
+ public:
+  explicit Snapshot(std::string dir) : dir_(std::move(dir)) {}
+  bool MaterializeInto(const std::string& dir, std::string* error) const override {
+    return CopyTree(dir_, dir, error);
+  }
+
+ private:
+  std::string dir_;
+};
+
+class ModelState : public StatePayload {
+ public:
+  explicit ModelState(FsState state) : state_(std::move(state)) {}
+  bool MaterializeInto(const std::string& dir, std::string* error) const override {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    Status st = Materialize(state_, dir);
+    if (!st.ok()) {
+      *error = dir + ": " + st.message();
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  FsState state_;
+};
+
+// The model's generator over the recorded trace.
+class ModelSource : public CrashStateSource {
+ public:
+  ModelSource(FsState initial, const std::string& trace_path, CrashOptions options)
+      : ops_(trace_path), generator_(std::move(initial), &ops_, std::move(options)) {}
+  std::optional<CrashStateRef> Next() override {
+    std::optional<CrashState> cs = generator_.Next();
+    if (!cs) return std::nullopt;
+    CrashStateRef s;
+    s.id = cs->id;
+    // The model's crash_seq is the last op that completed; ours is the
+    // first seq that did not happen.
+    s.crash_seq = cs->crash_seq + 1;
+    s.dropped_seqs = cs->dropped_seqs;
+    for (const TornInfo& t : cs->torn) s.torn_seqs.push_back(t.seq);
+    s.lost_seqs = cs->lost_seqs;
+    s.description = cs->description;
+    s.hash = cs->hash128.low ^ (cs->hash128.high * 0x9e3779b97f4a7c15ULL);
+    s.payload = std::make_shared<ModelState>(std::move(cs->state));
+    return s;
+  }
+  int64_t Generated() const override { return static_cast<int64_t>(generator_.stats().generated); }
+  std::string Error() const override {
+    if (!generator_.status().ok()) return generator_.status().message();
+    return ops_.Error();
+  }
+
+ private:
+  FileOpSource ops_;
+  CrashStateGenerator generator_;
+};
+
+// Stand-in: one state per step boundary (the `process` model's crash
+// points between steps), deduplicated by content.
+class SnapshotSource : public CrashStateSource {
+ public:
+  explicit SnapshotSource(const RecordedRun& run) {
+    for (const auto& [seq, dir] : run.snapshots) points_.emplace_back(seq, dir);
+    points_.emplace_back(run.final_seq, run.final_snapshot);
+  }
+  std::optional<CrashStateRef> Next() override {
+    while (next_ < points_.size()) {
+      auto [seq, dir] = points_[next_++];
+      uint64_t h = HashTree(dir);
+      if (!seen_.insert(h).second) continue;
+      CrashStateRef s;
+      s.id = "c" + std::to_string(seq);
+      s.crash_seq = seq;
+      s.description = "crash before seq " + std::to_string(seq) + " (between workload steps)";
+      s.hash = h;
+      s.payload = std::make_shared<Snapshot>(dir);
+      return s;
+    }
+    return std::nullopt;
+  }
+  int64_t Generated() const override { return static_cast<int64_t>(next_); }
+
+ private:
+  std::vector<std::pair<uint64_t, std::string>> points_;
+  size_t next_ = 0;
+  std::set<uint64_t> seen_;
+};
+
+}  // namespace
+
+bool ModelAvailable() { return TracingAvailable(); }
+
+std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
+                                                  const ExploreOptions& options,
+                                                  std::string* error) {
+  if (!run.snapshots.empty()) return std::make_unique<SnapshotSource>(run);
+  CrashOptions o;
+  std::optional<PersistenceModel> model = PersistenceModel::Parse(options.model);
+  std::optional<Strategy> strategy = ParseStrategy(options.strategy);
+  if (!model || !strategy) {
+    *error = "the model does not know '" + options.model + "' / '" + options.strategy + "'";
+    return nullptr;
+  }
+  o.model = *model;
+  o.strategy = *strategy;
+  o.seed = options.seed;
+  o.random_count = static_cast<uint64_t>(options.random_states);
+  o.root = run.root;
+  Status status;
+  std::optional<FsState> initial = Capture(run.initial_dir, &status);
+  if (!initial) {
+    *error = run.initial_dir + ": " + status.message();
+    return nullptr;
+  }
+  initial->SetRoot(run.root);
+  return std::make_unique<ModelSource>(std::move(*initial), run.trace_path, std::move(o));
+}
+
+std::string CheckFidelity(const RecordedRun& run) {
+  if (!run.snapshots.empty() || !ModelAvailable()) return "";
+  Status status;
+  std::optional<FsState> state = Capture(run.initial_dir, &status);
+  if (!state) return "recorder gap: cannot read the initial state: " + status.message();
+  state->SetRoot(run.root);
+  FileOpSource ops(run.trace_path);
+  FidelityResult r = CheckFidelity(std::move(*state), &ops, run.trace_path);
+  return r.ok ? "" : r.gap;
+}
+
+CrashStateRef EndStateOf(const RecordedRun& run) {
+  CrashStateRef s;
+  s.id = "end";
+  s.crash_seq = run.final_seq;
+  s.description = "no crash: the state the whole run left";
+  s.payload = std::make_shared<Snapshot>(run.root);
+  return s;
+}
+
+bool MaterializeCrashState(const CrashStateRef& state, const std::string& dir, std::string* error) {
+  return state.payload->MaterializeInto(dir, error);
+}
+
+bool CopyTree(const std::string& from, const std::string& to, std::string* error) {
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  if (!ec) {
+    fs::copy(from, to,
+             fs::copy_options::recursive | fs::copy_options::copy_symlinks |
+                 fs::copy_options::overwrite_existing,
+             ec);
+  }
+  if (ec) {
+    *error = "copy " + from + " -> " + to + ": " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace aftershock

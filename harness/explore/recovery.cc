@@ -1,0 +1,280 @@
+#include "harness/explore/recovery.h"
+
+#include <dirent.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "harness/target/mailbox.h"
+#include "harness/target/message.h"
+#include "harness/explore/trace_scan.h"
+#include "injector/launch.h"
+#include "injector/marks.h"
+#include "injector/trace_file.h"
+
+namespace aftershock {
+namespace {
+
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> ListFiles(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      if (e->d_type == DT_REG || e->d_type == DT_UNKNOWN) names.emplace_back(e->d_name);
+    }
+    closedir(d);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Mailboxes to read: (recipient or "" for a shared one, path relative to root).
+std::vector<std::pair<std::string, std::string>> Mailboxes(const RecoveryPlan& plan) {
+  std::vector<std::pair<std::string, std::string>> boxes;
+  const std::string& path = plan.manifest->mailbox_path;
+  size_t at = path.find("{rcpt}");
+  if (at == std::string::npos) {
+    boxes.emplace_back("", path);
+    return boxes;
+  }
+  std::set<std::string> rcpts;
+  for (const auto& [id, m] : plan.recording->messages) rcpts.insert(m.rcpts.begin(), m.rcpts.end());
+  for (const auto& r : rcpts) {
+    std::string p = path;
+    p.replace(at, 6, r);
+    boxes.emplace_back(r, p);
+  }
+  return boxes;
+}
+
+// The recipients a copy in `rcpt`'s mailbox ("" = shared) counts for.
+std::vector<std::string> CopyRcpts(const std::string& rcpt, const std::string& copy) {
+  if (!rcpt.empty()) return {rcpt};
+  ParsedCopy p = ParseCopy(copy);
+  if (!p.delivered_to.empty()) return {p.delivered_to};
+  return {};
+}
+
+void CollectMaildir(const RecoveryPlan& plan, const std::string& root,
+                    std::vector<DeliveredCopy>* out) {
+  for (const auto& [rcpt, box] : Mailboxes(plan)) {
+    for (const char* sub : {"new", "cur"}) {
+      std::string rel = box + "/" + sub;
+      for (const auto& name : ListFiles(root + "/" + rel)) {
+        DeliveredCopy c;
+        c.copy = ReadFileBytes(root + "/" + rel + "/" + name);
+        c.where = rel + "/" + name;
+        c.rcpts = CopyRcpts(rcpt, c.copy);
+        out->push_back(std::move(c));
+      }
+    }
+  }
+}
+
+// Every message of every mbox file; a missing file holds none.
+void CollectMbox(const RecoveryPlan& plan, const std::string& root,
+                 std::vector<DeliveredCopy>* out) {
+  for (const auto& [rcpt, box] : Mailboxes(plan)) {
+    std::string bytes = ReadFileBytes(root + "/" + box);
+    std::vector<MboxMessage> messages = SplitMbox(bytes);
+    for (size_t i = 0; i < messages.size(); ++i) {
+      MboxMessage& m = messages[i];
+      DeliveredCopy c;
+      c.copy = std::move(m.bytes);
+      c.where = box + " at byte " + std::to_string(m.offset);
+      c.rcpts = CopyRcpts(rcpt, c.copy);
+      c.normalized = MboxNormalizations(m);
+      c.closed_by_empty_line = m.terminated && !m.from_line.empty();
+      if (i + 1 == messages.size()) c.mbox_tail = bytes.substr(m.offset);
+      out->push_back(std::move(c));
+    }
+  }
+}
+
+// How many copies the mailboxes hold (to see whether a deliver round
+// delivered anything).
+size_t CountInRoot(const RecoveryPlan& plan, const std::string& root) {
+  size_t n = 0;
+  for (const auto& [rcpt, box] : Mailboxes(plan)) {
+    if (plan.manifest->mailbox_kind == MailboxKind::kMbox) {
+      n += SplitMbox(ReadFileBytes(root + "/" + box)).size();
+      continue;
+    }
+    for (const char* sub : {"new", "cur"}) n += ListFiles(root + "/" + box + "/" + sub).size();
+  }
+  return n;
+}
+
+// [gaps] rebuilt: the target rebuilds these files on open and promised not
+// to trust their bytes, so no crash state keeps them (whatever the recorded
+// calls left there is not what a shared mapping held).
+void RemoveRebuiltFiles(const Manifest& m, const std::string& root) {
+  if (m.rebuilt.empty()) return;
+  namespace fs = std::filesystem;
+  std::vector<fs::path> doomed;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_directory(ec)) continue;
+    if (IsRebuilt(m, fs::relative(it->path(), root, ec).string())) doomed.push_back(it->path());
+  }
+  for (const auto& p : doomed) fs::remove(p, ec);
+}
+
+}  // namespace
+
+bool PreparePlan(RecoveryPlan* plan, MailFacts* facts, std::string* error) {
+  if (!facts->Load(plan->recording->run.trace_path, error)) return false;
+  plan->facts = facts;
+  std::vector<SinkRecord> records;
+  if (!ReadSinkLog(plan->recording->sink_log, &records)) {
+    *error = plan->recording->sink_log + ": unreadable";
+    return false;
+  }
+  for (auto& r : records) plan->recorded_copies[r.hash] = std::move(r.copy);
+  return true;
+}
+
+uint64_t CrashPoint::Key() const {
+  std::string key = std::to_string(now);
+  for (const auto& [id, rcpt] : acked) key += "|" + id + " " + rcpt;
+  key += "#";
+  for (const auto& id : submitted) key += id + " ";
+  key += "#";
+  for (const auto& d : before) key += Xxh64Hex(d.copy) + " " + d.where + "\n";
+  return XXH64(key.data(), key.size(), 0);
+}
+
+CrashPoint PointOf(const RecoveryPlan& plan, uint64_t crash_seq) {
+  CrashPoint p;
+  p.acked = plan.facts->AckedBefore(crash_seq);
+  p.submitted = plan.facts->SubmittedBefore(crash_seq);
+  p.now = plan.scenario->clock_start + plan.facts->TicksBefore(crash_seq);
+  if (plan.manifest->mailbox_in_root()) return p;
+  for (const SinkMark& s : plan.facts->SinkBefore(crash_seq)) {
+    DeliveredCopy c;
+    c.rcpts = s.rcpts;
+    auto it = plan.recorded_copies.find(s.hash);
+    c.copy = it == plan.recorded_copies.end() ? "" : it->second;
+    c.where = "sink before the crash";
+    p.before.push_back(std::move(c));
+  }
+  return p;
+}
+
+bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const CrashPoint& point,
+                  const std::string& scratch, CheckInput* input, std::string* error,
+                  const std::string& recover_trace) {
+  const Manifest& m = *plan.manifest;
+  std::string root = scratch + "/root";
+  std::string sink_log = scratch + "/sink.log";
+  std::string log = scratch + "/commands.log";
+  if (!MaterializeCrashState(state, root, error)) return false;
+  RemoveRebuiltFiles(m, root);
+  if (!recover_trace.empty()) {
+    if (!MaterializeCrashState(state, scratch + "/initial", error)) return false;
+    RemoveRebuiltFiles(m, scratch + "/initial");
+  }
+
+  input->messages = &plan.recording->messages;
+  input->acked = point.acked;
+  input->submitted = &point.submitted;
+  // For a sink, copies handed over before the crash stay delivered; for
+  // mailboxes in the root they count only if they are still in the state.
+  input->deliveries = point.before;
+  input->recovery_failure.clear();
+  bool in_root = m.mailbox_in_root();
+
+  CommandContext ctx;
+  ctx.manifest = &m;
+  ctx.scenario_env = &plan.scenario->env;
+  ctx.tools = plan.tools;
+  ctx.root = root;
+  ctx.sink_log = sink_log;
+  ctx.now = point.now;
+  auto run = [&](const std::string& command, const char* what, bool traced) {
+    LaunchRequest r;
+    r.command = ExpandCommand(command, ctx);
+    r.cwd = root;
+    r.output_path = log;
+    r.timeout_ms = m.timeout_s * 1000;
+    if (traced) {
+      ctx.trace_path = recover_trace;
+      r.trace_path = recover_trace;
+      r.root = root;
+      r.allow = {sink_log,    log,         "/dev/null",     "/dev/zero",
+                 "/dev/full", "/dev/tty",  "/dev/stdout",   "/dev/stderr",
+                 "/dev/fd/",  "/dev/pts/", "/proc/self/fd/"};
+    }
+    r.env = CommandEnvironment(ctx);
+    ctx.trace_path.clear();
+    LaunchOutcome o = Launch(r);
+    if (traced) {
+      AppendMark(recover_trace, "exit", "recover " + o.Status());
+      // Outside the crash domain, a write is state no crash state holds:
+      // the recovery is wrong whatever its status (as for the workload,
+      // where an escape is an input error).
+      std::string scan_error;
+      std::string escape = FirstEscape(recover_trace, &scan_error, root);
+      if (!escape.empty()) {
+        input->recovery_failure =
+            std::string(what) + " wrote outside its root (the crash domain): " + escape;
+        return false;
+      }
+    }
+    if (o.Succeeded()) return true;
+    input->recovery_failure =
+        std::string(what) +
+        (o.end == LaunchOutcome::End::kTimedOut
+             ? " timed out after " + std::to_string(m.timeout_s) + " s"
+         : o.end == LaunchOutcome::End::kSignaled ? " killed by signal " + std::to_string(o.code)
+         : o.end == LaunchOutcome::End::kExited   ? " exited " + std::to_string(o.code)
+                                                  : " did not start: " + o.error);
+    return false;
+  };
+  auto count = [&]() { return in_root ? CountInRoot(plan, root) : CountSinkRecords(sink_log); };
+
+  bool traced = !recover_trace.empty();
+  if (traced) {
+    if (!CreateTrace(recover_trace, error)) return false;
+    AppendMark(recover_trace, "step", "recover");
+  }
+  bool ok = m.recover.empty() || run(m.recover, "recover", traced);
+  if (ok && !m.deliver.empty()) {
+    size_t before = count();
+    for (int64_t round = 0; round < m.drain_rounds; ++round) {
+      if (!run(m.deliver, "deliver", false)) break;
+      size_t after = count();
+      if (after == before) break;
+      before = after;
+    }
+  }
+  if (m.mailbox_kind == MailboxKind::kMaildir) {
+    CollectMaildir(plan, root, &input->deliveries);
+  } else if (m.mailbox_kind == MailboxKind::kMbox) {
+    CollectMbox(plan, root, &input->deliveries);
+  } else {
+    std::vector<SinkRecord> records;
+    ReadSinkLog(sink_log, &records);
+    for (auto& r : records) {
+      DeliveredCopy c;
+      c.rcpts = std::move(r.rcpts);
+      c.copy = std::move(r.copy);
+      c.where = "sink after recovery";
+      input->deliveries.push_back(std::move(c));
+    }
+  }
+  return true;
+}
+
+}  // namespace aftershock

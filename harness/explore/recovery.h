@@ -1,0 +1,61 @@
+// Runs the target's recovery on one crash state: materialize it in a scratch
+// directory, `recover`, then `deliver` until a round delivers nothing new,
+// and collect every copy delivered (before the crash and after).
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "harness/check/checker.h"
+#include "harness/target/command_env.h"
+#include "harness/check/mail_facts.h"
+#include "harness/target/manifest.h"
+#include "harness/explore/model_adapter.h"
+#include "harness/explore/recorder.h"
+#include "harness/target/scenario.h"
+#include "harness/target/sink_log.h"
+
+namespace aftershock {
+
+// Everything fixed for one recording, shared (read-only) by the workers.
+struct RecoveryPlan {
+  const Scenario* scenario = nullptr;
+  const Manifest* manifest = nullptr;
+  const ToolPaths* tools = nullptr;
+  const Recording* recording = nullptr;
+  const MailFacts* facts = nullptr;
+  // Copies the sink accepted while recording, by xxh64 hex.
+  std::map<std::string, std::string> recorded_copies;
+};
+
+// Loads the recording's marks and sink log into *plan.
+bool PreparePlan(RecoveryPlan* plan, MailFacts* facts, std::string* error);
+
+// What held when the crash struck: the promises, and the copies the sink
+// had already accepted (durable whatever the crash did to the queue).
+struct CrashPoint {
+  std::set<Pair> acked;
+  std::set<std::string> submitted;  // messages whose enqueue had started
+  std::vector<DeliveredCopy> before;
+  int64_t now = 0;  // the virtual clock
+  // Identity of the promises, for VerdictCache keys.
+  uint64_t Key() const;
+};
+
+// The crash point at `crash_seq` of the workload's trace.
+CrashPoint PointOf(const RecoveryPlan& plan, uint64_t crash_seq);
+
+// Materializes `state` into `scratch`/root (scratch must not exist or be
+// empty), recovers and drains it, and fills the checker's input. With
+// `recover_trace`, the recover command is recorded there (and the state is
+// also materialized into `scratch`/initial, the recording's initial state)
+// so that crashes during recovery can be explored. Returns false only when
+// the harness itself failed (*error); a failing target is a
+// recovery_failure inside *input.
+bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const CrashPoint& point,
+                  const std::string& scratch, CheckInput* input, std::string* error,
+                  const std::string& recover_trace = "");
+
+}  // namespace aftershock
