@@ -3,9 +3,9 @@
 #include <thread>
 
 #include "harness/cli/command.h"
-#include "harness/target/command_env.h"
-#include "harness/fuzz/fuzz.h"
 #include "harness/cli/terminal.h"
+#include "harness/fuzz/fuzz.h"
+#include "harness/target/command_env.h"
 #include "harness/target/scenario.h"
 
 namespace aftershock {

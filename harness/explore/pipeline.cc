@@ -10,9 +10,9 @@
 #include "harness/explore/baseline.h"
 #include "harness/explore/crash_cause.h"
 #include "harness/explore/nested.h"
-#include "harness/target/run_dir.h"
 #include "harness/explore/runner.h"
 #include "harness/explore/trace_scan.h"
+#include "harness/target/run_dir.h"
 
 namespace aftershock {
 namespace {

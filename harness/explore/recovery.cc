@@ -8,9 +8,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "harness/explore/trace_scan.h"
 #include "harness/target/mailbox.h"
 #include "harness/target/message.h"
-#include "harness/explore/trace_scan.h"
 #include "injector/launch.h"
 #include "injector/marks.h"
 #include "injector/trace_file.h"
@@ -172,20 +172,152 @@ CrashPoint PointOf(const RecoveryPlan& plan, uint64_t crash_seq) {
   return p;
 }
 
+namespace {
+
+// One state's recovery in its scratch directory: recover (recorded when
+// asked), then deliver until a round delivers nothing new, then the copies.
+class StateRecovery {
+ public:
+  StateRecovery(const RecoveryPlan& plan, const CrashPoint& point, const std::string& scratch,
+                const std::string& recover_trace, CheckInput* input)
+      : plan_(plan),
+        m_(*plan.manifest),
+        root_(scratch + "/root"),
+        sink_log_(scratch + "/sink.log"),
+        log_(scratch + "/commands.log"),
+        recover_trace_(recover_trace),
+        input_(input) {
+    ctx_.manifest = &m_;
+    ctx_.scenario_env = &plan.scenario->env;
+    ctx_.tools = plan.tools;
+    ctx_.root = root_;
+    ctx_.sink_log = sink_log_;
+    ctx_.now = point.now;
+  }
+
+  // Runs recover and the drain. Returns false only when the harness failed.
+  bool Run(std::string* error) {
+    bool traced = !recover_trace_.empty();
+    if (traced) {
+      if (!CreateTrace(recover_trace_, error)) return false;
+      AppendMark(recover_trace_, "step", "recover");
+    }
+    bool ok = m_.recover.empty() || Command(m_.recover, "recover", traced);
+    if (ok && !m_.deliver.empty()) Drain();
+    Collect();
+    return true;
+  }
+
+ private:
+  LaunchRequest Request(const std::string& command, bool traced) {
+    LaunchRequest r;
+    r.command = ExpandCommand(command, ctx_);
+    r.cwd = root_;
+    r.output_path = log_;
+    r.timeout_ms = m_.timeout_s * 1000;
+    if (traced) {
+      ctx_.trace_path = recover_trace_;
+      r.trace_path = recover_trace_;
+      r.root = root_;
+      r.allow = {sink_log_,   log_,        "/dev/null",     "/dev/zero",
+                 "/dev/full", "/dev/tty",  "/dev/stdout",   "/dev/stderr",
+                 "/dev/fd/",  "/dev/pts/", "/proc/self/fd/"};
+    }
+    r.env = CommandEnvironment(ctx_);
+    ctx_.trace_path.clear();
+    return r;
+  }
+
+  // Runs one command; false (with input_->recovery_failure) when it failed.
+  bool Command(const std::string& command, const char* what, bool traced) {
+    LaunchOutcome o = Launch(Request(command, traced));
+    if (traced) {
+      AppendMark(recover_trace_, "exit", "recover " + o.Status());
+      // Outside the crash domain, a write is state no crash state holds:
+      // the recovery is wrong whatever its status (as for the workload,
+      // where an escape is an input error).
+      std::string scan_error;
+      std::string escape = FirstEscape(recover_trace_, &scan_error, root_);
+      if (!escape.empty()) {
+        input_->recovery_failure =
+            std::string(what) + " wrote outside its root (the crash domain): " + escape;
+        return false;
+      }
+    }
+    if (o.Succeeded()) return true;
+    input_->recovery_failure =
+        std::string(what) +
+        (o.end == LaunchOutcome::End::kTimedOut
+             ? " timed out after " + std::to_string(m_.timeout_s) + " s"
+         : o.end == LaunchOutcome::End::kSignaled ? " killed by signal " + std::to_string(o.code)
+         : o.end == LaunchOutcome::End::kExited   ? " exited " + std::to_string(o.code)
+                                                  : " did not start: " + o.error);
+    std::string last = LastLine(o.output);
+    if (!last.empty()) input_->recovery_failure += " (its last output: " + last + ")";
+    return false;
+  }
+
+  static std::string LastLine(const std::string& output) {
+    size_t end = output.find_last_not_of('\n');
+    if (end == std::string::npos) return "";
+    size_t start = output.rfind('\n', end);
+    std::string line = output.substr(start == std::string::npos ? 0 : start + 1,
+                                     end + 1 - (start == std::string::npos ? 0 : start + 1));
+    return line.size() > 200 ? line.substr(0, 200) + "..." : line;
+  }
+
+  size_t Count() const {
+    return m_.mailbox_in_root() ? CountInRoot(plan_, root_) : CountSinkRecords(sink_log_);
+  }
+
+  void Drain() {
+    size_t before = Count();
+    for (int64_t round = 0; round < m_.drain_rounds; ++round) {
+      if (!Command(m_.deliver, "deliver", false)) break;
+      size_t after = Count();
+      if (after == before) break;
+      before = after;
+    }
+  }
+
+  void Collect() {
+    if (m_.mailbox_kind == MailboxKind::kMaildir) {
+      CollectMaildir(plan_, root_, &input_->deliveries);
+    } else if (m_.mailbox_kind == MailboxKind::kMbox) {
+      CollectMbox(plan_, root_, &input_->deliveries);
+    } else {
+      std::vector<SinkRecord> records;
+      ReadSinkLog(sink_log_, &records);
+      for (auto& r : records) {
+        DeliveredCopy c;
+        c.rcpts = std::move(r.rcpts);
+        c.copy = std::move(r.copy);
+        c.where = "sink after recovery";
+        input_->deliveries.push_back(std::move(c));
+      }
+    }
+  }
+
+  const RecoveryPlan& plan_;
+  const Manifest& m_;
+  const std::string root_, sink_log_, log_, recover_trace_;
+  CheckInput* input_;
+  CommandContext ctx_;
+};
+
+}  // namespace
+
 bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const CrashPoint& point,
                   const std::string& scratch, CheckInput* input, std::string* error,
                   const std::string& recover_trace) {
   const Manifest& m = *plan.manifest;
   std::string root = scratch + "/root";
-  std::string sink_log = scratch + "/sink.log";
-  std::string log = scratch + "/commands.log";
   if (!MaterializeCrashState(state, root, error)) return false;
   RemoveRebuiltFiles(m, root);
   if (!recover_trace.empty()) {
     if (!MaterializeCrashState(state, scratch + "/initial", error)) return false;
     RemoveRebuiltFiles(m, scratch + "/initial");
   }
-
   input->messages = &plan.recording->messages;
   input->acked = point.acked;
   input->submitted = &point.submitted;
@@ -193,88 +325,7 @@ bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const Cr
   // mailboxes in the root they count only if they are still in the state.
   input->deliveries = point.before;
   input->recovery_failure.clear();
-  bool in_root = m.mailbox_in_root();
-
-  CommandContext ctx;
-  ctx.manifest = &m;
-  ctx.scenario_env = &plan.scenario->env;
-  ctx.tools = plan.tools;
-  ctx.root = root;
-  ctx.sink_log = sink_log;
-  ctx.now = point.now;
-  auto run = [&](const std::string& command, const char* what, bool traced) {
-    LaunchRequest r;
-    r.command = ExpandCommand(command, ctx);
-    r.cwd = root;
-    r.output_path = log;
-    r.timeout_ms = m.timeout_s * 1000;
-    if (traced) {
-      ctx.trace_path = recover_trace;
-      r.trace_path = recover_trace;
-      r.root = root;
-      r.allow = {sink_log,    log,         "/dev/null",     "/dev/zero",
-                 "/dev/full", "/dev/tty",  "/dev/stdout",   "/dev/stderr",
-                 "/dev/fd/",  "/dev/pts/", "/proc/self/fd/"};
-    }
-    r.env = CommandEnvironment(ctx);
-    ctx.trace_path.clear();
-    LaunchOutcome o = Launch(r);
-    if (traced) {
-      AppendMark(recover_trace, "exit", "recover " + o.Status());
-      // Outside the crash domain, a write is state no crash state holds:
-      // the recovery is wrong whatever its status (as for the workload,
-      // where an escape is an input error).
-      std::string scan_error;
-      std::string escape = FirstEscape(recover_trace, &scan_error, root);
-      if (!escape.empty()) {
-        input->recovery_failure =
-            std::string(what) + " wrote outside its root (the crash domain): " + escape;
-        return false;
-      }
-    }
-    if (o.Succeeded()) return true;
-    input->recovery_failure =
-        std::string(what) +
-        (o.end == LaunchOutcome::End::kTimedOut
-             ? " timed out after " + std::to_string(m.timeout_s) + " s"
-         : o.end == LaunchOutcome::End::kSignaled ? " killed by signal " + std::to_string(o.code)
-         : o.end == LaunchOutcome::End::kExited   ? " exited " + std::to_string(o.code)
-                                                  : " did not start: " + o.error);
-    return false;
-  };
-  auto count = [&]() { return in_root ? CountInRoot(plan, root) : CountSinkRecords(sink_log); };
-
-  bool traced = !recover_trace.empty();
-  if (traced) {
-    if (!CreateTrace(recover_trace, error)) return false;
-    AppendMark(recover_trace, "step", "recover");
-  }
-  bool ok = m.recover.empty() || run(m.recover, "recover", traced);
-  if (ok && !m.deliver.empty()) {
-    size_t before = count();
-    for (int64_t round = 0; round < m.drain_rounds; ++round) {
-      if (!run(m.deliver, "deliver", false)) break;
-      size_t after = count();
-      if (after == before) break;
-      before = after;
-    }
-  }
-  if (m.mailbox_kind == MailboxKind::kMaildir) {
-    CollectMaildir(plan, root, &input->deliveries);
-  } else if (m.mailbox_kind == MailboxKind::kMbox) {
-    CollectMbox(plan, root, &input->deliveries);
-  } else {
-    std::vector<SinkRecord> records;
-    ReadSinkLog(sink_log, &records);
-    for (auto& r : records) {
-      DeliveredCopy c;
-      c.rcpts = std::move(r.rcpts);
-      c.copy = std::move(r.copy);
-      c.where = "sink after recovery";
-      input->deliveries.push_back(std::move(c));
-    }
-  }
-  return true;
+  return StateRecovery(plan, point, scratch, recover_trace, input).Run(error);
 }
 
 }  // namespace aftershock

@@ -15,10 +15,10 @@
 #include <sstream>
 #include <thread>
 
+#include "common/file_io.h"
 #include "harness/fuzz/fuzz_probe.h"
 #include "harness/fuzz/fuzz_scenario.h"
 #include "harness/target/run_dir.h"
-#include "common/file_io.h"
 #include "reports/writers.h"
 
 namespace aftershock {

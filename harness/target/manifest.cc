@@ -45,6 +45,111 @@ std::string AbsolutePath(const std::string& path, const std::string& base_dir) {
   return p.lexically_normal().string();
 }
 
+namespace {
+
+// [commands]: the command lines and their limits.
+bool LoadCommands(const std::string& path, const toml::table& commands, Manifest* out,
+                  std::string* error) {
+  Manifest& m = *out;
+  const toml::table* cmds = &commands;
+  TomlFields c(path, *cmds, error);
+  c.String("init", &m.init);
+  std::string mode = "exit";
+  c.String("mode", &mode);
+  if (c.ok() && mode == "daemon") {
+    m.mode = CommandMode::kDaemon;
+  } else if (c.ok() && mode != "exit") {
+    c.FailAt("mode", "'mode' must be \"exit\" or \"daemon\"");
+  }
+  bool has_enqueue = cmds->contains("enqueue");
+  bool has_serve = cmds->contains("serve");
+  if (c.ok() && m.daemon() && has_enqueue) {
+    c.FailAt("enqueue", "'enqueue' is for exit mode; in daemon mode requests go to 'serve'");
+  } else if (c.ok() && !m.daemon() && has_serve) {
+    c.FailAt("serve", "'serve' needs mode = \"daemon\"");
+  }
+  c.String("enqueue", &m.enqueue, !m.daemon());
+  c.String("serve", &m.serve, m.daemon());
+  if (c.ok() && !m.daemon() && m.enqueue.empty()) {
+    c.FailAt("enqueue", "'enqueue' must not be empty");
+  }
+  if (c.ok() && m.daemon() && m.serve.empty()) c.FailAt("serve", "'serve' must not be empty");
+  c.String("deliver", &m.deliver);
+  c.String("recover", &m.recover);
+  c.Int("timeout_s", &m.timeout_s, 1, 86400);
+  c.Int("drain_rounds", &m.drain_rounds, 1, 1000);
+  for (const char* key : {"init", "enqueue", "serve", "deliver", "recover"}) {
+    if (!c.ok()) break;
+    std::string cmd;
+    c.String(key, &cmd);
+    std::string bad = UnknownPlaceholder(cmd);
+    if (!bad.empty()) c.FailAt(key, "unknown placeholder {" + bad + "}");
+  }
+  return c.Finish();
+}
+
+// [mailbox]: where the checker looks for delivered copies.
+bool LoadMailbox(const std::string& path, const toml::table& mailbox, Manifest* out,
+                 std::string* error) {
+  Manifest& m = *out;
+  const toml::table* box = &mailbox;
+  TomlFields b(path, *box, error);
+  std::string kind = "sink";
+  b.String("kind", &kind);
+  if (b.ok()) {
+    if (kind == "sink") {
+      m.mailbox_kind = MailboxKind::kSink;
+    } else if (kind == "maildir") {
+      m.mailbox_kind = MailboxKind::kMaildir;
+    } else if (kind == "mbox") {
+      m.mailbox_kind = MailboxKind::kMbox;
+    } else {
+      b.FailAt("kind", "'kind' must be \"sink\", \"maildir\" or \"mbox\"");
+    }
+  }
+  b.String("path", &m.mailbox_path);
+  if (b.ok() && m.mailbox_in_root() && m.mailbox_path.empty()) {
+    b.Fail(nullptr, "kind = \"" + kind + "\" requires 'path'");
+  }
+  if (b.ok() && m.mailbox_kind == MailboxKind::kSink && !m.mailbox_path.empty()) {
+    b.FailAt("path", "'path' is only for kind = \"maildir\" or \"mbox\"");
+  }
+  if (b.ok() && !m.mailbox_path.empty() &&
+      (m.mailbox_path[0] == '/' || m.mailbox_path.find("..") != std::string::npos)) {
+    b.FailAt("path", "'path' must be relative to {root} and stay inside it");
+  }
+  return b.Finish();
+}
+
+// [gaps] and [faults]: files the target rebuilds, its own fault points.
+bool LoadGapsAndFaults(const std::string& path, const toml::table* gaps, const toml::table* faults,
+                       Manifest* out, std::string* error) {
+  Manifest& m = *out;
+  if (gaps) {
+    TomlFields g(path, *gaps, error);
+    g.StringList("rebuilt", &m.rebuilt);
+    for (const auto& p : m.rebuilt) {
+      if (!g.ok()) break;
+      if (p.empty() || p[0] == '/' || p.find("..") != std::string::npos) {
+        g.FailAt("rebuilt", "'rebuilt' paths must be relative to {root} and stay inside it");
+      }
+    }
+    if (!g.Finish()) return false;
+  }
+  if (faults) {
+    TomlFields f(path, *faults, error);
+    f.StringList("points", &m.fault_points);
+    for (const auto& p : m.fault_points) {
+      if (!f.ok()) break;
+      if (!ValidPointName(p)) f.FailAt("points", "'" + p + "' is not a fault point name");
+    }
+    if (!f.Finish()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool LoadManifest(const std::string& path, Manifest* out, std::string* error) {
   error->clear();
   Manifest m;
@@ -69,89 +174,9 @@ bool LoadManifest(const std::string& path, Manifest* out, std::string* error) {
   top.Table("faults", &faults);
   if (!top.Finish()) return false;
 
-  TomlFields c(path, *commands, error);
-  c.String("init", &m.init);
-  std::string mode = "exit";
-  c.String("mode", &mode);
-  if (c.ok() && mode == "daemon") {
-    m.mode = CommandMode::kDaemon;
-  } else if (c.ok() && mode != "exit") {
-    c.FailAt("mode", "'mode' must be \"exit\" or \"daemon\"");
-  }
-  bool has_enqueue = commands->contains("enqueue");
-  bool has_serve = commands->contains("serve");
-  if (c.ok() && m.daemon() && has_enqueue) {
-    c.FailAt("enqueue", "'enqueue' is for exit mode; in daemon mode requests go to 'serve'");
-  } else if (c.ok() && !m.daemon() && has_serve) {
-    c.FailAt("serve", "'serve' needs mode = \"daemon\"");
-  }
-  c.String("enqueue", &m.enqueue, !m.daemon());
-  c.String("serve", &m.serve, m.daemon());
-  if (c.ok() && !m.daemon() && m.enqueue.empty()) {
-    c.FailAt("enqueue", "'enqueue' must not be empty");
-  }
-  if (c.ok() && m.daemon() && m.serve.empty()) c.FailAt("serve", "'serve' must not be empty");
-  c.String("deliver", &m.deliver);
-  c.String("recover", &m.recover);
-  c.Int("timeout_s", &m.timeout_s, 1, 86400);
-  c.Int("drain_rounds", &m.drain_rounds, 1, 1000);
-  for (const char* key : {"init", "enqueue", "serve", "deliver", "recover"}) {
-    if (!c.ok()) break;
-    std::string cmd;
-    c.String(key, &cmd);
-    std::string bad = UnknownPlaceholder(cmd);
-    if (!bad.empty()) c.FailAt(key, "unknown placeholder {" + bad + "}");
-  }
-  if (!c.Finish()) return false;
-
-  if (mailbox) {
-    TomlFields b(path, *mailbox, error);
-    std::string kind = "sink";
-    b.String("kind", &kind);
-    if (b.ok()) {
-      if (kind == "sink") {
-        m.mailbox_kind = MailboxKind::kSink;
-      } else if (kind == "maildir") {
-        m.mailbox_kind = MailboxKind::kMaildir;
-      } else if (kind == "mbox") {
-        m.mailbox_kind = MailboxKind::kMbox;
-      } else {
-        b.FailAt("kind", "'kind' must be \"sink\", \"maildir\" or \"mbox\"");
-      }
-    }
-    b.String("path", &m.mailbox_path);
-    if (b.ok() && m.mailbox_in_root() && m.mailbox_path.empty()) {
-      b.Fail(nullptr, "kind = \"" + kind + "\" requires 'path'");
-    }
-    if (b.ok() && m.mailbox_kind == MailboxKind::kSink && !m.mailbox_path.empty()) {
-      b.FailAt("path", "'path' is only for kind = \"maildir\" or \"mbox\"");
-    }
-    if (b.ok() && !m.mailbox_path.empty() &&
-        (m.mailbox_path[0] == '/' || m.mailbox_path.find("..") != std::string::npos)) {
-      b.FailAt("path", "'path' must be relative to {root} and stay inside it");
-    }
-    if (!b.Finish()) return false;
-  }
-  if (gaps) {
-    TomlFields g(path, *gaps, error);
-    g.StringList("rebuilt", &m.rebuilt);
-    for (const auto& p : m.rebuilt) {
-      if (!g.ok()) break;
-      if (p.empty() || p[0] == '/' || p.find("..") != std::string::npos) {
-        g.FailAt("rebuilt", "'rebuilt' paths must be relative to {root} and stay inside it");
-      }
-    }
-    if (!g.Finish()) return false;
-  }
-  if (faults) {
-    TomlFields f(path, *faults, error);
-    f.StringList("points", &m.fault_points);
-    for (const auto& p : m.fault_points) {
-      if (!f.ok()) break;
-      if (!ValidPointName(p)) f.FailAt("points", "'" + p + "' is not a fault point name");
-    }
-    if (!f.Finish()) return false;
-  }
+  if (!LoadCommands(path, *commands, &m, error)) return false;
+  if (mailbox && !LoadMailbox(path, *mailbox, &m, error)) return false;
+  if (!LoadGapsAndFaults(path, gaps, faults, &m, error)) return false;
   *out = std::move(m);
   return true;
 }
