@@ -359,6 +359,7 @@ int RunFuzz(const FuzzOptions& o, FuzzOutcome* outcome) {
   RunOptions ro;
   ro.jobs = o.jobs;
   ro.out_dir = o.out_dir;
+  ro.replace_out = false;  // out_dir also holds the scenario file written above
   ro.verbosity = o.verbosity > 0 ? 1 : 0;
   ro.command_line = o.command_line;
   std::vector<Scenario> scenarios;

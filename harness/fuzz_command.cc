@@ -109,7 +109,7 @@ void SetupFuzz(CLI::App& app, int* exit_status) {
       "models; shrink a violating one to the smallest that still violates and write it as a "
       "scenario (OUT/fuzz-<target>-<seed>.toml) with reports. Exit 0: no violation within the "
       "budget; 1: a violation; 2: bad input.");
-  cmd->add_option("--target", c->target, "target manifest")->required();
+  cmd->add_option("--target", c->target, "target manifest")->required()->check(InputFileValidator());
   cmd->add_option("--budget", c->budget, "no new workload after this long (60s, 2m, 1h)")
       ->capture_default_str();
   cmd->add_option("--shrink-budget", c->shrink_budget,
@@ -141,8 +141,11 @@ void SetupFuzz(CLI::App& app, int* exit_status) {
                   "one enqueue in this many gets a restart or delivery beside it (0: never)")
       ->check(CLI::Range(uint32_t{0}, uint32_t{1} << 20))
       ->capture_default_str();
-  cmd->add_option("--out", c->out, "where the scenario and the reports go")->capture_default_str();
-  cmd->add_option("--jobs,-j", c->jobs, "parallel workers (default: all cores)");
+  cmd->add_option("--out", c->out, "where the scenario and the reports go")
+      ->capture_default_str()
+      ->check(OutputDirValidator());
+  cmd->add_option("--jobs,-j", c->jobs, "parallel workers (default: all cores)")
+      ->check(CLI::Range(0, kMaxJobs));
   cmd->add_flag("--quiet,-q", c->quiet, "print nothing but errors and the result");
   cmd->add_flag("--verbose,-v", c->verbose, "print every workload tried");
   cmd->callback([c, exit_status] {

@@ -10,8 +10,10 @@
 #include <thread>
 
 #include "harness/explorer.h"
+#include "harness/path_check.h"
 #include "harness/recorder.h"
 #include "harness/run_dir.h"
+#include "harness/staged_out.h"
 #include "harness/trace_scan.h"
 #include "reports/writers.h"
 
@@ -183,11 +185,11 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
   std::vector<Manifest> manifests(scenarios.size());
   for (size_t i = 0; i < scenarios.size(); ++i) {
     std::string error;
-    if (!std::filesystem::exists(scenarios[i].target)) {
+    // Not std::filesystem::exists: it throws on a loop or a name too long.
+    if (std::string bad = InputFileError(scenarios[i].target); !bad.empty()) {
       std::string where =
           scenarios[i].target_where.empty() ? "--target" : scenarios[i].target_where;
-      std::fprintf(stderr, "%s: no target manifest %s\n", where.c_str(),
-                   scenarios[i].target.c_str());
+      std::fprintf(stderr, "%s: target manifest: %s\n", where.c_str(), bad.c_str());
       return 2;
     }
     if (!LoadManifest(scenarios[i].target, &manifests[i], &error)) {
@@ -210,6 +212,16 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
   if (!run) {
     std::fprintf(stderr, "aftershock: %s\n", error.c_str());
     return 2;
+  }
+  // The run writes into a fresh directory, swapped in as --out at the end.
+  StagedOut staged;
+  std::string out_dir = options.out_dir;
+  if (options.replace_out) {
+    if (!staged.Begin(options.out_dir, &error)) {
+      std::fprintf(stderr, "aftershock: --out %s\n", error.c_str());
+      return 2;
+    }
+    out_dir = staged.path();
   }
   if (options.keep_states) {
     run->Keep();
@@ -275,7 +287,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
     if (options.verbosity > 1) {
       for (const auto& n : rec.notes) std::fprintf(stderr, "  %s: %s\n", s.name.c_str(), n.c_str());
     }
-    if (!SaveRecording(rec, options.out_dir + "/recordings/" + Safe(s.name), &error)) {
+    if (!SaveRecording(rec, out_dir + "/recordings/" + Safe(s.name), &error)) {
       WaitIfInterrupted();
       std::fprintf(stderr, "aftershock: %s\n", error.c_str());
       return 2;
@@ -398,7 +410,8 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
   }
   report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   WaitIfInterrupted();
-  if (!WriteReports(*report, options.out_dir, &error)) {
+  if (!WriteReports(*report, out_dir, &error) ||
+      (options.replace_out && !staged.Commit(&error))) {
     std::fprintf(stderr, "aftershock: %s\n", error.c_str());
     return 2;
   }
