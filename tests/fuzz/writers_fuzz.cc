@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 
 #include "reports/html.h"
 #include "reports/sarif.h"
@@ -104,8 +105,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<std::string> fields = fuzz::Fields(data, size);
   size_t i = 0, k = 0;
   Report hostile = MakeReport([&] { return fields[i++ % fields.size()]; });
-  // The same report with harmless strings where the hostile ones are non-empty.
-  Report harmless = MakeReport([&] { return fields[k++ % fields.size()].empty() ? "" : "x"; });
+  // The same report with a harmless token for each distinct hostile string
+  // (equal strings stay equal: the writers group and diff by value).
+  std::map<std::string, std::string> tokens;
+  Report harmless = MakeReport([&]() -> std::string {
+    const std::string& f = fields[k++ % fields.size()];
+    if (f.empty()) return "";
+    return tokens.emplace(f, "x" + std::to_string(tokens.size())).first->second;
+  });
 
   std::string html = ReportToHtml(hostile);
   std::string html0 = ReportToHtml(harmless);
