@@ -22,7 +22,7 @@ log=build-fuzz/fuzz-$target.log
 status=0
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   nice -n 19 "build-fuzz/tests/fuzz/${target}_fuzz" "$corpus" "tests/fuzz/corpus/$target" \
-  -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+  -max_total_time="$seconds" -max_len=65536 -timeout=60 -rss_limit_mb=2048 \
   -artifact_prefix=build-fuzz/ -print_final_stats=1 >"$log" 2>&1 || status=$?
 execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
 rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
