@@ -59,7 +59,10 @@ bool WriteReports(const Report& report, const std::string& dir, std::string* err
     *error = "cannot create " + dir + ": " + ec.message();
     return false;
   }
-  return WriteFileAtomically(dir + "/report.json", ReportToJson(report).dump(2) + "\n", error) &&
+  // Paths are bytes, JSON is UTF-8: an invalid sequence becomes U+FFFD, not an exception.
+  std::string json_text =
+      ReportToJson(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return WriteFileAtomically(dir + "/report.json", json_text, error) &&
          WriteFileAtomically(dir + "/junit.xml", ReportToJunit(report), error) &&
          WriteFileAtomically(dir + "/summary.md", ReportToMarkdown(report), error) &&
          WriteFileAtomically(dir + "/report.html", ReportToHtml(report), error) &&

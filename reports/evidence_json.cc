@@ -15,15 +15,15 @@ json TreeJson(const std::vector<TreeEntry>& tree) {
   return out;
 }
 
-std::vector<TreeEntry> TreeFrom(const json& j) {
+std::vector<TreeEntry> TreeFrom(const JsonIn& j) {
   std::vector<TreeEntry> out;
-  for (const auto& t : j) {
+  for (const JsonIn& t : j.Elements()) {
     TreeEntry e;
-    e.path = t.at("path").get<std::string>();
-    std::string type = t.value("type", "f");
+    e.path = t["path"].String();
+    std::string type = t.String("type", "f");
     e.type = type.empty() ? 'f' : type[0];
-    e.size = t.value("size", uint64_t{0});
-    e.mode = t.value("mode", uint32_t{0});
+    e.size = t.Unsigned("size", 0);
+    e.mode = static_cast<uint32_t>(t.Unsigned("mode", 0));
     out.push_back(e);
   }
   return out;
@@ -78,56 +78,80 @@ json EvidenceToJson(const Evidence& e) {
           {"crash_points", points}};
 }
 
-Evidence EvidenceFromJson(const json& j) {
-  Evidence e;
-  if (!j.is_object()) throw json::type_error::create(302, "evidence must be an object", &j);
-  e.present = j.value("present", false);
-  e.error = j.value("error", "");
-  if (!e.present) return e;
-  e.model = j.value("model", "");
-  e.strategy = j.value("strategy", "");
-  e.crash_seq = j.value("crash_seq", uint64_t{0});
-  e.trace_end = j.value("trace_end", uint64_t{0});
-  e.dropped_seqs = j.value("dropped_seqs", std::vector<uint64_t>{});
-  e.torn_seqs = j.value("torn_seqs", std::vector<uint64_t>{});
-  for (const auto& w : j.value("workload", json::array())) {
-    e.workload.push_back({w.at("seq").get<uint64_t>(), w.value("end_seq", uint64_t{0}),
-                          w.value("what", ""), w.value("exit", "")});
-  }
-  for (const auto& t : j.value("timeline", json::array())) {
+namespace {
+
+std::vector<uint64_t> Seqs(const JsonIn& j, const std::string& key) {
+  std::vector<uint64_t> out;
+  if (!j.Has(key)) return out;
+  for (const JsonIn& e : j[key].Elements()) out.push_back(e.Unsigned());
+  return out;
+}
+
+std::vector<JsonIn> ElementsOf(const JsonIn& j, const std::string& key) {
+  return j.Has(key) ? j[key].Elements() : std::vector<JsonIn>{};
+}
+
+Culprit CulpritFrom(const JsonIn& c) {
+  Culprit out;
+  out.known = c.Bool("known", false);
+  out.seq = c.Unsigned("seq", 0);
+  out.role = c.String("role", "");
+  out.op = c.String("op", "");
+  out.module = c.String("module", "");
+  out.offset = c.Unsigned("offset", 0);
+  out.file = c.String("file", "");
+  out.line = static_cast<int>(c.Int("line", 0));
+  out.function = c.String("function", "");
+  return out;
+}
+
+void TimelineFrom(const JsonIn& j, Evidence* e) {
+  for (const JsonIn& t : ElementsOf(j, "timeline")) {
     TimelineEntry x;
-    x.seq = t.at("seq").get<uint64_t>();
-    x.pid = t.value("pid", 0);
-    x.call = t.value("call", "");
-    x.args = t.value("args", "");
-    x.result = t.value("result", "");
-    x.site = t.value("site", "");
-    x.flags = t.value("flags", uint32_t{0});
-    e.timeline.push_back(std::move(x));
+    x.seq = t["seq"].Unsigned();
+    x.pid = static_cast<int32_t>(t.Int("pid", 0));
+    x.call = t.String("call", "");
+    x.args = t.String("args", "");
+    x.result = t.String("result", "");
+    x.site = t.String("site", "");
+    x.flags = static_cast<uint32_t>(t.Unsigned("flags", 0));
+    e->timeline.push_back(std::move(x));
   }
-  e.timeline_omitted = j.value("timeline_omitted", int64_t{0});
-  e.tree_before = TreeFrom(j.value("tree_before", json::array()));
-  e.tree_after = TreeFrom(j.value("tree_after", json::array()));
-  e.tree_truncated = j.value("tree_truncated", false);
-  for (const auto& m : j.value("mail", json::array())) {
+}
+
+}  // namespace
+
+Evidence EvidenceFromJson(const JsonIn& j) {
+  Evidence e;
+  if (!j.json().is_object()) j.Fail(std::string("expected an object, found ") + j.json().type_name());
+  e.present = j.Bool("present", false);
+  e.error = j.String("error", "");
+  if (!e.present) return e;
+  e.model = j.String("model", "");
+  e.strategy = j.String("strategy", "");
+  e.crash_seq = j.Unsigned("crash_seq", 0);
+  e.trace_end = j.Unsigned("trace_end", 0);
+  e.dropped_seqs = Seqs(j, "dropped_seqs");
+  e.torn_seqs = Seqs(j, "torn_seqs");
+  for (const JsonIn& w : ElementsOf(j, "workload")) {
+    e.workload.push_back(
+        {w["seq"].Unsigned(), w.Unsigned("end_seq", 0), w.String("what", ""), w.String("exit", "")});
+  }
+  TimelineFrom(j, &e);
+  e.timeline_omitted = j.Int("timeline_omitted", 0);
+  if (j.Has("tree_before")) e.tree_before = TreeFrom(j["tree_before"]);
+  if (j.Has("tree_after")) e.tree_after = TreeFrom(j["tree_after"]);
+  e.tree_truncated = j.Bool("tree_truncated", false);
+  for (const JsonIn& m : ElementsOf(j, "mail")) {
     e.mail.push_back(
-        {m.value("kind", ""), m.value("id", ""), m.value("rcpt", ""), m.value("detail", "")});
+        {m.String("kind", ""), m.String("id", ""), m.String("rcpt", ""), m.String("detail", "")});
   }
-  if (j.contains("culprit")) {
-    const json& c = j.at("culprit");
-    e.culprit.known = c.value("known", false);
-    e.culprit.seq = c.value("seq", uint64_t{0});
-    e.culprit.role = c.value("role", "");
-    e.culprit.op = c.value("op", "");
-    e.culprit.module = c.value("module", "");
-    e.culprit.offset = c.value("offset", uint64_t{0});
-    e.culprit.file = c.value("file", "");
-    e.culprit.line = c.value("line", 0);
-    e.culprit.function = c.value("function", "");
-  }
-  e.root_cause = j.value("root_cause", "");
-  for (const auto& p : j.value("crash_points", json::array())) {
-    e.crash_points.emplace_back(p.at(0).get<uint64_t>(), p.at(1).get<int64_t>());
+  if (j.Has("culprit")) e.culprit = CulpritFrom(j["culprit"]);
+  e.root_cause = j.String("root_cause", "");
+  for (const JsonIn& p : ElementsOf(j, "crash_points")) {
+    std::vector<JsonIn> pair = p.Elements();
+    if (pair.size() != 2) p.Fail("expected [seq, count]");
+    e.crash_points.emplace_back(pair[0].Unsigned(), pair[1].Int());
   }
   return e;
 }

@@ -1,7 +1,10 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <optional>
+
 #include "reports/evidence_json.h"
+#include "reports/json_in.h"
 #include "reports/writers.h"
 
 namespace aftershock {
@@ -90,82 +93,100 @@ json ReportToJson(const Report& r) {
           {"scenarios", scenarios}};
 }
 
-bool ReportFromJson(const json& j, Report* out, std::string* error) {
+namespace {
+
+ViolationGroup GroupFrom(const JsonIn& gj) {
+  ViolationGroup g;
+  std::string verdict = gj["verdict"].String();
+  std::optional<Verdict> v = ParseVerdict(verdict);
+  if (!v) gj["verdict"].Fail("unknown verdict \"" + verdict + "\"");
+  g.verdict = *v;
+  g.cause = gj.String("cause", "");
+  g.count = gj.Int("count", 0);
+  g.example_state = gj.String("example_state", "");
+  g.example_description = gj.String("example_description", "");
+  g.example_detail = gj.String("example_detail", "");
+  g.reproduce = gj.String("reproduce", "");
+  g.expected = gj.Bool("expected", false);
+  std::string hash = gj.String("example_state_hash", "");
+  g.example_hash = hash.empty() ? 0 : std::strtoull(hash.c_str(), nullptr, 16);
+  if (gj.Has("evidence")) g.evidence = EvidenceFromJson(gj["evidence"]);
+  return g;
+}
+
+ModelResult ModelFrom(const JsonIn& mj) {
+  ModelResult m;
+  m.model = mj["model"].String();
+  m.strategy = mj["strategy"].String();
+  m.states_explored = mj.Int("states_explored", 0);
+  m.states_unique = mj.Int("states_unique", 0);
+  m.states_recovered = mj.Int("states_recovered", 0);
+  m.states_normalized = mj.Int("normalized", 0);
+  m.normalizations = mj.Strings("normalizations");
+  m.duplicate_rate = mj.Number("duplicate_rate", 0.0);
+  m.passed = mj.Bool("passed", true);
+  JsonIn verdicts = mj["verdicts"];
+  if (!verdicts.json().is_object()) verdicts.Fail("expected an object");
+  for (int i = 0; i < kVerdictCount; ++i) {
+    m.verdicts[i] = verdicts.Int(std::string(kVerdictNames[i]), 0);
+  }
+  m.expectation_failures = mj.Strings("expectation_failures");
+  m.seconds = mj.Number("seconds", 0.0);
+  m.truncated = mj.Bool("truncated", false);
+  m.inconclusive = mj.Bool("inconclusive", false);
+  m.inconclusive_reasons = mj.Strings("inconclusive_reasons");
+  for (const JsonIn& gj : mj["groups"].Elements()) m.groups.push_back(GroupFrom(gj));
+  return m;
+}
+
+ScenarioResult ScenarioFrom(const JsonIn& sj) {
+  ScenarioResult s;
+  s.name = sj["name"].String();
+  s.file = sj["file"].String();
+  s.target = sj.String("target", "");
+  s.target_file = sj.String("target_file", "");
+  s.seed = sj.Unsigned("seed", 0);
+  if (sj.Has("env")) {
+    for (const JsonIn& kv : sj["env"].Elements()) {
+      std::vector<JsonIn> pair = kv.Elements();
+      if (pair.size() != 2) kv.Fail("expected [name, value]");
+      s.env.emplace_back(pair[0].String(), pair[1].String());
+    }
+  }
+  s.error = sj.String("error", "");
+  s.description = sj.String("description", "");
+  s.workload_notes = sj.Strings("workload_notes");
+  for (const JsonIn& mj : sj["models"].Elements()) s.models.push_back(ModelFrom(mj));
+  return s;
+}
+
+}  // namespace
+
+bool ReportFromJson(const json& json_report, Report* out, std::string* error) {
+  JsonIn j(json_report, "");
   try {
-    if (j.value("schema", "") != "aftershock-report") {
-      *error = "not an aftershock report";
+    if (!j.Has("schema") || !j["schema"].json().is_string() ||
+        j["schema"].String() != "aftershock-report") {
+      *error = "not an aftershock report (no \"schema\": \"aftershock-report\")";
       return false;
     }
-    int version = j.at("schema_version").get<int>();
+    int64_t version = j["schema_version"].Int();
     if (version != kReportSchemaVersion) {
       *error = "report schema version " + std::to_string(version) + " (this aftershock reads " +
                std::to_string(kReportSchemaVersion) + ")";
       return false;
     }
     Report r;
-    r.aftershock_version = j.at("aftershock_version").get<std::string>();
-    r.seed = j.at("seed").get<uint64_t>();
-    r.started_utc = j.value("started_utc", "");
-    r.command_line = j.value("command_line", "");
-    r.seconds = j.value("seconds", 0.0);
-    for (const auto& sj : j.at("scenarios")) {
-      ScenarioResult s;
-      s.name = sj.at("name").get<std::string>();
-      s.file = sj.at("file").get<std::string>();
-      s.target = sj.value("target", "");
-      s.target_file = sj.value("target_file", "");
-      s.seed = sj.value("seed", uint64_t{0});
-      if (sj.contains("env")) {
-        for (const auto& kv : sj.at("env")) {
-          s.env.emplace_back(kv.at(0).get<std::string>(), kv.at(1).get<std::string>());
-        }
-      }
-      s.error = sj.value("error", "");
-      s.description = sj.value("description", "");
-      s.workload_notes = sj.value("workload_notes", std::vector<std::string>{});
-      for (const auto& mj : sj.at("models")) {
-        ModelResult m;
-        m.model = mj.at("model").get<std::string>();
-        m.strategy = mj.at("strategy").get<std::string>();
-        m.states_explored = mj.value("states_explored", 0);
-        m.states_unique = mj.value("states_unique", 0);
-        m.states_recovered = mj.value("states_recovered", 0);
-        m.states_normalized = mj.value("normalized", int64_t{0});
-        m.normalizations = mj.value("normalizations", std::vector<std::string>{});
-        m.duplicate_rate = mj.value("duplicate_rate", 0.0);
-        m.passed = mj.value("passed", true);
-        for (int i = 0; i < kVerdictCount; ++i) {
-          m.verdicts[i] = mj.at("verdicts").value(std::string(kVerdictNames[i]), int64_t{0});
-        }
-        m.expectation_failures =
-            mj.value("expectation_failures", std::vector<std::string>{});
-        m.seconds = mj.value("seconds", 0.0);
-        m.truncated = mj.value("truncated", false);
-        m.inconclusive = mj.value("inconclusive", false);
-        m.inconclusive_reasons = mj.value("inconclusive_reasons", std::vector<std::string>{});
-        for (const auto& gj : mj.at("groups")) {
-          ViolationGroup g;
-          g.verdict = ParseVerdict(gj.at("verdict").get<std::string>()).value_or(Verdict::kOk);
-          g.cause = gj.value("cause", "");
-          g.count = gj.value("count", 0);
-          g.example_state = gj.value("example_state", "");
-          g.example_description = gj.value("example_description", "");
-          g.example_detail = gj.value("example_detail", "");
-          g.reproduce = gj.value("reproduce", "");
-          g.expected = gj.value("expected", false);
-          std::string hash = gj.value("example_state_hash", "");
-          g.example_hash = hash.empty() ? 0 : std::strtoull(hash.c_str(), nullptr, 16);
-          if (gj.contains("evidence")) g.evidence = EvidenceFromJson(gj.at("evidence"));
-          m.groups.push_back(g);
-        }
-        s.models.push_back(m);
-      }
-      r.scenarios.push_back(s);
-    }
+    r.aftershock_version = j["aftershock_version"].String();
+    r.seed = j["seed"].Unsigned();
+    r.started_utc = j.String("started_utc", "");
+    r.command_line = j.String("command_line", "");
+    r.seconds = j.Number("seconds", 0.0);
+    for (const JsonIn& sj : j["scenarios"].Elements()) r.scenarios.push_back(ScenarioFrom(sj));
     *out = std::move(r);
     return true;
-  } catch (const json::exception& e) {
-    *error = std::string("malformed report: ") + e.what();
+  } catch (const JsonInError& e) {
+    *error = "malformed report: " + e.message;
     return false;
   }
 }

@@ -220,7 +220,8 @@ std::string ReportToSarif(const Report& r, const SarifOptions& options) {
   json doc = {{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
               {"version", "2.1.0"},
               {"runs", json::array({run})}};
-  return doc.dump(2) + "\n";
+  // Paths are bytes, JSON is UTF-8: an invalid sequence becomes U+FFFD, not an exception.
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace aftershock

@@ -5,7 +5,8 @@ With protocol 'gtest', meson folds each gtest case (and so each RapidCheck
 property) into its JUnit log as its own testcase; other tests count once
 each. A test that failed without a failing case in the JUnit log (it
 crashed, timed out, or its cases passed but it exited non-zero) counts as
-one more failure, so a crash can never pass unnoticed.
+one more failure, so a crash can never pass unnoticed. Given several log
+directories (one per build), it prints their sum.
 """
 import json
 import os
@@ -13,7 +14,8 @@ import sys
 import xml.etree.ElementTree as ET
 
 
-def main(logdir):
+def count(logdir):
+    """Returns (passed, failed) for one build's logs."""
     junit = os.path.join(logdir, "testlog.junit.xml")
     jlog = os.path.join(logdir, "testlog.json")
     try:
@@ -21,8 +23,7 @@ def main(logdir):
         results = [json.loads(line) for line in open(jlog) if line.strip()]
     except (OSError, ET.ParseError, ValueError) as e:
         print(f"count_tests: cannot read meson's test logs in {logdir}: {e}", file=sys.stderr)
-        print("0 passed, 1 failed")
-        return 1
+        return 0, 1
     passed = failed = 0
     failing_suites = set()
     for suite in root.iter("testsuite"):
@@ -42,9 +43,19 @@ def main(logdir):
             print(f"count_tests: {name} ended {r.get('result')} without a failing case",
                   file=sys.stderr)
             failed += 1
+    return passed, failed
+
+
+def main(logdirs):
+    """Sums the counts of every build's logs (.ci/run: normal and sanitizer)."""
+    passed = failed = 0
+    for logdir in logdirs:
+        p, f = count(logdir)
+        passed += p
+        failed += f
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "build/meson-logs"))
+    sys.exit(main(sys.argv[1:] or ["build/meson-logs"]))

@@ -18,6 +18,12 @@ packages=(
   python3-jsonschema chromium
 )
 
+# Fuzz campaigns (scripts/fuzz.sh, docs/testing.md) need clang and its
+# libFuzzer runtime; only `setup.sh --fuzz` installs them.
+if [[ "${1:-}" == "--fuzz" ]]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
+
 # npm fetches the SARIF schema (scripts/fetch-sarif-schema.sh). This kind of
 # machine ships Node.js with npm; Debian's npm conflicts with that nodejs, so
 # it is only installed where no npm is present.

@@ -7,6 +7,8 @@
 #include <functional>
 #include <vector>
 
+#include "harness/target/path_check.h"
+
 namespace aftershock {
 
 // Adds one subcommand to `app`; the callback runs it and sets *exit_status.
@@ -23,5 +25,14 @@ std::vector<CommandInfo>& Commands();
 // Use at namespace scope in a .cc linked with link_whole:
 //   static const bool kRegistered = RegisterCommand({"record", 10, SetupRecord});
 bool RegisterCommand(CommandInfo info);
+
+// Validators for options that name paths (harness/path_check.h): a bad path
+// is a usage error that names it, before the command runs.
+inline CLI::Validator InputFileValidator() {
+  return CLI::Validator([](std::string& path) { return InputFileError(path); }, "FILE");
+}
+inline CLI::Validator OutputDirValidator() {
+  return CLI::Validator([](std::string& path) { return OutputDirError(path); }, "DIR");
+}
 
 }  // namespace aftershock

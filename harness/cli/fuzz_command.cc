@@ -107,6 +107,7 @@ int RunFoundScenario(const FuzzOptions& o, const FuzzOutcome& outcome) {
   RunOptions ro;
   ro.jobs = o.jobs;
   ro.out_dir = o.out_dir;
+  ro.replace_out = false;  // out_dir also holds the scenario file the search wrote
   ro.verbosity = o.verbosity > 0 ? 1 : 0;
   ro.command_line = o.command_line;
   std::vector<Scenario> scenarios;
@@ -138,7 +139,7 @@ void SetupFuzz(CLI::App& app, int* exit_status) {
       "models; shrink a violating one to the smallest that still violates and write it as a "
       "scenario (OUT/fuzz-<target>-<seed>.toml) with reports. Exit 0: no violation within the "
       "budget; 1: a violation; 2: bad input.");
-  cmd->add_option("--target", c->target, "target manifest")->required();
+  cmd->add_option("--target", c->target, "target manifest")->required()->check(InputFileValidator());
   cmd->add_option("--budget", c->budget, "no new workload after this long (60s, 2m, 1h)")
       ->capture_default_str();
   cmd->add_option("--shrink-budget", c->shrink_budget,
@@ -170,8 +171,11 @@ void SetupFuzz(CLI::App& app, int* exit_status) {
                   "one enqueue in this many gets a restart or delivery beside it (0: never)")
       ->check(CLI::Range(uint32_t{0}, uint32_t{1} << 20))
       ->capture_default_str();
-  cmd->add_option("--out", c->out, "where the scenario and the reports go")->capture_default_str();
-  cmd->add_option("--jobs,-j", c->jobs, "parallel workers (default: all cores)");
+  cmd->add_option("--out", c->out, "where the scenario and the reports go")
+      ->capture_default_str()
+      ->check(OutputDirValidator());
+  cmd->add_option("--jobs,-j", c->jobs, "parallel workers (default: all cores)")
+      ->check(CLI::Range(0, kMaxJobs));
   cmd->add_flag("--quiet,-q", c->quiet, "print nothing but errors and the result");
   cmd->add_flag("--verbose,-v", c->verbose, "print every workload tried");
   cmd->callback([c, exit_status] {

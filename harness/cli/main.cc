@@ -1,6 +1,7 @@
 // aftershock: crash-consistency testing for programs that queue work on disk.
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 
 #include "harness/cli/command.h"
 
@@ -37,6 +38,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;  // usage errors are exit status 2, as DESIGN.md says
+  } catch (const std::exception& e) {
+    // The last line of defence: a command meant to turn every bad input into
+    // an error value. An exception here (a path the checks missed, a resource
+    // the system refused) is still an error with its cause, never an abort;
+    // unwinding has run the destructors that remove scratch directories.
+    std::fprintf(stderr, "aftershock: %s\n", e.what());
+    return 2;
   }
   return exit_status;
 }

@@ -280,9 +280,13 @@ void SetupReplay(CLI::App& app, int* exit_status) {
       "replay",
       "Materialize one crash state of a finished run into DIR and print the commands that "
       "reproduce its verdict.");
-  cmd->add_option("REPORT", o->report, "report.json of the run")->required();
+  cmd->add_option("REPORT", o->report, "report.json of the run")
+      ->required()
+      ->check(InputFileValidator());
   cmd->add_option("--state", o->state, "crash state id (from the report)")->required();
-  cmd->add_option("--into", o->into, "directory to create (must be empty)")->required();
+  cmd->add_option("--into", o->into, "directory to create (must be empty)")
+      ->required()
+      ->check(OutputDirValidator());
   cmd->add_option("--scenario", o->scenario, "scenario name, when the id is ambiguous");
   cmd->add_option("--model", o->model, "model, when the id is ambiguous");
   cmd->callback([o, exit_status] { *exit_status = Replay(*o); });

@@ -85,10 +85,12 @@ void AddCommonOptions(CLI::App* cmd, CliOptions* c) {
                   "persistence model (repeatable): process, posix, posix+torn, ext4-ordered, "
                   "ext4-ordered+torn");
   cmd->add_option("--strategy", c->strategy, "crash states: prefix, omit-one, random, exhaustive");
-  cmd->add_option("--jobs,-j", c->jobs, "parallel workers (default: all cores)");
+  cmd->add_option("--jobs,-j", c->jobs, "parallel workers (default: all cores)")
+      ->check(CLI::Range(0, kMaxJobs));
   cmd->add_option("--seed", c->seed, "the seed of every random choice (default: the scenario's)");
   cmd->add_option("--out", c->out, "directory for report.json, junit.xml, summary.md")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(OutputDirValidator());
   cmd->add_flag("--keep-states", c->keep_states, "keep every crash state's directory");
   cmd->add_flag("--quiet,-q", c->quiet, "print nothing but errors");
   cmd->add_flag("--verbose,-v", c->verbose, "print workload notes and every expectation");
@@ -103,8 +105,9 @@ void SetupRun(CLI::App& app, int* exit_status) {
       "Run scenarios: record each workload, explore every crash state under each model, run "
       "the target's recovery on it and check the mail. Without SCENARIO, every scenario in "
       "scenarios/ against the reference queue.");
-  cmd->add_option("SCENARIO", c->scenarios, "scenario files (*.toml)");
-  cmd->add_option("--target", c->target, "target manifest, instead of each scenario's own");
+  cmd->add_option("SCENARIO", c->scenarios, "scenario files (*.toml)")->check(InputFileValidator());
+  cmd->add_option("--target", c->target, "target manifest, instead of each scenario's own")
+      ->check(InputFileValidator());
   AddCommonOptions(cmd, c.get());
   cmd->callback([c, exit_status] {
     RunOptions options;
@@ -136,7 +139,7 @@ void SetupCheck(CLI::App& app, int* exit_status) {
       "check",
       "Validate a queue: run aftershock's built-in workloads against the target under every "
       "model. Exit 0 when no acknowledged message can be lost.");
-  cmd->add_option("--target", c->target, "target manifest")->required();
+  cmd->add_option("--target", c->target, "target manifest")->required()->check(InputFileValidator());
   auto env = std::make_shared<std::vector<std::string>>();
   cmd->add_option("--env", *env,
                   "KEY=VALUE added to the manifest's [env] for every command (repeatable), e.g. "

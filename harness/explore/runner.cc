@@ -8,7 +8,9 @@
 #include "common/file_io.h"
 #include "harness/explore/baseline.h"
 #include "harness/explore/explorer.h"
+#include "harness/explore/staged_out.h"
 #include "harness/explore/pipeline.h"
+#include "harness/target/path_check.h"
 #include "harness/target/run_dir.h"
 #include "reports/writers.h"
 
@@ -89,9 +91,9 @@ bool LoadManifests(const std::vector<Scenario>& scenarios, std::vector<Manifest>
   manifests->resize(scenarios.size());
   for (size_t i = 0; i < scenarios.size(); ++i) {
     const Scenario& s = scenarios[i];
-    if (!fs::exists(s.target)) {
-      *error = (s.target_where.empty() ? "--target" : s.target_where) + ": no target manifest " +
-               s.target;
+    // Not std::filesystem::exists: it throws on a loop or a name too long.
+    if (std::string bad = InputFileError(s.target); !bad.empty()) {
+      *error = (s.target_where.empty() ? "--target" : s.target_where) + ": target manifest: " + bad;
       return false;
     }
     if (!LoadManifest(s.target, &(*manifests)[i], error)) return false;
@@ -133,22 +135,30 @@ void WriteCommandLogs(const std::vector<CommandRun>& commands, const std::string
 // every model, judged.
 class ScenarioRun {
  public:
-  ScenarioRun(const PipelineContext& ctx, const RunOptions& options, const std::string& work,
-              const std::string& report_path, ScenarioResult* sr)
-      : ctx_(ctx), options_(options), work_(work), report_path_(report_path), sr_(sr) {}
+  // Writes under `out_dir` (the staged output); messages name options.out_dir.
+  ScenarioRun(const PipelineContext& ctx, const RunOptions& options, const std::string& out_dir,
+              const std::string& work, const std::string& report_path, ScenarioResult* sr)
+      : ctx_(ctx),
+        options_(options),
+        out_dir_(out_dir),
+        work_(work),
+        report_path_(report_path),
+        sr_(sr) {}
 
   // *error is set unless kDone.
   Ending Run(std::string* error);
 
  private:
-  std::string LogDir() const {
-    return options_.out_dir + "/logs/" + SafeFileName(ctx_.scenario->name);
+  // Where the commands' output goes, under `out` (the staged or the final --out).
+  std::string LogDir(const std::string& out) const {
+    return out + "/logs/" + SafeFileName(ctx_.scenario->name);
   }
   bool Visit(const RecordingVisit& v, std::string* error);
   ExploreRequest Request(const RecordingVisit& v, const std::string& model) const;
 
   const PipelineContext& ctx_;
   const RunOptions& options_;
+  const std::string& out_dir_;
   const std::string& work_;
   const std::string& report_path_;
   ScenarioResult* sr_;
@@ -187,8 +197,8 @@ bool ScenarioRun::Visit(const RecordingVisit& v, std::string* error) {
   }
   if (v.sequential) {
     reached_ = true;
-    WriteCommandLogs(v.recording->rec.commands, LogDir());
-    if (!SaveRecording(v.recording->rec, options_.out_dir + "/recordings/" + SafeFileName(s.name),
+    WriteCommandLogs(v.recording->rec.commands, LogDir(out_dir_));
+    if (!SaveRecording(v.recording->rec, out_dir_ + "/recordings/" + SafeFileName(s.name),
                        error)) {
       return false;
     }
@@ -217,12 +227,11 @@ Ending ScenarioRun::Run(std::string* error) {
                              &baseline, error);
   ctx_.observer->Notes(s.name, sr_->workload_notes);
   if (baseline.failed()) {
-    std::string log = LogDir() + "/baseline.log";
     std::error_code ec;
-    fs::create_directories(LogDir(), ec);
+    fs::create_directories(LogDir(out_dir_), ec);
     std::string ignored;
-    WriteFileAtomically(log, baseline.output, &ignored);
-    sr_->error = DescribeBaselineFailure(baseline, log);
+    WriteFileAtomically(LogDir(out_dir_) + "/baseline.log", baseline.output, &ignored);
+    sr_->error = DescribeBaselineFailure(baseline, LogDir(options_.out_dir) + "/baseline.log");
     *error = s.name + ": " + sr_->error;
     return Ending::kBaseline;
   }
@@ -278,6 +287,13 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
   if (!LoadManifests(scenarios, &manifests, &error)) return Failed(error);
   std::unique_ptr<RunDir> run = RunDir::Create(&error);
   if (!run) return Failed("aftershock: " + error);
+  // The run writes into a fresh directory, swapped in as --out at the end.
+  StagedOut staged;
+  std::string out_dir = options.out_dir;
+  if (options.replace_out) {
+    if (!staged.Begin(options.out_dir, &error)) return Failed("aftershock: --out " + error);
+    out_dir = staged.path();
+  }
   if (options.keep_states) run->Keep();
   observer->RunStarted(scenarios.size(), report->seed, options.jobs,
                        options.keep_states ? run->path() : "");
@@ -289,7 +305,7 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
     PipelineContext ctx{&scenarios[i], &manifests[i], &tools, run->path(), options.jobs, observer};
     ScenarioResult sr = ResultHeader(scenarios[i], manifests[i]);
     std::string work = run->MakeDir(SafeFileName(scenarios[i].name) + "-" + std::to_string(i));
-    Ending ending = ScenarioRun(ctx, options, work, report_path, &sr).Run(&error);
+    Ending ending = ScenarioRun(ctx, options, out_dir, work, report_path, &sr).Run(&error);
     if (ending == Ending::kFatal) return Failed("aftershock: " + error);
     if (ending != Ending::kDone) {
       WaitIfInterrupted();
@@ -302,7 +318,10 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
   }
   report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   WaitIfInterrupted();
-  if (!WriteReports(*report, options.out_dir, &error)) return Failed("aftershock: " + error);
+  if (!WriteReports(*report, out_dir, &error) ||
+      (options.replace_out && !staged.Commit(&error))) {
+    return Failed("aftershock: " + error);
+  }
   outcome.reports_written = true;
   outcome.status = !outcome.errors.empty() ? RunStatus::kInputError
                    : report->Passed()      ? RunStatus::kHeld

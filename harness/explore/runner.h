@@ -20,6 +20,9 @@ struct RunOptions {
   int jobs = 1;
   std::optional<uint64_t> seed;  // --seed: overrides the scenarios' seeds
   std::string out_dir = "aftershock-out";
+  // Replace out_dir as a whole at the end (harness/explore/staged_out.h);
+  // false writes into it in place, beside files of others (aftershock fuzz).
+  bool replace_out = true;
   bool keep_states = false;
   int verbosity = 1;  // 0 quiet, 1 normal, 2 verbose
   int nested = -1;    // --nested: -1 = as each scenario says

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "harness/target/path_check.h"
+
 namespace aftershock {
 
 std::string Where(const std::string& file, const toml::source_region& region) {
@@ -11,6 +13,11 @@ std::string Where(const std::string& file, const toml::source_region& region) {
 }
 
 bool ParseTomlFile(const std::string& path, toml::table* out, std::string* error) {
+  // A directory, FIFO or device would parse as empty or never end.
+  if (std::string bad = InputFileError(path); !bad.empty()) {
+    *error = bad;
+    return false;
+  }
   try {
     *out = toml::parse_file(path);
     return true;

@@ -75,7 +75,10 @@ TEST(Beside, RestartBesideAnEnqueueExposesStaleIgnoresAge) {
   dir.Write("bug-stale-ignores-age-variant.toml", text);
   r = Aftershock("run " + sequential + " --out " + dir.path() + "/seq -q");
   EXPECT_EQ(r.status, 1) << r.output;  // the expected violation is missing
-  for (const auto& m : Report(dir.path() + "/seq")["scenarios"][0]["models"]) {
+  // The report is held in a named object: a range-for over a subobject of a
+  // temporary iterates freed memory (the temporary dies before the loop).
+  nlohmann::json seq = Report(dir.path() + "/seq");
+  for (const auto& m : seq["scenarios"][0]["models"]) {
     EXPECT_EQ(m["verdicts"]["lost"].get<int>(), 0) << m["model"];
   }
 }
@@ -86,7 +89,8 @@ TEST(Beside, CorrectQueueLosesNothingInAnyInterleaving) {
   Result r = Aftershock("run " + Shipped("concurrent-recover") + " --out " + dir.path() + "/out");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("interleaving(s) with beside steps"), std::string::npos) << r.output;
-  for (const auto& m : Report(dir.path() + "/out")["scenarios"][0]["models"]) {
+  nlohmann::json report = Report(dir.path() + "/out");
+  for (const auto& m : report["scenarios"][0]["models"]) {
     EXPECT_GT(m["states_unique"].get<int>(), 100) << m["model"];
     for (const char* v : {"lost", "corrupt", "phantom", "recovery-failed"}) {
       EXPECT_EQ(m["verdicts"][v].get<int>(), 0) << m["model"] << " " << v;

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The sanitizer build (docs/testing.md): configures (once) and builds
+# aftershock with AddressSanitizer and UndefinedBehaviorSanitizer into
+# ./build-asan, runs every suite that can run under them, and ends with
+# "N passed, N failed" for this build. Exits non-zero when anything fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh || exit 1
+opts=(-Db_sanitize=address,undefined -Db_lundef=false)
+if [[ ! -f build-asan/build.ninja ]]; then
+  meson setup build-asan "${opts[@]}" >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+else
+  meson setup --reconfigure build-asan "${opts[@]}" >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+fi
+ninja -C build-asan >/dev/null || ninja -C build-asan || { echo "0 passed, 1 failed"; exit 1; }
+./scripts/fetch-sarif-schema.sh build-asan >/dev/null || echo "sanitize.sh: no SARIF schema; its test will fail" >&2
+find build-asan -maxdepth 1 -name "*.xml" -delete
+rm -f build-asan/meson-logs/testlog.*
+
+# verify_asan_link_order=0: our sanitized programs (refqueue, the sink, the
+#   SQLite target) run with the recorder preloaded, so ASan's runtime is not
+#   the first library; the recorder itself carries no ASan (meson.build).
+# detect_leaks=1: leaks fail the run like any other finding.
+# halt_on_error / abort_on_error: the first finding fails the test.
+export ASAN_OPTIONS="verify_asan_link_order=0:detect_leaks=1:abort_on_error=1:halt_on_error=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+# ASan costs 2-3x in time; the suites' own timeouts are for the plain build.
+meson test -C build-asan --print-errorlogs --num-processes "$(nproc)" --timeout-multiplier 3 "$@"
+status=$?
+python3 scripts/count_tests.py build-asan/meson-logs || status=1
+exit $status
