@@ -102,6 +102,17 @@ void VerdictCache::Put(const std::pair<uint64_t, uint64_t>& key, const Entry& e)
   entries_.emplace(key, e);
 }
 
+// Counts a crash state whose content depends on a recorder gap: it is not
+// checked, so no verdict can come from it; its reason makes the result
+// inconclusive. REQUIRES: the caller serialises access to `out`.
+static void NoteUnproven(const CrashStateRef& state, ModelResult* out) {
+  ++out->states_unproven;
+  std::string why = "crash states not checked (content depends on a recorder gap): " +
+                    state.unproven;
+  auto& reasons = out->inconclusive_reasons;
+  if (std::find(reasons.begin(), reasons.end(), why) == reasons.end()) reasons.push_back(why);
+}
+
 bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress, ModelResult* out,
              std::string* error) {
   auto start = std::chrono::steady_clock::now();
@@ -109,7 +120,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
   out->model = req.options.model;
   out->strategy = req.options.strategy;
   std::unique_ptr<CrashStateSource> source =
-      OpenCrashStates(plan.recording->run, req.options, error);
+      OpenCrashStates(plan.recording->run, req.options, error, plan.manifest->rebuilt);
   if (!source) return false;
   OpIndex ops;
   const std::string& root = plan.recording->run.root;
@@ -209,7 +220,7 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
     // Already `recovery-failed`; its crash states would miss the escaped writes.
     if (!recovery.escape.empty()) return true;
     std::string err;
-    std::unique_ptr<CrashStateSource> source = OpenCrashStates(recovery.run, req.options, &err);
+    std::unique_ptr<CrashStateSource> source = OpenCrashStates(recovery.run, req.options, &err, plan.manifest->rebuilt);
     if (!source) {
       std::lock_guard<std::mutex> lock(mu);
       if (first_error.empty()) first_error = "crash during recovery: " + err;
@@ -223,6 +234,11 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
         std::lock_guard<std::mutex> lock(mu);
         out->truncated = true;
         break;
+      }
+      if (!inner->unproven.empty()) {
+        std::lock_guard<std::mutex> lock(mu);
+        NoteUnproven(*inner, out);
+        continue;
       }
       CrashStateRef state = NestedState(outer, *inner);
       CrashPoint p = NestedPoint(point, recovery, *inner);
@@ -259,6 +275,11 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
         // sequential recording's (the same ops): explored there already.
         while (state && state->crash_seq <= req.skip_through_seq) {
           ++skipped;
+          state = source->Next();
+        }
+        // A state whose content depends on a recorder gap is never checked.
+        while (state && !state->unproven.empty()) {
+          NoteUnproven(*state, out);
           state = source->Next();
         }
         if (!state) return;
@@ -329,6 +350,7 @@ void MergeModelResult(const ModelResult& part, ModelResult* into) {
   into->states_explored += part.states_explored;
   into->states_unique += part.states_unique;
   into->states_recovered += part.states_recovered;
+  into->states_unproven += part.states_unproven;
   for (size_t v = 0; v < into->verdicts.size(); ++v) into->verdicts[v] += part.verdicts[v];
   into->duplicate_rate = into->states_unique > 0 ? static_cast<double>(with_duplicate) /
                                                        static_cast<double>(into->states_unique)

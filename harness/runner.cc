@@ -407,7 +407,7 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
                 SummaryTable(*report).c_str(), options.out_dir.c_str());
   }
   if (input_error) return 2;
-  return report->Passed() ? 0 : 1;
+  return ExitStatus(*report);
 }
 
 std::vector<Scenario> BuiltinWorkloads(const std::string& manifest_path,

@@ -55,7 +55,8 @@ json ModelJson(const ModelResult& m) {
           {"seconds", m.seconds},
           {"truncated", m.truncated},
           {"inconclusive", m.inconclusive},
-          {"inconclusive_reasons", m.inconclusive_reasons}};
+          {"inconclusive_reasons", m.inconclusive_reasons},
+          {"states_unproven", m.states_unproven}};
 }
 
 }  // namespace
@@ -139,6 +140,7 @@ bool ReportFromJson(const json& j, Report* out, std::string* error) {
         m.truncated = mj.value("truncated", false);
         m.inconclusive = mj.value("inconclusive", false);
         m.inconclusive_reasons = mj.value("inconclusive_reasons", std::vector<std::string>{});
+        m.states_unproven = mj.value("states_unproven", int64_t{0});
         for (const auto& gj : mj.at("groups")) {
           ViolationGroup g;
           g.verdict = ParseVerdict(gj.at("verdict").get<std::string>()).value_or(Verdict::kOk);
