@@ -6,7 +6,8 @@
 //   good-punch  a durable draft whose first line names a placeholder id;
 //               PUNCH_HOLE over that line's text, then fsync
 //   bad-punch   the punch is never synced: the placeholder id can survive
-//   good-zero, bad-zero  the same with FALLOC_FL_ZERO_RANGE
+//   good-zero, bad-zero  the same with FALLOC_FL_ZERO_RANGE (not on tmpfs,
+//                where the golden tests run: the model's unit tests cover it)
 #include <linux/falloc.h>
 
 #include "tests/mechanisms/mechq.h"

@@ -2,7 +2,8 @@
 //   good-dup     fsync through a dup of the writing descriptor
 //   good-reopen  fdatasync through a read-only re-open of the file
 //   good-child   fsync by another process, through its own descriptor
-//   good-link    fsync through a descriptor opened by the final name
+//   good-link    fsync through a descriptor opened by another name (a hard
+//                link, removed afterwards)
 //   bad          another process fsyncs before the last write: the rest of
 //                the message is never synced
 #include <sys/wait.h>
@@ -41,13 +42,17 @@ int main(int argc, char** argv) {
   } else if (Is(&q, "good-child")) {
     SyncInChild(q.tmp);
   }
+  if (Is(&q, "good-link")) {
+    char other[300];
+    snprintf(other, sizeof other, "%s.link", q.tmp);
+    if (link(q.tmp, other) != 0) Die("link");
+    int r = open(other, O_RDONLY);
+    if (r < 0 || fsync(r) != 0) Die("fsync through the other name");
+    close(r);
+    if (unlink(other) != 0) Die("unlink");
+  }
   if (close(fd) != 0) Die("close");
   Publish(&q);
-  if (Is(&q, "good-link")) {
-    int r = open(q.dst, O_RDONLY);
-    if (r < 0 || fsync(r) != 0) Die("fsync by the final name");
-    close(r);
-  }
   SyncNewDir();
   return 0;
 }

@@ -2,7 +2,7 @@
 // durable when they return (syncfs(2), sync(2): "sync() ... and syncfs()
 // ... wait for the writeback to complete" since Linux 1.3.20 / 2.6.39).
 //   good-syncfs  write, syncfs, rename, syncfs
-//   good-sync    write, rename, sync
+//   good-sync    write, sync, rename, sync
 //   bad-syncfs   write, syncfs, rename: the rename is not synced
 //   bad-sync     write, sync, rename: the rename is not synced
 #include "tests/mechanisms/mechq.h"
@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   WriteAll(fd, q.msg, q.len);
   int syncfs_variant = Is(&q, "good-syncfs") || Is(&q, "bad-syncfs");
   if (syncfs_variant && syncfs(fd) != 0) Die("syncfs");
-  if (Is(&q, "bad-sync")) sync();
+  if (Is(&q, "good-sync") || Is(&q, "bad-sync")) sync();
   if (close(fd) != 0) Die("close");
   Publish(&q);
   if (Is(&q, "good-syncfs")) {
