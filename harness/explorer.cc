@@ -107,8 +107,8 @@ void VerdictCache::Put(const std::pair<uint64_t, uint64_t>& key, const Entry& e)
 // inconclusive. REQUIRES: the caller serialises access to `out`.
 static void NoteUnproven(const CrashStateRef& state, ModelResult* out) {
   ++out->states_unproven;
-  std::string why = "crash states not checked (content depends on a recorder gap): " +
-                    state.unproven;
+  std::string why =
+      "crash states not checked (content depends on a recorder gap): " + state.unproven;
   auto& reasons = out->inconclusive_reasons;
   if (std::find(reasons.begin(), reasons.end(), why) == reasons.end()) reasons.push_back(why);
 }
@@ -220,7 +220,8 @@ bool Explore(const ExploreRequest& req, VerdictCache* cache, Progress* progress,
     // Already `recovery-failed`; its crash states would miss the escaped writes.
     if (!recovery.escape.empty()) return true;
     std::string err;
-    std::unique_ptr<CrashStateSource> source = OpenCrashStates(recovery.run, req.options, &err, plan.manifest->rebuilt);
+    std::unique_ptr<CrashStateSource> source =
+        OpenCrashStates(recovery.run, req.options, &err, plan.manifest->rebuilt);
     if (!source) {
       std::lock_guard<std::mutex> lock(mu);
       if (first_error.empty()) first_error = "crash during recovery: " + err;

@@ -90,7 +90,6 @@ void DescribeFd(Event& ev, int fd, const FdSlot* s, bool mutation) {
   }
 }
 
-
 namespace {
 
 bool Write(Call& c, bool positional, bool vector, const char* point, const char* reduce) {

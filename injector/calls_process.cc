@@ -205,11 +205,12 @@ bool Mmap(Call& c) {
   bool writable = (prot & PROT_WRITE) != 0 || (s->oflags & O_ACCMODE) == O_RDWR;
   if (s->state != kSlotRegular || !writable || !OwnsCaches()) return false;
   long raw = Perform(c);
-  if (!IsErr(raw) && !TrackMapping(static_cast<uint64_t>(raw), static_cast<uint64_t>(c.a[1]), s,
-                                   c.a[5])) {
-    EmitGap("shared writable mapping beyond the recorder's table: stores through it are not "
-            "recorded",
-            s->path, s->path_len, c.uc, trace::kGapScopeFile, s->dev, s->ino);
+  if (!IsErr(raw) &&
+      !TrackMapping(static_cast<uint64_t>(raw), static_cast<uint64_t>(c.a[1]), s, c.a[5])) {
+    EmitGap(
+        "shared writable mapping beyond the recorder's table: stores through it are not "
+        "recorded",
+        s->path, s->path_len, c.uc, trace::kGapScopeFile, s->dev, s->ino);
   }
   Return(c, raw);
   return true;

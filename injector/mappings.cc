@@ -55,8 +55,8 @@ uint64_t ReadPages(uint64_t addr, uint64_t pages, char* out) {
   for (uint64_t i = 0; i < pages; ++i) {
     remote[i] = {reinterpret_cast<void*>(addr + i * kPage), kPage};
   }
-  long n = Sys(SYS_process_vm_readv, CurrentPid(), A(&local), 1, A(remote),
-               static_cast<long>(pages), 0);
+  long n =
+      Sys(SYS_process_vm_readv, CurrentPid(), A(&local), 1, A(remote), static_cast<long>(pages), 0);
   return IsErr(n) ? 0 : static_cast<uint64_t>(n) / kPage;
 }
 
@@ -121,8 +121,8 @@ bool TrackMapping(uint64_t addr, uint64_t len, const FdSlot* s, int64_t file_off
   if (!OwnsCaches() || !CanReadSelf()) return false;
   len = (len + kPage - 1) / kPage * kPage;
   if (g_maps == nullptr) {
-    long t = Sys(SYS_mmap, 0, sizeof(MapTable), PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    long t = Sys(SYS_mmap, 0, sizeof(MapTable), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                 -1, 0);
     if (IsErr(t)) return false;
     g_maps = reinterpret_cast<MapTable*>(t);
   }
@@ -201,8 +201,13 @@ bool FindMapping(uint64_t addr, MappedFile* out) {
   for (int i = 0; i < g_maps->count; ++i) {
     const MapSlot& m = g_maps->slots[i];
     if (addr < m.addr || addr >= m.addr + m.len) continue;
-    *out = {m.dev, m.ino, m.file_off + static_cast<int64_t>(addr - m.addr), m.addr + m.len - addr,
-            m.path, m.path_len, m.escape};
+    *out = {m.dev,
+            m.ino,
+            m.file_off + static_cast<int64_t>(addr - m.addr),
+            m.addr + m.len - addr,
+            m.path,
+            m.path_len,
+            m.escape};
     return true;
   }
   return false;
@@ -218,8 +223,8 @@ void RefreshShadows(uint64_t dev, uint64_t ino, int64_t off, uint64_t len) {
     if (m.dev != dev || m.ino != ino) continue;
     const int64_t lo = off > m.file_off ? off : m.file_off;
     const int64_t m_end = m.file_off + static_cast<int64_t>(m.len);
-    const int64_t hi = off + static_cast<int64_t>(len) < m_end ? off + static_cast<int64_t>(len)
-                                                                 : m_end;
+    const int64_t hi =
+        off + static_cast<int64_t>(len) < m_end ? off + static_cast<int64_t>(len) : m_end;
     for (int64_t at = lo; at < hi;) {
       const uint64_t rel = static_cast<uint64_t>(at - m.file_off);
       const uint64_t page = rel / kPage * kPage;

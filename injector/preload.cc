@@ -21,8 +21,8 @@
 
 #include "injector/dispatch.h"
 #include "injector/fd_table.h"
-#include "injector/mappings.h"
 #include "injector/fiu_api.h"
+#include "injector/mappings.h"
 #include "injector/modules.h"
 #include "injector/raw.h"
 #include "injector/runtime.h"

@@ -102,9 +102,9 @@ struct ThreadBuf {
   char env_preload[8192];
   char read_buf[4096];
   char cwd[4096];
-  uint64_t masks[kRetStackDepth][4];  // rewritten signal masks, one per nesting depth
-  struct iovec short_iov[1024];       // a shortened copy of the target's iovecs
-  uint64_t clone_args[16];            // a rewritten clone3 argument block
+  uint64_t masks[kRetStackDepth][4];   // rewritten signal masks, one per nesting depth
+  struct iovec short_iov[1024];        // a shortened copy of the target's iovecs
+  uint64_t clone_args[16];             // a rewritten clone3 argument block
   char map_chunk[kChunkPages * 4096];  // pages of a shared mapping being captured
 };
 

@@ -101,7 +101,7 @@ struct CrashStats {
   uint64_t forced = 0;        // pending units made durable by max_window
   uint64_t truncated_points = 0;  // exhaustive points cut at the bound
   uint64_t max_window_seen = 0;
-  uint64_t gaps = 0;  // kGap records: the trace is incomplete there; states may miss writes
+  uint64_t gaps = 0;      // kGap records: the trace is incomplete there; states may miss writes
   uint64_t unproven = 0;  // emitted states whose content depends on a gap (CrashState::gap)
 };
 

@@ -198,7 +198,8 @@ bool WritesWithin(const Unit& u, uint64_t offset, uint64_t length) {
 bool UnitWindow::RangeSyncCovers(const Unit& u, const Effect& e) const {
   assert(e.kind == EffectKind::kFsyncRange || e.kind == EffectKind::kFdatasyncRange);
   const bool full = e.kind == EffectKind::kFsyncRange;
-  const bool data = u.cls == UnitClass::kData && u.ino == e.ino && WritesWithin(u, e.offset, e.length);
+  const bool data =
+      u.cls == UnitClass::kData && u.ino == e.ino && WritesWithin(u, e.offset, e.length);
   if (model_.kind == ModelKind::kExt4Ordered) return IsMetadata(u) || data;
   switch (u.cls) {
     case UnitClass::kData:

@@ -1,9 +1,8 @@
 // Each program runs under `aftershock record` and under strace -f; the
 // mutating calls both saw must agree, and replaying the trace must give the
 // directory the run left (the fidelity check).
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -135,7 +134,8 @@ TEST(Record, SharedMappingStoresAreRecordedAtEachCapturePoint) {
   for (const Op& op : run.trace.ops) {
     EXPECT_NE(op.kind, OpKind::kGap) << op.data;
     if (op.kind == OpKind::kMsync) msync = (op.oflags & MS_SYNC) != 0 && op.length == 4096;
-    if (op.kind == OpKind::kWrite && op.Has(trace::kFlagMapped)) stores.emplace_back(op.data, op.sysno);
+    if (op.kind == OpKind::kWrite && op.Has(trace::kFlagMapped))
+      stores.emplace_back(op.data, op.sysno);
   }
   EXPECT_TRUE(msync);
   // The parent's last capture also holds the child's store, which its own
@@ -147,7 +147,8 @@ TEST(Record, SharedMappingStoresAreRecordedAtEachCapturePoint) {
                                                     {"last", SYS_exit_group}};
   ASSERT_EQ(stores.size(), want.size());
   for (size_t i = 0; i < want.size(); ++i) {
-    EXPECT_NE(stores[i].first.find(want[i].first), std::string::npos) << i << " " << stores[i].first;
+    EXPECT_NE(stores[i].first.find(want[i].first), std::string::npos)
+        << i << " " << stores[i].first;
     EXPECT_EQ(stores[i].second, want[i].second) << i;
   }
 }
@@ -164,8 +165,8 @@ TEST(Record, SqliteWalShmMappingIsRecordedNotAGap) {
   bool shm_gap = false, shm_stores = false;
   for (const Op& op : run.trace.ops) {
     shm_gap |= op.kind == OpKind::kGap && op.path == run.root + "/db-shm";
-    shm_stores |= op.kind == OpKind::kWrite && op.Has(trace::kFlagMapped) &&
-                  op.path == run.root + "/db-shm";
+    shm_stores |=
+        op.kind == OpKind::kWrite && op.Has(trace::kFlagMapped) && op.path == run.root + "/db-shm";
   }
   EXPECT_FALSE(shm_gap);
   EXPECT_TRUE(shm_stores);

@@ -56,40 +56,22 @@ std::vector<Case> Cases() {
     return Case{p, v, {{"process", none}, {"posix", posix}, {"ext4-ordered", ext4}}};
   };
   return {
-      good("o_sync", "good"),
-      good("o_sync", "good-dsync"),
-      bad("o_sync", "bad", lost, lost),
-      bad("o_sync", "bad-setfl", corrupt, corrupt),
-      good("rwf_sync", "good"),
-      bad("rwf_sync", "bad", corrupt, corrupt),
-      good("o_direct", "good"),
-      bad("o_direct", "bad", corrupt, corrupt),
-      good("fsync_fd", "good-dup"),
-      good("fsync_fd", "good-reopen"),
-      good("fsync_fd", "good-child"),
-      good("fsync_fd", "good-link"),
-      bad("fsync_fd", "bad", corrupt, corrupt),
-      good("whole_fs", "good-syncfs"),
-      good("whole_fs", "good-sync"),
-      bad("whole_fs", "bad-syncfs", lost, lost),
-      bad("whole_fs", "bad-sync", lost, lost),
-      good("sync_file_range", "good"),
-      bad("sync_file_range", "bad", corrupt, corrupt),
-      good("msync", "good"),
-      good("msync", "good-fsync"),
-      bad("msync", "bad", corrupt, corrupt),
-      good("copy", "good-cfr"),
-      good("copy", "good-sendfile"),
-      good("copy", "good-splice"),
-      bad("copy", "bad-cfr", corrupt, corrupt),
-      bad("copy", "bad-sendfile", corrupt, corrupt),
-      bad("copy", "bad-splice", corrupt, corrupt),
-      good("fallocate", "good-alloc"),
-      bad("fallocate", "bad-alloc", corrupt, corrupt),
-      good("fallocate", "good-punch"),
+      good("o_sync", "good"), good("o_sync", "good-dsync"), bad("o_sync", "bad", lost, lost),
+      bad("o_sync", "bad-setfl", corrupt, corrupt), good("rwf_sync", "good"),
+      bad("rwf_sync", "bad", corrupt, corrupt), good("o_direct", "good"),
+      bad("o_direct", "bad", corrupt, corrupt), good("fsync_fd", "good-dup"),
+      good("fsync_fd", "good-reopen"), good("fsync_fd", "good-child"),
+      good("fsync_fd", "good-link"), bad("fsync_fd", "bad", corrupt, corrupt),
+      good("whole_fs", "good-syncfs"), good("whole_fs", "good-sync"),
+      bad("whole_fs", "bad-syncfs", lost, lost), bad("whole_fs", "bad-sync", lost, lost),
+      good("sync_file_range", "good"), bad("sync_file_range", "bad", corrupt, corrupt),
+      good("msync", "good"), good("msync", "good-fsync"), bad("msync", "bad", corrupt, corrupt),
+      good("copy", "good-cfr"), good("copy", "good-sendfile"), good("copy", "good-splice"),
+      bad("copy", "bad-cfr", corrupt, corrupt), bad("copy", "bad-sendfile", corrupt, corrupt),
+      bad("copy", "bad-splice", corrupt, corrupt), good("fallocate", "good-alloc"),
+      bad("fallocate", "bad-alloc", corrupt, corrupt), good("fallocate", "good-punch"),
       bad("fallocate", "bad-punch", Expect{{"lost", "phantom"}}, Expect{{"lost", "phantom"}}),
-      good("truncate", "good"),
-      good("truncate", "good-path"),
+      good("truncate", "good"), good("truncate", "good-path"),
       // ext4 journals the size change, and the directory fsync commits it.
       bad("truncate", "bad", corrupt, none),
       // ext4: the O_SYNC write commits the journal, and the rename after it
@@ -99,12 +81,13 @@ std::vector<Case> Cases() {
 
 // Runs one enqueue of `program variant` as a maildir target; returns the
 // exit status and report.json.
-nlohmann::json RunOnce(const ScratchDir& dir, const std::string& program, const std::string& variant,
-                   int* status) {
+nlohmann::json RunOnce(const ScratchDir& dir, const std::string& program,
+                       const std::string& variant, int* status) {
   std::string manifest = dir.Write("mechq.toml", R"(name = "mechq"
 [commands]
 init = "mkdir -p Maildir/tmp Maildir/new Maildir/cur"
-enqueue = ")" + std::string(MECH_DIR) + "/mech_" + program + " " + variant + R"( {id}"
+enqueue = ")" + std::string(MECH_DIR) + "/mech_" + program +
+                                                     " " + variant + R"( {id}"
 timeout_s = 10
 [mailbox]
 kind = "maildir"

@@ -27,7 +27,9 @@ static inline void Die(const char* what) {
   exit(1);  // not acknowledged
 }
 
-static inline int Is(const Mechq* q, const char* variant) { return strcmp(q->variant, variant) == 0; }
+static inline int Is(const Mechq* q, const char* variant) {
+  return strcmp(q->variant, variant) == 0;
+}
 
 static inline Mechq Start(int argc, char** argv) {
   Mechq q;

@@ -43,8 +43,8 @@ TEST(Mechanisms, AnODsyncWriteIsDurableWhenItReturns) {
   FsState init = WithDir("q");
   for (uint32_t flag : {uint32_t{O_DSYNC}, uint32_t{O_SYNC}}) {
     TraceBuilder t("/r", &init);
-    int fd = t.Create("q/f");          // 2
-    t.Write(fd, "data");               // 3
+    int fd = t.Create("q/f");  // 2
+    t.Write(fd, "data");       // 3
     t.ops().back().oflags = O_WRONLY | flag;
     Map posix = Golden(init, t.ops(), "posix");
     EXPECT_FALSE(Has(posix, "p3-d3")) << flag;  // the write cannot be dropped
@@ -58,10 +58,10 @@ TEST(Mechanisms, AnODsyncWriteIsDurableWhenItReturns) {
 TEST(Mechanisms, ARangedSyncLeavesOtherDirtyPagesOfTheFilePending) {
   FsState init = WithDir("q");
   TraceBuilder t("/r", &init);
-  int fd = t.Create("q/f");       // 2
-  t.Fsync(fd);                    // 3
-  t.Pwrite(fd, 0, "A");           // 4: plain
-  t.Pwrite(fd, 8192, "B");        // 5: pwritev2(RWF_DSYNC)
+  int fd = t.Create("q/f");  // 2
+  t.Fsync(fd);               // 3
+  t.Pwrite(fd, 0, "A");      // 4: plain
+  t.Pwrite(fd, 8192, "B");   // 5: pwritev2(RWF_DSYNC)
   t.ops().back().sysno = SYS_pwritev2;
   t.ops().back().mode = RWF_DSYNC;
   Map posix = Golden(init, t.ops(), "posix");
@@ -77,8 +77,8 @@ TEST(Mechanisms, MsyncMsSyncMakesTheMappedStoresDurableMsAsyncDoesNot) {
   for (uint32_t flags : {uint32_t{MS_SYNC}, uint32_t{MS_ASYNC}}) {
     TraceBuilder t("/r", &init);
     int fd = t.Create("q/f", 0600, O_RDWR);  // 2
-    t.Ftruncate(fd, 5);                       // 3
-    t.Fsync(fd);                              // 4
+    t.Ftruncate(fd, 5);                      // 3
+    t.Fsync(fd);                             // 4
     Op store = On(t.ops().back(), OpKind::kWrite, 5);
     store.fd = -1;
     store.flags = trace::kFlagMapped;
@@ -104,8 +104,8 @@ TEST(Mechanisms, MsyncMsSyncMakesTheMappedStoresDurableMsAsyncDoesNot) {
 
 TEST(Mechanisms, FallocateZeroRangeAndPunchHoleZeroTheirBytesAsAPendingWrite) {
   FsState init = WithDir("q");
-  for (uint32_t mode : {uint32_t{FALLOC_FL_ZERO_RANGE},
-                        uint32_t{FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE}}) {
+  for (uint32_t mode :
+       {uint32_t{FALLOC_FL_ZERO_RANGE}, uint32_t{FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE}}) {
     TraceBuilder t("/r", &init);
     int fd = t.Create("q/f");  // 2
     t.Write(fd, "abcdef");     // 3
@@ -192,8 +192,7 @@ TEST(Gaps, ADomainGapTaintsEveryLaterStateANoneGapNone) {
     RunResult r = RunGenerator(init, ops, o);
     ASSERT_TRUE(r.status.ok()) << r.status.message();
     for (const CrashState& cs : r.states) {
-      EXPECT_EQ(cs.gap.has_value(), scope == trace::kGapScopeDomain && cs.crash_seq >= 3)
-          << cs.id;
+      EXPECT_EQ(cs.gap.has_value(), scope == trace::kGapScopeDomain && cs.crash_seq >= 3) << cs.id;
     }
   }
 }
