@@ -198,6 +198,11 @@ bool Mmap(Call& c) {
   long prot = c.a[2];
   long flags = c.a[3];
   int fd = static_cast<int>(c.a[4]);
+  if ((flags & MAP_FIXED) != 0) {
+    // A fixed mapping replaces what was there: a tracked mapping ends here.
+    CaptureMappings(c.nr, c.uc);
+    UntrackRange(static_cast<uint64_t>(c.a[0]), static_cast<uint64_t>(c.a[1]), c.uc);
+  }
   if (fd < 0 || (flags & MAP_ANONYMOUS) != 0) return false;
   if ((prot & PROT_EXEC) != 0) g_rt.modules_dirty = true;
   if ((flags & MAP_TYPE) == MAP_PRIVATE) return false;
