@@ -11,6 +11,7 @@
 
 #include "injector/dispatch.h"
 #include "injector/fd_table.h"
+#include "injector/mappings.h"
 #include "injector/raw.h"
 #include "injector/runtime.h"
 
@@ -22,22 +23,6 @@ using trace::OpKind;
 constexpr uint64_t kMaxRecordedData = 512u << 20;
 
 bool Recordable(const FdSlot* s) { return s->state == kSlotRegular || s->state == kSlotDirectory; }
-
-// Fills the file part of ev from slot s (path copied to scratch: the slot
-// may change under the call).
-void DescribeFd(Event& ev, int fd, const FdSlot* s, bool mutation) {
-  ThreadBuf* b = Buf();
-  ev.h.fd = fd;
-  ev.h.dev = s->dev;
-  ev.h.ino = s->ino;
-  if (s->state == kSlotDirectory) ev.h.flags |= trace::kFlagDirectory;
-  if (b != nullptr && s->path_len > 0) {
-    MemCopy(b->path, s->path, s->path_len);
-    ev.path = b->path;
-    ev.h.path_len = s->path_len;
-    if (mutation && IsEscape(b->path, s->path_len)) ev.h.flags |= trace::kFlagEscape;
-  }
-}
 
 // A recorded call on one fd, performed as the target made it.
 bool FdOp(Call& c, OpKind kind, const char* point, bool mutation, bool dirs_too) {
@@ -78,6 +63,8 @@ bool FdOp(Call& c, OpKind kind, const char* point, bool mutation, bool dirs_too)
 // other's offsets. Also makes the sequence order their real order.
 int g_position_lock;
 
+}  // namespace
+
 void LockPosition() {
   while (__atomic_exchange_n(&g_position_lock, 1, __ATOMIC_ACQUIRE) != 0) {
     __builtin_ia32_pause();
@@ -85,9 +72,23 @@ void LockPosition() {
 }
 void UnlockPosition() { __atomic_store_n(&g_position_lock, 0, __ATOMIC_RELEASE); }
 
-}  // namespace
-
 void ResetPositionLock() { g_position_lock = 0; }
+
+// Fills the file part of ev from slot s (path copied to scratch: the slot
+// may change under the call).
+void DescribeFd(Event& ev, int fd, const FdSlot* s, bool mutation) {
+  ThreadBuf* b = Buf();
+  ev.h.fd = fd;
+  ev.h.dev = s->dev;
+  ev.h.ino = s->ino;
+  if (s->state == kSlotDirectory) ev.h.flags |= trace::kFlagDirectory;
+  if (b != nullptr && s->path_len > 0) {
+    MemCopy(b->path, s->path, s->path_len);
+    ev.path = b->path;
+    ev.h.path_len = s->path_len;
+    if (mutation && IsEscape(b->path, s->path_len)) ev.h.flags |= trace::kFlagEscape;
+  }
+}
 
 namespace {
 
@@ -106,7 +107,7 @@ bool Write(Call& c, bool positional, bool vector, const char* point, const char*
   } else {
     requested = static_cast<uint64_t>(c.a[2]);
   }
-  bool append = (s->oflags & O_APPEND) != 0;
+  bool append = (s->oflags & O_APPEND) != 0 || (c.nr == SYS_pwritev2 && (c.a[5] & RWF_APPEND));
   if (c.nr == SYS_pwritev2 && c.a[3] == -1) positional = false;
   bool locked = !positional || append;
   if (locked) LockPosition();
@@ -115,6 +116,8 @@ bool Write(Call& c, bool positional, bool vector, const char* point, const char*
   DescribeFd(ev, fd, s, true);
   ev.h.length = requested;
   ev.h.oflags = s->oflags;
+  // pwritev2's RWF_* flags (RWF_DSYNC, RWF_SYNC make this one write durable).
+  if (c.nr == SYS_pwritev2) ev.h.mode = static_cast<uint32_t>(c.a[5]);
   long raw;
   Call run = c;
   if (r.Begin(point, reduce)) {
@@ -153,8 +156,10 @@ bool Write(Call& c, bool positional, bool vector, const char* point, const char*
     ev.h.offset = IsErr(pos) ? -1 : pos - static_cast<long>(moved);
   }
   if (locked) UnlockPosition();
+  RefreshShadows(ev.h.dev, ev.h.ino, ev.h.offset, moved);
   if (moved > kMaxRecordedData) {
-    EmitGap("write too large to record its bytes", ev.path, ev.h.path_len, c.uc);
+    EmitGap("write too large to record its bytes", ev.path, ev.h.path_len, c.uc,
+            trace::kGapScopeFile, ev.h.dev, ev.h.ino);
     moved = 0;
   }
   ev.h.data_len = static_cast<uint32_t>(moved);
@@ -277,15 +282,6 @@ bool Chdir(Call& c) {
   return true;
 }
 
-// In-kernel copies into a regular file carry no bytes the recorder could
-// see. Refusing them with the error that makes cp, Python's shutil and
-// friends fall back to read/write keeps the trace complete.
-bool RefuseCopyInto(Call& c, int out_fd, long err) {
-  if (LookupFd(out_fd)->state != kSlotRegular) return false;
-  Return(c, -err);
-  return true;
-}
-
 }  // namespace
 
 bool HandleFdCall(Call& c) {
@@ -338,11 +334,9 @@ bool HandleFdCall(Call& c) {
     case SYS_fchdir:
       return Chdir(c);
     case SYS_copy_file_range:
-      return RefuseCopyInto(c, static_cast<int>(a[2]), EXDEV);
     case SYS_sendfile:
-      return RefuseCopyInto(c, static_cast<int>(a[0]), EINVAL);
     case SYS_splice:
-      return RefuseCopyInto(c, static_cast<int>(a[2]), EINVAL);
+      return HandleCopyCall(c);
     case SYS_ioctl:
       if (static_cast<unsigned long>(a[1]) == FICLONE ||
           static_cast<unsigned long>(a[1]) == FICLONERANGE ||

@@ -10,6 +10,7 @@
 
 #include "injector/dispatch.h"
 #include "injector/fd_table.h"
+#include "injector/mappings.h"
 #include "injector/raw.h"
 #include "injector/runtime.h"
 
@@ -175,12 +176,14 @@ bool Exec(Call& c, int dirfd, const char* path, int envp_arg) {
               c.uc);
     }
   }
+  CaptureMappings(c.nr, c.uc);  // the new image will not have the mappings
   FixEnvironment(c, envp_arg);
   Pass(c);
   return true;
 }
 
 bool ExitGroup(Call& c) {
+  CaptureMappings(c.nr, nullptr);
   Event ev = NewEvent(OpKind::kExit, c.nr);
   ev.h.result = c.a[0];
   Emit(&ev, nullptr);  // no call site: reading the module map is not worth it here
@@ -188,30 +191,66 @@ bool ExitGroup(Call& c) {
   return true;
 }
 
+// A shared mapping of a regular file opened for writing (PROT_WRITE now, or
+// later through mprotect) is made here, so that its address is known, and
+// tracked (mappings.h): the stores through it are recorded as writes.
 bool Mmap(Call& c) {
   long prot = c.a[2];
   long flags = c.a[3];
   int fd = static_cast<int>(c.a[4]);
-  if (fd >= 0 && (flags & MAP_ANONYMOUS) == 0) {
-    if ((prot & PROT_EXEC) != 0) g_rt.modules_dirty = true;
-    if ((flags & MAP_TYPE) != MAP_PRIVATE && (prot & PROT_WRITE) != 0) {
-      const FdSlot* s = LookupFd(fd);
-      if (s->state == kSlotRegular) {
-        Event ev = NewEvent(OpKind::kGap, c.nr);
-        ev.path = s->path;
-        ev.h.path_len = s->path_len;
-        ev.h.fd = fd;
-        ev.h.dev = s->dev;
-        ev.h.ino = s->ino;
-        ev.h.offset = c.a[5];
-        ev.h.length = static_cast<uint64_t>(c.a[1]);
-        const char* what = "shared writable mapping: writes through it are not recorded";
-        ev.data = what;
-        ev.h.data_len = static_cast<uint32_t>(StrLen(what));
-        if (IsEscape(s->path, s->path_len)) ev.h.flags |= trace::kFlagEscape;
-        Emit(&ev, c.uc);
-      }
-    }
+  if ((flags & MAP_FIXED) != 0) {
+    // A fixed mapping replaces what was there: a tracked mapping ends here.
+    CaptureMappings(c.nr, c.uc);
+    UntrackRange(static_cast<uint64_t>(c.a[0]), static_cast<uint64_t>(c.a[1]), c.uc);
+  }
+  if (fd < 0 || (flags & MAP_ANONYMOUS) != 0) return false;
+  if ((prot & PROT_EXEC) != 0) g_rt.modules_dirty = true;
+  if ((flags & MAP_TYPE) == MAP_PRIVATE) return false;
+  const FdSlot* s = LookupFd(fd);
+  bool writable = (prot & PROT_WRITE) != 0 || (s->oflags & O_ACCMODE) == O_RDWR;
+  if (s->state != kSlotRegular || !writable || !OwnsCaches()) return false;
+  long raw = Perform(c);
+  if (!IsErr(raw) &&
+      !TrackMapping(static_cast<uint64_t>(raw), static_cast<uint64_t>(c.a[1]), s, c.a[5])) {
+    EmitGap(
+        "shared writable mapping beyond the recorder's table: stores through it are not "
+        "recorded",
+        s->path, s->path_len, c.uc, trace::kGapScopeFile, s->dev, s->ino);
+  }
+  Return(c, raw);
+  return true;
+}
+
+// msync of a tracked mapping: the stores before it are captured (in
+// Begin), then the call is recorded with the file range it covers.
+bool Msync(Call& c) {
+  MappedFile f;
+  if (!FindMapping(static_cast<uint64_t>(c.a[0]), &f)) return false;
+  Recorded r(c, OpKind::kMsync);
+  Event& ev = r.ev();
+  uint64_t len = static_cast<uint64_t>(c.a[1]);
+  ev.path = f.path;
+  ev.h.path_len = f.path_len;
+  ev.h.dev = f.dev;
+  ev.h.ino = f.ino;
+  ev.h.offset = f.file_off;
+  ev.h.length = len < f.len ? len : f.len;
+  ev.h.oflags = static_cast<uint32_t>(c.a[2]);
+  long raw = r.Begin("aftershock/io/msync") ? Perform(c) : -r.decision().err;
+  Return(c, r.Finish(raw));
+  return true;
+}
+
+// munmap and mremap end (part of) a tracked mapping: what was stored
+// through it is captured first. A remapped mapping is not followed.
+bool Unmap(Call& c) {
+  CaptureMappings(c.nr, c.uc);
+  MappedFile f;
+  bool tracked = c.nr == SYS_mremap && FindMapping(static_cast<uint64_t>(c.a[0]), &f);
+  UntrackRange(static_cast<uint64_t>(c.a[0]), static_cast<uint64_t>(c.a[1]), c.uc);
+  if (tracked) {
+    EmitGap("mremap of a shared file mapping: stores through the new mapping are not recorded",
+            f.path, f.path_len, c.uc, trace::kGapScopeFile, f.dev, f.ino);
   }
   return false;
 }
@@ -287,8 +326,14 @@ bool HandleProcessCall(Call& c) {
       return ExitGroup(c);
     case SYS_mmap:
       return Mmap(c);
+    case SYS_msync:
+      return Msync(c);
+    case SYS_munmap:
+    case SYS_mremap:
+      return Unmap(c);
     case SYS_io_uring_setup:
-      EmitGap("io_uring_setup refused (ENOSYS): it would bypass the recorder", nullptr, 0, c.uc);
+      EmitGap("io_uring_setup refused (ENOSYS): it would bypass the recorder", nullptr, 0, c.uc,
+              trace::kGapScopeNone);
       Return(c, -ENOSYS);
       return true;
     case SYS_rt_sigaction:

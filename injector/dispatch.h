@@ -8,6 +8,7 @@
 #include <ucontext.h>
 
 #include "injector/record.h"
+#include "injector/runtime.h"
 
 extern "C" {
 void AftershockTrampPass();
@@ -86,6 +87,18 @@ void RefreshCwd();
 bool HandleFileCall(Call& c);
 bool HandleFdCall(Call& c);
 bool HandleProcessCall(Call& c);
+
+// Serialises the writes of this process whose landing offset is read back
+// from the file position afterwards.
+void LockPosition();
+void UnlockPosition();
+
+// Fills the file part of ev (fd, path, dev/ino, directory and escape
+// flags) from slot s; `mutation` checks the path against the root.
+void DescribeFd(Event& ev, int fd, const FdSlot* s, bool mutation);
+
+// copy_file_range, sendfile, splice (calls_copy.cc).
+bool HandleCopyCall(Call& c);
 
 // A forked child starts with the write-position lock free (the thread
 // that held it in the parent does not exist in the child).

@@ -15,6 +15,7 @@
 #include "injector/dispatch.h"
 #include "injector/fd_table.h"
 #include "injector/fiu_api.h"
+#include "injector/mappings.h"
 #include "injector/raw.h"
 #include "injector/runtime.h"
 
@@ -266,6 +267,8 @@ void KillSelf() {
 Recorded::Recorded(Call& c, trace::OpKind kind) : c_(c), ev_(NewEvent(kind, c.nr)) {}
 
 bool Recorded::Begin(const char* point, const char* reduce_point) {
+  // Stores through shared mappings made before this call come before it.
+  CaptureMappings(c_.nr, c_.uc);
   BeforeSeq(point);
   ev_.h.seq = NextSeq();
   d_ = Decide(ev_.h.seq, point, reduce_point);

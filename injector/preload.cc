@@ -22,6 +22,7 @@
 #include "injector/dispatch.h"
 #include "injector/fd_table.h"
 #include "injector/fiu_api.h"
+#include "injector/mappings.h"
 #include "injector/modules.h"
 #include "injector/raw.h"
 #include "injector/runtime.h"
@@ -140,7 +141,7 @@ void SetupFaults() {
   }
   if (!ok) {
     fprintf(stderr, "aftershock: %s (no faults injected)\n", err);
-    EmitGap(err, nullptr, 0, nullptr);
+    EmitGap(err, nullptr, 0, nullptr, trace::kGapScopeNone);
     g_rt.plan.count = 0;
   }
   const char* fiu_cmds = getenv("FIU_ENABLE");
@@ -159,7 +160,7 @@ void SetupFaults() {
   if (!LoadFiu()) {
     const char* msg = "libfiu (libfiu.so.0) cannot be loaded: fault points are off";
     fprintf(stderr, "aftershock: %s\n", msg);
-    EmitGap(msg, nullptr, 0, nullptr);
+    EmitGap(msg, nullptr, 0, nullptr, trace::kGapScopeNone);
     return;
   }
   for (int i = 0; i < g_rt.plan.count; ++i) {
@@ -301,6 +302,7 @@ void ChildStart(bool thread_stack, uint64_t sp) {
   if ((flags & CLONE_VM) == 0) {
     g_rt.owner_pid = CurrentPid();
     ResetPositionLock();
+    ResetMappingLock();
   }
   Event ev = NewEvent(trace::OpKind::kFork, SYS_clone);
   ev.h.seq = t_pending_fork_seq;

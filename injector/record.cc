@@ -65,8 +65,12 @@ bool Emit(Event* ev, const ucontext_t* uc) {
   return !IsErr(w) && static_cast<uint64_t>(w) == ev->h.size;
 }
 
-void EmitGap(const char* what, const char* path, size_t path_len, const ucontext_t* uc) {
+void EmitGap(const char* what, const char* path, size_t path_len, const ucontext_t* uc,
+             uint32_t scope, uint64_t dev, uint64_t ino) {
   Event ev = NewEvent(trace::OpKind::kGap, -1);
+  ev.h.mode = scope;
+  ev.h.dev = dev;
+  ev.h.ino = ino;
   ev.path = path;
   ev.h.path_len = static_cast<uint32_t>(path_len);
   ev.data = what;

@@ -31,8 +31,11 @@ uint64_t NextSeq();
 // the record. Returns true iff it was written whole.
 bool Emit(Event* ev, const ucontext_t* uc);
 
-// Appends a gap record: what the recorder could not model.
-void EmitGap(const char* what, const char* path, size_t path_len, const ucontext_t* uc);
+// Appends a gap record: what the recorder could not model. `scope` says
+// what the blind spot may have changed (trace::kGapScope*): with
+// kGapScopeFile, `path` and dev/ino name that file.
+void EmitGap(const char* what, const char* path, size_t path_len, const ucontext_t* uc,
+             uint32_t scope = trace::kGapScopeDomain, uint64_t dev = 0, uint64_t ino = 0);
 
 // Sets result/err of ev from a raw kernel result (-errno on failure).
 inline void SetResult(Event* ev, long raw) {

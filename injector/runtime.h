@@ -23,6 +23,7 @@ namespace aftershock::inject {
 inline constexpr int kMaxFds = 4096;
 inline constexpr int kMaxAllow = 16;
 inline constexpr int kRetStackDepth = 64;
+inline constexpr uint64_t kChunkPages = 16;  // pages of a shared mapping read per syscall
 
 enum SlotState : uint32_t {
   kSlotUnknown = 0,  // not seen yet: looked up lazily (fstat + /proc/self/fd)
@@ -101,9 +102,10 @@ struct ThreadBuf {
   char env_preload[8192];
   char read_buf[4096];
   char cwd[4096];
-  uint64_t masks[kRetStackDepth][4];  // rewritten signal masks, one per nesting depth
-  struct iovec short_iov[1024];       // a shortened copy of the target's iovecs
-  uint64_t clone_args[16];            // a rewritten clone3 argument block
+  uint64_t masks[kRetStackDepth][4];   // rewritten signal masks, one per nesting depth
+  struct iovec short_iov[1024];        // a shortened copy of the target's iovecs
+  uint64_t clone_args[16];             // a rewritten clone3 argument block
+  char map_chunk[kChunkPages * 4096];  // pages of a shared mapping being captured
 };
 
 // Returns this thread's scratch (nullptr only if mmap failed).

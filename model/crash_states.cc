@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -48,11 +49,14 @@ std::optional<CrashState> CrashStateGenerator::Next() {
     if (next_planned_ < planned_.size()) {
       CrashState cs = Build(planned_[next_planned_++]);
       ++stats_.generated;
-      if (options_.dedup && !seen_.emplace(cs.hash128.high, cs.hash128.low, promises_).second) {
+      // A state that depends on a gap is never merged into a known one.
+      const uint64_t key = promises_ * 2 + (cs.gap ? 1 : 0);
+      if (options_.dedup && !seen_.emplace(cs.hash128.high, cs.hash128.low, key).second) {
         ++stats_.merged;
         continue;
       }
       ++stats_.emitted;
+      if (cs.gap) ++stats_.unproven;
       return cs;
     }
     planned_.clear();
@@ -91,6 +95,8 @@ bool CrashStateGenerator::IsCandidate(const Op& op) const {
     case K::kSync:
     case K::kSyncfs:
       return true;
+    case K::kMsync:
+      return (op.oflags & MS_SYNC) != 0;
     default:
       return false;
   }
@@ -157,7 +163,10 @@ bool CrashStateGenerator::AdvanceToCrashPoint() {
 
 bool CrashStateGenerator::ConsumeOp(const Op& op) {
   ++stats_.ops;
-  if (op.kind == OpKind::kGap) ++stats_.gaps;
+  if (op.kind == OpKind::kGap) {
+    ++stats_.gaps;
+    NoteGap(op);
+  }
   if (op.kind == OpKind::kMark && (op.path == "ack" || op.path == "sink")) ++promises_;
   std::vector<Effect> effects;
   Status st = tracking_.Apply(op, &effects);
@@ -270,7 +279,9 @@ CrashState CrashStateGenerator::Build(const Selection& sel) {
   }
   cs.hash128 = cs.state.Hash128();
   cs.hash = cs.hash128.low;
+  cs.gap = DependenceOf(cs.state);
   cs.description = Describe(cs);
+  if (cs.gap) cs.description += "; depends on the recorder's " + cs.gap->reason;
   return cs;
 }
 

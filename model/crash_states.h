@@ -61,12 +61,24 @@ struct CrashOptions {
   size_t max_window = 4096;
   uint64_t max_states = UINT64_MAX;  // stop after emitting this many
   std::string root;                  // crash domain root; empty: from the trace's kMeta
+  // Files (relative to the root; fnmatch patterns, '*' within a name) the
+  // target rebuilds on open: a gap on one of them leaves states known.
+  std::vector<std::string> gap_rebuilt;
 };
 
 struct TornInfo {
   uint64_t seq = 0;  // the write
   TornWrite sectors;
   uint32_t sector_count = 0;  // sectors the write touches
+};
+
+// What a crash state's content depends on that the recorder did not see:
+// a kGap record before the crash point whose scope is the whole crash
+// domain, or a file the state still holds. Such a state proves nothing
+// either way; it must not be checked.
+struct GapDependence {
+  uint64_t gap_seq = 0;  // the kGap record
+  std::string reason;    // "Maildir/tmp/m1: mremap of a shared file mapping: ..."
 };
 
 struct CrashState {
@@ -80,6 +92,7 @@ struct CrashState {
   FsState state;
   uint64_t hash = 0;  // FsState::Hash()
   StateHash hash128;
+  std::optional<GapDependence> gap;  // set: the content is not fully known
 };
 
 struct CrashStats {
@@ -91,7 +104,8 @@ struct CrashStats {
   uint64_t forced = 0;        // pending units made durable by max_window
   uint64_t truncated_points = 0;  // exhaustive points cut at the bound
   uint64_t max_window_seen = 0;
-  uint64_t gaps = 0;  // kGap records: the trace is incomplete there; states may miss writes
+  uint64_t gaps = 0;      // kGap records: the trace is incomplete there; states may miss writes
+  uint64_t unproven = 0;  // emitted states whose content depends on a gap (CrashState::gap)
 };
 
 class CrashStateGenerator {
@@ -128,6 +142,9 @@ class CrashStateGenerator {
   CrashState Build(const Selection& sel);
   std::string Describe(const CrashState& cs) const;
   std::string Summarize(const Op& op) const;
+  void NoteGap(const Op& op);  // crash_gaps.cc
+  bool IsRebuilt(const std::string& rel) const;
+  std::optional<GapDependence> DependenceOf(const FsState& state) const;
 
   CrashOptions options_;
   OpSource* source_;
@@ -149,6 +166,13 @@ class CrashStateGenerator {
   // Random strategy: candidate index -> draws at that point.
   std::map<uint64_t, std::vector<uint64_t>> draws_;
   uint64_t candidate_index_ = 0;
+  // Blind spots so far (crash_gaps.cc): ino == kNoInode for the whole domain.
+  struct Taint {
+    uint64_t seq = 0;
+    InodeId ino = kNoInode;
+    std::string reason;
+  };
+  std::vector<Taint> taints_;
 };
 
 }  // namespace aftershock

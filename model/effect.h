@@ -34,6 +34,11 @@ enum class EffectKind : uint8_t {
   kFdatasync,   // fdatasync of ino succeeded
   kSync,        // sync / syncfs: everything before it is durable
   kFailedSync,  // fsync/fdatasync of ino failed with EIO: its dirty data is lost
+  // A ranged sync of ino's bytes [offset, offset + length): what the kernel
+  // does at the return of an O_SYNC/O_DSYNC or RWF_SYNC/RWF_DSYNC write and
+  // for msync(MS_SYNC) (vfs_fsync_range). Data outside the range stays dirty.
+  kFsyncRange,      // O_SYNC, RWF_SYNC: the inode's metadata too
+  kFdatasyncRange,  // O_DSYNC, RWF_DSYNC, msync(MS_SYNC): the metadata needed to read it
 };
 
 struct Effect {
@@ -47,6 +52,7 @@ struct Effect {
   FileType type = FileType::kRegular;
   uint32_t mode = 0;
   uint64_t offset = 0;
+  uint64_t length = 0;  // kFsyncRange, kFdatasyncRange
   std::string data;
 
   bool IsDurabilityEvent() const { return kind >= EffectKind::kFsync; }

@@ -178,6 +178,8 @@ void FsState::Replay(const Effect& e, const TornWrite* torn) {
     case EffectKind::kFdatasync:
     case EffectKind::kSync:
     case EffectKind::kFailedSync:
+    case EffectKind::kFsyncRange:
+    case EffectKind::kFdatasyncRange:
       return;
   }
 }
@@ -403,6 +405,12 @@ std::optional<std::string> Diff(const FsState& a, const FsState& b) {
     ++j;
   }
   return std::nullopt;
+}
+
+std::optional<InodeId> FsState::BoundInode(uint64_t dev, uint64_t ino) const {
+  auto it = bindings_.find({dev, ino});
+  if (it == bindings_.end() || Find(it->second) == nullptr) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace aftershock

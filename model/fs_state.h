@@ -110,6 +110,10 @@ class FsState {
   // Equality of visible content (what Hash128 covers).
   bool operator==(const FsState& other) const;
 
+  // The inode the file (dev, ino) was last bound to by an open or fd op;
+  // nullopt when the model never saw it.
+  std::optional<InodeId> BoundInode(uint64_t dev, uint64_t ino) const;
+
   // Number of inodes held (reachable or not), for tests and memory checks.
   size_t inode_count() const { return inodes_.size(); }
 

@@ -48,6 +48,9 @@ class OpResolver {
   Status Create(FileType type, uint32_t mode, std::string data,
                 std::optional<std::string> at = std::nullopt);
   Status Fallocate(InodeId id);
+  Status Msync(bool* ignored);
+  // The ranged sync an O_SYNC/O_DSYNC (RWF_SYNC/RWF_DSYNC) write ends with.
+  void AddWriteSync(InodeId id, uint64_t offset, uint64_t n);
   void Add(Effect e) { effects_.push_back(std::move(e)); }
 
   FsState& s_;

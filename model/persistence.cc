@@ -1,6 +1,7 @@
 #include "model/persistence.h"
 
 #include <algorithm>
+#include <cassert>
 #include <set>
 
 namespace aftershock {
@@ -139,6 +140,10 @@ std::vector<uint64_t> UnitWindow::OnDurabilityEvent(const Effect& e) {
           lost.push_back(u.number);
         }
         break;
+      case EffectKind::kFsyncRange:
+      case EffectKind::kFdatasyncRange:
+        if (RangeSyncCovers(u, e)) MakeDurable(i);
+        break;
       case EffectKind::kFsync:
       case EffectKind::kFdatasync: {
         const bool full = e.kind == EffectKind::kFsync;
@@ -167,6 +172,44 @@ std::vector<uint64_t> UnitWindow::OnDurabilityEvent(const Effect& e) {
     }
   }
   return lost;
+}
+
+namespace {
+
+// True iff every byte `u` writes lies in the pages of [offset, offset +
+// length): writeback is by page, so a ranged sync flushes whole pages.
+// Size changes (truncate, extension) are the metadata a data sync needs.
+bool WritesWithin(const Unit& u, uint64_t offset, uint64_t length) {
+  constexpr uint64_t kPage = 4096;
+  const uint64_t lo = offset / kPage * kPage;
+  const uint64_t hi = (offset + length + kPage - 1) / kPage * kPage;
+  return std::all_of(u.effects.begin(), u.effects.end(), [&](const Effect& x) {
+    if (x.kind != EffectKind::kWrite) return true;
+    return x.offset >= lo && x.offset + x.data.size() <= hi;
+  });
+}
+
+}  // namespace
+
+// A ranged sync (vfs_fsync_range: O_SYNC/O_DSYNC writes, RWF_*SYNC,
+// msync(MS_SYNC)) is fsync/fdatasync restricted to the pages of a range:
+// other dirty pages of the file stay dirty (ext4_sync_file writes back only
+// file_write_and_wait_range(start, end)), but it commits the journal.
+bool UnitWindow::RangeSyncCovers(const Unit& u, const Effect& e) const {
+  assert(e.kind == EffectKind::kFsyncRange || e.kind == EffectKind::kFdatasyncRange);
+  const bool full = e.kind == EffectKind::kFsyncRange;
+  const bool data =
+      u.cls == UnitClass::kData && u.ino == e.ino && WritesWithin(u, e.offset, e.length);
+  if (model_.kind == ModelKind::kExt4Ordered) return IsMetadata(u) || data;
+  switch (u.cls) {
+    case UnitClass::kData:
+      return data;
+    case UnitClass::kMode:
+      return full && u.ino == e.ino;
+    case UnitClass::kEntry:
+      return u.parent == e.ino;  // an O_TMPFILE inode's allocation, as fsync
+  }
+  return false;
 }
 
 void UnitWindow::MakeDurable(size_t index) {

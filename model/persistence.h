@@ -84,7 +84,8 @@ class UnitWindow {
   const PersistenceModel& model() const { return model_; }
   // Appends a unit (its number is assigned here) and links its requirements.
   void Add(Unit unit);
-  // A durability event (kFsync, kFdatasync, kSync, kFailedSync) after every
+  // A durability event (kFsync, kFdatasync, kSync, kFailedSync, and the
+  // ranged kFsyncRange, kFdatasyncRange) after every
   // unit added so far. Returns the numbers of the units it made lost.
   std::vector<uint64_t> OnDurabilityEvent(const Effect& e);
   // Makes the oldest pending unit durable (the window's size bound).
@@ -110,6 +111,7 @@ class UnitWindow {
   void MakeDurable(size_t index);
   void SettleSuperseded(size_t index);
   bool IsMetadata(const Unit& u) const;
+  bool RangeSyncCovers(const Unit& u, const Effect& e) const;
 
   PersistenceModel model_;
   std::deque<Unit> units_;

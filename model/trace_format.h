@@ -57,6 +57,7 @@ enum class OpKind : uint16_t {
   kClose = 17,     // close. fd
   kDup = 18,       // dup/dup2/dup3/fcntl(F_DUPFD*). fd -> result
   kMknod = 19,     // mknod(at) of a regular file or fifo. path; mode
+  kMsync = 20,     // msync of a shared file mapping. path, dev/ino; offset/length in the file; oflags = MS_*
   // Process events.
   kFork = 32,      // fork/vfork/clone of a process. result = child pid
   kExec = 33,      // execve/execveat that succeeded. path = program
@@ -75,6 +76,14 @@ inline constexpr uint16_t kFlagKilled = 1u << 3;    // the process was killed at
 inline constexpr uint16_t kFlagCreated = 1u << 4;   // kOpen created the file
 inline constexpr uint16_t kFlagDirectory = 1u << 5; // the fd/path is a directory
 inline constexpr uint16_t kFlagNotPerformed = 1u << 6;  // not performed (killed just before it)
+// kWrite: bytes stored through a shared writable mapping, read back by the
+// recorder at a capture point (msync, munmap, exit, before a recorded call).
+inline constexpr uint16_t kFlagMapped = 1u << 7;
+
+// kGap `mode`: what the recorder's blind spot may have changed.
+inline constexpr uint32_t kGapScopeDomain = 0;  // anything in the crash domain (old traces too)
+inline constexpr uint32_t kGapScopeFile = 1;    // only the file the gap names (path, dev/ino)
+inline constexpr uint32_t kGapScopeNone = 2;    // nothing: the call was refused or changed no file
 
 struct RecordHeader {
   uint32_t magic;      // kRecordMagic
@@ -131,6 +140,7 @@ inline const char* KindName(OpKind k) {
     case OpKind::kClose: return "close";
     case OpKind::kDup: return "dup";
     case OpKind::kMknod: return "mknod";
+    case OpKind::kMsync: return "msync";
     case OpKind::kFork: return "fork";
     case OpKind::kExec: return "exec";
     case OpKind::kExit: return "exit";

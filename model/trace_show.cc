@@ -1,5 +1,6 @@
 // Human-readable rendering of ops, as strace prints calls.
 #include <fcntl.h>
+#include <sys/mman.h>
 
 #include <cstring>
 #include <string>
@@ -56,6 +57,14 @@ std::string OpenFlags(uint32_t f) {
   return s;
 }
 
+std::string MsyncFlags(uint32_t f) {
+  std::string s;
+  if (f & MS_ASYNC) s += "|MS_ASYNC";
+  if (f & MS_SYNC) s += "|MS_SYNC";
+  if (f & MS_INVALIDATE) s += "|MS_INVALIDATE";
+  return s.empty() ? "0" : s.substr(1);
+}
+
 std::string Args(const Op& op) {
   using K = OpKind;
   const std::string fd = std::to_string(op.fd);
@@ -64,10 +73,14 @@ std::string Args(const Op& op) {
       return Quote(op.path, 4096) + ", " + OpenFlags(op.oflags) +
              ((op.oflags & O_CREAT) ? ", " + Octal(op.mode) : "");
     case K::kWrite:
-      return fd + ", " + Quote(op.data) + ", " + std::to_string(op.length) + " @" +
-             std::to_string(op.offset);
+      return (op.fd < 0 ? "<" + op.path + ">" : fd) + ", " + Quote(op.data) + ", " +
+             std::to_string(op.length) + " @" + std::to_string(op.offset) +
+             (op.mode != 0 ? ", rwf " + std::to_string(op.mode) : "");
     case K::kTruncate:
       return (op.path.empty() ? fd : Quote(op.path, 4096)) + ", " + std::to_string(op.length);
+    case K::kMsync:
+      return "<" + op.path + "> @" + std::to_string(op.offset) + ", " +
+             std::to_string(op.length) + ", " + MsyncFlags(op.oflags);
     case K::kFallocate:
     case K::kSyncFileRange:
       return fd + ", " + std::to_string(op.oflags) + ", " + std::to_string(op.offset) + ", " +
@@ -132,6 +145,7 @@ std::string FormatOp(const Op& op) {
   if (op.Has(trace::kFlagShort)) s += " [short]";
   if (op.Has(trace::kFlagEscape)) s += " [ESCAPE: outside root]";
   if (op.Has(trace::kFlagKilled)) s += " [killed here]";
+  if (op.Has(trace::kFlagMapped)) s += " [stored through a mapping]";
   return s;
 }
 

@@ -57,6 +57,10 @@ struct ModelResult {
   // the kinds of normalization seen, sorted.
   int64_t states_normalized = 0;
   std::vector<std::string> normalizations;
+  // Crash states not checked because their content depends on a recorder
+  // gap (their reasons are in inconclusive_reasons): a gap never becomes a
+  // verdict. Not counted in states_unique or verdicts.
+  int64_t states_unproven = 0;
   int64_t Count(Verdict v) const { return verdicts[static_cast<int>(v)]; }
   // Adds `states` normalized states that showed `kinds`.
   void AddNormalized(int64_t states, const std::vector<std::string>& kinds);
@@ -86,6 +90,15 @@ struct Report {
   std::string command_line;
   std::vector<ScenarioResult> scenarios;
   bool Passed() const;
+  // True iff no scenario x model is inconclusive: a pass is then a proof
+  // (within the models), not just the absence of a found violation.
+  bool Proven() const;
 };
+
+// Exit status of a run (docs/cli.md): 0 every expectation held and every
+// result is proven, 1 an expectation failed, 3 every expectation held but
+// some result is not proven (inconclusive: a recorder gap).
+inline constexpr int kExitNotProven = 3;
+int ExitStatus(const Report& r);
 
 }  // namespace aftershock

@@ -60,7 +60,8 @@ json ModelJson(const ModelResult& m) {
           {"seconds", m.seconds},
           {"truncated", m.truncated},
           {"inconclusive", m.inconclusive},
-          {"inconclusive_reasons", m.inconclusive_reasons}};
+          {"inconclusive_reasons", m.inconclusive_reasons},
+          {"states_unproven", m.states_unproven}};
 }
 
 }  // namespace
@@ -122,6 +123,7 @@ ModelResult ModelFrom(const JsonIn& mj) {
   m.states_unique = mj.Int("states_unique", 0);
   m.states_recovered = mj.Int("states_recovered", 0);
   m.states_normalized = mj.Int("normalized", 0);
+  m.states_unproven = mj.Int("states_unproven", 0);
   m.normalizations = mj.Strings("normalizations");
   m.duplicate_rate = mj.Number("duplicate_rate", 0.0);
   m.passed = mj.Bool("passed", true);

@@ -75,7 +75,11 @@ std::string SummaryTable(const Report& r) {
 
 std::string ReportToMarkdown(const Report& r) {
   std::string md =
-      "# aftershock: " + std::string(r.Passed() ? "all expectations held" : "FAILED") + "\n\n";
+      "# aftershock: " +
+      std::string(!r.Passed()   ? "FAILED"
+                  : r.Proven() ? "all expectations held"
+                               : "all expectations held, NOT PROVEN (recorder gaps)") +
+      "\n\n";
   md += "aftershock " + r.aftershock_version + ", seed " + std::to_string(r.seed) + ", started " +
         r.started_utc + ", " + Rate(r.seconds) + " s\n\n";
   md += "Details per violation (culprit op, source line, trace, files): [report.html](report.html)\n\n";

@@ -122,6 +122,8 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
       return 1;
     case RunStatus::kInputError:
       return 2;
+    case RunStatus::kNotProven:
+      return kExitNotProven;
   }
   return 2;
 }

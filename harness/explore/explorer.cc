@@ -95,6 +95,11 @@ bool Explore(const PipelineContext& ctx, const ExploreRequest& req, VerdictCache
        std::set<std::string>(totals.recovery_gaps.begin(), totals.recovery_gaps.end())) {
     out->inconclusive_reasons.push_back("recorder gap in a recorded recovery: " + g);
   }
+  out->states_unproven += totals.unproven;
+  for (const auto& r : totals.unproven_reasons) {
+    auto& reasons = out->inconclusive_reasons;
+    if (std::find(reasons.begin(), reasons.end(), r) == reasons.end()) reasons.push_back(r);
+  }
   out->inconclusive = !out->inconclusive_reasons.empty();
   out->truncated = out->truncated || totals.truncated;
   evidence.Fill(&out->groups);
@@ -120,6 +125,7 @@ void MergeModelResult(const ModelResult& part, ModelResult* into) {
   into->states_explored += part.states_explored;
   into->states_unique += part.states_unique;
   into->states_recovered += part.states_recovered;
+  into->states_unproven += part.states_unproven;
   into->AddNormalized(part.states_normalized, part.normalizations);
   for (size_t v = 0; v < into->verdicts.size(); ++v) into->verdicts[v] += part.verdicts[v];
   into->duplicate_rate = into->states_unique > 0 ? static_cast<double>(with_duplicate) /

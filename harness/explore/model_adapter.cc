@@ -102,6 +102,7 @@ class ModelSource : public CrashStateSource {
     s.description = cs->description;
     s.hash = cs->hash128.low ^ (cs->hash128.high * 0x9e3779b97f4a7c15ULL);
     s.payload = std::make_shared<ModelState>(std::move(cs->state));
+    if (cs->gap) s.unproven = cs->gap->reason;
     return s;
   }
   int64_t Generated() const override { return static_cast<int64_t>(generator_.stats().generated); }
@@ -151,8 +152,8 @@ class SnapshotSource : public CrashStateSource {
 bool ModelAvailable() { return TracingAvailable(); }
 
 std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
-                                                  const ExploreOptions& options,
-                                                  std::string* error) {
+                                                  const ExploreOptions& options, std::string* error,
+                                                  const std::vector<std::string>& rebuilt) {
   if (!run.snapshots.empty()) return std::make_unique<SnapshotSource>(run);
   CrashOptions o;
   std::optional<PersistenceModel> model = PersistenceModel::Parse(options.model);
@@ -166,6 +167,7 @@ std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
   o.seed = options.seed;
   o.random_count = static_cast<uint64_t>(options.random_states);
   o.root = run.root;
+  o.gap_rebuilt = rebuilt;
   Status status;
   std::optional<FsState> initial = Capture(run.initial_dir, &status);
   if (!initial) {

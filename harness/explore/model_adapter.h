@@ -54,6 +54,9 @@ struct CrashStateRef {
   std::string description;             // one line for people
   uint64_t hash = 0;                   // content hash: equal hashes = identical states
   std::shared_ptr<const StatePayload> payload;
+  // Non-empty: the content depends on a recorder gap (model/crash_states.h,
+  // GapDependence), and why. Such a state is counted, never checked.
+  std::string unproven;
 };
 
 // Returns true iff state (seq_a, id_a) comes before (seq_b, id_b) in the
@@ -78,9 +81,11 @@ class CrashStateSource {
 // from the stand-in's snapshots.
 bool ModelAvailable();
 
+// `rebuilt`: the manifest's [gaps] rebuilt; a gap on one of these files
+// leaves the states that hold it known (CrashState::gap).
 std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
-                                                  const ExploreOptions& options,
-                                                  std::string* error);
+                                                  const ExploreOptions& options, std::string* error,
+                                                  const std::vector<std::string>& rebuilt = {});
 
 // The fidelity check (injector/fidelity.h, the one check): the model's replay
 // of the whole trace onto the initial state must equal the directory the run

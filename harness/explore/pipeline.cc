@@ -130,6 +130,16 @@ class Walker {
   int64_t skipped_ = 0;
   bool truncated_ = false;
   std::vector<std::string> recovery_gaps_;
+  int64_t unproven_ = 0;
+  std::vector<std::string> unproven_reasons_;
+  // Counts a state whose content depends on a recorder gap. REQUIRES: mu_ held.
+  void NoteUnproven(const CrashStateRef& state) {
+    ++unproven_;
+    std::string why =
+        "crash states not checked (content depends on a recorder gap): " + state.unproven;
+    auto& r = unproven_reasons_;
+    if (std::find(r.begin(), r.end(), why) == r.end()) r.push_back(why);
+  }
 };
 
 void Walker::Fail(const std::string& error) {
@@ -145,6 +155,11 @@ std::optional<CrashStateRef> Walker::Take() {
   // sequential recording's (the same ops): explored there already.
   while (state && state->crash_seq <= req_.skip_through_seq) {
     ++skipped_;
+    state = source_->Next();
+  }
+  // A state whose content depends on a recorder gap is never checked.
+  while (state && !state->unproven.empty()) {
+    NoteUnproven(*state);
     state = source_->Next();
   }
   if (!state) return std::nullopt;
@@ -199,7 +214,8 @@ bool Walker::WalkNested(const CrashStateRef& outer, const CrashPoint& point,
   // Already `recovery-failed`; its crash states would miss the escaped writes.
   if (!recovery.escape.empty()) return true;
   std::string err;
-  std::unique_ptr<CrashStateSource> source = OpenCrashStates(recovery.run, req_.options, &err);
+  std::unique_ptr<CrashStateSource> source =
+      OpenCrashStates(recovery.run, req_.options, &err, ctx_.manifest->rebuilt);
   if (!source) {
     Fail("crash during recovery: " + err);
     return false;
@@ -212,6 +228,11 @@ bool Walker::WalkNested(const CrashStateRef& outer, const CrashPoint& point,
       std::lock_guard<std::mutex> lock(mu_);
       truncated_ = true;
       break;
+    }
+    if (!inner->unproven.empty()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      NoteUnproven(*inner);
+      continue;
     }
     CrashStateRef state = NestedState(outer, *inner);
     VerdictCache::Entry entry;
@@ -253,7 +274,7 @@ void Walker::Worker(int k) {
 
 bool Walker::Run(WalkTotals* totals, std::string* error) {
   const RecordedRun& run = plan_.recording->run;
-  source_ = OpenCrashStates(run, req_.options, error);
+  source_ = OpenCrashStates(run, req_.options, error, ctx_.manifest->rebuilt);
   if (!source_) return false;
   ops_.Load(run.trace_path, run.root);
   int jobs = std::max(1, ctx_.jobs);
@@ -278,6 +299,8 @@ bool Walker::Run(WalkTotals* totals, std::string* error) {
   totals->explored = explored_;
   totals->truncated = truncated_;
   totals->recovery_gaps = recovery_gaps_;
+  totals->unproven = unproven_;
+  totals->unproven_reasons = unproven_reasons_;
   assert(totals->generated >= 0);
   return true;
 }
@@ -407,7 +430,8 @@ bool FindNested(const PipelineContext& ctx, const ExploreOptions& options, const
              "), so no crash during it is explored";
     return false;
   }
-  std::unique_ptr<CrashStateSource> source = OpenCrashStates(recovery.run, options, error);
+  std::unique_ptr<CrashStateSource> source =
+      OpenCrashStates(recovery.run, options, error, ctx.manifest->rebuilt);
   if (!source) {
     *error = "crash during recovery: " + *error;
     return false;
@@ -434,7 +458,8 @@ bool FindState(const PipelineContext& ctx, const PlannedRecording& recording,
                FoundState* out, std::string* error) {
   size_t slash = id.find('/');
   std::string outer_id = id.substr(0, slash);
-  std::shared_ptr<CrashStateSource> source = OpenCrashStates(recording.rec.run, options, error);
+  std::shared_ptr<CrashStateSource> source =
+      OpenCrashStates(recording.rec.run, options, error, ctx.manifest->rebuilt);
   if (!source) return false;
   std::optional<CrashStateRef> state = FindIn(source.get(), outer_id);
   if (!state) {

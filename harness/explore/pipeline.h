@@ -116,6 +116,10 @@ struct WalkTotals {
   int64_t explored = 0;                    // states taken from it (and nested ones)
   bool truncated = false;                  // max_states or nested_max_states cut the walk
   std::vector<std::string> recovery_gaps;  // recorder gaps in recorded recoveries
+  // States whose content depends on a recorder gap: counted, never checked
+  // (no verdict may come from them), with their reasons.
+  int64_t unproven = 0;
+  std::vector<std::string> unproven_reasons;
 };
 
 // Called once per checked state, under the walk's lock, in completion

@@ -323,9 +323,11 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
     return Failed("aftershock: " + error);
   }
   outcome.reports_written = true;
-  outcome.status = !outcome.errors.empty() ? RunStatus::kInputError
-                   : report->Passed()      ? RunStatus::kHeld
-                                           : RunStatus::kViolation;
+  int exit_status = ExitStatus(*report);
+  outcome.status = !outcome.errors.empty()       ? RunStatus::kInputError
+                   : exit_status == 0            ? RunStatus::kHeld
+                   : exit_status == kExitNotProven ? RunStatus::kNotProven
+                                                   : RunStatus::kViolation;
   return outcome;
 }
 

@@ -41,7 +41,9 @@ void ApplyOverrides(const RunOptions& options, Scenario* s);
 // How a run ended. kInputError: a scenario, manifest or target could not
 // be run as given (a bad file, init failed, the target wrote outside its
 // root); `errors` say what and where, one line each.
-enum class RunStatus { kHeld, kViolation, kInputError };
+// kNotProven: expectations held, but some results depend on what the
+// recorder could not see (exit 3, docs/cli.md).
+enum class RunStatus { kHeld, kViolation, kInputError, kNotProven };
 struct RunOutcome {
   RunStatus status = RunStatus::kHeld;
   std::vector<std::string> errors;

@@ -40,6 +40,7 @@ std::vector<std::string> UnignoredGaps(const std::string& trace_path, const Mani
   TraceReader reader(trace_path);
   while (auto op = reader.Next()) {
     if (op->kind != OpKind::kGap || !seen.insert(op->path + "\n" + op->data).second) continue;
+    if (op->mode == trace::kGapScopeNone) continue;  // refused or harmless: nothing was missed
     std::string rel = op->path.rfind(root + "/", 0) == 0 ? op->path.substr(root.size() + 1) : "";
     if (!rel.empty() && IsRebuilt(manifest, rel)) continue;
     std::string where = rel.empty() ? op->path : rel;

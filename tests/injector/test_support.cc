@@ -137,9 +137,11 @@ void ParseStraceLine(const std::string& line, const std::string& root, Mutations
   } else if (name == "write" || name == "pwrite64" || name == "writev" || name == "pwritev" ||
              name == "pwritev2") {
     Add(out, root, "write", FdPath(arg(0)), "", fail ? -1 : res, fail, escapes_too);
-  } else if (name == "copy_file_range") {
-    // The recorder refuses in-kernel copies; cp then writes what it read.
-    if (!fail && res > 0) Add(out, root, "write", FdPath(arg(2)), "", res, false, escapes_too);
+  } else if (name == "copy_file_range" || name == "splice") {
+    // In-kernel copies are recorded as writes of the bytes that landed.
+    if (!fail) Add(out, root, "write", FdPath(arg(2)), "", res, false, escapes_too);
+  } else if (name == "sendfile") {
+    if (!fail) Add(out, root, "write", FdPath(arg(0)), "", res, false, escapes_too);
   } else if (name == "rename") {
     Add(out, root, "rename", PathArg(cwd, "", arg(0)), PathArg(cwd, "", arg(1)), -1, fail,
         escapes_too);
@@ -309,7 +311,7 @@ Mutations FromStrace(const ScratchDir& scratch, const std::vector<std::string>& 
                     "' -e trace=open,openat,creat,write,pwrite64,writev,pwritev,pwritev2,rename,"
                     "renameat,renameat2,link,linkat,unlink,unlinkat,mkdir,mkdirat,rmdir,symlink,"
                     "symlinkat,fsync,fdatasync,ftruncate,truncate,fchmod,chmod,fchmodat,fallocate,"
-                    "copy_file_range";
+                    "copy_file_range,sendfile,splice";
   auto quote = [](const std::string& s) {
     std::string q = "'";
     for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);

@@ -155,7 +155,8 @@ TEST(Normalized, CountAndKindsRoundTripAndOldReportsHaveNone) {
   EXPECT_EQ(back.scenarios[0].models[0].states_normalized, 0);
 }
 
-TEST(Inconclusive, IsSaidInJunitWithoutAFailureOrASkip) {
+// Not proven is neither a pass nor a failure: JUnit skips it.
+TEST(Inconclusive, IsSaidInJunitAsASkipNotAFailure) {
   std::string xml = ReportToJunit(Inconclusive());
   EXPECT_NE(xml.find("<testsuite name=\"fan&lt;out&gt;.process\" tests=\"2\" failures=\"0\""),
             std::string::npos)
@@ -165,8 +166,24 @@ TEST(Inconclusive, IsSaidInJunitWithoutAFailureOrASkip) {
       << xml;
   EXPECT_NE(xml.find("<system-out>inconclusive: "), std::string::npos) << xml;
   EXPECT_NE(xml.find("recorder gap: index: shared writable mapping"), std::string::npos);
-  EXPECT_EQ(xml.find("<skipped"), std::string::npos);
+  const bool passed = Inconclusive().scenarios[0].models[0].passed;
+  EXPECT_EQ(xml.find("<skipped message=\"not proven") != std::string::npos, passed) << xml;
   EXPECT_EQ(ReportToJunit(Sample()).find("inconclusive"), std::string::npos);
+  EXPECT_EQ(ReportToJunit(Sample()).find("<skipped"), std::string::npos);
+}
+
+// docs/cli.md: 0 proven, 1 an expectation failed, 3 held but not proven.
+TEST(Inconclusive, ExitStatusTellsNotProvenFromPassAndFail) {
+  Report r = Inconclusive();
+  for (auto& s : r.scenarios) {
+    for (auto& m : s.models) m.passed = true;
+  }
+  EXPECT_EQ(ExitStatus(r), 3);
+  r.scenarios[0].models[0].inconclusive = false;
+  EXPECT_EQ(ExitStatus(r), 0);
+  r.scenarios[0].models[1].inconclusive = true;
+  r.scenarios[0].models[1].passed = false;
+  EXPECT_EQ(ExitStatus(r), 1);
 }
 
 TEST(Inconclusive, IsSaidInTheMarkdownTable) {
