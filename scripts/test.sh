@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 ./scripts/fetch-sarif-schema.sh build >/dev/null || echo "test.sh: could not fetch the SARIF schema; its test will fail" >&2
 # Stale gtest XML from an earlier run must never be counted.
 find build -maxdepth 1 -name "*.xml" -delete
-meson test -C build --print-errorlogs --num-processes "$(nproc)" "$@"
+# Integration tests run real programs: a loaded 2-core machine runs them
+# several times slower than an idle one, so their time limits are scaled.
+meson test -C build --print-errorlogs --num-processes "$(nproc)" --timeout-multiplier 3 "$@"
 status=$?
 python3 scripts/count_tests.py build/meson-logs || status=1
 exit $status
