@@ -1,5 +1,8 @@
 // `aftershock fuzz`.
+#include <unistd.h>
+
 #include <cstdio>
+#include <mutex>
 #include <thread>
 
 #include "harness/cli/command.h"
@@ -101,6 +104,26 @@ bool ToFuzzOptions(const FuzzCli& c, FuzzOptions* o) {
   return true;
 }
 
+// A fuzz run's lines on the terminal: notes and the progress line on
+// stderr, the closing line on stdout.
+class TerminalFuzzOutput : public FuzzOutput {
+ public:
+  void Note(const std::string& line) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::fprintf(stderr, "%s%s\n", Interactive() ? "\r\033[K" : "", line.c_str());
+  }
+  void Result(const std::string& line) override { std::printf("%s\n", line.c_str()); }
+  void Status(const std::string& line) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
+    std::fflush(stderr);
+  }
+  bool Interactive() const override { return isatty(2) != 0; }
+
+ private:
+  std::mutex mu_;
+};
+
 // The usual reports, by `aftershock run`'s code on the scenario the search
 // wrote: proof that it loads and reproduces. Returns 1, or 2 on an error.
 int RunFoundScenario(const FuzzOptions& o, const FuzzOutcome& outcome) {
@@ -139,7 +162,9 @@ void SetupFuzz(CLI::App& app, int* exit_status) {
       "models; shrink a violating one to the smallest that still violates and write it as a "
       "scenario (OUT/fuzz-<target>-<seed>.toml) with reports. Exit 0: no violation within the "
       "budget; 1: a violation; 2: bad input.");
-  cmd->add_option("--target", c->target, "target manifest")->required()->check(InputFileValidator());
+  cmd->add_option("--target", c->target, "target manifest")
+      ->required()
+      ->check(InputFileValidator());
   cmd->add_option("--budget", c->budget, "no new workload after this long (60s, 2m, 1h)")
       ->capture_default_str();
   cmd->add_option("--shrink-budget", c->shrink_budget,
@@ -185,7 +210,8 @@ void SetupFuzz(CLI::App& app, int* exit_status) {
       return;
     }
     FuzzOutcome outcome;
-    *exit_status = RunFuzz(options, &outcome);
+    TerminalFuzzOutput output;
+    *exit_status = RunFuzz(options, &output, &outcome);
     if (*exit_status == 1) *exit_status = RunFoundScenario(options, outcome);
   });
 }

@@ -6,12 +6,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "harness/explore/builtin_workloads.h"
+#include "common/file_io.h"
 #include "harness/cli/command.h"
+#include "harness/explore/builtin_workloads.h"
+#include "harness/explore/pipeline.h"
 #include "harness/target/command_env.h"
 #include "harness/target/message.h"
-#include "harness/explore/pipeline.h"
-#include "common/file_io.h"
 #include "harness/target/run_dir.h"
 #include "reports/writers.h"
 

@@ -87,9 +87,12 @@ bool CheckBaseline(const PipelineContext& ctx, const PlannedRecording& rec,
     *failure = {c.what, c.command, problem, c.output};
     return true;
   }
-  if (!ctx.scenario->faults.empty()) return true;  // the end state may show what a fault did
+  // The end state may show what a fault did, or the violation the scenario
+  // expects (a regression scenario's); the fuzzer wants its losses.
+  const Scenario& s = *ctx.scenario;
+  if (!s.faults.empty() || !s.expect.violation.empty() || !ctx.baseline_end_state) return true;
   bool enqueues = false;
-  for (const Step& s : ctx.scenario->steps) enqueues |= s.kind == StepKind::kEnqueue;
+  for (const Step& st : s.steps) enqueues |= st.kind == StepKind::kEnqueue;
   if (enqueues && !acked) {
     *failure = {"the workload", ctx.manifest->enqueue, "no message was acknowledged", ""};
     return true;

@@ -32,7 +32,7 @@ struct BaselineFailure {
 // Checks the sequential recording `rec`: every command without an armed
 // fault ended by itself (no timeout, no signal), every enqueue without an
 // armed fault was acknowledged, at least one message was, and (when the
-// scenario arms no fault) the state the run left, recovered and drained in
+// scenario arms no fault and expects no violation) the state the run left, recovered and drained in
 // `scratch`, delivers every acknowledged message intact. Sets *failure when
 // the baseline does not hold. Returns false with *error only when the
 // harness failed.

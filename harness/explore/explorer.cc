@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <cassert>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -104,6 +105,11 @@ bool Explore(const PipelineContext& ctx, const ExploreRequest& req, VerdictCache
   out->truncated = out->truncated || totals.truncated;
   evidence.Fill(&out->groups);
   out->states_explored = std::max(totals.generated, totals.explored);
+  // Every unique state got exactly one verdict (unproven ones none).
+  int64_t verdicts = 0;
+  for (int64_t n : out->verdicts) verdicts += n;
+  assert(verdicts == out->states_unique);
+  (void)verdicts;
   int64_t explored = totals.explored;
   out->duplicate_rate = explored ? static_cast<double>(tally.with_duplicate()) / explored : 0.0;
   std::sort(out->groups.begin(), out->groups.end(),

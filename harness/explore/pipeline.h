@@ -32,6 +32,10 @@ struct PipelineContext {
   std::string run_dir;  // the RunDir: every removal is guarded by it
   int jobs = 1;
   RunObserver* observer = nullptr;  // never null once the pipeline runs
+  // The baseline recovers the state the run left and fails on a loss there.
+  // The fuzzer turns it off: for a generated workload such a loss is the
+  // violation it looks for (the walk's "no crash" state reports it).
+  bool baseline_end_state = true;
 };
 
 // One recording with what every later stage reads: its promises (MailFacts)

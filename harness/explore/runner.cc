@@ -8,8 +8,8 @@
 #include "common/file_io.h"
 #include "harness/explore/baseline.h"
 #include "harness/explore/explorer.h"
-#include "harness/explore/staged_out.h"
 #include "harness/explore/pipeline.h"
+#include "harness/explore/staged_out.h"
 #include "harness/target/path_check.h"
 #include "harness/target/run_dir.h"
 #include "reports/writers.h"
@@ -198,8 +198,7 @@ bool ScenarioRun::Visit(const RecordingVisit& v, std::string* error) {
   if (v.sequential) {
     reached_ = true;
     WriteCommandLogs(v.recording->rec.commands, LogDir(out_dir_));
-    if (!SaveRecording(v.recording->rec, out_dir_ + "/recordings/" + SafeFileName(s.name),
-                       error)) {
+    if (!SaveRecording(v.recording->rec, out_dir_ + "/recordings/" + SafeFileName(s.name), error)) {
       return false;
     }
     results_.resize(s.models.size());
@@ -318,14 +317,13 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
   }
   report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   WaitIfInterrupted();
-  if (!WriteReports(*report, out_dir, &error) ||
-      (options.replace_out && !staged.Commit(&error))) {
+  if (!WriteReports(*report, out_dir, &error) || (options.replace_out && !staged.Commit(&error))) {
     return Failed("aftershock: " + error);
   }
   outcome.reports_written = true;
   int exit_status = ExitStatus(*report);
-  outcome.status = !outcome.errors.empty()       ? RunStatus::kInputError
-                   : exit_status == 0            ? RunStatus::kHeld
+  outcome.status = !outcome.errors.empty()         ? RunStatus::kInputError
+                   : exit_status == 0              ? RunStatus::kHeld
                    : exit_status == kExitNotProven ? RunStatus::kNotProven
                                                    : RunStatus::kViolation;
   return outcome;

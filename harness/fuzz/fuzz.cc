@@ -1,13 +1,14 @@
 #include "harness/fuzz/fuzz.h"
 
 #include <rapidcheck/detail/TestListenerAdapter.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <climits>
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -50,17 +51,33 @@ struct SearchState {
   std::map<std::string, ProbeResult> memo;  // by DescribeSteps(): shrinks revisit workloads
 };
 
+// printf into a string: the engine composes its lines, the command layer
+// prints them (FuzzOutput).
+std::string Format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string Format(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  va_list again;
+  va_copy(again, ap);
+  int n = std::vsnprintf(nullptr, 0, fmt, ap);
+  va_end(ap);
+  std::string out(n > 0 ? static_cast<size_t>(n) : 0, '\0');
+  if (n > 0) std::vsnprintf(out.data(), out.size() + 1, fmt, again);
+  va_end(again);
+  return out;
+}
+
 // The progress line on a terminal.
 class FuzzProgress {
  public:
-  FuzzProgress(const SearchState* st, double budget_s, bool enabled)
-      : st_(st), budget_s_(budget_s), enabled_(enabled) {
+  FuzzProgress(const SearchState* st, double budget_s, bool enabled, FuzzOutput* out)
+      : st_(st), budget_s_(budget_s), enabled_(enabled), out_(out) {
     if (enabled_) thread_ = std::thread([this] { Loop(); });
   }
   ~FuzzProgress() {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
-    if (enabled_) std::fprintf(stderr, "\r\033[K");
+    if (enabled_) out_->Status("");
   }
 
  private:
@@ -69,23 +86,23 @@ class FuzzProgress {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
       double secs = SecondsSince(st_->start);
       if (!st_->failed.load()) {
-        std::fprintf(stderr, "\r\033[Kfuzz: %lld workloads, %lld states (%.0f/s), %.0f s left",
-                     static_cast<long long>(st_->workloads.load()),
-                     static_cast<long long>(st_->states.load()),
-                     secs > 0 ? st_->states.load() / secs : 0.0, std::max(0.0, budget_s_ - secs));
+        out_->Status(Format("fuzz: %lld workloads, %lld states (%.0f/s), %.0f s left",
+                            static_cast<long long>(st_->workloads.load()),
+                            static_cast<long long>(st_->states.load()),
+                            secs > 0 ? st_->states.load() / secs : 0.0,
+                            std::max(0.0, budget_s_ - secs)));
       } else {
-        std::fprintf(
-            stderr,
-            "\r\033[Kfuzz: violation found; shrinking: %lld tried, %lld smaller, now %zu steps",
-            static_cast<long long>(st_->shrinks_tried.load()),
-            static_cast<long long>(st_->shrinks_accepted.load()), st_->best_steps.load());
+        out_->Status(
+            Format("fuzz: violation found; shrinking: %lld tried, %lld smaller, now %zu steps",
+                   static_cast<long long>(st_->shrinks_tried.load()),
+                   static_cast<long long>(st_->shrinks_accepted.load()), st_->best_steps.load()));
       }
-      std::fflush(stderr);
     }
   }
   const SearchState* st_;
   double budget_s_;
   bool enabled_;
+  FuzzOutput* out_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
@@ -131,11 +148,11 @@ Scenario RegressionScenario(const Scenario& base, const ProbeResult& full, Verdi
 // "aftershock: ...", the closing line to stdout.
 class FuzzConsole {
  public:
-  explicit FuzzConsole(int verbosity) : verbosity_(verbosity) {}
+  FuzzConsole(int verbosity, FuzzOutput* out) : verbosity_(verbosity), out_(out) {}
 
   // Returns 2, the exit status of a harness or input error.
   int Error(const std::string& message) const {
-    std::fprintf(stderr, "aftershock: %s\n", message.c_str());
+    out_->Note("aftershock: " + message);
     return 2;
   }
 
@@ -144,53 +161,57 @@ class FuzzConsole {
     if (verbosity_ <= 0) return;
     std::string env;
     for (const auto& [k, v] : o.env) env += " " + k + "=" + v;
-    std::fprintf(stderr,
-                 "aftershock fuzz: target %s%s, models %s, strategy %s, at most %d steps, budget "
-                 "%.0f s, %d job(s)\naftershock fuzz: seed %llu (--seed %llu repeats this run)\n",
-                 manifest.name.c_str(), env.c_str(), Join(o.models, " ").c_str(),
-                 o.strategy.c_str(), space.max_steps, o.budget_s, o.jobs,
-                 static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+    out_->Note(
+        Format("aftershock fuzz: target %s%s, models %s, strategy %s, at most %d steps, "
+               "budget %.0f s, %d job(s)",
+               manifest.name.c_str(), env.c_str(), Join(o.models, " ").c_str(), o.strategy.c_str(),
+               space.max_steps, o.budget_s, o.jobs));
+    out_->Note(Format("aftershock fuzz: seed %llu (--seed %llu repeats this run)",
+                      static_cast<unsigned long long>(seed),
+                      static_cast<unsigned long long>(seed)));
   }
 
   void Case(bool shrinking, const ProbeResult& r, const std::string& key) const {
     if (verbosity_ <= 1) return;
-    std::fprintf(stderr, "\r\033[K%s %s: %s\n", shrinking ? "shrink" : "case",
-                 r.violation ? std::string(VerdictName(r.verdict)).c_str() : "ok", key.c_str());
+    out_->Note(std::string(shrinking ? "shrink" : "case") + " " +
+               (r.violation ? std::string(VerdictName(r.verdict)) : "ok") + ": " + key);
   }
 
   // `other`: why RapidCheck ended, when not for the budget.
   void NoViolation(const SearchState& st, uint64_t seed, const std::string& other) const {
-    std::printf("no violation found in %lld workloads (%lld crash states) in %.1f s, seed %llu%s\n",
-                static_cast<long long>(st.workloads.load()),
-                static_cast<long long>(st.states.load()), SecondsSince(st.start),
-                static_cast<unsigned long long>(seed), other.c_str());
+    out_->Result(Format(
+        "no violation found in %lld workloads (%lld crash states) in %.1f s, seed "
+        "%llu%s",
+        static_cast<long long>(st.workloads.load()), static_cast<long long>(st.states.load()),
+        SecondsSince(st.start), static_cast<unsigned long long>(seed), other.c_str()));
   }
 
   void Found(const SearchState& st, const FuzzOutcome& outcome) const {
     if (verbosity_ <= 0) return;
-    std::fprintf(stderr,
-                 "aftershock fuzz: %s under %s after %lld workloads (%.1f s): %s\n"
-                 "aftershock fuzz: shrunk (%lld tries, %lld smaller) to %zu step(s):\n",
-                 outcome.verdict.c_str(), st.best_result.model.c_str(),
-                 static_cast<long long>(st.found_after_workloads), st.found_after_s,
-                 st.best_result.detail.c_str(), static_cast<long long>(st.shrinks_tried.load()),
-                 static_cast<long long>(st.shrinks_accepted.load()), outcome.steps.size());
+    out_->Note(Format("aftershock fuzz: %s under %s after %lld workloads (%.1f s): %s",
+                      outcome.verdict.c_str(), st.best_result.model.c_str(),
+                      static_cast<long long>(st.found_after_workloads), st.found_after_s,
+                      st.best_result.detail.c_str()));
+    out_->Note(Format("aftershock fuzz: shrunk (%lld tries, %lld smaller) to %zu step(s):",
+                      static_cast<long long>(st.shrinks_tried.load()),
+                      static_cast<long long>(st.shrinks_accepted.load()), outcome.steps.size()));
     for (size_t i = 0; i < outcome.steps.size(); ++i) {
-      std::fprintf(stderr, "  %zu. %s\n", i + 1, outcome.steps[i].c_str());
+      out_->Note(Format("  %zu. %s", i + 1, outcome.steps[i].c_str()));
     }
-    std::fprintf(stderr, "aftershock fuzz: scenario %s\n", outcome.scenario_file.c_str());
+    out_->Note("aftershock fuzz: scenario " + outcome.scenario_file);
   }
 
  private:
   int verbosity_;
+  FuzzOutput* out_;
 };
 
 // One `aftershock fuzz` run: the search, then the minimal workload written
 // as a scenario and run once more for the reports.
 class FuzzRun {
  public:
-  FuzzRun(const FuzzOptions& o, FuzzOutcome* outcome)
-      : o_(o), outcome_(outcome), console_(o.verbosity) {}
+  FuzzRun(const FuzzOptions& o, FuzzOutput* out, FuzzOutcome* outcome)
+      : o_(o), outcome_(outcome), out_(out), console_(o.verbosity, out) {}
 
   // RunFuzz's contract.
   int Run();
@@ -216,6 +237,7 @@ class FuzzRun {
 
   const FuzzOptions& o_;
   FuzzOutcome* const outcome_;
+  FuzzOutput* const out_;
   const FuzzConsole console_;
   Manifest manifest_;
   uint64_t seed_ = 0;
@@ -290,7 +312,7 @@ rc::detail::TestResult FuzzRun::Search() {
   metadata.id = "aftershock fuzz";
   metadata.description = "no workload loses, corrupts or invents mail";
   rc::detail::TestListenerAdapter listener;
-  FuzzProgress progress(&st_, o_.budget_s, isatty(2) && o_.verbosity > 0);
+  FuzzProgress progress(&st_, o_.budget_s, out_->Interactive() && o_.verbosity > 0, out_);
   // An empty reproduce map: RC_PARAMS plays no part (the seed is ours).
   return rc::detail::checkProperty(rc::detail::toProperty([this] { Property(); }), metadata, params,
                                    listener, {});
@@ -427,8 +449,9 @@ bool ParseDuration(const std::string& text, double* seconds) {
   return true;
 }
 
-int RunFuzz(const FuzzOptions& options, FuzzOutcome* outcome) {
-  FuzzRun run(options, outcome);
+int RunFuzz(const FuzzOptions& options, FuzzOutput* output, FuzzOutcome* outcome) {
+  assert(output != nullptr);
+  FuzzRun run(options, output, outcome);
   return run.Run();
 }
 

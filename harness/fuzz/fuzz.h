@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/target/manifest.h"
 #include "harness/fuzz/workload_gen.h"
+#include "harness/target/manifest.h"
 
 namespace aftershock {
 
@@ -50,11 +50,24 @@ struct FuzzOutcome {
   std::vector<std::string> steps;  // the minimal workload, one line per step
 };
 
+// Where a fuzz run's lines go. The engine composes them; the command layer
+// prints them (library code never prints). Called from the search thread
+// and, for Status, from the progress thread.
+class FuzzOutput {
+ public:
+  virtual ~FuzzOutput() = default;
+  virtual void Note(const std::string& line) = 0;    // a line for people (stderr)
+  virtual void Result(const std::string& line) = 0;  // the closing line (stdout)
+  // The progress line, redrawn in place; "" clears it. Only when Interactive().
+  virtual void Status(const std::string& line) = 0;
+  virtual bool Interactive() const = 0;  // a terminal that shows a redrawn line
+};
+
 // Runs the search. Returns the exit status: 0 no violation found within the
 // budget, 1 a violation (the scenario written: outcome->scenario_file; the
 // command layer then runs it for the reports), 2 bad input or a harness
 // failure.
-int RunFuzz(const FuzzOptions& options, FuzzOutcome* outcome);
+int RunFuzz(const FuzzOptions& options, FuzzOutput* output, FuzzOutcome* outcome);
 
 // "60s", "2m", "1h", "90" (seconds), "1.5m". Returns false on anything else.
 bool ParseDuration(const std::string& text, double* seconds);

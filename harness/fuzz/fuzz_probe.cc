@@ -70,6 +70,7 @@ bool ProbeWorkload(const Scenario& s, const ProbeSetup& setup, const std::string
     out->models.push_back(pm);
   }
   PipelineContext ctx{&s, setup.manifest, setup.tools, setup.run_dir, setup.jobs, SilentObserver()};
+  ctx.baseline_end_state = false;
   // Identical states (same content, same promises) are checked once across
   // the models and the recordings, as `aftershock run` does.
   VerdictCache cache;
