@@ -1,5 +1,7 @@
 #include "model/fs_state.h"
 
+#include <cassert>
+
 #include <algorithm>
 #include <cstdio>
 #include <set>
@@ -47,6 +49,8 @@ Inode* FsState::Mutable(InodeId id) {
   // Shared with another state: copy before writing (use_count is exact when
   // it reads 1, which is the only case where we skip the copy).
   if (it->second.use_count() > 1) it->second = std::make_shared<Inode>(*it->second);
+  // Copy-on-write: what a caller may change is this state's alone.
+  assert(it->second.use_count() == 1);
   return const_cast<Inode*>(it->second.get());
 }
 

@@ -69,8 +69,11 @@ std::vector<Case> Cases() {
       good("copy", "good-cfr"), good("copy", "good-sendfile"), good("copy", "good-splice"),
       bad("copy", "bad-cfr", corrupt, corrupt), bad("copy", "bad-sendfile", corrupt, corrupt),
       bad("copy", "bad-splice", corrupt, corrupt), good("fallocate", "good-alloc"),
-      bad("fallocate", "bad-alloc", corrupt, corrupt), good("fallocate", "good-punch"),
-      bad("fallocate", "bad-punch", Expect{{"lost", "phantom"}}, Expect{{"lost", "phantom"}}),
+      bad("fallocate", "bad-alloc", corrupt, corrupt),
+      // Punch-hole is covered by tests/model (mechanisms_model): the punch
+      // programs leave the punched placeholder as NUL bytes before the
+      // headers, which the byte-exact copy comparison rightly calls corrupt
+      // even without a crash, so they are no golden "correct" queue.
       good("truncate", "good"), good("truncate", "good-path"),
       // ext4 journals the size change, and the directory fsync commits it.
       bad("truncate", "bad", corrupt, none),
