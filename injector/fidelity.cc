@@ -61,8 +61,9 @@ FidelityResult CheckFidelity(FsState replayed, OpSource* ops, const std::string&
       }
     }
   }
-  if (auto d = Diff(replayed, *now)) {
-    r.gap = "recorder gap: the trace does not reproduce the directory: " + *d;
+  if (auto d = FirstDifference(replayed, *now)) {
+    r.gap = "recorder gap: the trace does not reproduce the directory: " + d->Text();
+    r.path = d->path.empty() ? root : root + "/" + d->path;
     return r;
   }
   r.ok = true;
@@ -80,6 +81,7 @@ bool ReportFidelityGap(const std::string& trace_path, const FidelityResult& resu
   if (result.ok) return false;
   Op gap;
   gap.kind = OpKind::kGap;
+  gap.path = result.path;
   gap.data = result.gap;
   return AppendRecord(trace_path, gap) != 0;
 }

@@ -20,7 +20,8 @@ class RootSnapshot;
 
 struct FidelityResult {
   bool ok = false;
-  std::string gap;  // the first differing path and how, when !ok
+  std::string gap;   // the first differing path and how, when !ok
+  std::string path;  // that path, absolute (as trace records name paths), when the directory differs
 };
 
 // Takes the before-state of root. nullptr (and *error) on failure.
@@ -37,7 +38,7 @@ FidelityResult CheckFidelity(const RootSnapshot& before, const Trace& trace,
                              const std::string& trace_path = "");
 
 // Appends a failed check to the trace as a kGap record (path = the first
-// differing path when known, data = the message). Returns true iff written.
+// differing path when known; data = the message). Returns true iff written.
 bool ReportFidelityGap(const std::string& trace_path, const FidelityResult& result);
 
 }  // namespace aftershock

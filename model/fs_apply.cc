@@ -22,123 +22,40 @@ Status OpResolver::Resolve(bool* ignored) {
   if (s_.root_.empty() && op_.kind < K::kFork && op_.kind != K::kInvalid) {
     return Fail("the crash domain's root is unknown (no kMeta record before it, no SetRoot)");
   }
-  const bool failed = op_.Failed();
-  if (failed && !((op_.kind == K::kFsync || op_.kind == K::kFdatasync) && op_.err == EIO)) {
+  if (op_.Failed() && !((op_.kind == K::kFsync || op_.kind == K::kFdatasync) && op_.err == EIO)) {
     return Status::Ok();  // a failed call changes nothing
   }
   switch (op_.kind) {
     case K::kOpen:
       return Open(ignored);
-    case K::kWrite: {
-      InodeId id = kNoInode;
-      Status st = FdInode(&id, ignored);
-      if (!st.ok() || *ignored) return st;
-      if (s_.Find(id)->type != FileType::kRegular) return Fail("writes to a non-regular file");
-      if (op_.offset < 0) return Fail("negative offset");
-      uint64_t n = static_cast<uint64_t>(op_.result);
-      // The recorder could not carry the bytes (a gap names the file, which
-      // crash states then do not claim to know): nothing to replay.
-      if (n > 0 && op_.data.empty()) return Status::Ok();
-      if (n > op_.data.size()) return Fail("recorded fewer bytes than it wrote");
-      if (n == 0) return Status::Ok();
-      Effect e;
-      e.kind = EffectKind::kWrite;
-      e.ino = id;
-      e.offset = static_cast<uint64_t>(op_.offset);
-      e.data = op_.data.substr(0, n);
-      Add(std::move(e));
-      AddWriteSync(id, static_cast<uint64_t>(op_.offset), n);
-      return Status::Ok();
-    }
-    case K::kTruncate: {
-      InodeId id = kNoInode;
-      Status st = PathOrFd(&id, ignored);
-      if (!st.ok() || *ignored) return st;
-      if (s_.Find(id)->type != FileType::kRegular) return Fail("truncates a non-regular file");
-      Effect e;
-      e.kind = EffectKind::kTruncate;
-      e.ino = id;
-      e.offset = op_.length;
-      Add(std::move(e));
-      return Status::Ok();
-    }
+    case K::kWrite:
+      return Write(ignored);
+    case K::kTruncate:
+      return Truncate(ignored);
     case K::kFallocate: {
       InodeId id = kNoInode;
       Status st = FdInode(&id, ignored);
       if (!st.ok() || *ignored) return st;
       return Fallocate(id);
     }
-    case K::kRename: {
-      auto from = Rel(op_.path);
-      auto to = Rel(op_.path2);
-      if (!from && !to) {
-        *ignored = true;
-        return Status::Ok();
-      }
-      if (!from || !to) return Fail("renames across the crash domain's boundary");
-      return Rename();
-    }
+    case K::kRename:
+      return Rename(ignored);
     case K::kLink:
       return Link(ignored);
     case K::kUnlink:
-    case K::kRmdir: {
-      auto rel = Rel(op_.path);
-      if (!rel) {
-        *ignored = true;
-        return Status::Ok();
-      }
-      InodeId dir = kNoInode;
-      std::string name;
-      Status st = Parent(*rel, &dir, &name);
-      if (!st.ok()) return st;
-      auto it = s_.Find(dir)->entries.find(name);
-      if (it == s_.Find(dir)->entries.end()) return Fail("the model has no " + *rel);
-      const Inode* n = s_.Find(it->second);
-      bool is_dir = n->type == FileType::kDirectory;
-      if (op_.kind == K::kUnlink && is_dir) return Fail(*rel + " is a directory");
-      if (op_.kind == K::kRmdir && !is_dir) return Fail(*rel + " is not a directory");
-      if (op_.kind == K::kRmdir && !n->entries.empty()) return Fail(*rel + " is not empty");
-      Effect e;
-      e.kind = EffectKind::kUnlink;
-      e.dir = dir;
-      e.name = name;
-      e.ino = it->second;
-      Add(std::move(e));
-      return Status::Ok();
-    }
+    case K::kRmdir:
+      return Unlink(ignored);
     case K::kMkdir:
       return Create(FileType::kDirectory, CreateMode(op_.mode), "");
     case K::kSymlink:
       return Create(FileType::kSymlink, 0777, op_.data);
-    case K::kMknod: {
-      uint32_t fmt = op_.mode & S_IFMT;
-      if (fmt == S_IFIFO) return Create(FileType::kFifo, CreateMode(op_.mode), "");
-      if (fmt == 0 || fmt == S_IFREG) return Create(FileType::kRegular, CreateMode(op_.mode), "");
-      return Fail("device and socket nodes are not modelled");
-    }
-    case K::kChmod: {
-      InodeId id = kNoInode;
-      Status st = PathOrFd(&id, ignored);
-      if (!st.ok() || *ignored) return st;
-      Effect e;
-      e.kind = EffectKind::kChmod;
-      e.ino = id;
-      e.mode = op_.mode & 07777;
-      Add(std::move(e));
-      return Status::Ok();
-    }
+    case K::kMknod:
+      return Mknod();
+    case K::kChmod:
+      return Chmod(ignored);
     case K::kFsync:
-    case K::kFdatasync: {
-      InodeId id = kNoInode;
-      Status st = FdInode(&id, ignored);
-      if (!st.ok() || *ignored) return st;
-      Effect e;
-      e.kind = failed ? EffectKind::kFailedSync
-                      : (op_.kind == K::kFsync ? EffectKind::kFsync : EffectKind::kFdatasync);
-      e.ino = id;
-      Add(std::move(e));
-      return Status::Ok();
-    }
+    case K::kFdatasync:
+      return Fsync(ignored);
     case K::kSyncfs:
     case K::kSync: {
       Effect e;
@@ -147,14 +64,7 @@ Status OpResolver::Resolve(bool* ignored) {
       return Status::Ok();
     }
     case K::kMeta:
-      if (s_.root_.empty() && !op_.path.empty()) s_.SetRoot(op_.path);
-      for (size_t pos = 0; pos < op_.data.size();) {
-        size_t end = op_.data.find('\n', pos);
-        if (end == std::string::npos) end = op_.data.size();
-        std::string line = op_.data.substr(pos, end - pos);
-        if (line.rfind("umask=", 0) == 0) s_.umask_ = std::strtoul(line.c_str() + 6, nullptr, 8);
-        pos = end + 1;
-      }
+      Meta();
       return Status::Ok();
     case K::kMsync:
       return Msync(ignored);
@@ -171,6 +81,123 @@ Status OpResolver::Resolve(bool* ignored) {
       return Status::Ok();
   }
   return Status::Ok();
+}
+
+Status OpResolver::Write(bool* ignored) {
+  InodeId id = kNoInode;
+  Status st = FdInode(&id, ignored);
+  if (!st.ok() || *ignored) return st;
+  if (s_.Find(id)->type != FileType::kRegular) return Fail("writes to a non-regular file");
+  if (op_.offset < 0) return Fail("negative offset");
+  uint64_t n = static_cast<uint64_t>(op_.result);
+  // The recorder could not carry the bytes (a gap names the file, which
+  // crash states then do not claim to know): nothing to replay.
+  if (n > 0 && op_.data.empty()) return Status::Ok();
+  if (n > op_.data.size()) return Fail("recorded fewer bytes than it wrote");
+  if (n == 0) return Status::Ok();
+  Effect e;
+  e.kind = EffectKind::kWrite;
+  e.ino = id;
+  e.offset = static_cast<uint64_t>(op_.offset);
+  e.data = op_.data.substr(0, n);
+  Add(std::move(e));
+  AddWriteSync(id, static_cast<uint64_t>(op_.offset), n);
+  return Status::Ok();
+}
+
+Status OpResolver::Truncate(bool* ignored) {
+  InodeId id = kNoInode;
+  Status st = PathOrFd(&id, ignored);
+  if (!st.ok() || *ignored) return st;
+  if (s_.Find(id)->type != FileType::kRegular) return Fail("truncates a non-regular file");
+  Effect e;
+  e.kind = EffectKind::kTruncate;
+  e.ino = id;
+  e.offset = op_.length;
+  Add(std::move(e));
+  return Status::Ok();
+}
+
+Status OpResolver::Rename(bool* ignored) {
+  auto from = Rel(op_.path);
+  auto to = Rel(op_.path2);
+  if (!from && !to) {
+    *ignored = true;
+    return Status::Ok();
+  }
+  if (!from || !to) return Fail("renames across the crash domain's boundary");
+  return Rename();
+}
+
+Status OpResolver::Unlink(bool* ignored) {
+  auto rel = Rel(op_.path);
+  if (!rel) {
+    *ignored = true;
+    return Status::Ok();
+  }
+  InodeId dir = kNoInode;
+  std::string name;
+  Status st = Parent(*rel, &dir, &name);
+  if (!st.ok()) return st;
+  auto it = s_.Find(dir)->entries.find(name);
+  if (it == s_.Find(dir)->entries.end()) return Fail("the model has no " + *rel);
+  const Inode* n = s_.Find(it->second);
+  bool is_dir = n->type == FileType::kDirectory;
+  if (op_.kind == OpKind::kUnlink && is_dir) return Fail(*rel + " is a directory");
+  if (op_.kind == OpKind::kRmdir && !is_dir) return Fail(*rel + " is not a directory");
+  if (op_.kind == OpKind::kRmdir && !n->entries.empty()) return Fail(*rel + " is not empty");
+  Effect e;
+  e.kind = EffectKind::kUnlink;
+  e.dir = dir;
+  e.name = name;
+  e.ino = it->second;
+  Add(std::move(e));
+  return Status::Ok();
+}
+
+Status OpResolver::Mknod() {
+  uint32_t fmt = op_.mode & S_IFMT;
+  if (fmt == S_IFIFO) return Create(FileType::kFifo, CreateMode(op_.mode), "");
+  if (fmt == 0 || fmt == S_IFREG) return Create(FileType::kRegular, CreateMode(op_.mode), "");
+  return Fail("device and socket nodes are not modelled");
+}
+
+Status OpResolver::Chmod(bool* ignored) {
+  InodeId id = kNoInode;
+  Status st = PathOrFd(&id, ignored);
+  if (!st.ok() || *ignored) return st;
+  Effect e;
+  e.kind = EffectKind::kChmod;
+  e.ino = id;
+  e.mode = op_.mode & 07777;
+  Add(std::move(e));
+  return Status::Ok();
+}
+
+// fsync and fdatasync; one that failed with EIO is recorded as such (the
+// model decides what survives a failed sync).
+Status OpResolver::Fsync(bool* ignored) {
+  InodeId id = kNoInode;
+  Status st = FdInode(&id, ignored);
+  if (!st.ok() || *ignored) return st;
+  Effect e;
+  e.kind = op_.Failed() ? EffectKind::kFailedSync
+                        : (op_.kind == OpKind::kFsync ? EffectKind::kFsync : EffectKind::kFdatasync);
+  e.ino = id;
+  Add(std::move(e));
+  return Status::Ok();
+}
+
+// A kMeta record: the crash domain's root (when not set) and the umask.
+void OpResolver::Meta() {
+  if (s_.root_.empty() && !op_.path.empty()) s_.SetRoot(op_.path);
+  for (size_t pos = 0; pos < op_.data.size();) {
+    size_t end = op_.data.find('\n', pos);
+    if (end == std::string::npos) end = op_.data.size();
+    std::string line = op_.data.substr(pos, end - pos);
+    if (line.rfind("umask=", 0) == 0) s_.umask_ = std::strtoul(line.c_str() + 6, nullptr, 8);
+    pos = end + 1;
+  }
 }
 
 Status OpResolver::Open(bool* ignored) {

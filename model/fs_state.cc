@@ -362,53 +362,60 @@ std::string Octal(uint32_t m) {
   return b;
 }
 
+// How two entries at the same path differ; nullopt iff they do not.
 std::optional<std::string> DiffEntry(const Entry& a, const Entry& b) {
-  const std::string& p = a.path;
   if (a.first_path != b.first_path) {
     auto say = [](const Entry& e) {
       return e.first_path.empty() ? std::string("its own inode") : "a hard link to " + e.first_path;
     };
-    return p + ": " + say(a) + " vs " + say(b);
+    return say(a) + " vs " + say(b);
   }
   if (!a.first_path.empty()) return std::nullopt;
   const Inode& x = *a.inode;
   const Inode& y = *b.inode;
-  if (x.type != y.type) return p + ": " + TypeName(x.type) + " vs " + TypeName(y.type);
-  if (x.mode != y.mode) return p + ": mode " + Octal(x.mode) + " vs " + Octal(y.mode);
+  if (x.type != y.type) return std::string(TypeName(x.type)) + " vs " + TypeName(y.type);
+  if (x.mode != y.mode) return "mode " + Octal(x.mode) + " vs " + Octal(y.mode);
   if (x.type == FileType::kSymlink && x.data != y.data) {
-    return p + ": symlink to " + x.data + " vs " + y.data;
+    return "symlink to " + x.data + " vs " + y.data;
   }
   if (x.type != FileType::kRegular) return std::nullopt;
   if (x.data.size() != y.data.size()) {
-    return p + ": size " + std::to_string(x.data.size()) + " vs " + std::to_string(y.data.size());
+    return "size " + std::to_string(x.data.size()) + " vs " + std::to_string(y.data.size());
   }
   auto [i, j] = std::mismatch(x.data.begin(), x.data.end(), y.data.begin());
-  if (i != x.data.end()) {
-    return p + ": bytes differ from offset " + std::to_string(i - x.data.begin());
-  }
+  if (i != x.data.end()) return "bytes differ from offset " + std::to_string(i - x.data.begin());
   return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<std::string> Diff(const FsState& a, const FsState& b) {
+std::string StateDifference::Text() const { return (path.empty() ? "(root)" : path) + ": " + how; }
+
+std::optional<StateDifference> FirstDifference(const FsState& a, const FsState& b) {
   const Inode* ra = a.Find(a.root_inode());
   const Inode* rb = b.Find(b.root_inode());
-  if (ra->mode != rb->mode) return "(root): mode " + Octal(ra->mode) + " vs " + Octal(rb->mode);
+  if (ra->mode != rb->mode) return StateDifference{"", "mode " + Octal(ra->mode) + " vs " + Octal(rb->mode)};
   std::vector<Entry> ea = Flatten(a);
   std::vector<Entry> eb = Flatten(b);
   size_t i = 0, j = 0;
   while (i < ea.size() || j < eb.size()) {
     if (j == eb.size() || (i < ea.size() && PathLess(ea[i].path, eb[j].path))) {
-      return ea[i].path + ": only in the first";
+      return StateDifference{ea[i].path, "only in the first"};
     }
-    if (i == ea.size() || PathLess(eb[j].path, ea[i].path))
-      return eb[j].path + ": only in the second";
-    if (auto d = DiffEntry(ea[i], eb[j])) return d;
+    if (i == ea.size() || PathLess(eb[j].path, ea[i].path)) {
+      return StateDifference{eb[j].path, "only in the second"};
+    }
+    if (auto how = DiffEntry(ea[i], eb[j])) return StateDifference{ea[i].path, *how};
     ++i;
     ++j;
   }
   return std::nullopt;
+}
+
+std::optional<std::string> Diff(const FsState& a, const FsState& b) {
+  std::optional<StateDifference> d = FirstDifference(a, b);
+  if (!d) return std::nullopt;
+  return d->Text();
 }
 
 std::optional<InodeId> FsState::BoundInode(uint64_t dev, uint64_t ino) const {

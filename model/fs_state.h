@@ -141,8 +141,18 @@ class FsState {
   std::map<InodeId, uint32_t> bound_;  // inode -> number of bindings naming it
 };
 
-// The first difference between two states, e.g. "queue/active/A: size 10 vs
-// 12" or "queue/x: only in the first"; nullopt iff a == b.
+// Where and how two states first differ: path "queue/active/A" (empty for
+// the root), how "size 10 vs 12" or "only in the first".
+struct StateDifference {
+  std::string path;
+  std::string how;
+  std::string Text() const;  // "queue/active/A: size 10 vs 12"
+};
+
+// The first difference between two states; nullopt iff a == b.
+std::optional<StateDifference> FirstDifference(const FsState& a, const FsState& b);
+
+// FirstDifference(a, b)->Text(); nullopt iff a == b.
 std::optional<std::string> Diff(const FsState& a, const FsState& b);
 
 // Writes `state` into `dir`, which must exist and be empty: names, bytes,

@@ -43,6 +43,14 @@ class OpResolver {
   Status Open(bool* ignored);
   Status PathOrFd(InodeId* id, bool* ignored);
   Status Rename();
+  Status Rename(bool* ignored);  // the boundary checks, then Rename()
+  Status Write(bool* ignored);
+  Status Truncate(bool* ignored);
+  Status Unlink(bool* ignored);  // unlink and rmdir
+  Status Mknod();
+  Status Chmod(bool* ignored);
+  Status Fsync(bool* ignored);   // fsync and fdatasync
+  void Meta();
   Status Link(bool* ignored);
   // Creates `at` (default: the op's path).
   Status Create(FileType type, uint32_t mode, std::string data,

@@ -6,7 +6,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh || exit 1
-opts=(-Db_sanitize=address,undefined -Db_lundef=false)
+# -Wno-maybe-uninitialized: with the sanitizers' instrumentation GCC 12
+# warns falsely inside libstdc++'s <regex> (std::function in _State);
+# every other warning stays an error, as in the plain build.
+opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args=-Wno-maybe-uninitialized)
 if [[ ! -f build-asan/build.ninja ]]; then
   meson setup build-asan "${opts[@]}" >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 else

@@ -178,15 +178,20 @@ std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
   return std::make_unique<ModelSource>(std::move(*initial), run.trace_path, std::move(o));
 }
 
-std::string CheckFidelity(const RecordedRun& run) {
-  if (!run.snapshots.empty() || !ModelAvailable()) return "";
+FidelityResult CheckFidelity(const RecordedRun& run) {
+  FidelityResult r;
+  r.ok = true;
+  if (!run.snapshots.empty() || !ModelAvailable()) return r;
   Status status;
   std::optional<FsState> state = Capture(run.initial_dir, &status);
-  if (!state) return "recorder gap: cannot read the initial state: " + status.message();
+  if (!state) {
+    r.ok = false;
+    r.gap = "recorder gap: cannot read the initial state: " + status.message();
+    return r;
+  }
   state->SetRoot(run.root);
   FileOpSource ops(run.trace_path);
-  FidelityResult r = CheckFidelity(std::move(*state), &ops, run.trace_path);
-  return r.ok ? "" : r.gap;
+  return CheckFidelity(std::move(*state), &ops, run.trace_path);
 }
 
 CrashStateRef EndStateOf(const RecordedRun& run) {

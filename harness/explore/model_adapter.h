@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "injector/fidelity.h"
+
 namespace aftershock {
 
 // What the recorder leaves for the model.
@@ -89,10 +91,10 @@ std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
 
 // The fidelity check (injector/fidelity.h, the one check): the model's replay
 // of the whole trace onto the initial state must equal the directory the run
-// left (`run.root` now). Returns "" when it does (or without the model), else
-// the first difference ("recorder gap: ..."): crash states of that recording
-// may then be wrong.
-std::string CheckFidelity(const RecordedRun& run);
+// left (`run.root` now). ok when it does (or without the model), else the
+// first difference (gap "recorder gap: ...", and its path when the directory
+// differs): crash states of that recording may then be wrong.
+FidelityResult CheckFidelity(const RecordedRun& run);
 
 // The state the whole run left, no crash: the recorded root as it is now.
 CrashStateRef EndStateOf(const RecordedRun& run);

@@ -25,19 +25,17 @@ namespace fs = std::filesystem;
 // only a note.
 void FindUnproven(const Manifest& m, PlannedRecording* p) {
   const RecordedRun& run = p->rec.run;
-  std::string gap = CheckFidelity(run);
-  const std::string kGapPrefix = "recorder gap: ";
-  if (gap.rfind(kGapPrefix, 0) == 0 &&
-      IsRebuilt(m, gap.substr(kGapPrefix.size(),
-                              gap.find(": ", kGapPrefix.size()) - kGapPrefix.size()))) {
-    p->rec.notes.push_back("ignored (rebuilt by the target): fidelity: " +
-                           gap.substr(kGapPrefix.size()));
-    gap.clear();
+  FidelityResult fidelity = CheckFidelity(run);
+  const std::string inside = run.root + "/";
+  if (!fidelity.ok && fidelity.path.rfind(inside, 0) == 0 &&
+      IsRebuilt(m, fidelity.path.substr(inside.size()))) {
+    p->rec.notes.push_back("ignored (rebuilt by the target): fidelity: " + fidelity.gap);
+    fidelity.ok = true;
   }
   for (const auto& g : UnignoredGaps(run.trace_path, m, run.root)) {
     p->unproven.push_back("recorder gap: " + g);
   }
-  if (!gap.empty()) p->unproven.push_back("fidelity: " + gap);
+  if (!fidelity.ok) p->unproven.push_back("fidelity: " + fidelity.gap);
 }
 
 }  // namespace

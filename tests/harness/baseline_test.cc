@@ -13,9 +13,11 @@ namespace {
 
 // A sink target whose enqueue and deliver are these shell commands.
 std::string Manifest(const ScratchDir& dir, const std::string& enqueue,
-                     const std::string& deliver = "true", const std::string& init = "") {
+                     const std::string& deliver = "true", const std::string& init = "",
+                     const std::string& recover = "") {
   return dir.Write("m.toml", "name = \"broken\"\n[commands]\n" +
                                  (init.empty() ? "" : "init = \"" + init + "\"\n") +
+                                 (recover.empty() ? "" : "recover = \"" + recover + "\"\n") +
                                  "enqueue = \"" + enqueue + "\"\ndeliver = \"" + deliver +
                                  "\"\ntimeout_s = 2\n[mailbox]\nkind = \"sink\"\n");
 }
@@ -97,6 +99,16 @@ TEST(Baseline, DeliverThatNeverDeliversLosesMailWithoutACrash) {
   // Acknowledged (the message is kept), never handed to the sink.
   Checked c = Check(dir, Manifest(dir, "cat > msg.$AFTERSHOCK_ID"));
   ExpectBaselineFailure(c, "the acknowledged mail was not delivered intact (lost: lost m1");
+}
+
+TEST(Baseline, RecoveryThatHangsWithoutAnyCrashIsABrokenTarget) {
+  ScratchDir dir;
+  // shellq delivers correctly, but this recovery never returns, even on the
+  // state a clean run leaves: every crash state would be "recovery-failed"
+  // for a reason no crash caused.
+  const std::string q = std::string("sh ") + AFTERSHOCK_SOURCE_DIR + "/targets/test/shellq.sh";
+  Checked c = Check(dir, Manifest(dir, q + " enqueue", q + " deliver", q + " init", "sleep 300"));
+  ExpectBaselineFailure(c, "recover timed out after 2 s");
 }
 
 TEST(Baseline, FailingInitShowsItsOutputAndExits2) {
