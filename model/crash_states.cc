@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstdio>
 #include <random>
 
@@ -115,6 +116,11 @@ bool CrashStateGenerator::ReadOp(Op* op) {
     if (!err.empty()) status_ = Status::Error(err);
     return false;
   }
+  // The trace's total order: every source hands ops in seq order (a file
+  // source puts records back in order or fails), which the pending window
+  // and the crash points rely on.
+  assert(next->seq >= last_read_seq_);
+  last_read_seq_ = next->seq;
   *op = std::move(*next);
   return true;
 }
@@ -126,6 +132,7 @@ bool CrashStateGenerator::CountCandidates() {
     if (IsCandidate(op) && WithinLimits(op)) ++count;
   }
   if (!status_.ok()) return false;
+  last_read_seq_ = 0;
   if (!source_->Rewind()) {
     status_ = Status::Error("the random strategy reads the trace twice, and it cannot restart");
     return false;
@@ -198,6 +205,8 @@ bool CrashStateGenerator::ConsumeOp(const Op& op) {
     ++stats_.forced;
     FoldSettled();
   }
+  // The memory bound: the pending window never holds more than max_window units.
+  assert(window_.size() <= options_.max_window);
   stats_.max_window_seen = std::max<uint64_t>(stats_.max_window_seen, window_.size());
   return true;
 }

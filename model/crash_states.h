@@ -148,6 +148,7 @@ class CrashStateGenerator {
 
   CrashOptions options_;
   OpSource* source_;
+  uint64_t last_read_seq_ = 0;  // ReadOp's last op: the source's seq order is asserted
   Status status_;
   CrashStats stats_;
   FsState tracking_;  // every op applied (strict)
