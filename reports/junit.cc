@@ -1,5 +1,6 @@
 #include <cstdio>
 
+#include "reports/findings.h"
 #include "reports/writers.h"
 
 namespace aftershock {
@@ -42,6 +43,43 @@ std::string Seconds(double s) {
   return buf;
 }
 
+// The "findings" testsuite: one testcase per root cause (reports/findings.h),
+// failing unless every violation it explains was expected. Adds to the totals.
+std::string FindingsSuite(const Report& r, int* tests, int* failures) {
+  std::vector<Finding> findings = FindFindings(r);
+  if (findings.empty()) return "";
+  std::string cases;
+  int f_count = 0;
+  for (const Finding& f : findings) {
+    const FindingPlace& p = f.places.front();
+    const ViolationGroup& g = r.scenarios[p.scenario].models[p.model].groups[p.group];
+    std::string name = std::string(VerdictName(f.verdict)) + ": " + f.title;
+    std::string where = std::to_string(f.states) + " state(s) in ";
+    for (size_t i = 0; i < f.scenarios.size(); ++i) where += (i ? ", " : "") + f.scenarios[i];
+    where += " under ";
+    for (size_t i = 0; i < f.models.size(); ++i) where += (i ? ", " : "") + f.models[i];
+    std::string body = where + "\nfingerprint " + f.fingerprint + "\nculprit " +
+                       g.evidence.culprit.Site() + "\nstate " + g.example_state + ": " +
+                       g.example_description + "\n" + g.example_detail +
+                       "\nreproduce: " + g.reproduce;
+    cases += "    <testcase classname=\"findings\" name=\"" + Xml(name) + "\">\n";
+    if (!f.expected) {
+      ++f_count;
+      cases += "      <failure message=\"" + Xml(where + ", e.g. " + g.example_state + ": " +
+                                               g.example_detail) +
+               "\">" + Xml(body) + "</failure>\n";
+    } else {
+      cases += "      <system-out>" + Xml("expected by the scenario\n" + body) + "</system-out>\n";
+    }
+    cases += "    </testcase>\n";
+  }
+  *tests += static_cast<int>(findings.size());
+  *failures += f_count;
+  return "  <testsuite name=\"findings\" tests=\"" + std::to_string(findings.size()) +
+         "\" failures=\"" + std::to_string(f_count) + "\" errors=\"0\">\n" + cases +
+         "  </testsuite>\n";
+}
+
 }  // namespace
 
 std::string ReportToJunit(const Report& r) {
@@ -62,7 +100,7 @@ std::string ReportToJunit(const Report& r) {
       std::string cls = s.name + "." + m.model;
       std::string cases;
       int t = 0, f = 0;
-      // One testcase for the expectations, one per violation group.
+      // One testcase for the expectations; violations are findings (below).
       ++t;
       cases += "    <testcase classname=\"" + Xml(cls) + "\" name=\"expectations\" time=\"" +
                Seconds(m.seconds) + "\">\n";
@@ -82,28 +120,6 @@ std::string ReportToJunit(const Report& r) {
         cases += "      <system-out>" + Xml(why) + "</system-out>\n";
       }
       cases += "    </testcase>\n";
-      for (const auto& g : m.groups) {
-        ++t;
-        std::string name = std::string(VerdictName(g.verdict)) + ": " + g.cause;
-        cases += "    <testcase classname=\"" + Xml(cls) + "\" name=\"" + Xml(name) + "\">\n";
-        // A violation group is a failure unless the scenario expected it.
-        if (IsViolation(g.verdict) && !g.expected) {
-          ++f;
-          cases += "      <failure message=\"" +
-                   Xml(std::to_string(g.count) + " state(s), e.g. " + g.example_state + ": " +
-                       g.example_detail) +
-                   "\">" +
-                   Xml("state " + g.example_state + ": " + g.example_description + "\n" +
-                       g.example_detail + "\nreproduce: " + g.reproduce) +
-                   "</failure>\n";
-        } else {
-          cases += "      <system-out>" +
-                   Xml(std::to_string(g.count) + " state(s), e.g. " + g.example_state + ": " +
-                       g.example_detail + "\nreproduce: " + g.reproduce) +
-                   "</system-out>\n";
-        }
-        cases += "    </testcase>\n";
-      }
       tests += t;
       failures += f;
       suites += "  <testsuite name=\"" + Xml(cls) + "\" tests=\"" + std::to_string(t) +
@@ -115,6 +131,7 @@ std::string ReportToJunit(const Report& r) {
                 cases + "  </testsuite>\n";
     }
   }
+  suites += FindingsSuite(r, &tests, &failures);
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"aftershock\" tests=\"" +
          std::to_string(tests) + "\" failures=\"" + std::to_string(failures) + "\" errors=\"" +
          std::to_string(errors) + "\" time=\"" + Seconds(r.seconds) + "\">\n" + suites +

@@ -2,7 +2,10 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <algorithm>
 #include <nlohmann/json.hpp>
+
+#include "reports/findings.h"
 
 namespace aftershock {
 namespace {
@@ -79,11 +82,6 @@ std::string GitRoot(const std::string& file) {
   return "";
 }
 
-std::string Level(const ViolationGroup& g) {
-  if (!IsViolation(g.verdict)) return "note";
-  return g.expected ? "warning" : "error";
-}
-
 }  // namespace
 
 namespace {
@@ -132,6 +130,78 @@ std::string SarifUri(const std::string& file, const std::string& root, bool* rel
   return PercentEncode(f.generic_string());
 }
 
+namespace {
+
+// Where group `g` points: its culprit's source line, or else the scenario
+// file; null when neither is known. Sets *root from the culprit when empty.
+json GroupLocation(const ScenarioResult& s, const ViolationGroup& g, std::string* root) {
+  const Culprit& c = g.evidence.culprit;
+  if (c.HasSource()) {
+    if (root->empty()) *root = GitRoot(c.file);
+    bool relative = false;
+    json artifact = {{"uri", SarifUri(c.file, *root, &relative)}};
+    if (relative && !root->empty()) artifact["uriBaseId"] = "SRCROOT";
+    json location = {{"physicalLocation",
+                      {{"artifactLocation", artifact}, {"region", {{"startLine", c.line}}}}}};
+    if (!c.function.empty())
+      location["logicalLocations"] = {{{"fullyQualifiedName", c.function}, {"kind", "function"}}};
+    location["message"] = {{"text", "op " + std::to_string(c.seq) + " (" + c.role + "): " + c.op +
+                                        " [scenario " + s.name + "]"}};
+    return location;
+  }
+  if (s.file.empty() || s.file[0] == '(') return nullptr;
+  bool relative = false;
+  std::string scen_root = root->empty() ? GitRoot(fs::absolute(s.file).string()) : *root;
+  json artifact = {{"uri", SarifUri(fs::absolute(s.file).string(), scen_root, &relative)}};
+  if (relative && !scen_root.empty() && scen_root == *root) artifact["uriBaseId"] = "SRCROOT";
+  return {{"physicalLocation", {{"artifactLocation", artifact}}},
+          {"message", {{"text", "scenario " + s.name}}}};
+}
+
+// One result per finding (reports/findings.h): its primary place as the
+// location, every other place as a related location, and a fingerprint
+// that names the root cause, not the machine, folder or line.
+json FindingResult(const Report& r, const Finding& f, std::string* root) {
+  auto group = [&](const FindingPlace& p) -> const ViolationGroup& {
+    return r.scenarios[p.scenario].models[p.model].groups[p.group];
+  };
+  const ViolationGroup& g = group(f.places.front());
+  const Evidence& e = g.evidence;
+  std::string text = f.title + ". " + std::to_string(f.states) + " state(s) in " +
+                     std::to_string(f.scenarios.size()) + " scenario(s) under " +
+                     std::to_string(f.models.size()) + " model(s). Example: " +
+                     (e.root_cause.empty() ? g.cause + ": " + g.example_detail : e.root_cause) +
+                     " [reproduce: " + g.reproduce + "]";
+  json location = GroupLocation(r.scenarios[f.places.front().scenario], g, root);
+  // Every other place once, and none that repeats the location.
+  std::vector<json> seen = {location};
+  json related = json::array();
+  for (size_t i = 1; i < f.places.size(); ++i) {
+    json loc = GroupLocation(r.scenarios[f.places[i].scenario], group(f.places[i]), root);
+    if (loc.is_null() || std::find(seen.begin(), seen.end(), loc) != seen.end()) continue;
+    seen.push_back(loc);
+    loc["id"] = static_cast<int>(related.size());
+    related.push_back(loc);
+  }
+  json result = {{"ruleId", kRules[RuleIndex(f.verdict)].id},
+                 {"ruleIndex", RuleIndex(f.verdict)},
+                 {"level", f.expected ? "warning" : "error"},
+                 {"message", {{"text", text}}},
+                 {"partialFingerprints", {{"aftershockFinding/v1", f.fingerprint}}},
+                 {"properties",
+                  {{"scenarios", f.scenarios},
+                   {"models", f.models},
+                   {"states", f.states},
+                   {"exampleState", g.example_state},
+                   {"expected", f.expected},
+                   {"reproduce", g.reproduce}}}};
+  if (!location.is_null()) result["locations"] = json::array({location});
+  if (!related.empty()) result["relatedLocations"] = related;
+  return result;
+}
+
+}  // namespace
+
 std::string ReportToSarif(const Report& r, const SarifOptions& options) {
   json rules = json::array();
   for (const Rule& rule : kRules) {
@@ -154,53 +224,9 @@ std::string ReportToSarif(const Report& r, const SarifOptions& options) {
   for (const auto& s : r.scenarios) {
     for (const auto& m : s.models) {
       if (m.inconclusive) results.push_back(InconclusiveResult(s, m, root));
-      for (const auto& g : m.groups) {
-        const Evidence& e = g.evidence;
-        std::string text = e.root_cause.empty() ? g.cause + ": " + g.example_detail : e.root_cause;
-        text += " [scenario " + s.name + ", model " + m.model + ", " + std::to_string(g.count) +
-                " state" + (g.count == 1 ? "" : "s") + "; reproduce: " + g.reproduce + "]";
-        json location;
-        if (e.culprit.HasSource()) {
-          if (root.empty()) root = GitRoot(e.culprit.file);
-          bool relative = false;
-          json artifact = {{"uri", SarifUri(e.culprit.file, root, &relative)}};
-          if (relative && !root.empty()) artifact["uriBaseId"] = "SRCROOT";
-          json physical = {{"artifactLocation", artifact},
-                           {"region", {{"startLine", e.culprit.line}}}};
-          location = {{"physicalLocation", physical}};
-          if (!e.culprit.function.empty())
-            location["logicalLocations"] = {
-                {{"fullyQualifiedName", e.culprit.function}, {"kind", "function"}}};
-          location["message"] = {{"text", "op " + std::to_string(e.culprit.seq) + " (" +
-                                              e.culprit.role + "): " + e.culprit.op}};
-        } else if (!s.file.empty() && s.file[0] != '(') {
-          bool relative = false;
-          std::string scen_root = root.empty() ? GitRoot(fs::absolute(s.file).string()) : root;
-          json artifact = {{"uri", SarifUri(fs::absolute(s.file).string(), scen_root, &relative)}};
-          if (relative && !scen_root.empty() && scen_root == root)
-            artifact["uriBaseId"] = "SRCROOT";
-          location = {{"physicalLocation", {{"artifactLocation", artifact}}}};
-        }
-        json result = {{"ruleId", kRules[RuleIndex(g.verdict)].id},
-                       {"ruleIndex", RuleIndex(g.verdict)},
-                       {"level", Level(g)},
-                       {"message", {{"text", text}}},
-                       {"partialFingerprints",
-                        {{"aftershockGroup/v1",
-                          Fingerprint(s.name + "|" + m.model + "|" +
-                                      std::string(VerdictName(g.verdict)) + "|" + g.cause)}}},
-                       {"properties",
-                        {{"scenario", s.name},
-                         {"model", m.model},
-                         {"states", g.count},
-                         {"exampleState", g.example_state},
-                         {"expected", g.expected},
-                         {"reproduce", g.reproduce}}}};
-        if (!location.is_null()) result["locations"] = json::array({location});
-        results.push_back(result);
-      }
     }
   }
+  for (const Finding& f : FindFindings(r)) results.push_back(FindingResult(r, f, &root));
   json run = {{"tool",
                {{"driver",
                  {{"name", "aftershock"},

@@ -1,5 +1,6 @@
 #include <cstdio>
 
+#include "reports/findings.h"
 #include "reports/writers.h"
 
 namespace aftershock {
@@ -47,6 +48,30 @@ std::vector<std::string> Cells(const Row& r) {
           r.phantom,  r.failed, r.dup,    r.dup_rate, r.result};
 }
 
+std::string Join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// "## 2 findings": one item per root cause, before any table.
+std::string FindingsSection(const Report& r) {
+  std::vector<Finding> findings = FindFindings(r);
+  std::string md = "## " + FindingsHeadline(findings) + "\n\n";
+  for (size_t i = 0; i < findings.size(); ++i) {
+    const Finding& f = findings[i];
+    const FindingPlace& p = f.places.front();
+    const ViolationGroup& g = r.scenarios[p.scenario].models[p.model].groups[p.group];
+    std::string site = g.evidence.culprit.Site();
+    md += std::to_string(i + 1) + ". **" + std::string(VerdictName(f.verdict)) + "**" +
+          (f.expected ? " (expected)" : "") + ": " + f.title + ". " + std::to_string(f.states) +
+          " state(s) in " + Join(f.scenarios) + " under " + Join(f.models) +
+          (site.empty() ? "" : "; culprit `" + site + "`") + ". Example `" + g.example_state +
+          "`; reproduce: `" + g.reproduce + "`\n";
+  }
+  return md + (findings.empty() ? "" : "\n");
+}
+
 }  // namespace
 
 std::string SummaryTable(const Report& r) {
@@ -83,6 +108,7 @@ std::string ReportToMarkdown(const Report& r) {
   md += "aftershock " + r.aftershock_version + ", seed " + std::to_string(r.seed) + ", started " +
         r.started_utc + ", " + Rate(r.seconds) + " s\n\n";
   md += "Details per violation (culprit op, source line, trace, files): [report.html](report.html)\n\n";
+  md += FindingsSection(r);
   md +=
       "| scenario | model | states | unique | lost | corrupt | phantom | recovery-failed | "
       "duplicate | dup rate | result |\n";

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "harness/explore/model_adapter.h"
+#include "reports/findings.h"
 #include "reports/writers.h"
 
 namespace aftershock {
@@ -104,6 +105,30 @@ class TerminalObserver : public RunObserver {
   std::unique_ptr<ProgressLine> line_;
 };
 
+std::string Joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// "2 findings (1 unexpected, 1 expected)", then one line per root cause with
+// the states, scenarios and models it explains (reports/findings.h).
+std::string FindingsText(const Report& report) {
+  std::vector<Finding> findings = FindFindings(report);
+  std::string out = FindingsHeadline(findings) + "\n";
+  for (size_t i = 0; i < findings.size(); ++i) {
+    const Finding& f = findings[i];
+    const FindingPlace& p = f.places.front();
+    const ViolationGroup& g = report.scenarios[p.scenario].models[p.model].groups[p.group];
+    std::string site = g.evidence.culprit.Site();
+    out += "  " + std::to_string(i + 1) + ". " + std::string(VerdictName(f.verdict)) +
+           (f.expected ? " (expected)" : "") + ": " + f.title + "\n     " +
+           std::to_string(f.states) + " state(s) in " + Joined(f.scenarios) + " under " +
+           Joined(f.models) + (site.empty() ? "" : "; culprit " + site) + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& options,
@@ -112,8 +137,9 @@ int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& optio
   RunOutcome outcome = ExploreScenarios(scenarios, options, &observer, report);
   for (const auto& e : outcome.errors) std::fprintf(stderr, "%s\n", e.c_str());
   if (outcome.reports_written && options.verbosity > 0) {
-    std::printf("\n%s\nreports: %s/{report.json,report.html,results.sarif,junit.xml,summary.md}\n",
-                SummaryTable(*report).c_str(), options.out_dir.c_str());
+    std::printf("\n%s\n%s\nreports: %s/{report.json,report.html,results.sarif,junit.xml,summary.md}\n",
+                FindingsText(*report).c_str(), SummaryTable(*report).c_str(),
+                options.out_dir.c_str());
   }
   switch (outcome.status) {
     case RunStatus::kHeld:

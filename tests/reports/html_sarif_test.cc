@@ -64,7 +64,7 @@ TEST(Html, ChartHasOneBarPerCrashPoint) {
   EXPECT_EQ(html_internal::CrashPointChart(empty, "x"), "");
 }
 
-TEST(Sarif, OneResultPerGroupAtTheCulpritLineRelativeToTheSourceRoot) {
+TEST(Sarif, OneResultPerFindingAtTheCulpritLineRelativeToTheSourceRoot) {
   json doc = json::parse(ReportToSarif(SampleReport("/src/queue/enqueue.cc", 88), {"/src"}));
   EXPECT_EQ(doc["version"], "2.1.0");
   const json& run = doc["runs"][0];
@@ -78,7 +78,9 @@ TEST(Sarif, OneResultPerGroupAtTheCulpritLineRelativeToTheSourceRoot) {
   EXPECT_EQ(loc["artifactLocation"]["uriBaseId"], "SRCROOT");
   EXPECT_EQ(loc["region"]["startLine"], 88);
   EXPECT_EQ(run["originalUriBaseIds"]["SRCROOT"]["uri"], "file:///src/");
-  EXPECT_EQ(res["message"]["text"].get<std::string>().rfind("lost m1 to bob@remote: op 2", 0), 0u);
+  EXPECT_NE(res["message"]["text"].get<std::string>().find("lost m1 to bob@remote: op 2"),
+            std::string::npos);
+  EXPECT_EQ(res["partialFingerprints"]["aftershockFinding/v1"].get<std::string>().size(), 16u);
 }
 
 TEST(Sarif, UnexpectedViolationIsAnError) {
