@@ -135,10 +135,12 @@ std::string Workload(const Evidence& e) {
   return h + "</ol>";
 }
 
-std::string CulpritBox(const Culprit& c) {
+// `allowed`: the group is no violation (a duplicate is allowed): the op is
+// where it happened, not a culprit.
+std::string CulpritBox(const Culprit& c, bool allowed) {
   if (!c.known) return "";
   std::string site = c.Site();
-  return "<div class=\"culprit\"><b>Culprit:</b> op " + std::to_string(c.seq) + " (" +
+  return "<div class=\"culprit\"><b>" + std::string(allowed ? "At" : "Culprit") + ":</b> op " + std::to_string(c.seq) + " (" +
          HtmlEscape(c.role) + ") <code>" + HtmlEscape(c.op) + "</code><br><b>Call site:</b> " +
          (site.empty() ? "<span class=\"meta\"><span>unknown (no module or no debug "
                          "information)</span></span>"
@@ -153,16 +155,21 @@ std::string GroupSection(const ScenarioResult& s, const ModelResult& m, const Vi
   (void)s;
   (void)m;
   const Evidence& e = g.evidence;
-  std::string h = "<section class=\"group" + std::string(g.expected ? " expected-group" : "") +
+  const bool allowed = !IsViolation(g.verdict);
+  std::string h = "<section class=\"group" +
+                  std::string(allowed ? " allowed-group" : g.expected ? " expected-group" : "") +
                   "\" id=\"" + anchor + "\">";
   h += "<h3><span class=\"badge\" style=\"background:" + std::string(VerdictColor(g.verdict)) +
        "\">" + std::string(VerdictName(g.verdict)) + "</span> &#215;" + std::to_string(g.count) +
        " &#8212; " + HtmlEscape(g.cause) +
-       (g.expected ? " <span class=\"badge expected\">expected by the scenario</span>" : "") +
+       (allowed ? " <span class=\"badge expected\">allowed</span>"
+        : g.expected ? " <span class=\"badge expected\">expected by the scenario</span>"
+                     : "") +
        "</h3>";
   std::string cause = e.root_cause.empty() ? g.example_detail : e.root_cause;
-  h += "<div class=\"cause\"><b>Root cause.</b> " + HtmlEscape(cause) + "</div>";
-  h += CulpritBox(e.culprit);
+  h += "<div class=\"cause\"><b>" + std::string(allowed ? "What happened." : "Root cause.") +
+       "</b> " + HtmlEscape(cause) + "</div>";
+  h += CulpritBox(e.culprit, allowed);
   h += "<p class=\"meta\"><span>example state <b class=\"mono\">" + HtmlEscape(g.example_state) +
        "</b></span><span>" + HtmlEscape(g.example_description) + "</span></p>";
   if (!e.error.empty())

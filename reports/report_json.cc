@@ -3,6 +3,7 @@
 
 #include <optional>
 
+#include "reports/findings.h"
 #include "reports/evidence_json.h"
 #include "reports/json_in.h"
 #include "reports/writers.h"
@@ -66,6 +67,29 @@ json ModelJson(const ModelResult& m) {
 
 }  // namespace
 
+// Derived, for CI consumers: the reader ignores it and recomputes.
+json FindingsJson(const Report& r) {
+  json out = json::array();
+  for (const Finding& f : FindFindings(r)) {
+    json places = json::array();
+    for (const FindingPlace& p : f.places) {
+      places.push_back({{"scenario", r.scenarios[p.scenario].name},
+                        {"model", r.scenarios[p.scenario].models[p.model].model},
+                        {"group", p.group}});
+    }
+    out.push_back({{"title", f.title},
+                   {"verdict", std::string(VerdictName(f.verdict))},
+                   {"expected", f.expected},
+                   {"states", f.states},
+                   {"fingerprint", f.fingerprint},
+                   {"key", f.key},
+                   {"scenarios", f.scenarios},
+                   {"models", f.models},
+                   {"places", places}});
+  }
+  return out;
+}
+
 json ReportToJson(const Report& r) {
   json scenarios = json::array();
   for (const auto& s : r.scenarios) {
@@ -91,6 +115,7 @@ json ReportToJson(const Report& r) {
           {"seconds", r.seconds},
           {"command_line", r.command_line},
           {"passed", r.Passed()},
+          {"findings", FindingsJson(r)},
           {"scenarios", scenarios}};
 }
 

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "reports/html.h"
 #include "reports/sarif.h"
 #include "reports/writers.h"
 
@@ -22,6 +23,7 @@ ViolationGroup Group(Verdict v, const std::string& cause, int64_t count, const s
   g.example_state = "p" + std::to_string(count);
   g.expected = expected;
   g.reproduce = "aftershock replay report.json --state " + g.example_state;
+  g.evidence.present = true;
   Culprit& c = g.evidence.culprit;
   c.known = !function.empty();
   c.file = file;
@@ -135,6 +137,31 @@ TEST(Findings, JunitHasOneFailingTestcasePerUnexpectedFinding) {
       << xml;
   EXPECT_NE(xml.find("fingerprint " + FindFindings(OneBug("/src", 54))[0].fingerprint),
             std::string::npos);
+}
+
+TEST(Findings, HtmlListsThemFirstAndDrawsAllowedDuplicatesNeutral) {
+  std::string html = ReportToHtml(OneBug("/src", 54));
+  size_t findings = html.find("<h2 id=\"findings\">1 finding</h2>");
+  ASSERT_NE(findings, std::string::npos);
+  EXPECT_LT(findings, html.find("<h2>Overview</h2>"));
+  EXPECT_NE(html.find("data-fingerprint=\"" + FindFindings(OneBug("/src", 54))[0].fingerprint),
+            std::string::npos);
+  // The duplicate group (the fourth of posix): neutral, and no "Culprit".
+  size_t dup = html.find("<section class=\"group allowed-group\" id=\"g-0-0-3\">");
+  ASSERT_NE(dup, std::string::npos) << html;
+  size_t end = html.find("</section>", dup);
+  EXPECT_EQ(html.substr(dup, end - dup).find("Culprit"), std::string::npos);
+}
+
+TEST(Findings, ReportJsonCarriesThemAndTheReaderIgnoresThem) {
+  nlohmann::json j = ReportToJson(OneBug("/src", 54));
+  ASSERT_EQ(j["findings"].size(), 1u);
+  EXPECT_EQ(j["findings"][0]["states"], 7);
+  EXPECT_EQ(j["findings"][0]["places"].size(), 4u);
+  Report back;
+  std::string error;
+  ASSERT_TRUE(ReportFromJson(j, &back, &error)) << error;
+  EXPECT_EQ(FindFindings(back)[0].fingerprint, FindFindings(OneBug("/src", 54))[0].fingerprint);
 }
 
 TEST(Findings, CausesSplitAlongTheirGrammar) {
