@@ -4,10 +4,17 @@
 
 namespace aftershock {
 
+std::string Culprit::ShortFunction() const {
+  // The parameter list starts at the first '(' that is not operator()'s.
+  size_t from = function.find("operator()");
+  from = from == std::string::npos ? 0 : from + 10;
+  return function.substr(0, function.find('(', from));
+}
+
 std::string Culprit::Site() const {
   if (HasSource()) {
     std::string s = file + ":" + std::to_string(line);
-    if (!function.empty()) s += " (" + function + ")";
+    if (!function.empty()) s += " (" + ShortFunction() + ")";
     return s;
   }
   if (!module.empty() && offset != 0) {

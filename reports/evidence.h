@@ -76,6 +76,8 @@ struct Culprit {
   bool HasSource() const { return line > 0 && !file.empty(); }
   // "queue/enqueue.cc:88 (refqueue::Enqueue)", "module+0x1a2b", or "".
   std::string Site() const;
+  // `function` without its parameter list: "refqueue::WriteAll".
+  std::string ShortFunction() const;
 };
 
 struct Evidence {

@@ -51,7 +51,7 @@ class Sets {
 std::string StableSite(const Culprit& c) {
   if (!c.known) return "";
   auto base = [](const std::string& path) { return path.substr(path.find_last_of('/') + 1); };
-  if (c.HasSource()) return base(c.file) + " " + c.function.substr(0, c.function.find('('));
+  if (c.HasSource()) return base(c.file) + " " + c.ShortFunction();
   if (c.module.empty()) return "";
   char offset[32];
   std::snprintf(offset, sizeof offset, "+0x%llx", static_cast<unsigned long long>(c.offset));
