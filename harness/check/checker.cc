@@ -10,10 +10,12 @@ namespace {
 struct Findings {
   Verdict worst = Verdict::kOk;
   std::string detail;
-  void Add(Verdict v, const std::string& what) {
+  std::string id;  // the message `detail` is about, "" when none or unknown
+  void Add(Verdict v, const std::string& what, const std::string& about = "") {
     if (v > worst || (v == worst && detail.empty())) {
       worst = v;
       detail = what;
+      id = about;
     }
   }
 };
@@ -137,13 +139,13 @@ void JudgeCopy(const DeliveredCopy& d, const CheckInput& in, Tally* t) {
   if (owner) match = MatchDelivered(d, *owner);
   if (!match.intact && InterruptedAppend(d, in, t->acked_ids)) return;
   if (!owner) {
-    t->f.Add(why.worst, why.detail);
+    t->f.Add(why.worst, why.detail, why.id);
     return;
   }
   const Submitted& m = *owner;
   if (!match.intact) {
     t->f.Add(Verdict::kCorrupt,
-             "corrupt copy of " + m.id + " (" + d.where + "): " + match.difference);
+             "corrupt copy of " + m.id + " (" + d.where + "): " + match.difference, m.id);
     return;
   }
   if (!match.normalized.empty()) {
@@ -171,7 +173,7 @@ CheckResult Check(const CheckInput& in) {
   for (const Pair& pair : in.acked) {
     if (t.delivered[pair] == 0) {
       ++result.lost_pairs;
-      f.Add(Verdict::kLost, "lost " + pair.first + " -> " + pair.second);
+      f.Add(Verdict::kLost, "lost " + pair.first + " -> " + pair.second, pair.first);
     }
   }
   for (const auto& [pair, n] : t.delivered) {
@@ -191,6 +193,7 @@ CheckResult Check(const CheckInput& in) {
   result.normalized.assign(t.normalized.begin(), t.normalized.end());
   result.verdict = f.worst;
   result.detail = f.detail;
+  result.message_id = f.id;
   return result;
 }
 

@@ -51,6 +51,9 @@ struct CheckInput {
 struct CheckResult {
   Verdict verdict = Verdict::kOk;
   std::string detail;  // the first finding of the verdict's kind, one line
+  // The message that finding is about (lost, corrupt), "" otherwise: the
+  // culprit must be an op on its file (harness/explore/crash_cause.h).
+  std::string message_id;
   bool has_duplicate = false;
   int64_t lost_pairs = 0;
   int64_t duplicate_pairs = 0;

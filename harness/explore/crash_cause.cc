@@ -22,20 +22,65 @@ std::string PathPattern(const std::string& path, const std::string& root) {
 
 }  // namespace
 
+void MessageFiles::Add(const Op& op) {
+  static const std::string kHeader = "X-Aftershock-Id: ";
+  if (op.Failed()) return;
+  if (op.kind == OpKind::kWrite) {
+    for (size_t at = op.data.find(kHeader); at != std::string::npos;
+         at = op.data.find(kHeader, at + 1)) {
+      size_t from = at + kHeader.size();
+      size_t end = op.data.find_first_of("\r\n", from);
+      if (end == std::string::npos) break;  // cut short: not a whole header
+      paths_[op.data.substr(from, end - from)].insert(op.path);
+    }
+    return;
+  }
+  if ((op.kind == OpKind::kRename || op.kind == OpKind::kLink) && !op.path2.empty()) {
+    for (auto& [id, paths] : paths_) {
+      if (paths.count(op.path)) paths.insert(op.path2);
+    }
+  }
+}
+
+const std::set<std::string>* MessageFiles::PathsOf(const std::string& id) const {
+  auto it = paths_.find(id);
+  return it == paths_.end() || it->second.empty() ? nullptr : &it->second;
+}
+
+std::optional<uint64_t> BlamedSeq(
+    const std::vector<uint64_t>& candidates, const MessageFiles& files, const std::string& id,
+    const std::function<std::pair<std::string, std::string>(uint64_t)>& paths_of) {
+  if (candidates.empty()) return std::nullopt;
+  const std::set<std::string>* held = id.empty() ? nullptr : files.PathsOf(id);
+  if (held == nullptr) return candidates.front();
+  for (uint64_t seq : candidates) {
+    auto [path, path2] = paths_of(seq);
+    if (held->count(path) || (!path2.empty() && held->count(path2))) return seq;
+  }
+  return std::nullopt;
+}
+
 void OpIndex::Load(const std::string& trace_path, const std::string& root) {
   TraceReader reader(trace_path);
   while (auto op = reader.Next()) {
+    files_.Add(*op);
     if (op->kind == OpKind::kMark || op->path.compare(0, root.size() + 1, root + "/") != 0) {
       continue;
     }
-    ops_[op->seq] = {op->kind, op->path};
+    ops_[op->seq] = {op->kind, op->path, op->path2};
   }
 }
+
+std::pair<std::string, std::string> OpIndex::PathsOf(uint64_t seq) const {
+  auto it = ops_.find(seq);
+  if (it == ops_.end()) return {"", ""};
+  return {it->second.path, it->second.path2};
+}
+
 std::string OpIndex::Describe(uint64_t seq, const std::string& root) const {
   auto it = ops_.find(seq);
   if (it == ops_.end()) return "";
-  return std::string(trace::KindName(it->second.first)) + " " +
-         PathPattern(it->second.second, root);
+  return std::string(trace::KindName(it->second.kind)) + " " + PathPattern(it->second.path, root);
 }
 std::string OpIndex::DescribeBefore(uint64_t seq, const std::string& root) const {
   auto it = ops_.lower_bound(seq);
@@ -45,13 +90,14 @@ std::string OpIndex::DescribeBefore(uint64_t seq, const std::string& root) const
 }
 
 std::string Cause(const CrashStateRef& s, const OpIndex& ops, const MailFacts& facts,
-                  const std::string& root, uint64_t end_seq) {
+                  const std::string& root, uint64_t end_seq, const std::string& message_id) {
   auto op = [&](uint64_t seq) {
     std::string d = ops.Describe(seq, root);
     return d.empty() ? "op " + std::to_string(seq) : d;
   };
-  if (!s.dropped_seqs.empty()) return "dropped " + op(s.dropped_seqs.front());
-  if (!s.torn_seqs.empty()) return "torn " + op(s.torn_seqs.front());
+  auto paths = [&](uint64_t seq) { return ops.PathsOf(seq); };
+  if (auto d = BlamedSeq(s.dropped_seqs, ops.files(), message_id, paths)) return "dropped " + op(*d);
+  if (auto t = BlamedSeq(s.torn_seqs, ops.files(), message_id, paths)) return "torn " + op(*t);
   if (!s.lost_seqs.empty()) return "lost to a failed fsync: " + op(s.lost_seqs.front());
   if (end_seq != 0 && s.crash_seq >= end_seq) return "no crash: the state the whole run left";
   std::string step = facts.StepAt(s.crash_seq);

@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "harness/explore/crash_cause.h"
+
 namespace aftershock {
 namespace {
 
@@ -297,16 +299,28 @@ struct Blame {
   std::string role;
 };
 
+// The blame rule (crash_cause.h, BlamedSeq), as Cause applies it to group
+// the state: a dropped or torn op on the lost or corrupt message's file.
 Blame Blamed(const CauseInput& in, const std::vector<uint64_t>& lost) {
   const std::vector<Op>& ops = *in.ops;
   Blame b;
+  std::vector<uint64_t> candidates;
   for (uint64_t s : lost) {
     const Op* op = FindSeq(ops, s);
-    if (op != nullptr && !IsEvent(op->kind)) {
-      b.op = op;
-      break;
-    }
+    if (op != nullptr && !IsEvent(op->kind)) candidates.push_back(s);
   }
+  MessageFiles files;
+  for (const Op& op : ops) {
+    if (op.seq >= in.crash_seq) break;
+    files.Add(op);
+  }
+  const MailFinding* f = MainFinding(in);
+  std::string id = f != nullptr && (f->kind == "lost" || f->kind == "corrupted") ? f->id : "";
+  auto paths = [&](uint64_t seq) {
+    const Op* op = FindSeq(ops, seq);
+    return std::make_pair(op->path, op->path2);
+  };
+  if (auto seq = BlamedSeq(candidates, files, id, paths)) b.op = FindSeq(ops, *seq);
   if (b.op != nullptr) {
     bool torn =
         std::find(in.torn_seqs.begin(), in.torn_seqs.end(), b.op->seq) != in.torn_seqs.end();

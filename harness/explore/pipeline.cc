@@ -186,7 +186,7 @@ bool Walker::CheckState(const CrashStateRef& state, const CrashPoint& point,
     return false;
   }
   CheckResult r = Check(input);
-  *entry = {r.verdict, r.detail, r.has_duplicate, r.normalized};
+  *entry = {r.verdict, r.detail, r.has_duplicate, r.message_id, r.normalized};
   cache_->Put(key, *entry);
   return true;
 }
@@ -264,7 +264,8 @@ void Walker::Worker(int k) {
     bool cached = false;
     std::string trace = nested_ ? RecoveryTracePath(scratch) : "";
     if (!CheckState(*state, point, scratch, trace, &entry, &cached)) return;
-    std::string cause = Cause(*state, ops_, *plan_.facts, root, plan_.recording->run.final_seq);
+    std::string cause = Cause(*state, ops_, *plan_.facts, root, plan_.recording->run.final_seq,
+                              entry.message_id);
     if (!Visit(*state, entry, cached, cause, nullptr)) return;
     if (nested_ && !WalkNested(*state, point, scratch, cause)) return;
   }

@@ -73,6 +73,7 @@ class VerdictCache {
     Verdict verdict = Verdict::kOk;
     std::string detail;
     bool has_duplicate = false;
+    std::string message_id;  // CheckResult::message_id
     // Kinds of legitimate rewrite the state's intact copies showed (none:
     // empty); see CheckResult::normalized.
     std::vector<std::string> normalized;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 
+#include "harness/explore/crash_cause.h"
 #include "tests/reports/report_fixtures.h"
 
 namespace aftershock {
@@ -213,6 +214,79 @@ TEST(RootCause, RootIsStrippedFromPathsButOtherPathsStay) {
   EXPECT_EQ(RelativeToRoot("/r/queue/A", "/r"), "queue/A");
   EXPECT_EQ(RelativeToRoot("/r", "/r"), ".");
   EXPECT_EQ(RelativeToRoot("/rx/A", "/r"), "/rx/A");
+}
+
+}  // namespace
+}  // namespace aftershock
+
+namespace aftershock {
+namespace {
+
+// The blame rule: m1 was acknowledged in queue/A; the crash drops a write of
+// m2 (unacknowledged, another file) first and then the unlink that removed
+// m1's only name. The loss of m1 is the unlink's, never m2's write's.
+std::vector<Op> TwoMessagesAndAnEarlyUnlink() {
+  OpBuilder b(kRoot);
+  b.Mark("step", "enqueue m1");
+  b.OpenCreate("queue/A", 3, 7);
+  b.Write(3, "queue/A", 7, "Message-ID: <1@x>\nX-Aftershock-Id: m1\n\nbody\n");  // seq 3
+  b.Fsync(3, "queue/A", 7);
+  b.Close(3);
+  b.Mark("ack", "m1 bob@remote");
+  b.Mark("step", "enqueue m2");
+  b.OpenCreate("queue/B", 4, 8);
+  b.Write(4, "queue/B", 8, "Message-ID: <2@x>\nX-Aftershock-Id: m2\n\nbody\n");  // seq 10
+  b.Mark("step", "restart");
+  b.Unlink("queue/A");  // seq 12
+  b.Close(4);
+  return b.ops();
+}
+
+uint64_t SeqOf(const std::vector<Op>& ops, OpKind kind, const std::string& rel) {
+  for (const Op& op : ops) {
+    if (op.kind == kind && op.path == std::string(kRoot) + "/" + rel) return op.seq;
+  }
+  ADD_FAILURE() << "no such op: " << rel;
+  return 0;
+}
+
+TEST(Blame, TheCulpritIsAnOpOnTheLostMessagesOwnFile) {
+  std::vector<Op> ops = TwoMessagesAndAnEarlyUnlink();
+  const uint64_t write_m2 = SeqOf(ops, OpKind::kWrite, "queue/B");
+  const uint64_t unlink_m1 = SeqOf(ops, OpKind::kUnlink, "queue/A");
+  ASSERT_LT(write_m2, unlink_m1);
+  Evidence e;
+  DeriveEvidence(Input(ops, ops.back().seq + 1, {write_m2, unlink_m1}), nullptr, &e);
+  ASSERT_TRUE(e.culprit.known);
+  EXPECT_EQ(e.culprit.seq, unlink_m1) << e.root_cause;
+  // Grouping applies the same rule (crash_cause.h).
+  MessageFiles files;
+  for (const Op& op : ops) files.Add(op);
+  auto paths = [&](uint64_t seq) {
+    for (const Op& op : ops) {
+      if (op.seq == seq) return std::make_pair(op.path, op.path2);
+    }
+    return std::make_pair(std::string(), std::string());
+  };
+  EXPECT_EQ(BlamedSeq({write_m2, unlink_m1}, files, "m1", paths), unlink_m1);
+  EXPECT_EQ(BlamedSeq({write_m2, unlink_m1}, files, "m2", paths), write_m2);
+  // Where m1 lived is known and no dropped op touches it: the crash point.
+  EXPECT_EQ(BlamedSeq({write_m2}, files, "m1", paths), std::nullopt);
+  // Nothing known of the message: the first dropped op, as before.
+  EXPECT_EQ(BlamedSeq({write_m2, unlink_m1}, files, "m9", paths), write_m2);
+}
+
+TEST(Blame, ARenameOrLinkCarriesTheMessageToItsNewName) {
+  OpBuilder b(kRoot);
+  b.OpenCreate("incoming/A", 3, 7);
+  b.Write(3, "incoming/A", 7, "X-Aftershock-Id: m1\n\nbody\n");
+  b.Rename("incoming/A", "active/A");
+  MessageFiles files;
+  for (const Op& op : b.ops()) files.Add(op);
+  ASSERT_NE(files.PathsOf("m1"), nullptr);
+  EXPECT_EQ(files.PathsOf("m1")->count(std::string(kRoot) + "/active/A"), 1u);
+  EXPECT_EQ(files.PathsOf("m1")->count(std::string(kRoot) + "/incoming/A"), 1u);
+  EXPECT_EQ(files.PathsOf("m2"), nullptr);
 }
 
 }  // namespace
