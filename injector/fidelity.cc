@@ -64,6 +64,7 @@ FidelityResult CheckFidelity(FsState replayed, OpSource* ops, const std::string&
   if (auto d = FirstDifference(replayed, *now)) {
     r.gap = "recorder gap: the trace does not reproduce the directory: " + d->Text();
     r.path = d->path.empty() ? root : root + "/" + d->path;
+    r.name_missing = d->how == "only in the second";
     return r;
   }
   r.ok = true;

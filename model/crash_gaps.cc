@@ -40,6 +40,9 @@ void CrashStateGenerator::NoteGap(const Op& op) {
 }
 
 std::optional<GapDependence> CrashStateGenerator::DependenceOf(const FsState& state) const {
+  for (const std::string& rel : options_.unknown_files) {
+    if (rel.empty() || state.Lookup(rel)) return GapDependence{0, options_.unknown_reason};
+  }
   if (taints_.empty()) return std::nullopt;
   std::set<InodeId> visible;
   bool walked = false;

@@ -64,6 +64,12 @@ struct CrashOptions {
   // Files (relative to the root; fnmatch patterns, '*' within a name) the
   // target rebuilds on open: a gap on one of them leaves states known.
   std::vector<std::string> gap_rebuilt;
+  // Found after the run, not in the trace (the fidelity check,
+  // injector/fidelity.h): files the trace does not reproduce, relative to
+  // the root; "" for the whole domain (a name the trace never made). From
+  // the first op on, a state that holds one is not fully known.
+  std::vector<std::string> unknown_files;
+  std::string unknown_reason;  // e.g. "fidelity: q/f: bytes differ from offset 8"
 };
 
 struct TornInfo {

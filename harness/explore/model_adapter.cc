@@ -168,6 +168,8 @@ std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
   o.random_count = static_cast<uint64_t>(options.random_states);
   o.root = run.root;
   o.gap_rebuilt = rebuilt;
+  o.unknown_files = run.unknown_files;
+  o.unknown_reason = run.unknown_reason;
   Status status;
   std::optional<FsState> initial = Capture(run.initial_dir, &status);
   if (!initial) {

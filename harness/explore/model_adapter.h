@@ -29,6 +29,10 @@ struct RecordedRun {
   std::vector<std::pair<uint64_t, std::string>> snapshots;
   std::string final_snapshot;  // copy of the root after the last step
   uint64_t final_seq = 0;      // one past the last record
+  // What the fidelity check found the trace does not reproduce
+  // (CrashOptions::unknown_files): crash states holding it are unproven.
+  std::vector<std::string> unknown_files;
+  std::string unknown_reason;
 };
 
 struct ExploreOptions {

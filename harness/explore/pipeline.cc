@@ -35,7 +35,15 @@ void FindUnproven(const Manifest& m, PlannedRecording* p) {
   for (const auto& g : UnignoredGaps(run.trace_path, m, run.root)) {
     p->unproven.push_back("recorder gap: " + g);
   }
-  if (!fidelity.ok) p->unproven.push_back("fidelity: " + fidelity.gap);
+  if (!fidelity.ok) {
+    p->unproven.push_back("fidelity: " + fidelity.gap);
+    // Not in the trace: the model cannot place it, so the states that hold
+    // the file (every state, for a name the trace never made) are unproven.
+    RecordedRun& r = p->rec.run;
+    const bool one_file = !fidelity.name_missing && fidelity.path.rfind(inside, 0) == 0;
+    r.unknown_files.push_back(one_file ? fidelity.path.substr(inside.size()) : "");
+    r.unknown_reason = "fidelity: " + fidelity.gap;
+  }
 }
 
 }  // namespace

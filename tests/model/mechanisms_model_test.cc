@@ -169,6 +169,39 @@ TEST(Gaps, AFileGapTaintsExactlyTheStatesThatHoldTheFile) {
   for (const CrashState& cs : RunGenerator(init, ops, o).states) EXPECT_FALSE(cs.gap) << cs.id;
 }
 
+// A difference the fidelity check found after the run (no kGap record):
+// every state that holds the file is unproven, from the first op on; a name
+// the trace never made leaves no state known.
+TEST(Gaps, AFileTheTraceDoesNotReproduceTaintsEveryStateThatHoldsIt) {
+  FsState init = WithDir("q");
+  TraceBuilder t("/r", &init);
+  int fd = t.Create("q/f");  // 2
+  t.Write(fd, "x");          // 3
+  int g = t.Create("q/g");   // 4
+  t.Write(g, "y");           // 5
+  CrashOptions o;
+  o.model = *PersistenceModel::Parse("posix");
+  o.strategy = Strategy::kOmitOne;
+  o.dedup = false;
+  o.unknown_files = {"q/g"};
+  o.unknown_reason = "fidelity: q/g: bytes differ from offset 0";
+  RunResult r = RunGenerator(init, t.ops(), o);
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  int tainted = 0;
+  for (const CrashState& cs : r.states) {
+    EXPECT_EQ(cs.gap.has_value(), cs.state.Stat("q/g") != nullptr) << cs.id << " " << Render(cs.state);
+    if (cs.gap) {
+      ++tainted;
+      EXPECT_EQ(cs.gap->reason, o.unknown_reason);
+    }
+  }
+  EXPECT_GT(tainted, 0);
+  EXPECT_LT(tainted, static_cast<int>(r.states.size()));
+  EXPECT_EQ(r.stats.unproven, static_cast<uint64_t>(tainted));
+  o.unknown_files = {""};
+  for (const CrashState& cs : RunGenerator(init, t.ops(), o).states) EXPECT_TRUE(cs.gap) << cs.id;
+}
+
 TEST(Gaps, ADomainGapTaintsEveryLaterStateANoneGapNone) {
   FsState init = WithDir("q");
   for (uint32_t scope : {trace::kGapScopeDomain, trace::kGapScopeNone}) {
