@@ -119,17 +119,15 @@ std::string OwnCommandLine() {
   return line;
 }
 
-bool ParseEnvAssignments(const std::vector<std::string>& assignments, EnvList* out,
-                         std::string* error) {
+Status ParseEnvAssignments(const std::vector<std::string>& assignments, EnvList* out) {
   for (const auto& kv : assignments) {
     size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {
-      *error = "--env takes KEY=VALUE, not '" + kv + "'";
-      return false;
+      return Status::Error("--env takes KEY=VALUE, not '" + kv + "'");
     }
     out->emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
   }
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace aftershock
