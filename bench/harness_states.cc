@@ -17,11 +17,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: harness_states SCENARIO MODEL SINK WORKDIR\n");
     return 2;
   }
-  std::string error;
   Scenario s;
   Manifest m;
-  if (!LoadScenario(argv[1], &s, &error) || !LoadManifest(s.target, &m, &error)) {
-    std::fprintf(stderr, "harness_states: %s\n", error.c_str());
+  Status st = LoadScenario(argv[1], &s);
+  if (st.ok()) st = LoadManifest(s.target, &m);
+  if (!st.ok()) {
+    std::fprintf(stderr, "harness_states: %s\n", st.message().c_str());
     return 2;
   }
   ToolPaths tools = FindToolPaths();
@@ -29,15 +30,13 @@ int main(int argc, char** argv) {
   tools.bin.insert(tools.bin.begin(), fs::path(tools.sink).parent_path().string());
   std::string work = argv[4];
   PipelineContext ctx{&s, &m, &tools, work, 1, SilentObserver()};
-  std::unique_ptr<PlannedRecording> rec = RecordPlanned(ctx, work + "/record", nullptr, &error);
-  if (!rec) {
-    std::fprintf(stderr, "harness_states: %s\n", error.c_str());
-    return 1;
-  }
+  std::unique_ptr<PlannedRecording> rec;
+  std::unique_ptr<CrashStateSource> source;
   ExploreOptions options{argv[2], s.strategy, s.seed, s.max_states, s.random_states};
-  std::unique_ptr<CrashStateSource> source = OpenCrashStates(rec->rec.run, options, &error);
-  if (!source) {
-    std::fprintf(stderr, "harness_states: %s\n", error.c_str());
+  st = RecordPlanned(ctx, work + "/record", nullptr, &rec);
+  if (st.ok()) st = OpenCrashStates(rec->rec.run, options, &source);
+  if (!st.ok()) {
+    std::fprintf(stderr, "harness_states: %s\n", st.message().c_str());
     return 1;
   }
   // The explorer's VerdictCache key: what `aftershock run` recovers once.
@@ -48,8 +47,9 @@ int main(int argc, char** argv) {
     if (!state) break;
     ++explored;
     if (!seen.insert(StateKey(*state, PointOf(rec->plan, state->crash_seq))).second) continue;
-    if (!MaterializeCrashState(*state, work + "/states/" + std::to_string(n++), &error)) {
-      std::fprintf(stderr, "harness_states: %s\n", error.c_str());
+    st = MaterializeCrashState(*state, work + "/states/" + std::to_string(n++));
+    if (!st.ok()) {
+      std::fprintf(stderr, "harness_states: %s\n", st.message().c_str());
       return 1;
     }
   }

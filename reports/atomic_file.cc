@@ -11,13 +11,12 @@
 
 namespace aftershock {
 
-bool WriteFileAtomically(const std::string& path, const std::string& bytes, std::string* error) {
+Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
   std::filesystem::path p(path);
   std::string dir = p.parent_path().empty() ? "." : p.parent_path().string();
   std::string tmp = dir + "/." + p.filename().string() + ".tmp" + std::to_string(getpid());
   auto fail = [&](const char* what) {
-    *error = std::string(what) + " " + tmp + ": " + strerror(errno);
-    return false;
+    return Status::Error(std::string(what) + " " + tmp + ": " + strerror(errno));
   };
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return fail("create");
@@ -49,24 +48,22 @@ bool WriteFileAtomically(const std::string& path, const std::string& bytes, std:
     fsync(dfd);
     close(dfd);
   }
-  return true;
+  return Status::Ok();
 }
 
-bool WriteReports(const Report& report, const std::string& dir, std::string* error) {
+Status WriteReports(const Report& report, const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    *error = "cannot create " + dir + ": " + ec.message();
-    return false;
-  }
+  if (ec) return Status::Error("cannot create " + dir + ": " + ec.message());
   // Paths are bytes, JSON is UTF-8: an invalid sequence becomes U+FFFD, not an exception.
   std::string json_text =
       ReportToJson(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  return WriteFileAtomically(dir + "/report.json", json_text, error) &&
-         WriteFileAtomically(dir + "/junit.xml", ReportToJunit(report), error) &&
-         WriteFileAtomically(dir + "/summary.md", ReportToMarkdown(report), error) &&
-         WriteFileAtomically(dir + "/report.html", ReportToHtml(report), error) &&
-         WriteFileAtomically(dir + "/results.sarif", ReportToSarif(report, {}), error);
+  Status st = WriteFileAtomically(dir + "/report.json", json_text);
+  if (st.ok()) st = WriteFileAtomically(dir + "/junit.xml", ReportToJunit(report));
+  if (st.ok()) st = WriteFileAtomically(dir + "/summary.md", ReportToMarkdown(report));
+  if (st.ok()) st = WriteFileAtomically(dir + "/report.html", ReportToHtml(report));
+  if (st.ok()) st = WriteFileAtomically(dir + "/results.sarif", ReportToSarif(report, {}));
+  return st;
 }
 
 }  // namespace aftershock

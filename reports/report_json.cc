@@ -189,19 +189,17 @@ ScenarioResult ScenarioFrom(const JsonIn& sj) {
 
 }  // namespace
 
-bool ReportFromJson(const json& json_report, Report* out, std::string* error) {
+Status ReportFromJson(const json& json_report, Report* out) {
   JsonIn j(json_report, "");
   try {
     if (!j.Has("schema") || !j["schema"].json().is_string() ||
         j["schema"].String() != "aftershock-report") {
-      *error = "not an aftershock report (no \"schema\": \"aftershock-report\")";
-      return false;
+      return Status::Error("not an aftershock report (no \"schema\": \"aftershock-report\")");
     }
     int64_t version = j["schema_version"].Int();
     if (version != kReportSchemaVersion) {
-      *error = "report schema version " + std::to_string(version) + " (this aftershock reads " +
-               std::to_string(kReportSchemaVersion) + ")";
-      return false;
+      return Status::Error("report schema version " + std::to_string(version) +
+                           " (this aftershock reads " + std::to_string(kReportSchemaVersion) + ")");
     }
     Report r;
     r.aftershock_version = j["aftershock_version"].String();
@@ -211,10 +209,9 @@ bool ReportFromJson(const json& json_report, Report* out, std::string* error) {
     r.seconds = j.Number("seconds", 0.0);
     for (const JsonIn& sj : j["scenarios"].Elements()) r.scenarios.push_back(ScenarioFrom(sj));
     *out = std::move(r);
-    return true;
+    return Status::Ok();
   } catch (const JsonInError& e) {
-    *error = "malformed report: " + e.message;
-    return false;
+    return Status::Error("malformed report: " + e.message);
   }
 }
 

@@ -6,25 +6,26 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "model/status.h"
 #include "reports/report.h"
 
 namespace aftershock {
 
 // report.json (schema: docs/report-format.md).
 nlohmann::json ReportToJson(const Report& report);
-// Returns true iff `json` is a report of a schema this version reads.
-bool ReportFromJson(const nlohmann::json& json, Report* out, std::string* error);
+// Ok iff `json` is a report of a schema this version reads (then in *out).
+Status ReportFromJson(const nlohmann::json& json, Report* out);
 
 std::string ReportToJunit(const Report& report);
 std::string ReportToMarkdown(const Report& report);
 // The table printed at the end of a run.
 std::string SummaryTable(const Report& report);
 
-// Writes `bytes` to `path` atomically. Returns true iff durable.
-bool WriteFileAtomically(const std::string& path, const std::string& bytes, std::string* error);
+// Writes `bytes` to `path` atomically. Ok iff durable.
+Status WriteFileAtomically(const std::string& path, const std::string& bytes);
 
 // Writes report.json, junit.xml, summary.md, report.html and results.sarif
 // into `dir` (created).
-bool WriteReports(const Report& report, const std::string& dir, std::string* error);
+Status WriteReports(const Report& report, const std::string& dir);
 
 }  // namespace aftershock

@@ -4,20 +4,16 @@
 
 namespace aftershock {
 
-bool MailFacts::Load(const std::string& trace_path, std::string* error) {
+Status MailFacts::Load(const std::string& trace_path) {
   FileOpSource source(trace_path);
   Status status;
   spec_ = MailSpec::FromSource(&source, &status);
-  if (!spec_) {
-    *error = trace_path + ": " + status.message();
-    return false;
-  }
+  if (!spec_) return Status::Error(trace_path + ": " + status.message());
   if (!source.Error().empty()) {
-    *error = source.Error();
     spec_.reset();
-    return false;
+    return Status::Error(source.Error());
   }
-  return true;
+  return Status::Ok();
 }
 
 std::set<Pair> MailFacts::AckedBefore(uint64_t crash_seq) const {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "model/mail_spec.h"
+#include "model/status.h"
 
 namespace aftershock {
 
@@ -27,9 +28,9 @@ struct SinkMark {
 
 class MailFacts {
  public:
-  // Reads the marks of `trace_path`. Returns false with *error when the
-  // trace or a mark is malformed.
-  bool Load(const std::string& trace_path, std::string* error);
+  // Reads the marks of `trace_path`. An error when the trace or a mark is
+  // malformed.
+  Status Load(const std::string& trace_path);
 
   // REQUIRES: Load succeeded; crash_seq >= 1.
   std::set<Pair> AckedBefore(uint64_t crash_seq) const;

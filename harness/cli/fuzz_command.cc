@@ -83,9 +83,7 @@ bool ToFuzzOptions(const FuzzCli& c, FuzzOptions* o) {
   }
   if (!IsKnownStrategy(c.strategy)) return bad("unknown strategy '" + c.strategy + "'");
   o->strategy = c.strategy;
-  if (std::string env_error; !ParseEnvAssignments(c.env, &o->env, &env_error)) {
-    return bad(env_error);
-  }
+  if (Status st = ParseEnvAssignments(c.env, &o->env); !st.ok()) return bad(st.message());
   o->domains = SplitCommas(c.domains);
   if (o->domains.size() > 8) return bad("--domains: at most 8");
   for (const auto& d : o->domains) {
@@ -134,9 +132,9 @@ int RunFoundScenario(const FuzzOptions& o, const FuzzOutcome& outcome) {
   ro.verbosity = o.verbosity > 0 ? 1 : 0;
   ro.command_line = o.command_line;
   std::vector<Scenario> scenarios;
-  std::string error;
-  if (!LoadScenarios({outcome.scenario_file}, ro, &scenarios, &error)) {
-    std::fprintf(stderr, "aftershock: the written scenario does not load: %s\n", error.c_str());
+  if (Status st = LoadScenarios({outcome.scenario_file}, ro, &scenarios); !st.ok()) {
+    std::fprintf(stderr, "aftershock: the written scenario does not load: %s\n",
+                 st.message().c_str());
     return 2;
   }
   Report report;

@@ -28,12 +28,9 @@ struct ReplayOptions {
   std::string model;
 };
 
-bool LoadRecordedRun(const std::string& dir, RecordedRun* run, std::string* error) {
+Status LoadRecordedRun(const std::string& dir, RecordedRun* run) {
   std::ifstream in(dir + "/recording.json");
-  if (!in) {
-    *error = dir + "/recording.json: missing (was the run's --out moved?)";
-    return false;
-  }
+  if (!in) return Status::Error(dir + "/recording.json: missing (was the run's --out moved?)");
   try {
     nlohmann::json j = nlohmann::json::parse(in);
     run->root = j.at("root").get<std::string>();
@@ -43,13 +40,12 @@ bool LoadRecordedRun(const std::string& dir, RecordedRun* run, std::string* erro
                                   dir + "/" + s.at("dir").get<std::string>());
     }
   } catch (const nlohmann::json::exception& e) {
-    *error = dir + "/recording.json: " + e.what();
-    return false;
+    return Status::Error(dir + "/recording.json: " + e.what());
   }
   run->trace_path = dir + "/trace.bin";
   run->initial_dir = dir + "/initial";
   run->final_snapshot = dir + "/snap/final";
-  return true;
+  return Status::Ok();
 }
 
 // Everything replay reads from a finished run.
@@ -62,28 +58,23 @@ struct ReplayInput {
   std::string rec_dir;  // the run's recordings/<scenario>
 };
 
-bool LoadReport(const std::string& path, Report* report, std::string* error) {
+Status LoadReport(const std::string& path, Report* report) {
   std::ifstream in(path);
-  if (!in) {
-    *error = "aftershock: cannot read " + path;
-    return false;
-  }
+  if (!in) return Status::Error("aftershock: cannot read " + path);
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
-    *error = "aftershock: " + path + ": " + e.what();
-    return false;
+    return Status::Error("aftershock: " + path + ": " + e.what());
   }
-  if (!ReportFromJson(j, report, error)) {
-    *error = "aftershock: " + path + ": " + *error;
-    return false;
+  if (Status st = ReportFromJson(j, report); !st.ok()) {
+    return Status::Error("aftershock: " + path + ": " + st.message());
   }
-  return true;
+  return Status::Ok();
 }
 
 // The scenario and model: named, or the only ones whose groups show the state.
-bool FindScenarioModel(const ReplayOptions& o, ReplayInput* in, std::string* error) {
+Status FindScenarioModel(const ReplayOptions& o, ReplayInput* in) {
   for (const auto& s : in->report.scenarios) {
     if (!o.scenario.empty() && s.name != o.scenario) continue;
     for (const auto& m : s.models) {
@@ -92,24 +83,23 @@ bool FindScenarioModel(const ReplayOptions& o, ReplayInput* in, std::string* err
       for (const auto& g : m.groups) shown |= g.example_state == o.state;
       if (!shown) continue;
       if (in->scenario) {
-        *error = "aftershock: state " + o.state +
-                 " is in several scenarios or models; name them with --scenario and --model";
-        return false;
+        return Status::Error("aftershock: state " + o.state +
+                             " is in several scenarios or models; name them with --scenario and "
+                             "--model");
       }
       in->scenario = &s;
       in->model = &m;
     }
   }
   if (!in->scenario) {
-    *error = "aftershock: no scenario/model of " + o.report + " shows state " + o.state +
-             "; name them with --scenario and --model";
-    return false;
+    return Status::Error("aftershock: no scenario/model of " + o.report + " shows state " +
+                         o.state + "; name them with --scenario and --model");
   }
-  return true;
+  return Status::Ok();
 }
 
 // The scenario as the run ran it, and its manifest.
-bool LoadScenarioOf(const ReplayOptions& o, ReplayInput* in, std::string* error) {
+Status LoadScenarioOf(const ReplayOptions& o, ReplayInput* in) {
   const ScenarioResult& r = *in->scenario;
   bool builtin = false;
   for (const Scenario& b : BuiltinWorkloads(r.target_file)) {
@@ -118,43 +108,44 @@ bool LoadScenarioOf(const ReplayOptions& o, ReplayInput* in, std::string* error)
       builtin = true;
     }
   }
-  if (!builtin && !LoadScenario(r.file, &in->sc, error)) return false;
+  if (!builtin) {
+    if (Status st = LoadScenario(r.file, &in->sc); !st.ok()) return st;
+  }
   // The environment the run used (the scenario's, or check's --env), when
   // the report has it: the file may have changed since, and a built-in
   // workload has no file.
   if (!r.env.empty()) in->sc.env = r.env;
   std::string target = r.target_file.empty() ? in->sc.target : r.target_file;
-  if (!LoadManifest(target, &in->manifest, error)) return false;
+  if (Status st = LoadManifest(target, &in->manifest); !st.ok()) return st;
   std::string dir = fs::path(o.report).parent_path().string();
   in->rec_dir = (dir.empty() ? "." : dir) + "/recordings/" + SafeFileName(r.name);
-  return true;
+  return Status::Ok();
 }
 
 // The recording the state belongs to: the run's own, or an interleaving
 // recorded again (its recording was not kept) in a run directory of ours.
-std::unique_ptr<PlannedRecording> ObtainRecording(const ReplayInput& in, const PipelineContext& ctx,
-                                                  const Interleaving* il, RunDir* run_dir,
-                                                  std::string* error) {
+Status ObtainRecording(const ReplayInput& in, const PipelineContext& ctx, const Interleaving* il,
+                       RunDir* run_dir, std::unique_ptr<PlannedRecording>* out) {
   if (il) {
     const std::string name = "interleaving";
-    auto p = RecordPlanned(ctx, run_dir->MakeDir(name), il, error);
-    if (!p) {
-      *error = "recording the interleaving again: " + *error;
-    } else if (!p->rec.paused) {
-      *error = "the interleaving's step ended before that call this time";
-      p.reset();
+    if (Status st = RecordPlanned(ctx, run_dir->MakeDir(name), il, out); !st.ok()) {
+      return Status::Error("recording the interleaving again: " + st.message());
     }
-    return p;
+    if (!(*out)->rec.paused) {
+      out->reset();
+      return Status::Error("the interleaving's step ended before that call this time");
+    }
+    return Status::Ok();
   }
   Recording rec;
-  if (!LoadRecordedRun(in.rec_dir, &rec.run, error)) return nullptr;
+  if (Status st = LoadRecordedRun(in.rec_dir, &rec.run); !st.ok()) return st;
   rec.sink_log = in.rec_dir + "/sink.log";
   for (const Step& step : in.sc.steps) {
     if (step.kind == StepKind::kEnqueue) {
       rec.messages[step.id] = Submitted{step.id, step.rcpts, step.body_size};
     }
   }
-  return PlanRecorded(ctx, std::move(rec), error);
+  return PlanRecorded(ctx, std::move(rec), out);
 }
 
 // Compares the state's hash with the report's. Returns 1 when they differ.
@@ -215,48 +206,51 @@ void PrintCommands(const ReplayInput& in, const PlannedRecording& rec, const Fou
   }
 }
 
-// Loads the run and finds the state. Returns the exit status (0 when found).
-int Locate(const ReplayOptions& o, ReplayInput* in, std::string* error) {
-  if (!LoadReport(o.report, &in->report, error) || !FindScenarioModel(o, in, error)) return 2;
-  if (!LoadScenarioOf(o, in, error)) return 2;
+// Loads the run and finds the state.
+Status Locate(const ReplayOptions& o, ReplayInput* in) {
+  Status st = LoadReport(o.report, &in->report);
+  if (st.ok()) st = FindScenarioModel(o, in);
+  if (st.ok()) st = LoadScenarioOf(o, in);
+  if (!st.ok()) return st;
   if (fs::exists(o.into) && !fs::is_empty(o.into)) {
-    *error = "aftershock: " + o.into + " is not empty";
-    return 2;
+    return Status::Error("aftershock: " + o.into + " is not empty");
   }
-  return 0;
+  return Status::Ok();
 }
 
 int Replay(const ReplayOptions& o) {
   ReplayInput in;
-  std::string error;
-  auto fail = [&error](const std::string& prefix) {
-    std::fprintf(stderr, "%s%s\n", prefix.c_str(), error.c_str());
+  auto fail = [](const std::string& message) {
+    std::fprintf(stderr, "%s\n", message.c_str());
     return 2;
   };
-  if (Locate(o, &in, &error) != 0) return fail("");
+  if (Status st = Locate(o, &in); !st.ok()) return fail(st.message());
   Interleaving interleaving;
   std::string local_id = o.state;
   bool interleaved = ParseInterleavingId(in.sc, o.state, &interleaving, &local_id);
   if (interleaved && in.manifest.daemon()) {
-    error = in.manifest.file + " is a daemon-mode target: no beside steps";
-    return fail("aftershock: ");
+    return fail("aftershock: " + in.manifest.file + " is a daemon-mode target: no beside steps");
   }
   ToolPaths tools = FindToolPaths();
-  std::unique_ptr<RunDir> run_dir = RunDir::Create(&error);
-  if (!run_dir) return fail("aftershock: ");
+  std::unique_ptr<RunDir> run_dir;
+  if (Status st = RunDir::Create(&run_dir); !st.ok()) return fail("aftershock: " + st.message());
   PipelineContext ctx{&in.sc, &in.manifest, &tools, run_dir->path(), 1, SilentObserver()};
-  auto rec = ObtainRecording(in, ctx, interleaved ? &interleaving : nullptr, run_dir.get(), &error);
-  if (!rec) return fail("aftershock: ");
+  std::unique_ptr<PlannedRecording> rec;
+  Status st = ObtainRecording(in, ctx, interleaved ? &interleaving : nullptr, run_dir.get(), &rec);
+  if (!st.ok()) return fail("aftershock: " + st.message());
   uint64_t seed = in.scenario->seed ? in.scenario->seed : in.report.seed;
   ExploreOptions options{in.model->model, in.model->strategy, seed, in.sc.max_states,
                          in.sc.random_states};
   FoundState found;
-  if (!FindState(ctx, *rec, options, local_id, run_dir->MakeDir("replay"), &found, &error)) {
-    return fail("aftershock: state " + o.state + " not found under " + in.model->model + ": ");
+  st = FindState(ctx, *rec, options, local_id, run_dir->MakeDir("replay"), &found);
+  if (!st.ok()) {
+    return fail("aftershock: state " + o.state + " not found under " + in.model->model + ": " +
+                st.message());
   }
   if (interleaved) found.state.id = o.state;
   std::string into = fs::absolute(o.into).lexically_normal().string();
-  if (!MaterializeCrashState(found.state, into, &error)) return fail("aftershock: ");
+  st = MaterializeCrashState(found.state, into);
+  if (!st.ok()) return fail("aftershock: " + st.message());
   CommandContext cc;
   cc.manifest = &in.manifest;
   cc.scenario_env = &in.sc.env;

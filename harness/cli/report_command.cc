@@ -120,9 +120,8 @@ int RunReport(const ReportOptions& o) {
     return 2;
   }
   Report report;
-  std::string error;
-  if (!ReportFromJson(j, &report, &error)) {
-    std::fprintf(stderr, "aftershock report: %s: %s\n", o.input.c_str(), error.c_str());
+  if (Status st = ReportFromJson(j, &report); !st.ok()) {
+    std::fprintf(stderr, "aftershock report: %s: %s\n", o.input.c_str(), st.message().c_str());
     return 2;
   }
   SarifOptions sarif;
@@ -133,8 +132,8 @@ int RunReport(const ReportOptions& o) {
   if (!o.junit.empty()) outputs.emplace_back(o.junit, ReportToJunit(report));
   if (!o.md.empty()) outputs.emplace_back(o.md, ReportToMarkdown(report));
   for (const auto& [path, bytes] : outputs) {
-    if (!WriteFileAtomically(path, bytes, &error)) {
-      std::fprintf(stderr, "aftershock report: %s\n", error.c_str());
+    if (Status st = WriteFileAtomically(path, bytes); !st.ok()) {
+      std::fprintf(stderr, "aftershock report: %s\n", st.message().c_str());
       return 2;
     }
   }

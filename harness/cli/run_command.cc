@@ -122,9 +122,8 @@ void SetupRun(CLI::App& app, int* exit_status) {
       return;
     }
     std::vector<Scenario> scenarios;
-    std::string error;
-    if (!LoadScenarios(files, options, &scenarios, &error)) {
-      std::fprintf(stderr, "%s\n", error.c_str());
+    if (Status st = LoadScenarios(files, options, &scenarios); !st.ok()) {
+      std::fprintf(stderr, "%s\n", st.message().c_str());
       *exit_status = 2;
       return;
     }
@@ -152,8 +151,8 @@ void SetupCheck(CLI::App& app, int* exit_status) {
       return;
     }
     EnvList extra;
-    if (std::string error; !ParseEnvAssignments(*env, &extra, &error)) {
-      std::fprintf(stderr, "aftershock: %s\n", error.c_str());
+    if (Status st = ParseEnvAssignments(*env, &extra); !st.ok()) {
+      std::fprintf(stderr, "aftershock: %s\n", st.message().c_str());
       *exit_status = 2;
       return;
     }

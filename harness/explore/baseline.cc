@@ -24,18 +24,16 @@ std::string CommandProblem(const CommandRun& c, int64_t timeout_s) {
 
 // Recovers and drains the state the run left; a violation there breaks
 // the baseline.
-bool CheckEndState(const PipelineContext& ctx, const PlannedRecording& rec,
-                   const std::string& scratch, BaselineFailure* failure, std::string* error) {
+Status CheckEndState(const PipelineContext& ctx, const PlannedRecording& rec,
+                     const std::string& scratch, BaselineFailure* failure) {
   CrashStateRef end = EndStateOf(rec.rec.run);
   CheckInput input;
   std::filesystem::create_directories(scratch);
   // The input points into the crash point: it must outlive Check().
   const CrashPoint point = PointOf(rec.plan, rec.rec.run.final_seq);
-  if (!RecoverState(rec.plan, end, point, scratch, &input, error)) {
-    return false;
-  }
+  if (Status st = RecoverState(rec.plan, end, point, scratch, &input); !st.ok()) return st;
   CheckResult r = Check(input);
-  if (!IsViolation(r.verdict)) return true;
+  if (!IsViolation(r.verdict)) return Status::Ok();
   const Manifest& m = *ctx.manifest;
   failure->what = "after the workload's deliveries, recover and up to " +
                   std::to_string(m.drain_rounds) + " rounds of deliver on the state it left,";
@@ -44,7 +42,7 @@ bool CheckEndState(const PipelineContext& ctx, const PlannedRecording& rec,
                      std::string(VerdictName(r.verdict)) + ": " +
                      (input.recovery_failure.empty() ? r.detail : input.recovery_failure) + ")";
   failure->output = ReadFileBytes(scratch + "/commands.log");
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -77,8 +75,8 @@ std::string OutputSection(const std::string& output, const std::string& log) {
   return head + body;
 }
 
-bool CheckBaseline(const PipelineContext& ctx, const PlannedRecording& rec,
-                   const std::string& scratch, BaselineFailure* failure, std::string* error) {
+Status CheckBaseline(const PipelineContext& ctx, const PlannedRecording& rec,
+                     const std::string& scratch, BaselineFailure* failure) {
   *failure = BaselineFailure();
   bool acked = false;
   for (const CommandRun& c : rec.rec.commands) {
@@ -86,22 +84,24 @@ bool CheckBaseline(const PipelineContext& ctx, const PlannedRecording& rec,
     acked |= c.enqueue && c.Succeeded();
     if (problem.empty()) continue;
     *failure = {c.what, c.command, problem, c.output};
-    return true;
+    return Status::Ok();
   }
   // The end state may show what a fault did, or the violation the scenario
   // expects (a regression scenario's); the fuzzer wants its losses.
   const Scenario& s = *ctx.scenario;
-  if (!s.faults.empty() || !s.expect.violation.empty() || !ctx.baseline_end_state) return true;
+  if (!s.faults.empty() || !s.expect.violation.empty() || !ctx.baseline_end_state) {
+    return Status::Ok();
+  }
   // A target with neither deliver nor recover delivers at enqueue (a
   // delivery agent): the walk's "no crash" state judges what it left.
-  if (ctx.manifest->deliver.empty() && ctx.manifest->recover.empty()) return true;
+  if (ctx.manifest->deliver.empty() && ctx.manifest->recover.empty()) return Status::Ok();
   bool enqueues = false;
   for (const Step& st : s.steps) enqueues |= st.kind == StepKind::kEnqueue;
   if (enqueues && !acked) {
     *failure = {"the workload", ctx.manifest->enqueue, "no message was acknowledged", ""};
-    return true;
+    return Status::Ok();
   }
-  return CheckEndState(ctx, rec, scratch, failure, error);
+  return CheckEndState(ctx, rec, scratch, failure);
 }
 
 std::string DescribeBaselineFailure(const BaselineFailure& f, const std::string& log) {

@@ -34,10 +34,9 @@ struct BaselineFailure {
 // armed fault was acknowledged, at least one message was, and (when the
 // scenario arms no fault and expects no violation) the state the run left, recovered and drained in
 // `scratch`, delivers every acknowledged message intact. Sets *failure when
-// the baseline does not hold. Returns false with *error only when the
-// harness failed.
-bool CheckBaseline(const PipelineContext& ctx, const PlannedRecording& rec,
-                   const std::string& scratch, BaselineFailure* failure, std::string* error);
+// the baseline does not hold. An error only when the harness failed.
+Status CheckBaseline(const PipelineContext& ctx, const PlannedRecording& rec,
+                     const std::string& scratch, BaselineFailure* failure);
 
 // The failure as every output shows it; `log` is where the command's whole
 // output was kept ("" when it was not).

@@ -51,8 +51,7 @@ std::vector<Scenario> BuiltinWorkloads(const std::string& manifest_path,
   // A daemon serves one request at a time: nothing can run beside a step.
   // An unloadable manifest keeps the workload: the run reports the error.
   Manifest manifest;
-  std::string error;
-  if (LoadManifest(manifest_path, &manifest, &error) && manifest.daemon()) {
+  if (LoadManifest(manifest_path, &manifest).ok() && manifest.daemon()) {
     if (notes) {
       notes->push_back("check-concurrent skipped: " + manifest.name +
                        " is a daemon-mode target, which cannot run a step beside another");

@@ -160,13 +160,13 @@ void EvidenceCollector::Fill(std::vector<ViolationGroup>* groups) {
       for (const auto& [seq, n] : points_[index]) e.crash_points.emplace_back(seq, n);
       continue;
     }
-    std::string error;
     std::vector<Op> none;
-    DeriveFromState(state, PointOf(*plan_, state.crash_seq), trace ? trace->ops : none,
-                    plan_->recording->run.root, g, dir, &symbolizer, &e, &error);
+    Status derived =
+        DeriveFromState(state, PointOf(*plan_, state.crash_seq), trace ? trace->ops : none,
+                        plan_->recording->run.root, g, dir, &symbolizer, &e);
     RemoveTreeInside(run_dir_, dir);
     if (!trace) e.error = "trace unreadable: " + trace_error.message;
-    if (!error.empty()) e.error += (e.error.empty() ? "" : "; ") + error;
+    if (!derived.ok()) e.error += (e.error.empty() ? "" : "; ") + derived.message();
     for (const auto& [seq, n] : points_[index]) e.crash_points.emplace_back(seq, n);
   }
   rerecorded_.clear();
@@ -181,10 +181,10 @@ const EvidenceCollector::Rerecorded& EvidenceCollector::Rerecord(const CrashStat
   std::string dir = scratch_dir_ + "/outer" + std::to_string(rerecorded_.size());
   CheckInput input;
   r.point = PointOf(*plan_, outer.crash_seq);
-  if (!RecoverState(*plan_, outer, r.point, dir, &input, &r.error, RecoveryTracePath(dir)) ||
-      !LoadRecordedRecovery(*plan_->manifest, dir, &r.recovery)) {
+  Status st = RecoverState(*plan_, outer, r.point, dir, &input, RecoveryTracePath(dir));
+  if (!st.ok() || !LoadRecordedRecovery(*plan_->manifest, dir, &r.recovery)) {
     r.error = "a crash during recovery: its recovery could not be recorded again" +
-              (r.error.empty() ? "" : ": " + r.error);
+              (st.ok() ? "" : ": " + st.message());
     return r;
   }
   TraceError trace_error;
@@ -206,27 +206,27 @@ void EvidenceCollector::FillNested(const CrashStateRef& outer, const CrashStateR
   const RecordedRecovery& recovery = r.recovery;
   const CrashPoint& outer_point = r.point;
   const std::optional<Trace>& trace = r.trace;
-  std::string error;
-  DeriveFromState(state, NestedPoint(outer_point, recovery, state), trace->ops, recovery.run.root,
-                  *g, dir, symbolizer, &e, &error);
+  Status derived = DeriveFromState(state, NestedPoint(outer_point, recovery, state), trace->ops,
+                                   recovery.run.root, *g, dir, symbolizer, &e);
   // The timeline and culprit are the crashed recovery's, not the workload's.
   e.root_cause =
       "during the recovery of state " + outer.id + " (" + outer.description + "): " + e.root_cause;
-  if (!error.empty()) e.error = error;
+  if (!derived.ok()) e.error = derived.message();
 }
 
-void EvidenceCollector::DeriveFromState(const CrashStateRef& state, const CrashPoint& point,
-                                        const std::vector<Op>& ops, const std::string& root,
-                                        const ViolationGroup& g, const std::string& dir,
-                                        Symbolizer* symbolizer, Evidence* e, std::string* error) {
+Status EvidenceCollector::DeriveFromState(const CrashStateRef& state, const CrashPoint& point,
+                                          const std::vector<Op>& ops, const std::string& root,
+                                          const ViolationGroup& g, const std::string& dir,
+                                          Symbolizer* symbolizer, Evidence* e) {
   bool truncated = false;
-  if (MaterializeCrashState(state, dir + "/before", error)) {
-    e->tree_before = ListTree(dir + "/before", &truncated);
-  }
+  Status status = MaterializeCrashState(state, dir + "/before");
+  if (status.ok()) e->tree_before = ListTree(dir + "/before", &truncated);
   CheckInput input;
-  if (RecoverState(*plan_, state, point, dir + "/recover", &input, error)) {
+  if (Status recovered = RecoverState(*plan_, state, point, dir + "/recover", &input);
+      recovered.ok()) {
     e->tree_after = ListTree(dir + "/recover/root", &truncated);
   } else {
+    status = recovered;
     input.acked = point.acked;
     input.messages = &plan_->recording->messages;
   }
@@ -249,6 +249,7 @@ void EvidenceCollector::DeriveFromState(const CrashStateRef& state, const CrashP
   in.mail = ListMailFindings(input);
   in.recovery_failure = input.recovery_failure;
   DeriveEvidence(in, symbolizer, e);
+  return status;
 }
 
 }  // namespace aftershock

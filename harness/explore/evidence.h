@@ -58,10 +58,11 @@ class EvidenceCollector {
   // The state as the crash left it and recovered (in dir/before and
   // dir/recover), the checker's findings, and the cause read from `ops`
   // (the trace the crash cut, whose files lie under `root`) into g's evidence.
-  void DeriveFromState(const CrashStateRef& state, const CrashPoint& point,
-                       const std::vector<Op>& ops, const std::string& root, const ViolationGroup& g,
-                       const std::string& dir, Symbolizer* symbolizer, Evidence* e,
-                       std::string* error);
+  // An error says what could not be collected (the rest still is).
+  Status DeriveFromState(const CrashStateRef& state, const CrashPoint& point,
+                         const std::vector<Op>& ops, const std::string& root,
+                         const ViolationGroup& g, const std::string& dir, Symbolizer* symbolizer,
+                         Evidence* e);
   // Fills the evidence of a crash during the recovery of `outer`.
   void FillNested(const CrashStateRef& outer, const CrashStateRef& state, ViolationGroup* g,
                   const std::string& dir, Symbolizer* symbolizer);

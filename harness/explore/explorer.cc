@@ -77,8 +77,8 @@ void Tally::Add(const CheckedState& c) {
 
 }  // namespace
 
-bool Explore(const PipelineContext& ctx, const ExploreRequest& req, VerdictCache* cache,
-             ModelResult* out, std::string* error) {
+Status Explore(const PipelineContext& ctx, const ExploreRequest& req, VerdictCache* cache,
+               ModelResult* out) {
   auto start = std::chrono::steady_clock::now();
   const WalkRequest& walk = req.walk;
   out->model = walk.options.model;
@@ -91,7 +91,7 @@ bool Explore(const PipelineContext& ctx, const ExploreRequest& req, VerdictCache
     tally.Add(c);
     return true;
   };
-  if (!Walk(ctx, walk, cache, visit, &totals, error)) return false;
+  if (Status st = Walk(ctx, walk, cache, visit, &totals); !st.ok()) return st;
   for (const auto& g :
        std::set<std::string>(totals.recovery_gaps.begin(), totals.recovery_gaps.end())) {
     out->inconclusive_reasons.push_back("recorder gap in a recorded recovery: " + g);
@@ -119,7 +119,7 @@ bool Explore(const PipelineContext& ctx, const ExploreRequest& req, VerdictCache
               return a.cause < b.cause;
             });
   out->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return true;
+  return Status::Ok();
 }
 
 void MergeModelResult(const ModelResult& part, ModelResult* into) {

@@ -16,9 +16,9 @@ struct ExploreRequest {
 };
 
 // Explores and checks; fills everything of *out but `passed` and
-// `expectation_failures`. Returns false with *error when the harness failed.
-bool Explore(const PipelineContext& ctx, const ExploreRequest& request, VerdictCache* cache,
-             ModelResult* out, std::string* error);
+// `expectation_failures`. An error when the harness failed.
+Status Explore(const PipelineContext& ctx, const ExploreRequest& request, VerdictCache* cache,
+               ModelResult* out);
 
 // Adds the result of another recording of the same scenario under the same
 // model (an interleaving) to *into: counts, groups, the duplicate rate.

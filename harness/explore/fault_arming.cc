@@ -37,47 +37,37 @@ DaemonFaultArming::DaemonFaultArming(const Scenario& scenario, std::vector<bool>
       parked_(held_.size(), false),
       saved_(held_.size(), 0) {}
 
-bool DaemonFaultArming::EnterStep(size_t step_index, StepKind kind, std::string* error) {
+Status DaemonFaultArming::EnterStep(size_t step_index, StepKind kind) {
   std::vector<bool> armed(held_.size(), false);
   for (size_t k = 0; k < held_.size() && k < scenario_.faults.size(); ++k) {
     armed[k] = scenario_.faults[k].AppliesTo(step_index, kind);
   }
-  return Apply(armed, error);
+  return Apply(armed);
 }
 
-bool DaemonFaultArming::ParkAll(std::string* error) {
-  return Apply(std::vector<bool>(held_.size(), false), error);
-}
+Status DaemonFaultArming::ParkAll() { return Apply(std::vector<bool>(held_.size(), false)); }
 
-bool DaemonFaultArming::Apply(const std::vector<bool>& armed, std::string* error) {
+Status DaemonFaultArming::Apply(const std::vector<bool>& armed) {
   bool any = false;
   for (bool h : held_) any |= h;
-  if (!any) return true;
+  if (!any) return Status::Ok();
   if (held_.size() > static_cast<size_t>(inject::kMaxRules)) {
-    *error = "too many faults for the injector (at most " + std::to_string(inject::kMaxRules) + ")";
-    return false;
+    return Status::Error("too many faults for the injector (at most " +
+                         std::to_string(inject::kMaxRules) + ")");
   }
   char seq_path[4096];
   if (!inject::SeqPathFor(trace_path_.c_str(), seq_path, sizeof seq_path)) {
-    *error = trace_path_ + ": path too long";
-    return false;
+    return Status::Error(trace_path_ + ": path too long");
   }
   int fd = ::open(seq_path, O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    *error = std::string(seq_path) + ": " + std::strerror(errno);
-    return false;
-  }
+  if (fd < 0) return Status::Error(std::string(seq_path) + ": " + std::strerror(errno));
   void* map = ::mmap(nullptr, inject::kSharedPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   ::close(fd);
-  if (map == MAP_FAILED) {
-    *error = std::string(seq_path) + ": " + std::strerror(errno);
-    return false;
-  }
+  if (map == MAP_FAILED) return Status::Error(std::string(seq_path) + ": " + std::strerror(errno));
   auto* page = static_cast<inject::SharedPage*>(map);
   if (page->magic != inject::kSharedPageMagic) {
     ::munmap(map, inject::kSharedPageSize);
-    *error = std::string(seq_path) + ": not an aftershock sequence file";
-    return false;
+    return Status::Error(std::string(seq_path) + ": not an aftershock sequence file");
   }
   for (size_t k = 0; k < held_.size(); ++k) {
     if (!held_[k]) continue;
@@ -91,7 +81,7 @@ bool DaemonFaultArming::Apply(const std::vector<bool>& armed, std::string* error
     }
   }
   ::munmap(map, inject::kSharedPageSize);
-  return true;
+  return Status::Ok();
 }
 
 std::string FaultsFor(const Scenario& s, size_t step_index, StepKind kind) {

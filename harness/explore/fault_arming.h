@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "harness/target/scenario.h"
+#include "model/status.h"
 
 namespace aftershock {
 
@@ -47,14 +48,13 @@ class DaemonFaultArming {
   DaemonFaultArming(const Scenario& scenario, std::vector<bool> held, std::string trace_path);
 
   // Arms exactly the held rules that step `step_index` (0-based, of `kind`)
-  // arms; parks the others. Returns false with *error when the shared page
-  // cannot be mapped.
-  bool EnterStep(size_t step_index, StepKind kind, std::string* error);
+  // arms; parks the others. An error when the shared page cannot be mapped.
+  Status EnterStep(size_t step_index, StepKind kind);
   // Parks every held rule (daemon start-up outside a step, shutdown).
-  bool ParkAll(std::string* error);
+  Status ParkAll();
 
  private:
-  bool Apply(const std::vector<bool>& armed, std::string* error);
+  Status Apply(const std::vector<bool>& armed);
 
   const Scenario& scenario_;
   std::vector<bool> held_;

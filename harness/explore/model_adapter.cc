@@ -57,9 +57,7 @@ uint64_t HashTree(const std::string& dir) {
 class Snapshot : public StatePayload {
  public:
   explicit Snapshot(std::string dir) : dir_(std::move(dir)) {}
-  bool MaterializeInto(const std::string& dir, std::string* error) const override {
-    return CopyTree(dir_, dir, error);
-  }
+  Status MaterializeInto(const std::string& dir) const override { return CopyTree(dir_, dir); }
 
  private:
   std::string dir_;
@@ -68,15 +66,12 @@ class Snapshot : public StatePayload {
 class ModelState : public StatePayload {
  public:
   explicit ModelState(FsState state) : state_(std::move(state)) {}
-  bool MaterializeInto(const std::string& dir, std::string* error) const override {
+  Status MaterializeInto(const std::string& dir) const override {
     std::error_code ec;
     fs::create_directories(dir, ec);
     Status st = Materialize(state_, dir);
-    if (!st.ok()) {
-      *error = dir + ": " + st.message();
-      return false;
-    }
-    return true;
+    if (!st.ok()) return Status::Error(dir + ": " + st.message());
+    return Status::Ok();
   }
 
  private:
@@ -151,16 +146,19 @@ class SnapshotSource : public CrashStateSource {
 
 bool ModelAvailable() { return TracingAvailable(); }
 
-std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
-                                                  const ExploreOptions& options, std::string* error,
-                                                  const std::vector<std::string>& rebuilt) {
-  if (!run.snapshots.empty()) return std::make_unique<SnapshotSource>(run);
+Status OpenCrashStates(const RecordedRun& run, const ExploreOptions& options,
+                       std::unique_ptr<CrashStateSource>* out,
+                       const std::vector<std::string>& rebuilt) {
+  if (!run.snapshots.empty()) {
+    *out = std::make_unique<SnapshotSource>(run);
+    return Status::Ok();
+  }
   CrashOptions o;
   std::optional<PersistenceModel> model = PersistenceModel::Parse(options.model);
   std::optional<Strategy> strategy = ParseStrategy(options.strategy);
   if (!model || !strategy) {
-    *error = "the model does not know '" + options.model + "' / '" + options.strategy + "'";
-    return nullptr;
+    return Status::Error("the model does not know '" + options.model + "' / '" + options.strategy +
+                         "'");
   }
   o.model = *model;
   o.strategy = *strategy;
@@ -172,12 +170,10 @@ std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
   o.unknown_reason = run.unknown_reason;
   Status status;
   std::optional<FsState> initial = Capture(run.initial_dir, &status);
-  if (!initial) {
-    *error = run.initial_dir + ": " + status.message();
-    return nullptr;
-  }
+  if (!initial) return Status::Error(run.initial_dir + ": " + status.message());
   initial->SetRoot(run.root);
-  return std::make_unique<ModelSource>(std::move(*initial), run.trace_path, std::move(o));
+  *out = std::make_unique<ModelSource>(std::move(*initial), run.trace_path, std::move(o));
+  return Status::Ok();
 }
 
 FidelityResult CheckFidelity(const RecordedRun& run) {
@@ -205,11 +201,11 @@ CrashStateRef EndStateOf(const RecordedRun& run) {
   return s;
 }
 
-bool MaterializeCrashState(const CrashStateRef& state, const std::string& dir, std::string* error) {
-  return state.payload->MaterializeInto(dir, error);
+Status MaterializeCrashState(const CrashStateRef& state, const std::string& dir) {
+  return state.payload->MaterializeInto(dir);
 }
 
-bool CopyTree(const std::string& from, const std::string& to, std::string* error) {
+Status CopyTree(const std::string& from, const std::string& to) {
   std::error_code ec;
   fs::create_directories(to, ec);
   if (!ec) {
@@ -218,11 +214,8 @@ bool CopyTree(const std::string& from, const std::string& to, std::string* error
                  fs::copy_options::overwrite_existing,
              ec);
   }
-  if (ec) {
-    *error = "copy " + from + " -> " + to + ": " + ec.message();
-    return false;
-  }
-  return true;
+  if (ec) return Status::Error("copy " + from + " -> " + to + ": " + ec.message());
+  return Status::Ok();
 }
 
 }  // namespace aftershock

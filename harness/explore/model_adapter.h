@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "injector/fidelity.h"
+#include "model/status.h"
 
 namespace aftershock {
 
@@ -47,8 +48,8 @@ struct ExploreOptions {
 class StatePayload {
  public:
   virtual ~StatePayload() = default;
-  // Writes the state into `dir` (empty or missing). Returns true iff done.
-  virtual bool MaterializeInto(const std::string& dir, std::string* error) const = 0;
+  // Writes the state into `dir` (empty or missing). Ok iff done.
+  virtual Status MaterializeInto(const std::string& dir) const = 0;
 };
 
 struct CrashStateRef {
@@ -87,11 +88,12 @@ class CrashStateSource {
 // from the stand-in's snapshots.
 bool ModelAvailable();
 
-// `rebuilt`: the manifest's [gaps] rebuilt; a gap on one of these files
-// leaves the states that hold it known (CrashState::gap).
-std::unique_ptr<CrashStateSource> OpenCrashStates(const RecordedRun& run,
-                                                  const ExploreOptions& options, std::string* error,
-                                                  const std::vector<std::string>& rebuilt = {});
+// The crash states of `run` under `options`, into *out. `rebuilt`: the
+// manifest's [gaps] rebuilt; a gap on one of these files leaves the states
+// that hold it known (CrashState::gap).
+Status OpenCrashStates(const RecordedRun& run, const ExploreOptions& options,
+                       std::unique_ptr<CrashStateSource>* out,
+                       const std::vector<std::string>& rebuilt = {});
 
 // The fidelity check (injector/fidelity.h, the one check): the model's replay
 // of the whole trace onto the initial state must equal the directory the run
@@ -103,10 +105,10 @@ FidelityResult CheckFidelity(const RecordedRun& run);
 // The state the whole run left, no crash: the recorded root as it is now.
 CrashStateRef EndStateOf(const RecordedRun& run);
 
-// Writes the state into `dir` (empty or missing). Returns true iff done.
-bool MaterializeCrashState(const CrashStateRef& state, const std::string& dir, std::string* error);
+// Writes the state into `dir` (empty or missing). Ok iff done.
+Status MaterializeCrashState(const CrashStateRef& state, const std::string& dir);
 
-// Copies a directory tree (names, bytes, modes, symlinks). Returns true iff done.
-bool CopyTree(const std::string& from, const std::string& to, std::string* error);
+// Copies a directory tree (names, bytes, modes, symlinks). Ok iff done.
+Status CopyTree(const std::string& from, const std::string& to);
 
 }  // namespace aftershock

@@ -13,13 +13,12 @@ bool LoadRecordedRecovery(const Manifest& manifest, const std::string& scratch,
   out->run.trace_path = RecoveryTracePath(scratch);
   out->run.root = scratch + "/root";
   out->run.initial_dir = scratch + "/initial";
-  std::string error;
-  if (!std::filesystem::exists(out->run.trace_path) ||
-      !out->facts.Load(out->run.trace_path, &error)) {
+  if (!std::filesystem::exists(out->run.trace_path) || !out->facts.Load(out->run.trace_path).ok()) {
     return false;
   }
   ReadSinkLog(scratch + "/sink.log", &out->copies);
-  out->escape = FirstEscape(out->run.trace_path, &error);
+  // An unreadable trace shows no escape: its error is ignored.
+  (void)FirstEscape(out->run.trace_path, &out->escape);
   out->gaps = UnignoredGaps(out->run.trace_path, manifest, out->run.root);
   return true;
 }

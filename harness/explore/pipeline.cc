@@ -48,29 +48,29 @@ void FindUnproven(const Manifest& m, PlannedRecording* p) {
 
 }  // namespace
 
-std::unique_ptr<PlannedRecording> PlanRecorded(const PipelineContext& ctx, Recording rec,
-                                               std::string* error) {
+Status PlanRecorded(const PipelineContext& ctx, Recording rec,
+                    std::unique_ptr<PlannedRecording>* out) {
   auto p = std::make_unique<PlannedRecording>();
   p->rec = std::move(rec);
   p->plan.scenario = ctx.scenario;
   p->plan.manifest = ctx.manifest;
   p->plan.tools = ctx.tools;
   p->plan.recording = &p->rec;
-  if (!PreparePlan(&p->plan, &p->facts, error)) return nullptr;
-  return p;
+  if (Status st = PreparePlan(&p->plan, &p->facts); !st.ok()) return st;
+  *out = std::move(p);
+  return Status::Ok();
 }
 
-std::unique_ptr<PlannedRecording> RecordPlanned(const PipelineContext& ctx, const std::string& dir,
-                                                const Interleaving* il, std::string* error) {
+Status RecordPlanned(const PipelineContext& ctx, const std::string& dir, const Interleaving* il,
+                     std::unique_ptr<PlannedRecording>* out) {
   Recording rec;
-  if (!RecordWorkload(*ctx.scenario, *ctx.manifest, *ctx.tools, dir, &rec, error, il)) {
-    return nullptr;
-  }
-  auto p = PlanRecorded(ctx, std::move(rec), error);
+  Status st = RecordWorkload(*ctx.scenario, *ctx.manifest, *ctx.tools, dir, &rec, il);
+  if (st.ok()) st = PlanRecorded(ctx, std::move(rec), out);
+  if (!st.ok()) return st;
   // An interleaving that does not exist (the step ended before its hit)
   // has nothing to explore, and nothing to prove.
-  if (p && (il == nullptr || p->rec.paused)) FindUnproven(*ctx.manifest, p.get());
-  return p;
+  if (il == nullptr || (*out)->rec.paused) FindUnproven(*ctx.manifest, out->get());
+  return Status::Ok();
 }
 
 bool VerdictCache::Find(const std::pair<uint64_t, uint64_t>& key, Entry* out) {
@@ -104,7 +104,7 @@ class Walker {
         visit_(visit),
         nested_(req.nested > 0 && ModelAvailable() && !ctx.manifest->recover.empty()) {}
 
-  bool Run(WalkTotals* totals, std::string* error);
+  Status Run(WalkTotals* totals);
 
  private:
   void Worker(int k);
@@ -188,9 +188,8 @@ bool Walker::CheckState(const CrashStateRef& state, const CrashPoint& point,
   if (fs::exists(scratch)) RemoveTreeInside(ctx_.run_dir, scratch);
   fs::create_directories(scratch);
   CheckInput input;
-  std::string err;
-  if (!RecoverState(plan_, state, point, scratch, &input, &err, recover_trace)) {
-    Fail(err);
+  if (Status st = RecoverState(plan_, state, point, scratch, &input, recover_trace); !st.ok()) {
+    Fail(st.message());
     return false;
   }
   CheckResult r = Check(input);
@@ -219,11 +218,10 @@ bool Walker::WalkNested(const CrashStateRef& outer, const CrashPoint& point,
   }
   // Already `recovery-failed`; its crash states would miss the escaped writes.
   if (!recovery.escape.empty()) return true;
-  std::string err;
-  std::unique_ptr<CrashStateSource> source =
-      OpenCrashStates(recovery.run, req_.options, &err, ctx_.manifest->rebuilt);
-  if (!source) {
-    Fail("crash during recovery: " + err);
+  std::unique_ptr<CrashStateSource> source;
+  Status opened = OpenCrashStates(recovery.run, req_.options, &source, ctx_.manifest->rebuilt);
+  if (!opened.ok()) {
+    Fail("crash during recovery: " + opened.message());
     return false;
   }
   OpIndex nested_ops;
@@ -279,10 +277,10 @@ void Walker::Worker(int k) {
   }
 }
 
-bool Walker::Run(WalkTotals* totals, std::string* error) {
+Status Walker::Run(WalkTotals* totals) {
   const RecordedRun& run = plan_.recording->run;
-  source_ = OpenCrashStates(run, req_.options, error, ctx_.manifest->rebuilt);
-  if (!source_) return false;
+  Status opened = OpenCrashStates(run, req_.options, &source_, ctx_.manifest->rebuilt);
+  if (!opened.ok()) return opened;
   ops_.Load(run.trace_path, run.root);
   int jobs = std::max(1, ctx_.jobs);
   std::vector<std::thread> threads;
@@ -294,13 +292,9 @@ bool Walker::Run(WalkTotals* totals, std::string* error) {
       if (fs::exists(wdir)) RemoveTreeInside(ctx_.run_dir, wdir);
     }
   }
-  if (!first_error_.empty()) {
-    *error = first_error_;
-    return false;
-  }
+  if (!first_error_.empty()) return Status::Error(first_error_);
   if (!source_->Error().empty()) {
-    *error = "the model failed under " + req_.options.model + ": " + source_->Error();
-    return false;
+    return Status::Error("the model failed under " + req_.options.model + ": " + source_->Error());
   }
   totals->generated = source_->Generated() - skipped_;
   totals->explored = explored_;
@@ -309,22 +303,22 @@ bool Walker::Run(WalkTotals* totals, std::string* error) {
   totals->unproven = unproven_;
   totals->unproven_reasons = unproven_reasons_;
   assert(totals->generated >= 0);
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace
 
-bool Walk(const PipelineContext& ctx, const WalkRequest& req, VerdictCache* cache,
-          const StateVisitor& visit, WalkTotals* totals, std::string* error) {
+Status Walk(const PipelineContext& ctx, const WalkRequest& req, VerdictCache* cache,
+            const StateVisitor& visit, WalkTotals* totals) {
   assert(ctx.observer != nullptr && req.recording != nullptr);
   uint64_t seq_total = req.recording->rec.run.final_seq;
   std::string label = ctx.scenario->name + " / " + req.options.model +
                       (req.id_prefix.empty() ? "" : " " + req.id_prefix);
   ctx.observer->ExplorationStarted(label, seq_total);
   Walker walker(ctx, req, cache, visit);
-  bool ok = walker.Run(totals, error);
+  Status st = walker.Run(totals);
   ctx.observer->ExplorationFinished();
-  return ok;
+  return st;
 }
 
 std::vector<Interleaving> Interleavings(const Scenario& s, const Recording& rec,
@@ -368,17 +362,16 @@ std::vector<Interleaving> Interleavings(const Scenario& s, const Recording& rec,
   return out;
 }
 
-bool ForEachRecording(const PipelineContext& ctx, const std::string& work_dir, bool keep_states,
-                      std::vector<std::string>* notes,
-                      const std::function<bool(const RecordingVisit&)>& fn,
-                      BaselineFailure* baseline, std::string* error) {
+Status ForEachRecording(const PipelineContext& ctx, const std::string& work_dir, bool keep_states,
+                        std::vector<std::string>* notes,
+                        const std::function<bool(const RecordingVisit&)>& fn,
+                        BaselineFailure* baseline) {
   const Scenario& s = *ctx.scenario;
-  std::unique_ptr<PlannedRecording> seq = RecordPlanned(ctx, work_dir + "/record", nullptr, error);
-  if (!seq) return false;
+  std::unique_ptr<PlannedRecording> seq;
+  if (Status st = RecordPlanned(ctx, work_dir + "/record", nullptr, &seq); !st.ok()) return st;
   notes->insert(notes->end(), seq->rec.notes.begin(), seq->rec.notes.end());
-  if (!CheckBaseline(ctx, *seq, work_dir + "/baseline", baseline, error)) return false;
-  if (baseline->failed()) return false;
-  if (!fn({seq.get(), "", "", 0, true})) return false;
+  if (Status st = CheckBaseline(ctx, *seq, work_dir + "/baseline", baseline); !st.ok()) return st;
+  if (baseline->failed() || !fn({seq.get(), "", "", 0, true})) return Status::Ok();
   // Every interleaving of each step with its beside step, explored as the
   // sequential recording is.
   std::vector<Interleaving> interleavings = Interleavings(s, seq->rec, notes);
@@ -386,10 +379,9 @@ bool ForEachRecording(const PipelineContext& ctx, const std::string& work_dir, b
   for (const Interleaving& il : interleavings) {
     std::string prefix = InterleavingPrefix(s, il);
     std::string dir = work_dir + "/" + SafeFileName(prefix);
-    std::unique_ptr<PlannedRecording> rec = RecordPlanned(ctx, dir, &il, error);
-    if (!rec) {
-      *error = "interleaving " + prefix + ": " + *error;
-      return false;
+    std::unique_ptr<PlannedRecording> rec;
+    if (Status st = RecordPlanned(ctx, dir, &il, &rec); !st.ok()) {
+      return Status::Error("interleaving " + prefix + ": " + st.message());
     }
     if (!rec->rec.paused) {
       notes->push_back("interleaving " + prefix + " does not exist: step " +
@@ -398,12 +390,12 @@ bool ForEachRecording(const PipelineContext& ctx, const std::string& work_dir, b
     } else {
       for (const auto& n : rec->rec.notes) notes->push_back(prefix + " " + n);
       if (!fn({rec.get(), prefix, rec->rec.beside_label + ": ", rec->rec.beside_mark_seq, false})) {
-        return false;
+        return Status::Ok();
       }
     }
     if (!keep_states) RemoveTreeInside(ctx.run_dir, dir);
   }
-  return true;
+  return Status::Ok();
 }
 
 namespace {
@@ -418,35 +410,29 @@ std::optional<CrashStateRef> FindIn(CrashStateSource* source, const std::string&
 
 // Records the recovery of out->state in `scratch` and replaces it by its
 // inner state `inner_id`, as Walker::WalkNested builds it.
-bool FindNested(const PipelineContext& ctx, const ExploreOptions& options, const RecoveryPlan& plan,
-                const std::string& inner_id, const std::string& scratch, FoundState* out,
-                std::string* error) {
+Status FindNested(const PipelineContext& ctx, const ExploreOptions& options,
+                  const RecoveryPlan& plan, const std::string& inner_id, const std::string& scratch,
+                  FoundState* out) {
   const std::string outer_id = out->state.id;
   CheckInput outer_input;
-  if (!RecoverState(plan, out->state, out->point, scratch, &outer_input, error,
-                    RecoveryTracePath(scratch))) {
-    return false;
-  }
+  Status st =
+      RecoverState(plan, out->state, out->point, scratch, &outer_input, RecoveryTracePath(scratch));
+  if (!st.ok()) return st;
   RecordedRecovery recovery;
   if (!LoadRecordedRecovery(*ctx.manifest, scratch, &recovery)) {
-    *error = "the recovery of " + outer_id + " did not start: " + outer_input.recovery_failure;
-    return false;
+    return Status::Error("the recovery of " + outer_id +
+                         " did not start: " + outer_input.recovery_failure);
   }
   if (!recovery.escape.empty()) {
-    *error = "the recovery of " + outer_id + " wrote outside its root (" + recovery.escape +
-             "), so no crash during it is explored";
-    return false;
+    return Status::Error("the recovery of " + outer_id + " wrote outside its root (" +
+                         recovery.escape + "), so no crash during it is explored");
   }
-  std::unique_ptr<CrashStateSource> source =
-      OpenCrashStates(recovery.run, options, error, ctx.manifest->rebuilt);
-  if (!source) {
-    *error = "crash during recovery: " + *error;
-    return false;
-  }
+  std::unique_ptr<CrashStateSource> source;
+  st = OpenCrashStates(recovery.run, options, &source, ctx.manifest->rebuilt);
+  if (!st.ok()) return Status::Error("crash during recovery: " + st.message());
   std::optional<CrashStateRef> inner = FindIn(source.get(), inner_id);
   if (!inner) {
-    *error = "the recovery of " + outer_id + " has no crash state " + inner_id;
-    return false;
+    return Status::Error("the recovery of " + outer_id + " has no crash state " + inner_id);
   }
   for (const SinkMark& m : recovery.facts.SinkBefore(inner->crash_seq)) {
     for (const auto& r : m.rcpts) out->during_recovery.push_back(m.id + "->" + r);
@@ -455,30 +441,28 @@ bool FindNested(const PipelineContext& ctx, const ExploreOptions& options, const
   out->state = NestedState(out->state, *inner);
   out->nested = true;
   out->keep_alive = std::move(source);
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace
 
-bool FindState(const PipelineContext& ctx, const PlannedRecording& recording,
-               const ExploreOptions& options, const std::string& id, const std::string& scratch,
-               FoundState* out, std::string* error) {
+Status FindState(const PipelineContext& ctx, const PlannedRecording& recording,
+                 const ExploreOptions& options, const std::string& id, const std::string& scratch,
+                 FoundState* out) {
   size_t slash = id.find('/');
   std::string outer_id = id.substr(0, slash);
-  std::shared_ptr<CrashStateSource> source =
-      OpenCrashStates(recording.rec.run, options, error, ctx.manifest->rebuilt);
-  if (!source) return false;
+  std::unique_ptr<CrashStateSource> opened;
+  Status st = OpenCrashStates(recording.rec.run, options, &opened, ctx.manifest->rebuilt);
+  if (!st.ok()) return st;
+  std::shared_ptr<CrashStateSource> source = std::move(opened);
   std::optional<CrashStateRef> state = FindIn(source.get(), outer_id);
-  if (!state) {
-    *error = "no crash state " + outer_id;
-    return false;
-  }
+  if (!state) return Status::Error("no crash state " + outer_id);
   out->state = *state;
   out->outer_crash_seq = state->crash_seq;
   out->point = PointOf(recording.plan, state->crash_seq);
   out->keep_alive = source;
-  if (slash == std::string::npos) return true;
-  return FindNested(ctx, options, recording.plan, id.substr(slash + 1), scratch, out, error);
+  if (slash == std::string::npos) return Status::Ok();
+  return FindNested(ctx, options, recording.plan, id.substr(slash + 1), scratch, out);
 }
 
 }  // namespace aftershock

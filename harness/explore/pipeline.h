@@ -56,14 +56,14 @@ class PlannedRecording {
 };
 
 // Records `ctx.scenario` in `dir` (sequentially, or the interleaving `il`)
-// and prepares its plan. Returns null with *error on an input error (init
-// failed, the target wrote outside its root) or a harness failure.
-std::unique_ptr<PlannedRecording> RecordPlanned(const PipelineContext& ctx, const std::string& dir,
-                                                const Interleaving* il, std::string* error);
+// and prepares its plan into *out. An error on an input error (init failed,
+// the target wrote outside its root) or a harness failure.
+Status RecordPlanned(const PipelineContext& ctx, const std::string& dir, const Interleaving* il,
+                     std::unique_ptr<PlannedRecording>* out);
 
-// The plan of a recording made earlier (a run's --out, for replay).
-std::unique_ptr<PlannedRecording> PlanRecorded(const PipelineContext& ctx, Recording rec,
-                                               std::string* error);
+// The plan of a recording made earlier (a run's --out, for replay), into *out.
+Status PlanRecorded(const PipelineContext& ctx, Recording rec,
+                    std::unique_ptr<PlannedRecording>* out);
 
 // Results of checked states, shared by the models and recordings of one
 // scenario: identical states (same content, same promises) are checked once.
@@ -133,9 +133,9 @@ using StateVisitor = std::function<bool(const CheckedState&)>;
 
 // Walks every crash state of req.recording under req.options with ctx.jobs
 // workers: recover and check each (or reuse `cache`), then visit it.
-// Returns false with *error only when the harness or the model failed.
-bool Walk(const PipelineContext& ctx, const WalkRequest& req, VerdictCache* cache,
-          const StateVisitor& visit, WalkTotals* totals, std::string* error);
+// An error only when the harness or the model failed.
+Status Walk(const PipelineContext& ctx, const WalkRequest& req, VerdictCache* cache,
+            const StateVisitor& visit, WalkTotals* totals);
 
 // The interleavings to record for each step with a beside step: every hit
 // of its point the sequential recording `rec` counted (or those of `at`),
@@ -159,13 +159,12 @@ struct BaselineFailure;
 // calls `fn` with the sequential recording, then with every interleaving of its beside steps that
 // exists (each recorded in a directory of its own, removed after `fn` unless keep_states). Notes
 // (steps that failed, interleavings that do not exist) go to *notes. `fn` returns false to stop:
-// then so does this, with *error untouched when `fn` set nothing. Returns false with *error when a
-// recording failed, and with *baseline set when the baseline does not hold
-// (then nothing was explored).
-bool ForEachRecording(const PipelineContext& ctx, const std::string& work_dir, bool keep_states,
-                      std::vector<std::string>* notes,
-                      const std::function<bool(const RecordingVisit&)>& fn,
-                      BaselineFailure* baseline, std::string* error);
+// then so does this, and returns Ok (`fn` keeps its own reasons). An error when a recording
+// failed. Ok with *baseline set when the baseline does not hold (then nothing was explored).
+Status ForEachRecording(const PipelineContext& ctx, const std::string& work_dir, bool keep_states,
+                        std::vector<std::string>* notes,
+                        const std::function<bool(const RecordingVisit&)>& fn,
+                        BaselineFailure* baseline);
 
 // One crash state looked up by id, as the explorer checked it.
 struct FoundState {
@@ -182,8 +181,8 @@ struct FoundState {
 // Finds `id` (without an interleaving prefix) among the crash states of
 // `recording` under `options`; a nested id records the outer state's
 // recovery in `scratch` (inside ctx.run_dir) exactly as Walk does.
-bool FindState(const PipelineContext& ctx, const PlannedRecording& recording,
-               const ExploreOptions& options, const std::string& id, const std::string& scratch,
-               FoundState* out, std::string* error);
+Status FindState(const PipelineContext& ctx, const PlannedRecording& recording,
+                 const ExploreOptions& options, const std::string& id, const std::string& scratch,
+                 FoundState* out);
 
 }  // namespace aftershock

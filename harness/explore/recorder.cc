@@ -64,14 +64,25 @@ namespace {
 class WorkloadRecorder {
  public:
   WorkloadRecorder(const Scenario& scenario, const Manifest& manifest, const ToolPaths& tools,
-                   const std::string& work_dir, const Interleaving* interleaving,
-                   std::string* error);
+                   const std::string& work_dir, const Interleaving* interleaving);
 
   // RecordWorkload's contract; then Take() holds the recording.
-  bool Record();
+  Status Record();
   Recording Take() { return std::move(rec_); }
 
  private:
+  // The members below that return bool return false iff status_ holds an
+  // error, recorded by one of these two.
+  bool Fail(std::string message) {
+    status_ = Status::Error(std::move(message));
+    return false;
+  }
+  // Records `st` when it is an error; returns st.ok().
+  bool Ok(Status st) {
+    if (st.ok()) return true;
+    status_ = std::move(st);
+    return false;
+  }
   // Runs init (untraced), copies the initial state, creates the trace.
   bool Prepare();
   // One step of the workload, from its snapshot to its `exit` and `ack` marks.
@@ -118,7 +129,7 @@ class WorkloadRecorder {
   const Manifest& manifest_;
   const std::string work_dir_;
   const Interleaving* const interleaving_;
-  std::string* const error_;
+  Status status_;  // the error that stopped the recording
   const std::string log_;
   Recording rec_;
   CommandContext ctx_;
@@ -142,12 +153,11 @@ class WorkloadRecorder {
 
 WorkloadRecorder::WorkloadRecorder(const Scenario& scenario, const Manifest& manifest,
                                    const ToolPaths& tools, const std::string& work_dir,
-                                   const Interleaving* interleaving, std::string* error)
+                                   const Interleaving* interleaving)
     : scenario_(scenario),
       manifest_(manifest),
       work_dir_(work_dir),
       interleaving_(interleaving),
-      error_(error),
       log_(work_dir + "/commands.log"),
       daemon_faults_(DaemonFaults(scenario)),
       arming_(scenario, FaultsHeldByDaemon(scenario), work_dir + "/trace.bin"),
@@ -166,18 +176,18 @@ WorkloadRecorder::WorkloadRecorder(const Scenario& scenario, const Manifest& man
   ctx_.now = scenario.clock_start;
 }
 
-bool WorkloadRecorder::Record() {
-  if (!Prepare()) return false;
-  if (manifest_.daemon() && !(arming_.ParkAll(error_) && StartDaemon())) return false;
+Status WorkloadRecorder::Record() {
+  if (!Prepare()) return status_;
+  if (manifest_.daemon() && !(Ok(arming_.ParkAll()) && StartDaemon())) return status_;
   if (beside_rule_ + 1 > 32) {
-    *error_ =
-        scenario_.file + ": too many [[fault]] tables for a step with a beside step (31 at most)";
-    return false;
+    return Status::Error(scenario_.file +
+                         ": too many [[fault]] tables for a step with a beside step (31 at most)");
   }
   for (size_t i = 0; i < scenario_.steps.size() && !rec_.stopped; ++i) {
-    if (!RecordStep(i)) return false;
+    if (!RecordStep(i)) return status_;
   }
-  return Finish();
+  Finish();
+  return status_;
 }
 
 bool WorkloadRecorder::Prepare() {
@@ -188,13 +198,14 @@ bool WorkloadRecorder::Prepare() {
   if (!manifest_.init.empty()) {
     LaunchOutcome o = Launch(Request(manifest_.init, "", false, ""));
     if (!o.Succeeded()) {
-      *error_ = manifest_.file + ": init failed (" + o.Status() + (o.error.empty() ? "" : ", ") +
-                o.error + "): `" + manifest_.init + "`\n" + OutputSection(o.output, "");
-      return false;
+      return Fail(manifest_.file + ": init failed (" + o.Status() + (o.error.empty() ? "" : ", ") +
+                  o.error + "): `" + manifest_.init + "`\n" + OutputSection(o.output, ""));
     }
   }
-  return CopyTree(rec_.run.root, rec_.run.initial_dir, error_) &&
-         CreateTrace(rec_.run.trace_path, error_);
+  if (!Ok(CopyTree(rec_.run.root, rec_.run.initial_dir))) return false;
+  std::string error;
+  if (!CreateTrace(rec_.run.trace_path, &error)) return Fail(error);
+  return true;
 }
 
 bool WorkloadRecorder::RecordStep(size_t i) {
@@ -203,10 +214,10 @@ bool WorkloadRecorder::RecordStep(size_t i) {
   // After a protocol error the daemon is started again before the next
   // request, outside the enqueue step it serves.
   if (manifest_.daemon() && step.kind == StepKind::kEnqueue && !daemon_.running() &&
-      !(arming_.ParkAll(error_) && StartDaemon())) {
+      !(Ok(arming_.ParkAll()) && StartDaemon())) {
     return false;
   }
-  if (manifest_.daemon() && !arming_.EnterStep(i, step.kind, error_)) return false;
+  if (manifest_.daemon() && !Ok(arming_.EnterStep(i, step.kind))) return false;
   if (!Mark("step", step.MarkData())) return false;
   switch (step.kind) {
     case StepKind::kEnqueue:
@@ -234,8 +245,7 @@ bool WorkloadRecorder::RecordStep(size_t i) {
 bool WorkloadRecorder::EndStep(const Step& step, size_t i, const LaunchOutcome& o) {
   std::string kind = StepKindName(step.kind);
   if (!o.error.empty()) {
-    *error_ = "step " + std::to_string(i + 1) + " (" + kind + "): " + o.error;
-    return false;
+    return Fail("step " + std::to_string(i + 1) + " (" + kind + "): " + o.error);
   }
   if (!Mark("exit", kind + " " + o.Status())) return false;
   NoteCommand("step " + std::to_string(i + 1) + " (" + step.MarkData() + ")", step, o,
@@ -270,22 +280,23 @@ void WorkloadRecorder::NoteCommand(const std::string& what, const Step& step,
 }
 
 bool WorkloadRecorder::Finish() {
-  if (manifest_.daemon() && !arming_.ParkAll(error_)) return false;
+  if (manifest_.daemon() && !Ok(arming_.ParkAll())) return false;
   if (!StopDaemon()) return false;
   rec_.run.final_snapshot = work_dir_ + "/snap/final";
-  if (!ModelAvailable() && !CopyTree(rec_.run.root, rec_.run.final_snapshot, error_)) return false;
+  if (!ModelAvailable() && !Ok(CopyTree(rec_.run.root, rec_.run.final_snapshot))) return false;
   rec_.run.final_seq = LastSeq(rec_.run.trace_path) + 1;
   if (rec_.paused) {
     rec_.beside_label = beside_what_ + ", paused before " +
                         CallAfter(rec_.run.trace_path, rec_.run.root, paused_pid_, resumed_after_);
   }
-  std::string escape =
-      FirstEscapeNotingGaps(rec_.run.trace_path, manifest_, rec_.run.root, &rec_.notes, error_);
-  if (!error_->empty()) return false;
-  if (!escape.empty()) {
-    *error_ = manifest_.file + ": target '" + manifest_.name +
-              "' wrote outside its root (the crash domain): " + escape;
+  std::string escape;
+  if (!Ok(FirstEscapeNotingGaps(rec_.run.trace_path, manifest_, rec_.run.root, &rec_.notes,
+                                &escape))) {
     return false;
+  }
+  if (!escape.empty()) {
+    return Fail(manifest_.file + ": target '" + manifest_.name +
+                "' wrote outside its root (the crash domain): " + escape);
   }
   return true;
 }
@@ -330,8 +341,7 @@ LaunchRequest WorkloadRecorder::RequestFor(const Step& st, const std::string& co
 
 bool WorkloadRecorder::Mark(std::string_view label, const std::string& data) {
   if (!AppendMark(rec_.run.trace_path, label, data)) {
-    *error_ = rec_.run.trace_path + ": cannot append a mark";
-    return false;
+    return Fail(rec_.run.trace_path + ": cannot append a mark");
   }
   return true;
 }
@@ -347,7 +357,7 @@ bool WorkloadRecorder::Snapshot(size_t index) {
   // Stand-in for the model: the seq the next mark will take is the crash point.
   uint64_t next = LastSeq(rec_.run.trace_path) + 1;
   std::string dir = work_dir_ + "/snap/" + std::to_string(index);
-  if (!CopyTree(rec_.run.root, dir, error_)) return false;
+  if (!Ok(CopyTree(rec_.run.root, dir))) return false;
   rec_.run.snapshots.emplace_back(next, dir);
   return true;
 }
@@ -355,18 +365,16 @@ bool WorkloadRecorder::Snapshot(size_t index) {
 std::string WorkloadRecorder::Submit(const Step& st, std::string* path) {
   *path = work_dir_ + "/msgs/" + st.id;
   std::string message = ComposeMessage(st.id, st.rcpts, st.body_size);
-  std::string ignored;
-  WriteFileAtomically(*path, message, &ignored);
+  // A message that could not be written reaches the command as none.
+  (void)WriteFileAtomically(*path, message);
   rec_.messages[st.id] = Submitted{st.id, st.rcpts, st.body_size};
   return message;
 }
 
 bool WorkloadRecorder::StartDaemon() {
   if (!Mark("step", "serve")) return false;
-  if (!daemon_.Start(Request(manifest_.serve, "", true, daemon_faults_), error_)) {
-    *error_ = "cannot start serve: " + *error_;
-    return false;
-  }
+  Status started = daemon_.Start(Request(manifest_.serve, "", true, daemon_faults_));
+  if (!started.ok()) return Fail("cannot start serve: " + started.message());
   return true;
 }
 
@@ -474,8 +482,7 @@ bool WorkloadRecorder::RunBeside(const Step& host, size_t i) {
   rec_.beside_mark_seq = LastSeq(rec_.run.trace_path);
   LaunchOutcome o = Launch(RequestFor(b, command, stdin_path, ""));
   if (!o.error.empty()) {
-    *error_ = "beside step of step " + std::to_string(i + 1) + " (" + kind + "): " + o.error;
-    return false;
+    return Fail("beside step of step " + std::to_string(i + 1) + " (" + kind + "): " + o.error);
   }
   if (!Mark("exit", kind + " " + o.Status())) return false;
   NoteCommand("beside step of step " + std::to_string(i + 1) + " (" + b.MarkData() + ")", b, o,
@@ -492,13 +499,13 @@ bool WorkloadRecorder::RunBeside(const Step& host, size_t i) {
 
 }  // namespace
 
-bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const ToolPaths& tools,
-                    const std::string& work_dir, Recording* out, std::string* error,
-                    const Interleaving* interleaving) {
-  WorkloadRecorder recorder(scenario, manifest, tools, work_dir, interleaving, error);
-  if (!recorder.Record()) return false;
+Status RecordWorkload(const Scenario& scenario, const Manifest& manifest, const ToolPaths& tools,
+                      const std::string& work_dir, Recording* out,
+                      const Interleaving* interleaving) {
+  WorkloadRecorder recorder(scenario, manifest, tools, work_dir, interleaving);
+  if (Status st = recorder.Record(); !st.ok()) return st;
   *out = recorder.Take();
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace aftershock

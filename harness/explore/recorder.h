@@ -67,14 +67,14 @@ std::string InterleavingPrefix(const Scenario& scenario, const Interleaving& il)
 bool ParseInterleavingId(const Scenario& scenario, const std::string& id, Interleaving* il,
                          std::string* rest);
 
-// Records `scenario` against `manifest` inside `work_dir` (created, empty).
-// Returns true iff the workload ran; false with *error for input errors
-// (init failed, the target wrote outside its root, a trace unreadable).
+// Records `scenario` against `manifest` inside `work_dir` (created, empty)
+// into *out. Ok iff the workload ran; an error for input errors (init
+// failed, the target wrote outside its root, a trace unreadable).
 // With `interleaving`, that step is paused and its beside step run beside it
 // (REQUIRES: the step has one; not a daemon-mode target). Without, steps run
 // one after the other and beside_hits is filled.
-bool RecordWorkload(const Scenario& scenario, const Manifest& manifest, const ToolPaths& tools,
-                    const std::string& work_dir, Recording* out, std::string* error,
-                    const Interleaving* interleaving = nullptr);
+Status RecordWorkload(const Scenario& scenario, const Manifest& manifest, const ToolPaths& tools,
+                      const std::string& work_dir, Recording* out,
+                      const Interleaving* interleaving = nullptr);
 
 }  // namespace aftershock

@@ -133,16 +133,15 @@ void RemoveRebuiltFiles(const Manifest& m, const std::string& root) {
 
 }  // namespace
 
-bool PreparePlan(RecoveryPlan* plan, MailFacts* facts, std::string* error) {
-  if (!facts->Load(plan->recording->run.trace_path, error)) return false;
+Status PreparePlan(RecoveryPlan* plan, MailFacts* facts) {
+  if (Status st = facts->Load(plan->recording->run.trace_path); !st.ok()) return st;
   plan->facts = facts;
   std::vector<SinkRecord> records;
   if (!ReadSinkLog(plan->recording->sink_log, &records)) {
-    *error = plan->recording->sink_log + ": unreadable";
-    return false;
+    return Status::Error(plan->recording->sink_log + ": unreadable");
   }
   for (auto& r : records) plan->recorded_copies[r.hash] = std::move(r.copy);
-  return true;
+  return Status::Ok();
 }
 
 uint64_t CrashPoint::Key() const {
@@ -195,17 +194,18 @@ class StateRecovery {
     ctx_.now = point.now;
   }
 
-  // Runs recover and the drain. Returns false only when the harness failed.
-  bool Run(std::string* error) {
+  // Runs recover and the drain. An error only when the harness failed.
+  Status Run() {
     bool traced = !recover_trace_.empty();
     if (traced) {
-      if (!CreateTrace(recover_trace_, error)) return false;
+      std::string error;
+      if (!CreateTrace(recover_trace_, &error)) return Status::Error(error);
       AppendMark(recover_trace_, "step", "recover");
     }
     bool ok = m_.recover.empty() || Command(m_.recover, "recover", traced);
     if (ok && !m_.deliver.empty()) Drain();
     Collect();
-    return true;
+    return Status::Ok();
   }
 
  private:
@@ -236,8 +236,9 @@ class StateRecovery {
       // Outside the crash domain, a write is state no crash state holds:
       // the recovery is wrong whatever its status (as for the workload,
       // where an escape is an input error).
-      std::string scan_error;
-      std::string escape = FirstEscape(recover_trace_, &scan_error, root_);
+      // An unreadable trace shows no escape: its error is ignored.
+      std::string escape;
+      (void)FirstEscape(recover_trace_, &escape, root_);
       if (!escape.empty()) {
         input_->recovery_failure =
             std::string(what) + " wrote outside its root (the crash domain): " + escape;
@@ -307,15 +308,15 @@ class StateRecovery {
 
 }  // namespace
 
-bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const CrashPoint& point,
-                  const std::string& scratch, CheckInput* input, std::string* error,
-                  const std::string& recover_trace) {
+Status RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const CrashPoint& point,
+                    const std::string& scratch, CheckInput* input,
+                    const std::string& recover_trace) {
   const Manifest& m = *plan.manifest;
   std::string root = scratch + "/root";
-  if (!MaterializeCrashState(state, root, error)) return false;
+  if (Status st = MaterializeCrashState(state, root); !st.ok()) return st;
   RemoveRebuiltFiles(m, root);
   if (!recover_trace.empty()) {
-    if (!MaterializeCrashState(state, scratch + "/initial", error)) return false;
+    if (Status st = MaterializeCrashState(state, scratch + "/initial"); !st.ok()) return st;
     RemoveRebuiltFiles(m, scratch + "/initial");
   }
   input->messages = &plan.recording->messages;
@@ -325,7 +326,7 @@ bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const Cr
   // mailboxes in the root they count only if they are still in the state.
   input->deliveries = point.before;
   input->recovery_failure.clear();
-  return StateRecovery(plan, point, scratch, recover_trace, input).Run(error);
+  return StateRecovery(plan, point, scratch, recover_trace, input).Run();
 }
 
 }  // namespace aftershock

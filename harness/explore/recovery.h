@@ -31,7 +31,7 @@ struct RecoveryPlan {
 };
 
 // Loads the recording's marks and sink log into *plan.
-bool PreparePlan(RecoveryPlan* plan, MailFacts* facts, std::string* error);
+Status PreparePlan(RecoveryPlan* plan, MailFacts* facts);
 
 // What held when the crash struck: the promises, and the copies the sink
 // had already accepted (durable whatever the crash did to the queue).
@@ -51,11 +51,11 @@ CrashPoint PointOf(const RecoveryPlan& plan, uint64_t crash_seq);
 // empty), recovers and drains it, and fills the checker's input. With
 // `recover_trace`, the recover command is recorded there (and the state is
 // also materialized into `scratch`/initial, the recording's initial state)
-// so that crashes during recovery can be explored. Returns false only when
-// the harness itself failed (*error); a failing target is a
-// recovery_failure inside *input.
-bool RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const CrashPoint& point,
-                  const std::string& scratch, CheckInput* input, std::string* error,
-                  const std::string& recover_trace = "");
+// so that crashes during recovery can be explored. An error only when the
+// harness itself failed; a failing target is a recovery_failure inside
+// *input.
+Status RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const CrashPoint& point,
+                    const std::string& scratch, CheckInput* input,
+                    const std::string& recover_trace = "");
 
 }  // namespace aftershock

@@ -32,7 +32,7 @@ namespace {
 
 // Keeps what replay needs beside the report: the trace, the initial state
 // and (for the stand-in model) the snapshots.
-bool SaveRecording(const Recording& rec, const std::string& dir, std::string* error) {
+Status SaveRecording(const Recording& rec, const std::string& dir) {
   // Files of an earlier run are overwritten, never removed: nothing outside
   // the run directory is ever deleted.
   std::error_code ec;
@@ -43,29 +43,28 @@ bool SaveRecording(const Recording& rec, const std::string& dir, std::string* er
                     fs::copy_options::overwrite_existing, ec);
     }
   }
-  if (!CopyTree(rec.run.initial_dir, dir + "/initial", error)) return false;
+  if (Status st = CopyTree(rec.run.initial_dir, dir + "/initial"); !st.ok()) return st;
   nlohmann::json snaps = nlohmann::json::array();
   for (size_t i = 0; i < rec.run.snapshots.size(); ++i) {
     std::string rel = "snap/" + std::to_string(i);
-    if (!CopyTree(rec.run.snapshots[i].second, dir + "/" + rel, error)) return false;
+    if (Status st = CopyTree(rec.run.snapshots[i].second, dir + "/" + rel); !st.ok()) return st;
     snaps.push_back({{"seq", rec.run.snapshots[i].first}, {"dir", rel}});
   }
-  if (!rec.run.final_snapshot.empty() && fs::exists(rec.run.final_snapshot) &&
-      !CopyTree(rec.run.final_snapshot, dir + "/snap/final", error)) {
-    return false;
+  if (!rec.run.final_snapshot.empty() && fs::exists(rec.run.final_snapshot)) {
+    if (Status st = CopyTree(rec.run.final_snapshot, dir + "/snap/final"); !st.ok()) return st;
   }
   nlohmann::json j = {
       {"root", rec.run.root}, {"final_seq", rec.run.final_seq}, {"snapshots", snaps}};
-  return WriteFileAtomically(dir + "/recording.json", j.dump(2) + "\n", error);
+  return WriteFileAtomically(dir + "/recording.json", j.dump(2) + "\n");
 }
 
 }  // namespace
 
-bool LoadScenarios(const std::vector<std::string>& paths, const RunOptions& options,
-                   std::vector<Scenario>* out, std::string* error) {
+Status LoadScenarios(const std::vector<std::string>& paths, const RunOptions& options,
+                     std::vector<Scenario>* out) {
   for (const auto& p : paths) {
     Scenario s;
-    if (!LoadScenario(p, &s, error)) return false;
+    if (Status st = LoadScenario(p, &s); !st.ok()) return st;
     if (!options.target.empty()) {
       s.target = AbsolutePath(options.target, fs::current_path());
       s.target_where.clear();
@@ -73,7 +72,7 @@ bool LoadScenarios(const std::vector<std::string>& paths, const RunOptions& opti
     ApplyOverrides(options, &s);
     out->push_back(std::move(s));
   }
-  return true;
+  return Status::Ok();
 }
 
 void ApplyOverrides(const RunOptions& options, Scenario* s) {
@@ -85,28 +84,27 @@ void ApplyOverrides(const RunOptions& options, Scenario* s) {
 
 namespace {
 
-// Every manifest, validated before anything runs. Returns false with *error.
-bool LoadManifests(const std::vector<Scenario>& scenarios, std::vector<Manifest>* manifests,
-                   std::string* error) {
+// Every manifest, validated before anything runs.
+Status LoadManifests(const std::vector<Scenario>& scenarios, std::vector<Manifest>* manifests) {
   manifests->resize(scenarios.size());
   for (size_t i = 0; i < scenarios.size(); ++i) {
     const Scenario& s = scenarios[i];
     // Not std::filesystem::exists: it throws on a loop or a name too long.
     if (std::string bad = InputFileError(s.target); !bad.empty()) {
-      *error = (s.target_where.empty() ? "--target" : s.target_where) + ": target manifest: " + bad;
-      return false;
+      return Status::Error((s.target_where.empty() ? "--target" : s.target_where) +
+                           ": target manifest: " + bad);
     }
-    if (!LoadManifest(s.target, &(*manifests)[i], error)) return false;
+    if (Status st = LoadManifest(s.target, &(*manifests)[i]); !st.ok()) return st;
     for (const Step& step : s.steps) {
       if (step.beside && (*manifests)[i].daemon()) {
         // A daemon serves one request at a time: nothing can run beside it.
-        *error = step.beside->where + ": a beside step needs a target whose steps are commands; " +
-                 (*manifests)[i].file + " is a daemon-mode target";
-        return false;
+        return Status::Error(step.beside->where +
+                             ": a beside step needs a target whose steps are commands; " +
+                             (*manifests)[i].file + " is a daemon-mode target");
       }
     }
   }
-  return true;
+  return Status::Ok();
 }
 
 // How a scenario's run ended.
@@ -125,9 +123,9 @@ void WriteCommandLogs(const std::vector<CommandRun>& commands, const std::string
   for (size_t i = 0; i < commands.size(); ++i) {
     char n[32];
     std::snprintf(n, sizeof n, "%02zu-", i + 1);
-    std::string ignored;
-    WriteFileAtomically(dir + "/" + n + SafeFileName(commands[i].what) + ".log", commands[i].output,
-                        &ignored);
+    // A log that cannot be written is only a log missing.
+    (void)WriteFileAtomically(dir + "/" + n + SafeFileName(commands[i].what) + ".log",
+                              commands[i].output);
   }
 }
 
@@ -145,15 +143,15 @@ class ScenarioRun {
         report_path_(report_path),
         sr_(sr) {}
 
-  // *error is set unless kDone.
-  Ending Run(std::string* error);
+  // *why says what went wrong unless kDone.
+  Ending Run(Status* why);
 
  private:
   // Where the commands' output goes, under `out` (the staged or the final --out).
   std::string LogDir(const std::string& out) const {
     return out + "/logs/" + SafeFileName(ctx_.scenario->name);
   }
-  bool Visit(const RecordingVisit& v, std::string* error);
+  Status Visit(const RecordingVisit& v);
   ExploreRequest Request(const RecordingVisit& v, const std::string& model) const;
 
   const PipelineContext& ctx_;
@@ -185,7 +183,7 @@ ExploreRequest ScenarioRun::Request(const RecordingVisit& v, const std::string& 
   return req;
 }
 
-bool ScenarioRun::Visit(const RecordingVisit& v, std::string* error) {
+Status ScenarioRun::Visit(const RecordingVisit& v) {
   const Scenario& s = *ctx_.scenario;
   const std::string lead = v.id_prefix.empty() ? "" : v.id_prefix + " ";
   for (const std::string& u : v.recording->unproven) {
@@ -198,16 +196,14 @@ bool ScenarioRun::Visit(const RecordingVisit& v, std::string* error) {
   if (v.sequential) {
     reached_ = true;
     WriteCommandLogs(v.recording->rec.commands, LogDir(out_dir_));
-    if (!SaveRecording(v.recording->rec, out_dir_ + "/recordings/" + SafeFileName(s.name), error)) {
-      return false;
-    }
+    Status st = SaveRecording(v.recording->rec, out_dir_ + "/recordings/" + SafeFileName(s.name));
+    if (!st.ok()) return st;
     results_.resize(s.models.size());
   }
   for (size_t k = 0; k < s.models.size(); ++k) {
     ModelResult mr;
-    if (!Explore(ctx_, Request(v, s.models[k]), &cache_, &mr, error)) {
-      *error = s.name + " under " + s.models[k] + ": " + *error;
-      return false;
+    if (Status st = Explore(ctx_, Request(v, s.models[k]), &cache_, &mr); !st.ok()) {
+      return Status::Error(s.name + " under " + s.models[k] + ": " + st.message());
     }
     if (v.sequential) {
       results_[k] = std::move(mr);
@@ -215,29 +211,37 @@ bool ScenarioRun::Visit(const RecordingVisit& v, std::string* error) {
       MergeModelResult(mr, &results_[k]);
     }
   }
-  return true;
+  return Status::Ok();
 }
 
-Ending ScenarioRun::Run(std::string* error) {
+Ending ScenarioRun::Run(Status* why) {
   const Scenario& s = *ctx_.scenario;
-  auto visit = [this, error](const RecordingVisit& v) { return Visit(v, error); };
+  Status visited;  // why a visit stopped the recordings
+  auto visit = [this, &visited](const RecordingVisit& v) {
+    visited = Visit(v);
+    return visited.ok();
+  };
   BaselineFailure baseline;
-  bool ok = ForEachRecording(ctx_, work_, options_.keep_states, &sr_->workload_notes, visit,
-                             &baseline, error);
+  Status st =
+      ForEachRecording(ctx_, work_, options_.keep_states, &sr_->workload_notes, visit, &baseline);
+  if (st.ok()) st = visited;
   ctx_.observer->Notes(s.name, sr_->workload_notes);
   if (baseline.failed()) {
     std::error_code ec;
     fs::create_directories(LogDir(out_dir_), ec);
-    std::string ignored;
-    WriteFileAtomically(LogDir(out_dir_) + "/baseline.log", baseline.output, &ignored);
+    // The failure is reported either way; the log is a help.
+    (void)WriteFileAtomically(LogDir(out_dir_) + "/baseline.log", baseline.output);
     sr_->error = DescribeBaselineFailure(baseline, LogDir(options_.out_dir) + "/baseline.log");
-    *error = s.name + ": " + sr_->error;
+    *why = Status::Error(s.name + ": " + sr_->error);
     return Ending::kBaseline;
   }
-  if (!ok) {
-    if (reached_) return Ending::kFatal;
-    sr_->error = *error;
-    *error = s.file + ": " + *error;
+  if (!st.ok()) {
+    if (reached_) {
+      *why = st;
+      return Ending::kFatal;
+    }
+    sr_->error = st.message();
+    *why = Status::Error(s.file + ": " + st.message());
     return Ending::kScenarioError;
   }
   for (size_t k = 0; k < s.models.size(); ++k) {
@@ -282,15 +286,15 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
   report->started_utc = NowUtc();
   report->command_line = options.command_line;
   std::vector<Manifest> manifests;
-  std::string error;
-  if (!LoadManifests(scenarios, &manifests, &error)) return Failed(error);
-  std::unique_ptr<RunDir> run = RunDir::Create(&error);
-  if (!run) return Failed("aftershock: " + error);
+  if (Status st = LoadManifests(scenarios, &manifests); !st.ok()) return Failed(st.message());
+  std::unique_ptr<RunDir> run;
+  if (Status st = RunDir::Create(&run); !st.ok()) return Failed("aftershock: " + st.message());
   // The run writes into a fresh directory, swapped in as --out at the end.
   StagedOut staged;
   std::string out_dir = options.out_dir;
   if (options.replace_out) {
-    if (!staged.Begin(options.out_dir, &error)) return Failed("aftershock: --out " + error);
+    Status st = staged.Begin(options.out_dir);
+    if (!st.ok()) return Failed("aftershock: --out " + st.message());
     out_dir = staged.path();
   }
   if (options.keep_states) run->Keep();
@@ -304,11 +308,12 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
     PipelineContext ctx{&scenarios[i], &manifests[i], &tools, run->path(), options.jobs, observer};
     ScenarioResult sr = ResultHeader(scenarios[i], manifests[i]);
     std::string work = run->MakeDir(SafeFileName(scenarios[i].name) + "-" + std::to_string(i));
-    Ending ending = ScenarioRun(ctx, options, out_dir, work, report_path, &sr).Run(&error);
-    if (ending == Ending::kFatal) return Failed("aftershock: " + error);
+    Status why;
+    Ending ending = ScenarioRun(ctx, options, out_dir, work, report_path, &sr).Run(&why);
+    if (ending == Ending::kFatal) return Failed("aftershock: " + why.message());
     if (ending != Ending::kDone) {
       WaitIfInterrupted();
-      outcome.errors.push_back("aftershock: " + error);
+      outcome.errors.push_back("aftershock: " + why.message());
     }
     report->scenarios.push_back(std::move(sr));
     if (!options.keep_states) RemoveTreeInside(run->path(), work);
@@ -317,9 +322,9 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
   }
   report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   WaitIfInterrupted();
-  if (!WriteReports(*report, out_dir, &error) || (options.replace_out && !staged.Commit(&error))) {
-    return Failed("aftershock: " + error);
-  }
+  Status written = WriteReports(*report, out_dir);
+  if (written.ok() && options.replace_out) written = staged.Commit();
+  if (!written.ok()) return Failed("aftershock: " + written.message());
   outcome.reports_written = true;
   int exit_status = ExitStatus(*report);
   outcome.status = !outcome.errors.empty()         ? RunStatus::kInputError

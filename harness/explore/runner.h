@@ -30,9 +30,9 @@ struct RunOptions {
 };
 
 // Loads every scenario (all before any runs: an input error exits 2 with no
-// partial output). Returns false with *error on the first bad file.
-bool LoadScenarios(const std::vector<std::string>& paths, const RunOptions& options,
-                   std::vector<Scenario>* out, std::string* error);
+// partial output). The error names the first bad file.
+Status LoadScenarios(const std::vector<std::string>& paths, const RunOptions& options,
+                     std::vector<Scenario>* out);
 
 // The command line's --model, --strategy, --seed and --nested, where given,
 // over what the scenario says.

@@ -62,50 +62,41 @@ StagedOut::~StagedOut() {
   }
 }
 
-bool StagedOut::Begin(const std::string& out, std::string* error) {
+Status StagedOut::Begin(const std::string& out) {
   fs::path abs = fs::absolute(out).lexically_normal();
   if (abs.has_relative_path() && !abs.has_filename()) abs = abs.parent_path();  // "a/b/" -> "a/b"
   std::string name = abs.filename().string();
   if (name.empty() || name == "." || name == ".." || abs == abs.root_path()) {
-    *error = out + ": cannot be replaced as a whole; name a directory";
-    return false;
+    return Status::Error(out + ": cannot be replaced as a whole; name a directory");
   }
-  if (std::string why = Unreplaceable(abs); !why.empty()) {
-    *error = why;
-    return false;
-  }
+  if (std::string why = Unreplaceable(abs); !why.empty()) return Status::Error(why);
   std::error_code ec;
   fs::create_directories(abs.parent_path(), ec);
-  if (ec) {
-    *error = abs.parent_path().string() + ": " + ec.message();
-    return false;
-  }
+  if (ec) return Status::Error(abs.parent_path().string() + ": " + ec.message());
   out_ = abs.string();
   fs::path staging = abs.parent_path() / ("." + name + ".partial");
   fs::remove_all(staging, ec);  // what a killed run left: only ever a staging directory
   if (!fs::create_directory(staging, ec) || ec) {
-    *error = staging.string() + ": " + (ec ? ec.message() : "exists");
-    return false;
+    return Status::Error(staging.string() + ": " + (ec ? ec.message() : "exists"));
   }
   staging_ = staging.string();
-  return true;
+  return Status::Ok();
 }
 
-bool StagedOut::Commit(std::string* error) {
+Status StagedOut::Commit() {
   std::error_code ec;
   bool had_out = fs::exists(fs::symlink_status(out_, ec));
   int rc = had_out ? static_cast<int>(::syscall(SYS_renameat2, AT_FDCWD, staging_.c_str(),
                                                 AT_FDCWD, out_.c_str(), RENAME_EXCHANGE))
                    : ::rename(staging_.c_str(), out_.c_str());
   if (rc != 0) {
-    *error = "cannot move " + staging_ + " to " + out_ + ": " + std::strerror(errno);
-    return false;
+    return Status::Error("cannot move " + staging_ + " to " + out_ + ": " + std::strerror(errno));
   }
   committed_ = true;
   // Without this fsync a power loss could bring back the earlier output.
   SyncDir(fs::path(out_).parent_path());
   if (had_out) fs::remove_all(staging_, ec);  // now the earlier output
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace aftershock

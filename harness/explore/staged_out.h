@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "model/status.h"
+
 namespace aftershock {
 
 class StagedOut {
@@ -19,8 +21,8 @@ class StagedOut {
   // an earlier output (a directory holding only what a run writes): anything
   // else is refused, since replacing it would delete what aftershock did not
   // write. Removes the staging directory a killed run left, and creates a
-  // fresh one. Returns false with *error (naming the path) on failure.
-  bool Begin(const std::string& out, std::string* error);
+  // fresh one. The error names the path.
+  Status Begin(const std::string& out);
 
   // Where the run writes. REQUIRES: Begin() succeeded.
   const std::string& path() const { return staging_; }
@@ -28,7 +30,7 @@ class StagedOut {
   // Swaps the staging directory in as `out` (renameat2 RENAME_EXCHANGE, or a
   // rename when there was none), fsyncs the parent so that the swap survives
   // a crash, then removes the earlier output.
-  bool Commit(std::string* error);
+  Status Commit();
 
  private:
   std::string out_;

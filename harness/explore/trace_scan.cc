@@ -8,14 +8,17 @@
 
 namespace aftershock {
 
-std::string FirstEscape(const std::string& trace_path, std::string* error,
-                        const std::string& root) {
+Status FirstEscape(const std::string& trace_path, std::string* escape, const std::string& root) {
+  escape->clear();
   TraceReader reader(trace_path);
   while (auto op = reader.Next()) {
     if (!op->Has(trace::kFlagEscape)) continue;
     std::string line = FormatOp(*op);
     line = line.substr(std::min(line.size(), line.find_first_not_of(' ')));
-    if (root.empty()) return line;
+    if (root.empty()) {
+      *escape = line;
+      return Status::Ok();
+    }
     size_t pid = line.find("] ");
     if (line.find(" [pid ") != std::string::npos && pid != std::string::npos) {
       line = line.substr(pid + 2);
@@ -27,10 +30,11 @@ std::string FirstEscape(const std::string& trace_path, std::string* error,
     };
     replace(root + "/", "{root}/");
     replace(std::filesystem::path(root).parent_path().string() + "/", "{root}/../");
-    return line;
+    *escape = line;
+    return Status::Ok();
   }
-  if (!reader.ok()) *error = reader.Error();
-  return "";
+  if (!reader.ok()) return Status::Error(reader.Error());
+  return Status::Ok();
 }
 
 std::vector<std::string> UnignoredGaps(const std::string& trace_path, const Manifest& manifest,
@@ -76,19 +80,18 @@ std::string CallAfter(const std::string& trace_path, const std::string& root, ui
   return "a call that never came (the process ended)";
 }
 
-std::string FirstEscapeNotingGaps(const std::string& trace_path, const Manifest& manifest,
-                                  const std::string& root, std::vector<std::string>* notes,
-                                  std::string* error) {
+Status FirstEscapeNotingGaps(const std::string& trace_path, const Manifest& manifest,
+                             const std::string& root, std::vector<std::string>* notes,
+                             std::string* escape) {
+  escape->clear();
   TraceReader reader(trace_path);
-  if (!reader.ok()) {
-    *error = reader.Error();
-    return "";
-  }
+  if (!reader.ok()) return Status::Error(reader.Error());
   std::set<std::string> gap_paths;
   while (auto op = reader.Next()) {
     if (op->Has(trace::kFlagEscape)) {
       std::string line = FormatOp(*op);
-      return line.substr(std::min(line.size(), line.find_first_not_of(' ')));
+      *escape = line.substr(std::min(line.size(), line.find_first_not_of(' ')));
+      return Status::Ok();
     }
     if (op->kind == OpKind::kGap && gap_paths.insert(op->path).second) {
       std::string rel = op->path.rfind(root + "/", 0) == 0 ? op->path.substr(root.size() + 1) : "";
@@ -100,8 +103,8 @@ std::string FirstEscapeNotingGaps(const std::string& trace_path, const Manifest&
       }
     }
   }
-  if (!reader.ok()) *error = reader.Error();
-  return "";
+  if (!reader.ok()) return Status::Error(reader.Error());
+  return Status::Ok();
 }
 
 }  // namespace aftershock

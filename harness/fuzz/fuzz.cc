@@ -217,9 +217,8 @@ class FuzzRun {
   int Run();
 
  private:
-  // Loads the manifest, picks the seed, makes the run directory; false
-  // with *error.
-  bool Prepare(std::string* error);
+  // Loads the manifest, picks the seed, makes the run directory.
+  Status Prepare();
   // RapidCheck over generated workloads until the budget or a violation
   // shrunk as far as the shrink budget allows.
   rc::detail::TestResult Search();
@@ -252,8 +251,7 @@ class FuzzRun {
 
 int FuzzRun::Run() {
   *outcome_ = FuzzOutcome();
-  std::string error;
-  if (!Prepare(&error)) return console_.Error(error);
+  if (Status st = Prepare(); !st.ok()) return console_.Error(st.message());
   console_.Start(o_, manifest_, space_, seed_);
   rc::detail::TestResult result = Search();
   WaitIfInterrupted();
@@ -272,9 +270,9 @@ int FuzzRun::Run() {
   return 0;
 }
 
-bool FuzzRun::Prepare(std::string* error) {
+Status FuzzRun::Prepare() {
   std::string manifest_path = AbsolutePath(o_.target, fs::current_path().string());
-  if (!LoadManifest(manifest_path, &manifest_, error)) return false;
+  if (Status st = LoadManifest(manifest_path, &manifest_); !st.ok()) return st;
   seed_ = o_.seed ? *o_.seed : (uint64_t{std::random_device()()} << 32) | std::random_device()();
   space_ = o_.space;
   space_.rcpts = RcptsForDomains(o_.domains);
@@ -291,15 +289,14 @@ bool FuzzRun::Prepare(std::string* error) {
   base_.max_interleavings = o_.max_interleavings;
   base_.env = o_.env;
 
-  run_ = RunDir::Create(error);
-  if (!run_) return false;
+  if (Status st = RunDir::Create(&run_); !st.ok()) return st;
   tools_ = FindToolPaths();
   setup_.manifest = &manifest_;
   setup_.tools = &tools_;
   setup_.run_dir = run_->path();
   setup_.jobs = o_.jobs;
   setup_.states_done = &st_.states;
-  return true;
+  return Status::Ok();
 }
 
 rc::detail::TestResult FuzzRun::Search() {
@@ -373,7 +370,9 @@ bool FuzzRun::Probe(const std::vector<Step>& steps, bool stop_at_first, ProbeRes
     if (it != s.models.end()) std::rotate(s.models.begin(), it, it + 1);
   }
   std::string work = run_->path() + "/case-" + std::to_string(probe_counter_++);
-  return ProbeWorkload(s, setup_, work, stop_at_first, r, &st_.fatal);
+  Status st = ProbeWorkload(s, setup_, work, stop_at_first, r);
+  if (!st.ok()) st_.fatal = st.message();
+  return st.ok();
 }
 
 int FuzzRun::WriteFound() {
@@ -386,13 +385,9 @@ int FuzzRun::WriteFound() {
   fs::create_directories(o_.out_dir);
   std::string out_abs = fs::absolute(o_.out_dir).lexically_normal().string();
   std::string file = out_abs + "/" + name + ".toml";
-  std::string error;
-  if (!WriteFileAtomically(
-          file,
-          ScenarioToml(found, TargetPathFrom(out_abs, manifest_.file), RegressionComment(file)),
-          &error)) {
-    return console_.Error(error);
-  }
+  Status written = WriteFileAtomically(
+      file, ScenarioToml(found, TargetPathFrom(out_abs, manifest_.file), RegressionComment(file)));
+  if (!written.ok()) return console_.Error(written.message());
   run_.reset();  // one RunDir per process: the report run makes its own
 
   outcome_->violation = true;

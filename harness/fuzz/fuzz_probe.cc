@@ -53,8 +53,8 @@ class ProbeTally {
 
 }  // namespace
 
-bool ProbeWorkload(const Scenario& s, const ProbeSetup& setup, const std::string& work_dir,
-                   bool stop_at_first, ProbeResult* out, std::string* error) {
+Status ProbeWorkload(const Scenario& s, const ProbeSetup& setup, const std::string& work_dir,
+                     bool stop_at_first, ProbeResult* out) {
   *out = ProbeResult();
   struct Cleanup {
     const ProbeSetup& setup;
@@ -75,6 +75,7 @@ bool ProbeWorkload(const Scenario& s, const ProbeSetup& setup, const std::string
   // the models and the recordings, as `aftershock run` does.
   VerdictCache cache;
   ProbeTally tally(setup, stop_at_first, out);
+  Status walked;  // why a walk failed
   auto explore = [&](const RecordingVisit& v) {
     for (size_t mi = 0; mi < s.models.size() && !tally.stopped(); ++mi) {
       WalkRequest req;
@@ -86,22 +87,22 @@ bool ProbeWorkload(const Scenario& s, const ProbeSetup& setup, const std::string
       req.skip_through_seq = v.skip_through_seq;
       WalkTotals totals;
       auto visit = [&](const CheckedState& c) { return tally.Add(mi, v.cause_prefix, c); };
-      if (!Walk(ctx, req, &cache, visit, &totals, error)) return false;
+      walked = Walk(ctx, req, &cache, visit, &totals);
+      if (!walked.ok()) return false;
       WaitIfInterrupted();
     }
     return !tally.stopped();
   };
   BaselineFailure baseline;
-  if (!ForEachRecording(ctx, work_dir, false, &out->notes, explore, &baseline, error) &&
-      !tally.stopped()) {
-    if (baseline.failed()) *error = DescribeBaselineFailure(baseline, "");
-    return false;
-  }
+  Status st = ForEachRecording(ctx, work_dir, false, &out->notes, explore, &baseline);
+  if (st.ok()) st = walked;
+  if (baseline.failed()) st = Status::Error(DescribeBaselineFailure(baseline, ""));
+  if (!st.ok()) return st;
   // Models never reached (stopped at the first violation) are not listed.
   while (!out->models.empty() && out->models.back().states == 0 && tally.stopped()) {
     out->models.pop_back();
   }
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace aftershock

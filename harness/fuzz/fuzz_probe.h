@@ -12,6 +12,7 @@
 #include "harness/target/command_env.h"
 #include "harness/target/manifest.h"
 #include "harness/target/scenario.h"
+#include "model/status.h"
 #include "reports/verdict.h"
 
 namespace aftershock {
@@ -51,9 +52,9 @@ struct ProbeResult {
 // step on (a violation's detail then starts with what ran beside what).
 // REQUIRES: no beside step when the target is in daemon mode. With
 // `stop_at_first`, stops at the first violating state (later models are not
-// explored). Returns false with *error only when the harness or the input
-// failed (init failed, the target wrote outside its root, the model failed).
-bool ProbeWorkload(const Scenario& s, const ProbeSetup& setup, const std::string& work_dir,
-                   bool stop_at_first, ProbeResult* out, std::string* error);
+// explored). An error only when the harness or the input failed (init
+// failed, the target wrote outside its root, the model failed).
+Status ProbeWorkload(const Scenario& s, const ProbeSetup& setup, const std::string& work_dir,
+                     bool stop_at_first, ProbeResult* out);
 
 }  // namespace aftershock

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <span>
 
 #include "harness/build_paths.h"
 #include "harness/target/message.h"
@@ -30,6 +31,17 @@ std::string RcptsQuoted(const std::vector<std::string>& rcpts) {
   return s;
 }
 
+using Placeholder = std::pair<std::string, std::string>;  // "{root}" and its value
+
+// The placeholder of `values` that `command` holds at `pos`, or null.
+const Placeholder* PlaceholderAt(const std::string& command, size_t pos,
+                                 std::span<const Placeholder> values) {
+  for (const Placeholder& p : values) {
+    if (command.compare(pos, p.first.size(), p.first) == 0) return &p;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 ToolPaths FindToolPaths() {
@@ -47,7 +59,7 @@ ToolPaths FindToolPaths() {
 }
 
 std::string ExpandCommand(const std::string& command, const CommandContext& ctx) {
-  const std::pair<std::string, std::string> values[] = {
+  const Placeholder values[] = {
       {"{root}", QuoteIfNeeded(ctx.root)}, {"{id}", QuoteIfNeeded(ctx.id)},
       {"{rcpts}", RcptsQuoted(ctx.rcpts)}, {"{sink}", QuoteIfNeeded(ctx.tools->sink)},
       {"{now}", std::to_string(ctx.now)},  {"{manifest_dir}", QuoteIfNeeded(ctx.manifest->dir)},
@@ -55,18 +67,12 @@ std::string ExpandCommand(const std::string& command, const CommandContext& ctx)
   std::string out;
   size_t pos = 0;
   while (pos < command.size()) {
-    bool replaced = false;
-    if (command[pos] == '{') {
-      for (const auto& [key, value] : values) {
-        if (command.compare(pos, key.size(), key) == 0) {
-          out += value;
-          pos += key.size();
-          replaced = true;
-          break;
-        }
-      }
+    if (const Placeholder* p = PlaceholderAt(command, pos, values)) {
+      out += p->second;
+      pos += p->first.size();
+    } else {
+      out += command[pos++];
     }
-    if (!replaced) out += command[pos++];
   }
   return out;
 }
@@ -119,17 +125,15 @@ std::string OwnCommandLine() {
   return line;
 }
 
-bool ParseEnvAssignments(const std::vector<std::string>& assignments, EnvList* out,
-                         std::string* error) {
+Status ParseEnvAssignments(const std::vector<std::string>& assignments, EnvList* out) {
   for (const auto& kv : assignments) {
     size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {
-      *error = "--env takes KEY=VALUE, not '" + kv + "'";
-      return false;
+      return Status::Error("--env takes KEY=VALUE, not '" + kv + "'");
     }
     out->emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
   }
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace aftershock

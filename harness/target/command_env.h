@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "harness/target/manifest.h"
+#include "model/status.h"
 
 namespace aftershock {
 
@@ -25,10 +26,9 @@ ToolPaths FindToolPaths();
 // reports; "" when it cannot be read.
 std::string OwnCommandLine();
 
-// "KEY=VALUE" options (--env) into *out, in order. Returns false with
-// *error naming the first malformed one.
-bool ParseEnvAssignments(const std::vector<std::string>& assignments, EnvList* out,
-                         std::string* error);
+// "KEY=VALUE" options (--env) into *out, in order. The error names the
+// first malformed one.
+Status ParseEnvAssignments(const std::vector<std::string>& assignments, EnvList* out);
 
 struct CommandContext {
   const Manifest* manifest = nullptr;

@@ -28,13 +28,13 @@ int64_t MsLeft(Clock::time_point deadline) {
 // SIGPIPE is blocked meanwhile (a dead daemon gives EPIPE, not a dead
 // harness) and a pending one is consumed, so children forked later inherit
 // neither a blocked mask nor a pending signal.
-bool WriteBefore(int fd, const std::string& bytes, Clock::time_point deadline, std::string* error) {
+Status WriteBefore(int fd, const std::string& bytes, Clock::time_point deadline) {
   sigset_t pipe_set, old_set;
   sigemptyset(&pipe_set);
   sigaddset(&pipe_set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
   size_t done = 0;
-  bool ok = true;
+  Status status;
   while (done < bytes.size()) {
     ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
     if (n > 0) {
@@ -46,18 +46,17 @@ bool WriteBefore(int fd, const std::string& bytes, Clock::time_point deadline, s
       int64_t left = MsLeft(deadline);
       struct pollfd p = {fd, POLLOUT, 0};
       if (left > 0 && poll(&p, 1, static_cast<int>(left)) >= 0) continue;
-      *error = "the daemon did not read its request within the timeout";
+      status = Status::Error("the daemon did not read its request within the timeout");
     } else {
-      *error = std::string("cannot write the request: ") + std::strerror(errno);
+      status = Status::Error(std::string("cannot write the request: ") + std::strerror(errno));
     }
-    ok = false;
     break;
   }
   struct timespec zero = {0, 0};
   while (sigtimedwait(&pipe_set, nullptr, &zero) > 0) {
   }
   pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
-  return ok;
+  return status;
 }
 
 std::string StatusOf(int status) {
@@ -72,21 +71,19 @@ Daemon::~Daemon() {
   if (running()) Kill("signal 9");
 }
 
-bool Daemon::Start(const LaunchRequest& r, std::string* error) {
+Status Daemon::Start(const LaunchRequest& r) {
   if (!r.trace_path.empty() && !TracingAvailable()) {
-    *error = "cannot find libaftershock_inject.so (" + InjectLibPath() + ")";
-    return false;
+    return Status::Error("cannot find libaftershock_inject.so (" + InjectLibPath() + ")");
   }
   int in_pipe[2], out_pipe[2];
   if (pipe2(in_pipe, O_CLOEXEC) != 0) {
-    *error = std::string("pipe: ") + std::strerror(errno);
-    return false;
+    return Status::Error(std::string("pipe: ") + std::strerror(errno));
   }
   if (pipe2(out_pipe, O_CLOEXEC) != 0) {
-    *error = std::string("pipe: ") + std::strerror(errno);
+    Status failed = Status::Error(std::string("pipe: ") + std::strerror(errno));
     close(in_pipe[0]);
     close(in_pipe[1]);
-    return false;
+    return failed;
   }
   // A memfd, not a file: the recorder does not record writes to it, and
   // the log outside the root gets the daemon's stderr once it ended.
@@ -100,11 +97,11 @@ bool Daemon::Start(const LaunchRequest& r, std::string* error) {
   env_p.push_back(nullptr);
   pid_t pid = fork();
   if (pid < 0) {
-    *error = std::string("fork: ") + std::strerror(errno);
+    Status failed = Status::Error(std::string("fork: ") + std::strerror(errno));
     for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_fd}) {
       if (fd >= 0) close(fd);
     }
-    return false;
+    return failed;
   }
   if (pid == 0) {
     // Child: async-signal-safe calls only until execve.
@@ -130,7 +127,7 @@ bool Daemon::Start(const LaunchRequest& r, std::string* error) {
   output_path_ = r.output_path;
   pending_.clear();
   exit_status_.clear();
-  return true;
+  return Status::Ok();
 }
 
 DaemonAnswer Daemon::Enqueue(const std::string& id, const std::vector<std::string>& rcpts,
@@ -146,8 +143,7 @@ DaemonAnswer Daemon::Enqueue(const std::string& id, const std::vector<std::strin
   std::string request = "enqueue " + id;
   for (const auto& r : rcpts) request += " " + r;
   request += " " + std::to_string(message.size()) + "\n" + message;
-  std::string error;
-  if (!WriteBefore(in_fd_, request, deadline, &error)) return fail(error);
+  if (Status st = WriteBefore(in_fd_, request, deadline); !st.ok()) return fail(st.message());
   std::string line;
   for (;;) {
     size_t nl = pending_.find('\n');

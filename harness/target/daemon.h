@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "injector/launch.h"
+#include "model/status.h"
 
 namespace aftershock {
 
@@ -29,8 +30,8 @@ class Daemon {
   // Starts `request.command` as Launch() would (traced when
   // request.trace_path is set, own session, cwd, environment), but with
   // stdin and stdout on pipes and stderr kept for request.output_path.
-  // Returns true iff it started; else *error.
-  bool Start(const LaunchRequest& request, std::string* error);
+  // Ok iff it started.
+  Status Start(const LaunchRequest& request);
 
   bool running() const { return pid_ > 0; }
 

@@ -48,11 +48,11 @@ std::string AbsolutePath(const std::string& path, const std::string& base_dir) {
 namespace {
 
 // [commands]: the command lines and their limits.
-bool LoadCommands(const std::string& path, const toml::table& commands, Manifest* out,
-                  std::string* error) {
+Status LoadCommands(const std::string& path, const toml::table& commands, Manifest* out) {
   Manifest& m = *out;
   const toml::table* cmds = &commands;
-  TomlFields c(path, *cmds, error);
+  Status status;
+  TomlFields c(path, *cmds, &status);
   c.String("init", &m.init);
   std::string mode = "exit";
   c.String("mode", &mode);
@@ -85,15 +85,16 @@ bool LoadCommands(const std::string& path, const toml::table& commands, Manifest
     std::string bad = UnknownPlaceholder(cmd);
     if (!bad.empty()) c.FailAt(key, "unknown placeholder {" + bad + "}");
   }
-  return c.Finish();
+  c.Finish();
+  return status;
 }
 
 // [mailbox]: where the checker looks for delivered copies.
-bool LoadMailbox(const std::string& path, const toml::table& mailbox, Manifest* out,
-                 std::string* error) {
+Status LoadMailbox(const std::string& path, const toml::table& mailbox, Manifest* out) {
   Manifest& m = *out;
   const toml::table* box = &mailbox;
-  TomlFields b(path, *box, error);
+  Status status;
+  TomlFields b(path, *box, &status);
   std::string kind = "sink";
   b.String("kind", &kind);
   if (b.ok()) {
@@ -118,15 +119,17 @@ bool LoadMailbox(const std::string& path, const toml::table& mailbox, Manifest* 
       (m.mailbox_path[0] == '/' || m.mailbox_path.find("..") != std::string::npos)) {
     b.FailAt("path", "'path' must be relative to {root} and stay inside it");
   }
-  return b.Finish();
+  b.Finish();
+  return status;
 }
 
 // [gaps] and [faults]: files the target rebuilds, its own fault points.
-bool LoadGapsAndFaults(const std::string& path, const toml::table* gaps, const toml::table* faults,
-                       Manifest* out, std::string* error) {
+Status LoadGapsAndFaults(const std::string& path, const toml::table* gaps,
+                         const toml::table* faults, Manifest* out) {
   Manifest& m = *out;
+  Status status;
   if (gaps) {
-    TomlFields g(path, *gaps, error);
+    TomlFields g(path, *gaps, &status);
     g.StringList("rebuilt", &m.rebuilt);
     for (const auto& p : m.rebuilt) {
       if (!g.ok()) break;
@@ -134,31 +137,31 @@ bool LoadGapsAndFaults(const std::string& path, const toml::table* gaps, const t
         g.FailAt("rebuilt", "'rebuilt' paths must be relative to {root} and stay inside it");
       }
     }
-    if (!g.Finish()) return false;
+    if (!g.Finish()) return status;
   }
   if (faults) {
-    TomlFields f(path, *faults, error);
+    TomlFields f(path, *faults, &status);
     f.StringList("points", &m.fault_points);
     for (const auto& p : m.fault_points) {
       if (!f.ok()) break;
       if (!ValidPointName(p)) f.FailAt("points", "'" + p + "' is not a fault point name");
     }
-    if (!f.Finish()) return false;
+    f.Finish();
   }
-  return true;
+  return status;
 }
 
 }  // namespace
 
-bool LoadManifest(const std::string& path, Manifest* out, std::string* error) {
-  error->clear();
+Status LoadManifest(const std::string& path, Manifest* out) {
   Manifest m;
   m.file = AbsolutePath(path, std::filesystem::current_path().string());
   m.dir = std::filesystem::path(m.file).parent_path().string();
   toml::table root;
-  if (!ParseTomlFile(path, &root, error)) return false;
+  Status status = ParseTomlFile(path, &root);
+  if (!status.ok()) return status;
 
-  TomlFields top(path, root, error);
+  TomlFields top(path, root, &status);
   const toml::table* commands = nullptr;
   const toml::table* mailbox = nullptr;
   const toml::table* gaps = nullptr;
@@ -172,13 +175,14 @@ bool LoadManifest(const std::string& path, Manifest* out, std::string* error) {
   top.StringMap("env", &m.env);
   top.Table("gaps", &gaps);
   top.Table("faults", &faults);
-  if (!top.Finish()) return false;
+  if (!top.Finish()) return status;
 
-  if (!LoadCommands(path, *commands, &m, error)) return false;
-  if (mailbox && !LoadMailbox(path, *mailbox, &m, error)) return false;
-  if (!LoadGapsAndFaults(path, gaps, faults, &m, error)) return false;
+  status = LoadCommands(path, *commands, &m);
+  if (status.ok() && mailbox) status = LoadMailbox(path, *mailbox, &m);
+  if (status.ok()) status = LoadGapsAndFaults(path, gaps, faults, &m);
+  if (!status.ok()) return status;
   *out = std::move(m);
-  return true;
+  return Status::Ok();
 }
 
 bool ValidPointName(const std::string& point) {

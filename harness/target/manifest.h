@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "model/status.h"
+
 namespace aftershock {
 
 using EnvList = std::vector<std::pair<std::string, std::string>>;
@@ -48,9 +50,9 @@ struct Manifest {
   bool mailbox_in_root() const { return mailbox_kind != MailboxKind::kSink; }
 };
 
-// Loads and validates `path`. Returns true iff it is a valid manifest; else
-// *error is "file:line:column: message".
-bool LoadManifest(const std::string& path, Manifest* out, std::string* error);
+// Loads and validates `path` into *out. Ok iff it is a valid manifest; else
+// the message is "file:line:column: message".
+Status LoadManifest(const std::string& path, Manifest* out);
 
 // Returns "" iff every {placeholder} in `command` is one the contract
 // defines ({root} {id} {rcpts} {sink} {now} {manifest_dir}); else its name.

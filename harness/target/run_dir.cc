@@ -125,7 +125,7 @@ int RemoveDeadRuns(const std::string& base) {
   return removed;
 }
 
-std::unique_ptr<RunDir> RunDir::Create(std::string* error, const std::string& base) {
+Status RunDir::Create(std::unique_ptr<RunDir>* out, const std::string& base) {
   RemoveDeadRuns(base);
   std::unique_ptr<RunDir> run(new RunDir);
   std::random_device rd;
@@ -146,22 +146,22 @@ std::unique_ptr<RunDir> RunDir::Create(std::string* error, const std::string& ba
   // starting run never sees it unlocked and takes it for a dead one.
   std::string building = base + "/." + name + ".new";
   if (mkdir(building.c_str(), 0700) != 0) {
-    *error = "cannot create " + building + ": " + std::strerror(errno);
-    return nullptr;
+    return Status::Error("cannot create " + building + ": " + std::strerror(errno));
   }
   run->lock_fd_ = open((building + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (run->lock_fd_ < 0 || flock(run->lock_fd_, LOCK_EX) != 0 ||
       rename(building.c_str(), run->path_.c_str()) != 0) {
-    *error = "cannot lock " + building + "/lock: " + std::strerror(errno);
+    Status failed = Status::Error("cannot lock " + building + "/lock: " + std::strerror(errno));
     unlink((building + "/lock").c_str());
     rmdir(building.c_str());
-    return nullptr;
+    return failed;
   }
   std::string pid = std::to_string(getpid()) + "\n";
   if (write(run->lock_fd_, pid.data(), pid.size()) < 0) {
     // The pid is for people; the flock is what marks the run as alive.
   }
-  return run;
+  *out = std::move(run);
+  return Status::Ok();
 }
 
 void RunDir::Keep() {

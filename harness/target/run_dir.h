@@ -8,14 +8,16 @@
 #include <memory>
 #include <string>
 
+#include "model/status.h"
+
 namespace aftershock {
 
 class RunDir {
  public:
   // Removes leftovers of dead runs under `base`, creates this run's
-  // directory and arms the signal cleanup. Returns null and sets *error on
-  // failure. At most one RunDir per process.
-  static std::unique_ptr<RunDir> Create(std::string* error, const std::string& base = "/dev/shm");
+  // directory (into *out) and arms the signal cleanup. At most one RunDir
+  // per process.
+  static Status Create(std::unique_ptr<RunDir>* out, const std::string& base = "/dev/shm");
   ~RunDir();
   RunDir(const RunDir&) = delete;
   RunDir& operator=(const RunDir&) = delete;

@@ -62,8 +62,7 @@ class PointNames {
     if (!loaded_) {
       loaded_ = true;
       Manifest m;
-      std::string error;
-      if (!target_.empty() && LoadManifest(target_, &m, &error)) manifest_ = std::move(m);
+      if (!target_.empty() && LoadManifest(target_, &m).ok()) manifest_ = std::move(m);
     }
     if (!manifest_) return false;
     for (const std::string& own : manifest_->fault_points) {
@@ -125,7 +124,7 @@ bool ReadStep(TomlFields& f, Scenario* s, int64_t* next_id, Step* beside_of) {
   // Reads the beside table (after this step's id is taken) and finishes.
   auto finish = [&](Step* host) {
     if (beside != nullptr) {
-      TomlFields bf(f.file(), *beside, f.error());
+      TomlFields bf(f.file(), *beside, f.status());
       if (!ReadBeside(bf, *beside, s, next_id, host)) return false;
       if (!bf.Finish()) return false;
     }
@@ -296,16 +295,16 @@ bool IsKnownModel(const std::string& model) { return PersistenceModel::Parse(mod
 bool IsKnownStrategy(const std::string& strategy) { return ParseStrategy(strategy).has_value(); }
 bool IsKnownVerdictName(const std::string& verdict) { return ParseVerdict(verdict).has_value(); }
 
-bool LoadScenario(const std::string& path, Scenario* out, std::string* error) {
-  error->clear();
+Status LoadScenario(const std::string& path, Scenario* out) {
   Scenario s;
   s.file = AbsolutePath(path, std::filesystem::current_path().string());
   s.name = std::filesystem::path(path).stem().string();
   std::string dir = std::filesystem::path(s.file).parent_path().string();
   toml::table root;
-  if (!ParseTomlFile(path, &root, error)) return false;
+  Status status = ParseTomlFile(path, &root);
+  if (!status.ok()) return status;
 
-  TomlFields top(path, root, error);
+  TomlFields top(path, root, &status);
   int64_t seed = -1;
   const toml::table* expect = nullptr;
   std::vector<const toml::table*> steps, faults;
@@ -342,33 +341,33 @@ bool LoadScenario(const std::string& path, Scenario* out, std::string* error) {
   top.Tables("step", &steps);
   top.Tables("fault", &faults);
   top.Table("expect", &expect);
-  if (!top.Finish()) return false;
+  if (!top.Finish()) return status;
   if (seed >= 0) {
     s.seed = static_cast<uint64_t>(seed);
     s.seed_given = true;
   }
   if (steps.empty()) {
-    TomlFields(path, root, error).Fail(nullptr, "a scenario needs at least one [[step]]");
-    return false;
+    TomlFields(path, root, &status).Fail(nullptr, "a scenario needs at least one [[step]]");
+    return status;
   }
   int64_t next_id = 1;
   for (const toml::table* t : steps) {
-    TomlFields f(path, *t, error);
-    if (!ReadStep(f, &s, &next_id)) return false;
+    TomlFields f(path, *t, &status);
+    if (!ReadStep(f, &s, &next_id)) return status;
   }
   PointNames points(s.target);
   for (const toml::table* t : faults) {
-    TomlFields f(path, *t, error);
+    TomlFields f(path, *t, &status);
     Fault fault;
-    if (!ReadFault(f, &points, &fault)) return false;
+    if (!ReadFault(f, &points, &fault)) return status;
     s.faults.push_back(fault);
   }
   if (expect) {
-    TomlFields f(path, *expect, error);
-    if (!ReadExpect(f, &s)) return false;
+    TomlFields f(path, *expect, &status);
+    if (!ReadExpect(f, &s)) return status;
   }
   *out = std::move(s);
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace aftershock

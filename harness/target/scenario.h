@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "harness/target/manifest.h"
+#include "model/status.h"
 
 namespace aftershock {
 
@@ -89,8 +90,8 @@ bool IsKnownStrategy(const std::string& strategy);
 // Verdict names an expectation may name.
 bool IsKnownVerdictName(const std::string& verdict);
 
-// Loads and validates `path`. Returns true iff valid; else *error is
+// Loads and validates `path` into *out. Ok iff valid; else the message is
 // "file:line:column: message".
-bool LoadScenario(const std::string& path, Scenario* out, std::string* error);
+Status LoadScenario(const std::string& path, Scenario* out);
 
 }  // namespace aftershock

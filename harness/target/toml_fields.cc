@@ -12,28 +12,21 @@ std::string Where(const std::string& file, const toml::source_region& region) {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 
-bool ParseTomlFile(const std::string& path, toml::table* out, std::string* error) {
+Status ParseTomlFile(const std::string& path, toml::table* out) {
   // A directory, FIFO or device would parse as empty or never end.
-  if (std::string bad = InputFileError(path); !bad.empty()) {
-    *error = bad;
-    return false;
-  }
+  if (std::string bad = InputFileError(path); !bad.empty()) return Status::Error(bad);
   try {
     *out = toml::parse_file(path);
-    return true;
+    return Status::Ok();
   } catch (const toml::parse_error& e) {
     const auto& src = e.source();
-    if (!src.begin) {
-      *error = path + ":1:1: " + std::string(e.description());
-    } else {
-      *error = Where(path, src) + ": " + std::string(e.description());
-    }
-    return false;
+    if (!src.begin) return Status::Error(path + ":1:1: " + std::string(e.description()));
+    return Status::Error(Where(path, src) + ": " + std::string(e.description()));
   }
 }
 
-TomlFields::TomlFields(const std::string& file, const toml::table& table, std::string* error)
-    : file_(file), table_(table), error_(error) {}
+TomlFields::TomlFields(const std::string& file, const toml::table& table, Status* status)
+    : file_(file), table_(table), status_(status) {}
 
 const toml::node* TomlFields::Get(std::string_view key) {
   seen_.emplace(key);
@@ -41,8 +34,8 @@ const toml::node* TomlFields::Get(std::string_view key) {
 }
 
 bool TomlFields::Fail(const toml::node* node, const std::string& message) {
-  if (!error_->empty()) return false;
-  *error_ = Where(file_, node ? node->source() : table_.source()) + ": " + message;
+  if (!ok()) return false;
+  *status_ = Status::Error(Where(file_, node ? node->source() : table_.source()) + ": " + message);
   return false;
 }
 
@@ -184,7 +177,8 @@ bool TomlFields::Finish() {
     if (!seen_.count(k.str())) {
       toml::source_region region = k.source();
       if (!region.begin) region = v.source();
-      *error_ = Where(file_, region) + ": unknown key '" + std::string(k.str()) + "'";
+      *status_ =
+          Status::Error(Where(file_, region) + ": unknown key '" + std::string(k.str()) + "'");
       return false;
     }
   }

@@ -11,18 +11,21 @@
 #include <string_view>
 #include <vector>
 
+#include "model/status.h"
+
 namespace aftershock {
 
 // "file:line:column" of a source region (1:1 when toml++ gives none).
 std::string Where(const std::string& file, const toml::source_region& region);
 
-// Parses `path` as TOML. Returns true iff it parsed; else *error says where.
-bool ParseTomlFile(const std::string& path, toml::table* out, std::string* error);
+// Parses `path` as TOML into *out; else the error says where.
+Status ParseTomlFile(const std::string& path, toml::table* out);
 
 class TomlFields {
  public:
-  // `table` must outlive this object. `error` receives the first error.
-  TomlFields(const std::string& file, const toml::table& table, std::string* error);
+  // `table` and `status` must outlive this object. `status` receives the
+  // first error (an accumulator: the getters below stop once it is set).
+  TomlFields(const std::string& file, const toml::table& table, Status* status);
 
   // Each getter leaves *out untouched when the key is absent and returns
   // false iff an error has been recorded (by this call or an earlier one).
@@ -48,17 +51,17 @@ class TomlFields {
   // Returns false (with an error) iff a key was never asked for.
   bool Finish();
 
-  bool ok() const { return error_->empty(); }
+  bool ok() const { return status_->ok(); }
   const std::string& file() const { return file_; }
   // Where errors go: for the fields of a nested table.
-  std::string* error() const { return error_; }
+  Status* status() const { return status_; }
 
  private:
   const toml::node* Get(std::string_view key);
 
   const std::string& file_;
   const toml::table& table_;
-  std::string* error_;
+  Status* status_;
   std::set<std::string, std::less<>> seen_;
 };
 

@@ -10,12 +10,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string path = fuzz::InputFile(data, size, ".toml");
   cleanup.path = path;
   Manifest manifest;
-  std::string error;
-  if (LoadManifest(path, &manifest, &error)) {
-    if (!error.empty()) fuzz::Broken("a valid manifest with an error: " + error);
+  Status st = LoadManifest(path, &manifest);
+  if (st.ok()) {
     if (manifest.name.empty()) fuzz::Broken("a valid manifest without a name");
     return 0;
   }
-  if (!fuzz::HasPlace(error, path)) fuzz::Broken("manifest error without a place: " + error);
+  if (!fuzz::HasPlace(st.message(), path)) {
+    fuzz::Broken("manifest error without a place: " + st.message());
+  }
   return 0;
 }

@@ -16,11 +16,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   json j = json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return 0;
   Report report;
-  std::string error;
-  if (!ReportFromJson(j, &report, &error)) {
-    if (error.empty()) fuzz::Broken("a rejected report without an error");
-    if (error.find("[json.exception") != std::string::npos) {
-      fuzz::Broken("a raw nlohmann message: " + error);
+  if (Status st = ReportFromJson(j, &report); !st.ok()) {
+    if (st.message().empty()) fuzz::Broken("a rejected report without an error");
+    if (st.message().find("[json.exception") != std::string::npos) {
+      fuzz::Broken("a raw nlohmann message: " + st.message());
     }
     return 0;
   }
@@ -32,8 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // What we write, we read: the report written again is a valid report.
   std::string text = ReportToJson(report).dump(-1, ' ', false, json::error_handler_t::replace);
   Report again;
-  if (!ReportFromJson(json::parse(text), &again, &error)) {
-    fuzz::Broken("a report written again does not read back: " + error);
+  if (Status st = ReportFromJson(json::parse(text), &again); !st.ok()) {
+    fuzz::Broken("a report written again does not read back: " + st.message());
   }
   if (again.scenarios.size() != report.scenarios.size()) fuzz::Broken("scenarios lost");
   return 0;

@@ -10,13 +10,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string path = fuzz::InputFile(data, size, ".toml");
   cleanup.path = path;
   Scenario scenario;
-  std::string error;
-  if (LoadScenario(path, &scenario, &error)) {
-    if (!error.empty()) fuzz::Broken("a valid scenario with an error: " + error);
+  Status st = LoadScenario(path, &scenario);
+  if (st.ok()) {
     if (scenario.steps.empty()) fuzz::Broken("a valid scenario without steps");
     if (scenario.target.empty()) fuzz::Broken("a valid scenario without a target");
     return 0;
   }
-  if (!fuzz::HasPlace(error, path)) fuzz::Broken("scenario error without a place: " + error);
+  if (!fuzz::HasPlace(st.message(), path)) {
+    fuzz::Broken("scenario error without a place: " + st.message());
+  }
   return 0;
 }

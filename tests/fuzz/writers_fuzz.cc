@@ -123,7 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!json::accept(ReportToSarif(hostile, SarifOptions{}))) fuzz::Broken("SARIF is not JSON");
   std::string text = ReportToJson(hostile).dump(2, ' ', false, json::error_handler_t::replace);
   Report back;
-  std::string error;
-  if (!ReportFromJson(json::parse(text), &back, &error)) fuzz::Broken("report.json: " + error);
+  Status st = ReportFromJson(json::parse(text), &back);
+  if (!st.ok()) fuzz::Broken("report.json: " + st.message());
   return 0;
 }

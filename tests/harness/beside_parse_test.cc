@@ -15,10 +15,10 @@ std::string Error(const std::string& text) {
   ScratchDir dir;
   std::string path = dir.Write("s.toml", text);
   Scenario s;
-  std::string error;
-  EXPECT_FALSE(LoadScenario(path, &s, &error));
-  EXPECT_EQ(error.rfind(path + ":", 0), 0u) << error;
-  return error.substr(path.size());
+  Status st = LoadScenario(path, &s);
+  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(st.message().rfind(path + ":", 0), 0u) << st.message();
+  return st.message().substr(path.size());
 }
 
 TEST(Beside, BesideTableLoadsItsStepPointAndHits) {
@@ -30,8 +30,8 @@ TEST(Beside, BesideTableLoadsItsStepPointAndHits) {
                               "rcpts = [\"e@f\"]\n[step.beside]\nkind = \"restart\"\n"
                               "[[step]]\nkind = \"deliver\"\n");
   Scenario s;
-  std::string error;
-  ASSERT_TRUE(LoadScenario(path, &s, &error)) << error;
+  Status st = LoadScenario(path, &s);
+  ASSERT_TRUE(st.ok()) << st.message();
   ASSERT_EQ(s.steps.size(), 3u);
   ASSERT_TRUE(s.steps[0].beside);
   const Beside& b = *s.steps[0].beside;

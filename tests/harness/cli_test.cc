@@ -177,6 +177,25 @@ TEST(Cli, FailingInitIsAnInputError) {
   EXPECT_NE(r.output.find("init failed"), std::string::npos) << r.output;
 }
 
+// A scenario whose workload cannot be recorded is an error of its own: the
+// run goes on, and the next scenario is not blamed for it.
+TEST(Cli, AScenarioErrorDoesNotSpillIntoTheNextScenario) {
+  ScratchDir dir;
+  std::string m =
+      dir.Write("m.toml", "name = \"q\"\n[commands]\ninit = \"exit 3\"\nenqueue = \"cat\"\n");
+  std::string broken = dir.path() + "/broken.toml";
+  fs::rename(Scenario(dir, m, "name = \"broken\"\n"), broken);
+  std::string good = Scenario(dir, Target("test/shellq.toml"), "name = \"good\"\n");
+  Result r = Aftershock("run " + broken + " " + good + " --out " + dir.path() + "/out -q");
+  EXPECT_EQ(r.status, 2) << r.output;
+  nlohmann::json j = Report(dir);
+  ASSERT_EQ(j.at("scenarios").size(), 2u) << r.output;
+  EXPECT_NE(j["scenarios"][0].at("error").get<std::string>().find("init failed"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(j["scenarios"][1].at("error"), "") << r.output;
+  EXPECT_EQ(j["scenarios"][1].at("models").size(), 1u) << r.output;
+}
+
 TEST(Cli, UnknownOptionIsAUsageError) {
   EXPECT_EQ(Aftershock("run --frobnicate").status, 2);
   EXPECT_EQ(Aftershock("run --model ext5 x.toml").status, 2);

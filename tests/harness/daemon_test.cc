@@ -48,9 +48,9 @@ std::string LoadError(const std::string& text) {
   ScratchDir dir;
   std::string path = dir.Write("m.toml", text);
   Manifest m;
-  std::string error;
-  EXPECT_FALSE(LoadManifest(path, &m, &error));
-  return error.substr(std::min(error.size(), path.size()));
+  Status st = LoadManifest(path, &m);
+  EXPECT_FALSE(st.ok());
+  return st.message().substr(std::min(st.message().size(), path.size()));
 }
 
 TEST(DaemonManifest, DaemonModeNeedsServeAndNoEnqueue) {
@@ -64,8 +64,8 @@ deliver = "true"
 rebuilt = ["queue.db-shm", "idx/*.shm"]
 )");
   Manifest m;
-  std::string error;
-  ASSERT_TRUE(LoadManifest(path, &m, &error)) << error;
+  Status st = LoadManifest(path, &m);
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_TRUE(m.daemon());
   EXPECT_EQ(m.serve, "myqd");
   EXPECT_TRUE(m.enqueue.empty());
@@ -104,8 +104,8 @@ TEST(DaemonManifest, UnknownModeAndEscapingRebuiltPathsAreInputErrors) {
 TEST(Daemon, OkAnswersAcknowledgeAndEofStopsItCleanly) {
   ScratchDir dir;
   Daemon d;
-  std::string error;
-  ASSERT_TRUE(d.Start(Request(dir, "ok"), &error)) << error;
+  Status st = d.Start(Request(dir, "ok"));
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(d.Enqueue("m1", {"a@local", "b@remote"}, "hello\n", 5000).kind,
             DaemonAnswer::Kind::kOk);
   EXPECT_EQ(d.Enqueue("m2", {"c@local"}, "", 5000).kind, DaemonAnswer::Kind::kOk);
@@ -117,8 +117,8 @@ TEST(Daemon, OkAnswersAcknowledgeAndEofStopsItCleanly) {
 TEST(Daemon, ErrAnswerIsNotAnAcknowledgementAndKeepsTheDaemon) {
   ScratchDir dir;
   Daemon d;
-  std::string error;
-  ASSERT_TRUE(d.Start(Request(dir, "err"), &error)) << error;
+  Status st = d.Start(Request(dir, "err"));
+  ASSERT_TRUE(st.ok()) << st.message();
   DaemonAnswer a = d.Enqueue("m1", {"a@local"}, "x", 5000);
   EXPECT_EQ(a.kind, DaemonAnswer::Kind::kErr);
   EXPECT_EQ(a.detail, "disk full");
@@ -129,8 +129,8 @@ TEST(Daemon, ErrAnswerIsNotAnAcknowledgementAndKeepsTheDaemon) {
 TEST(Daemon, AnswerForAnotherIdIsAProtocolErrorThatKillsTheDaemon) {
   ScratchDir dir;
   Daemon d;
-  std::string error;
-  ASSERT_TRUE(d.Start(Request(dir, "wrong"), &error)) << error;
+  Status st = d.Start(Request(dir, "wrong"));
+  ASSERT_TRUE(st.ok()) << st.message();
   DaemonAnswer a = d.Enqueue("m1", {"a@local"}, "x", 5000);
   EXPECT_EQ(a.kind, DaemonAnswer::Kind::kProtocolError);
   EXPECT_NE(a.detail.find("ok not-m1"), std::string::npos) << a.detail;
@@ -141,8 +141,8 @@ TEST(Daemon, AnswerForAnotherIdIsAProtocolErrorThatKillsTheDaemon) {
 TEST(Daemon, NoAnswerWithinTheTimeoutIsAProtocolError) {
   ScratchDir dir;
   Daemon d;
-  std::string error;
-  ASSERT_TRUE(d.Start(Request(dir, "silent"), &error)) << error;
+  Status st = d.Start(Request(dir, "silent"));
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(d.Enqueue("m1", {"a@local"}, "x", 300).kind, DaemonAnswer::Kind::kProtocolError);
   EXPECT_FALSE(d.running());
 }
@@ -150,8 +150,8 @@ TEST(Daemon, NoAnswerWithinTheTimeoutIsAProtocolError) {
 TEST(Daemon, DaemonDyingWithARequestOutstandingIsAProtocolErrorWithItsStatus) {
   ScratchDir dir;
   Daemon d;
-  std::string error;
-  ASSERT_TRUE(d.Start(Request(dir, "die"), &error)) << error;
+  Status st = d.Start(Request(dir, "die"));
+  ASSERT_TRUE(st.ok()) << st.message();
   DaemonAnswer a = d.Enqueue("m1", {"a@local"}, "x", 5000);
   EXPECT_EQ(a.kind, DaemonAnswer::Kind::kProtocolError);
   EXPECT_EQ(d.exit_status(), "3");
@@ -160,8 +160,8 @@ TEST(Daemon, DaemonDyingWithARequestOutstandingIsAProtocolErrorWithItsStatus) {
 TEST(Daemon, NonZeroExitOnEofIsReported) {
   ScratchDir dir;
   Daemon d;
-  std::string error;
-  ASSERT_TRUE(d.Start(Request(dir, "ok", "4"), &error)) << error;
+  Status st = d.Start(Request(dir, "ok", "4"));
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(d.Stop(5000), "4");
 }
 
@@ -205,12 +205,12 @@ recover = "true"
 timeout_s = 5
 )");
   Manifest m;
-  std::string error;
-  ASSERT_TRUE(LoadManifest(path, &m, &error)) << error;
+  Status st = LoadManifest(path, &m);
+  ASSERT_TRUE(st.ok()) << st.message();
   ToolPaths tools = FindToolPaths();
   Recording rec;
-  ASSERT_TRUE(RecordWorkload(Workload(path), m, tools, dir.path() + "/work", &rec, &error))
-      << error;
+  st = RecordWorkload(Workload(path), m, tools, dir.path() + "/work", &rec);
+  ASSERT_TRUE(st.ok()) << st.message();
   std::vector<std::string> want = {"step serve",     "step enqueue m1", "ack m1 a@local",
                                    "step restart",   "step shutdown",   "exit serve 0",
                                    "exit restart 0", "step serve",      "step enqueue m2",
@@ -232,13 +232,14 @@ timeout_s = 5
 ANSWER = "wrong"
 )");
   Manifest m;
-  std::string error;
-  ASSERT_TRUE(LoadManifest(path, &m, &error)) << error;
+  Status st = LoadManifest(path, &m);
+  ASSERT_TRUE(st.ok()) << st.message();
   Scenario s = Workload(path);
   s.steps.erase(s.steps.begin() + 1);  // no restart: the error restarts it
   ToolPaths tools = FindToolPaths();
   Recording rec;
-  ASSERT_TRUE(RecordWorkload(s, m, tools, dir.path() + "/work", &rec, &error)) << error;
+  st = RecordWorkload(s, m, tools, dir.path() + "/work", &rec);
+  ASSERT_TRUE(st.ok()) << st.message();
   std::vector<std::string> want = {"step serve", "step enqueue m1", "exit serve signal 9",
                                    "step serve", "step enqueue m2", "exit serve signal 9"};
   EXPECT_EQ(Marks(rec.run.trace_path), want);

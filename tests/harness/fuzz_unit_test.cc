@@ -132,8 +132,8 @@ TEST(FuzzScenario, WrittenScenarioLoadsBackTheSame) {
   std::string path = dir.Write(
       "s.toml", ScenarioToml(s, TargetPathFrom(dir.path(), manifest), "line one\nline two"));
   Scenario back;
-  std::string error;
-  ASSERT_TRUE(LoadScenario(path, &back, &error)) << error;
+  Status st = LoadScenario(path, &back);
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(back.name, s.name);
   EXPECT_EQ(back.description, s.description);
   EXPECT_EQ(back.target, manifest);

@@ -35,28 +35,28 @@ std::string ManifestError(const std::string& text) {
   ScratchDir dir;
   std::string path = dir.Write("m.toml", text);
   Manifest m;
-  std::string error;
-  EXPECT_FALSE(LoadManifest(path, &m, &error));
-  EXPECT_EQ(error.rfind(path + ":", 0), 0u) << error;
-  return error.substr(path.size());
+  Status st = LoadManifest(path, &m);
+  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(st.message().rfind(path + ":", 0), 0u) << st.message();
+  return st.message().substr(path.size());
 }
 
 std::string ScenarioError(const std::string& text) {
   ScratchDir dir;
   std::string path = dir.Write("s.toml", text);
   Scenario s;
-  std::string error;
-  EXPECT_FALSE(LoadScenario(path, &s, &error));
-  EXPECT_EQ(error.rfind(path + ":", 0), 0u) << error;
-  return error.substr(path.size());
+  Status st = LoadScenario(path, &s);
+  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(st.message().rfind(path + ":", 0), 0u) << st.message();
+  return st.message().substr(path.size());
 }
 
 TEST(Manifest, ValidManifestLoadsEveryField) {
   ScratchDir dir;
   std::string path = dir.Write("m.toml", kGoodManifest);
   Manifest m;
-  std::string error;
-  ASSERT_TRUE(LoadManifest(path, &m, &error)) << error;
+  Status st = LoadManifest(path, &m);
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(m.name, "q");
   EXPECT_EQ(m.enqueue, "cat > a/{id}");
   EXPECT_EQ(m.timeout_s, 4);
@@ -74,8 +74,8 @@ TEST(Manifest, MboxMailboxLoadsWithItsPath) {
                                "name = \"q\"\n[commands]\nenqueue = \"c\"\n[mailbox]\n"
                                "kind = \"mbox\"\npath = \"mail/{rcpt}\"\n");
   Manifest m;
-  std::string error;
-  ASSERT_TRUE(LoadManifest(path, &m, &error)) << error;
+  Status st = LoadManifest(path, &m);
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(m.mailbox_kind, MailboxKind::kMbox);
   EXPECT_EQ(m.mailbox_path, "mail/{rcpt}");
   EXPECT_TRUE(m.mailbox_in_root());
@@ -169,8 +169,8 @@ TEST(Scenario, ValidScenarioLoadsEveryField) {
   ScratchDir dir;
   std::string path = dir.Write("s.toml", kGoodScenario);
   Scenario s;
-  std::string error;
-  ASSERT_TRUE(LoadScenario(path, &s, &error)) << error;
+  Status st = LoadScenario(path, &s);
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(s.name, "two");
   EXPECT_EQ(s.target, dir.path() + "/t/m.toml");
   EXPECT_EQ(s.models, (std::vector<std::string>{"process", "posix+torn"}));
@@ -219,8 +219,8 @@ TEST(Scenario, EveryModelTheModelParsesIsAccepted) {
     std::string path = dir.Write("s.toml", std::string("target = \"m\"\nmodels = [\"") + m +
                                                "\"]\n[[step]]\nkind = \"deliver\"\n");
     Scenario s;
-    std::string error;
-    EXPECT_TRUE(LoadScenario(path, &s, &error)) << m << ": " << error;
+    Status st = LoadScenario(path, &s);
+    EXPECT_TRUE(st.ok()) << m << ": " << st.message();
   }
   EXPECT_FALSE(IsKnownModel("process+torn"));
 }
@@ -246,8 +246,8 @@ TEST(Scenario, EveryErrnoTheInjectorAcceptsIsAccepted) {
     const char* name = inject::kErrnoNames[i].name;
     std::string path = dir.Write("s.toml", FaultScenario("posix/io/sync/fsync", name));
     Scenario s;
-    std::string error;
-    EXPECT_TRUE(LoadScenario(path, &s, &error)) << name << ": " << error;
+    Status st = LoadScenario(path, &s);
+    EXPECT_TRUE(st.ok()) << name << ": " << st.message();
   }
   EXPECT_EQ(ScenarioError(FaultScenario("posix/io/sync/fsync", "EWHAT")),
             ":7:9: unknown errno 'EWHAT'");
@@ -267,8 +267,8 @@ TEST(Scenario, FaultPointGroupsThatMatchAnInjectorPointAreAccepted) {
   for (const char* point : {"posix/io/sync/*", "aftershock/io/renameat2", "*"}) {
     std::string path = dir.Write("s.toml", FaultScenario(point, "EIO"));
     Scenario s;
-    std::string error;
-    EXPECT_TRUE(LoadScenario(path, &s, &error)) << point << ": " << error;
+    Status st = LoadScenario(path, &s);
+    EXPECT_TRUE(st.ok()) << point << ": " << st.message();
   }
 }
 
@@ -280,12 +280,14 @@ TEST(Scenario, FaultPointsTheTargetDeclaresAreAccepted) {
             std::string(kGoodManifest) + "[faults]\npoints = [\"q/enqueue/after-fsync\"]\n");
   std::string path = dir.Write("s.toml", FaultScenario("q/enqueue/after-fsync", "EIO"));
   Scenario s;
-  std::string error;
-  EXPECT_TRUE(LoadScenario(path, &s, &error)) << error;
+  Status st = LoadScenario(path, &s);
+  EXPECT_TRUE(st.ok()) << st.message();
   path = dir.Write("s.toml", FaultScenario("q/enqueue/after-fsnyc", "EIO"));
-  EXPECT_FALSE(LoadScenario(path, &s, &error));
-  EXPECT_NE(error.find(":6:9: unknown fault point 'q/enqueue/after-fsnyc'"), std::string::npos)
-      << error;
+  st = LoadScenario(path, &s);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find(":6:9: unknown fault point 'q/enqueue/after-fsnyc'"),
+            std::string::npos)
+      << st.message();
 }
 
 TEST(Scenario, UnknownBesidePointIsAnErrorAtItsValue) {

@@ -65,10 +65,12 @@ TEST(RunDir, OtherNamesAndKeptRunsAreNeverTouched) {
 
 TEST(RunDir, CreateMakesALockedDirectoryAndRemovesItAtTheEnd) {
   ScratchDir base;
-  std::string error, path;
+  std::string path;
   {
-    std::unique_ptr<RunDir> run = RunDir::Create(&error, base.path());
-    ASSERT_TRUE(run) << error;
+    std::unique_ptr<RunDir> run;
+    Status st = RunDir::Create(&run, base.path());
+    ASSERT_TRUE(st.ok()) << st.message();
+    ASSERT_TRUE(run);
     path = run->path();
     EXPECT_TRUE(fs::exists(path + "/lock"));
     EXPECT_EQ(RemoveDeadRuns(base.path()), 0);  // its own lock is held

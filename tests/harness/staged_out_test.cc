@@ -24,11 +24,12 @@ TEST(StagedOut, CommitReplacesTheEarlierOutputAsAWhole) {
   dir.Write("out/report.json", "old");
   dir.Write("out/recordings/gone/trace.bin", "old");
   StagedOut staged;
-  std::string error;
-  ASSERT_TRUE(staged.Begin(out, &error)) << error;
+  Status st = staged.Begin(out);
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(ReadText(out + "/report.json"), "old");  // untouched until the commit
   dir.Write(staged.path().substr(dir.path().size() + 1) + "/report.json", "new");
-  ASSERT_TRUE(staged.Commit(&error)) << error;
+  st = staged.Commit();
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(ReadText(out + "/report.json"), "new");
   EXPECT_FALSE(fs::exists(out + "/recordings/gone"));
   EXPECT_FALSE(fs::exists(staged.path()));
@@ -41,8 +42,8 @@ TEST(StagedOut, AnInterruptedRunLeavesTheEarlierOutputIntact) {
   std::string staging;
   {
     StagedOut staged;
-    std::string error;
-    ASSERT_TRUE(staged.Begin(out, &error)) << error;
+    Status st = staged.Begin(out);
+    ASSERT_TRUE(st.ok()) << st.message();
     staging = staged.path();
     dir.Write(staging.substr(dir.path().size() + 1) + "/recordings/s/trace.bin", "partial");
   }  // no Commit: the run stopped
@@ -56,10 +57,11 @@ TEST(StagedOut, AKilledRunsStagingDirectoryIsRemovedAtTheNextStart) {
   std::string out = dir.path() + "/out";
   dir.Write(".out.partial/recordings/s/trace.bin", "left by a killed run");
   StagedOut staged;
-  std::string error;
-  ASSERT_TRUE(staged.Begin(out, &error)) << error;
+  Status st = staged.Begin(out);
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_FALSE(fs::exists(staged.path() + "/recordings"));
-  ASSERT_TRUE(staged.Commit(&error)) << error;
+  st = staged.Commit();
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_TRUE(fs::is_directory(out));
   EXPECT_TRUE(fs::is_empty(out));
 }
@@ -68,13 +70,15 @@ TEST(StagedOut, ADirectoryWithFilesAftershockDidNotWriteIsRefused) {
   ScratchDir dir;
   dir.Write("home/notes.txt", "mine");
   StagedOut staged;
-  std::string error;
-  EXPECT_FALSE(staged.Begin(dir.path() + "/home", &error));
-  EXPECT_NE(error.find("notes.txt"), std::string::npos) << error;
+  Status st = staged.Begin(dir.path() + "/home");
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("notes.txt"), std::string::npos) << st.message();
   EXPECT_EQ(ReadText(dir.path() + "/home/notes.txt"), "mine");
-  EXPECT_FALSE(StagedOut().Begin(dir.path() + "/home/notes.txt", &error));
-  EXPECT_NE(error.find("not a directory"), std::string::npos) << error;
-  EXPECT_FALSE(StagedOut().Begin("/", &error));
+  st = StagedOut().Begin(dir.path() + "/home/notes.txt");
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("not a directory"), std::string::npos) << st.message();
+  st = StagedOut().Begin("/");
+  EXPECT_FALSE(st.ok());
 }
 
 TEST(StagedOut, RecordingsWithSymlinksCanBeWrittenAgainIntoTheSameOut) {
@@ -85,11 +89,13 @@ TEST(StagedOut, RecordingsWithSymlinksCanBeWrittenAgainIntoTheSameOut) {
   std::string out = dir.path() + "/out";
   for (int run = 0; run < 2; ++run) {
     StagedOut staged;
-    std::string error;
-    ASSERT_TRUE(staged.Begin(out, &error)) << error;
-    ASSERT_TRUE(CopyTree(initial, staged.path() + "/recordings/s/initial", &error)) << error;
+    Status st = staged.Begin(out);
+    ASSERT_TRUE(st.ok()) << st.message();
+    st = CopyTree(initial, staged.path() + "/recordings/s/initial");
+    ASSERT_TRUE(st.ok()) << st.message();
     dir.Write(staged.path().substr(dir.path().size() + 1) + "/report.json", "{}");
-    ASSERT_TRUE(staged.Commit(&error)) << error;
+    st = staged.Commit();
+    ASSERT_TRUE(st.ok()) << st.message();
   }
   std::string link = out + "/recordings/s/initial/link";
   ASSERT_TRUE(fs::is_symlink(link));

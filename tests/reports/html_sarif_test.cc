@@ -111,8 +111,8 @@ TEST(ReportJson, EvidenceAndCountsSurviveARoundTrip) {
   Report r = SampleReport("/src/queue/enqueue.cc", 88);
   json j = ReportToJson(r);
   Report back;
-  std::string error;
-  ASSERT_TRUE(ReportFromJson(j, &back, &error)) << error;
+  Status st = ReportFromJson(j, &back);
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(ReportToJson(back).dump(), j.dump());
   EXPECT_EQ(ReportToHtml(back), ReportToHtml(r));
   EXPECT_EQ(ReportToSarif(back, {"/src"}), ReportToSarif(r, {"/src"}));
@@ -123,8 +123,8 @@ TEST(ReportJson, ReportsWithoutEvidenceStillRead) {
   json j = ReportToJson(r);
   j["scenarios"][0]["models"][0]["groups"][0].erase("evidence");
   Report back;
-  std::string error;
-  ASSERT_TRUE(ReportFromJson(j, &back, &error)) << error;
+  Status st = ReportFromJson(j, &back);
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_FALSE(back.scenarios[0].models[0].groups[0].evidence.present);
   EXPECT_NE(ReportToHtml(back).find("lost m1 -&gt; bob@remote"), std::string::npos);
 }

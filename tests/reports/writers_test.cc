@@ -57,8 +57,8 @@ TEST(ReportJson, CarriesSchemaSeedAndVersion) {
 
 TEST(ReportJson, RoundTripsThroughTheReader) {
   Report back;
-  std::string error;
-  ASSERT_TRUE(ReportFromJson(ReportToJson(Sample()), &back, &error)) << error;
+  Status st = ReportFromJson(ReportToJson(Sample()), &back);
+  ASSERT_TRUE(st.ok()) << st.message();
   ASSERT_EQ(back.scenarios.size(), 1u);
   ASSERT_EQ(back.scenarios[0].models.size(), 2u);
   const ModelResult& m = back.scenarios[0].models[1];
@@ -73,9 +73,9 @@ TEST(ReportJson, OtherSchemaVersionIsRefused) {
   nlohmann::json j = ReportToJson(Sample());
   j["schema_version"] = kReportSchemaVersion + 1;
   Report back;
-  std::string error;
-  EXPECT_FALSE(ReportFromJson(j, &back, &error));
-  EXPECT_NE(error.find("schema version"), std::string::npos);
+  Status st = ReportFromJson(j, &back);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("schema version"), std::string::npos);
 }
 
 TEST(Junit, OnlyUnexpectedViolationsFailAndCarryTheReproduction) {
@@ -125,18 +125,19 @@ Report Inconclusive() {
 
 TEST(Inconclusive, RoundTripsThroughTheReaderAndOldReportsAreConclusive) {
   Report back;
-  std::string error;
   nlohmann::json j = ReportToJson(Inconclusive());
   EXPECT_EQ(j["scenarios"][0]["models"][0]["inconclusive"], true);
   EXPECT_EQ(j["scenarios"][0]["models"][1]["inconclusive"], false);
-  ASSERT_TRUE(ReportFromJson(j, &back, &error)) << error;
+  Status st = ReportFromJson(j, &back);
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_TRUE(back.scenarios[0].models[0].inconclusive);
   EXPECT_EQ(back.scenarios[0].models[0].inconclusive_reasons,
             Inconclusive().scenarios[0].models[0].inconclusive_reasons);
   // Written before the field existed (same schema version): conclusive.
   j["scenarios"][0]["models"][0].erase("inconclusive");
   j["scenarios"][0]["models"][0].erase("inconclusive_reasons");
-  ASSERT_TRUE(ReportFromJson(j, &back, &error)) << error;
+  st = ReportFromJson(j, &back);
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_FALSE(back.scenarios[0].models[0].inconclusive);
 }
 
@@ -149,13 +150,14 @@ TEST(Normalized, CountAndKindsRoundTripAndOldReportsHaveNone) {
   EXPECT_EQ(j["scenarios"][0]["models"][0]["normalizations"],
             nlohmann::json::array({"mbox From_ line", "trace header Return-Path"}));
   Report back;
-  std::string error;
-  ASSERT_TRUE(ReportFromJson(j, &back, &error)) << error;
+  Status st = ReportFromJson(j, &back);
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(back.scenarios[0].models[0].states_normalized, 3);
   EXPECT_EQ(back.scenarios[0].models[0].normalizations.size(), 2u);
   j["scenarios"][0]["models"][0].erase("normalized");
   j["scenarios"][0]["models"][0].erase("normalizations");
-  ASSERT_TRUE(ReportFromJson(j, &back, &error)) << error;
+  st = ReportFromJson(j, &back);
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(back.scenarios[0].models[0].states_normalized, 0);
 }
 
@@ -204,24 +206,25 @@ TEST(Inconclusive, IsSaidInTheMarkdownTable) {
 TEST(AtomicFile, WritesTheWholeFileAndLeavesNoTemporary) {
   char tmpl[] = "/dev/shm/aftershock-test-XXXXXX";
   std::string dir = mkdtemp(tmpl);
-  std::string error;
-  ASSERT_TRUE(WriteFileAtomically(dir + "/a.txt", "first", &error)) << error;
-  ASSERT_TRUE(WriteFileAtomically(dir + "/a.txt", "second", &error)) << error;
+  Status st = WriteFileAtomically(dir + "/a.txt", "first");
+  ASSERT_TRUE(st.ok()) << st.message();
+  st = WriteFileAtomically(dir + "/a.txt", "second");
+  ASSERT_TRUE(st.ok()) << st.message();
   std::ifstream in(dir + "/a.txt");
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(text, "second");
   int files = 0;
   for (const auto& e : fs::directory_iterator(dir)) files += e.is_regular_file();
   EXPECT_EQ(files, 1);
-  EXPECT_FALSE(WriteFileAtomically(dir + "/missing/a.txt", "x", &error));
+  EXPECT_FALSE(WriteFileAtomically(dir + "/missing/a.txt", "x").ok());
   fs::remove_all(dir);
 }
 
 TEST(AtomicFile, WriteReportsCreatesAllThree) {
   char tmpl[] = "/dev/shm/aftershock-test-XXXXXX";
   std::string dir = mkdtemp(tmpl);
-  std::string error;
-  ASSERT_TRUE(WriteReports(Sample(), dir + "/out", &error)) << error;
+  Status st = WriteReports(Sample(), dir + "/out");
+  ASSERT_TRUE(st.ok()) << st.message();
   for (const char* f : {"report.json", "junit.xml", "summary.md"}) {
     EXPECT_TRUE(fs::exists(dir + "/out/" + f)) << f;
   }
