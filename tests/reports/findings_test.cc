@@ -159,8 +159,8 @@ TEST(Findings, ReportJsonCarriesThemAndTheReaderIgnoresThem) {
   EXPECT_EQ(j["findings"][0]["states"], 7);
   EXPECT_EQ(j["findings"][0]["places"].size(), 4u);
   Report back;
-  std::string error;
-  ASSERT_TRUE(ReportFromJson(j, &back, &error)) << error;
+  Status st = ReportFromJson(j, &back);
+  ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(FindFindings(back)[0].fingerprint, FindFindings(OneBug("/src", 54))[0].fingerprint);
 }
 
