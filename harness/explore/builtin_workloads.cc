@@ -5,6 +5,68 @@
 #include "harness/target/manifest.h"
 
 namespace aftershock {
+namespace {
+
+Step Enqueue(const std::string& id, std::vector<std::string> rcpts, uint64_t size) {
+  Step st;
+  st.kind = StepKind::kEnqueue;
+  st.id = id;
+  st.rcpts = std::move(rcpts);
+  st.body_size = size;
+  return st;
+}
+
+Step Beside(Step host, StepKind kind) {
+  auto b = std::make_shared<aftershock::Beside>();
+  b->step.kind = kind;
+  b->where = "(built-in check-concurrent)";
+  host.beside = std::move(b);
+  return host;
+}
+
+// check-concurrent, from `s` (named and described): a restart beside one
+// enqueue and a delivery beside another, each only when the manifest
+// promises it ([promises]), none for a daemon. Adds a note per skipped part;
+// false when nothing is left to run.
+bool Concurrent(const std::string& manifest_path, Scenario* s, std::vector<std::string>* notes) {
+  auto note = [&](const std::string& line) {
+    if (notes) notes->push_back(line);
+  };
+  // An unloadable manifest keeps the workload: the run reports the error.
+  Manifest manifest;
+  const bool loaded = LoadManifest(manifest_path, &manifest).ok();
+  // A daemon serves one request at a time: nothing can run beside a step.
+  if (loaded && manifest.daemon()) {
+    note("check-concurrent skipped: " + manifest.name +
+         " is a daemon-mode target, which cannot run a step beside another");
+    return false;
+  }
+  auto skip = [&](const std::string& what, const std::string& key) {
+    note("check-concurrent: " + what + " skipped: " + manifest.name +
+         " does not promise it ([promises] " + key + " = false)");
+  };
+  Step first = Enqueue("m1", {"alice@local", "bob@remote"}, 300);
+  Step second = Enqueue("m2", {"carol@local"}, 100);
+  if (loaded && !manifest.recover_beside_enqueue) {
+    skip("a restart beside an enqueue", "recover_beside_enqueue");
+  } else {
+    first = Beside(first, StepKind::kRestart);
+  }
+  if (loaded && !manifest.deliver_beside_enqueue) {
+    skip("a delivery beside an enqueue", "deliver_beside_enqueue");
+  } else {
+    second = Beside(second, StepKind::kDeliver);
+  }
+  if (!first.beside && !second.beside) return false;
+  s->steps = {first, second};
+  // Every interleaving is a recording explored under every model from its
+  // beside step to the end: a few, spread over each enqueue's calls, and no
+  // step after the last host keep the check quick (the drain delivers).
+  s->max_interleavings = kCheckInterleavings;
+  return true;
+}
+
+}  // namespace
 
 std::vector<Scenario> BuiltinWorkloads(const std::string& manifest_path,
                                        std::vector<std::string>* notes) {
@@ -17,14 +79,7 @@ std::vector<Scenario> BuiltinWorkloads(const std::string& manifest_path,
     s.models = {"process", "posix", "posix+torn", "ext4-ordered", "ext4-ordered+torn"};
     return s;
   };
-  auto enqueue = [](const std::string& id, std::vector<std::string> rcpts, uint64_t size) {
-    Step st;
-    st.kind = StepKind::kEnqueue;
-    st.id = id;
-    st.rcpts = std::move(rcpts);
-    st.body_size = size;
-    return st;
-  };
+  auto enqueue = Enqueue;
   Step deliver;
   deliver.kind = StepKind::kDeliver;
   Step restart;
@@ -48,32 +103,9 @@ std::vector<Scenario> BuiltinWorkloads(const std::string& manifest_path,
   clock.steps = {enqueue("m1", {"alice@local"}, 10), tick, restart, deliver};
   out.push_back(clock);
 
-  // A daemon serves one request at a time: nothing can run beside a step.
-  // An unloadable manifest keeps the workload: the run reports the error.
-  Manifest manifest;
-  if (LoadManifest(manifest_path, &manifest).ok() && manifest.daemon()) {
-    if (notes) {
-      notes->push_back("check-concurrent skipped: " + manifest.name +
-                       " is a daemon-mode target, which cannot run a step beside another");
-    }
-    return out;
-  }
-  auto beside = [](Step host, StepKind kind) {
-    auto b = std::make_shared<Beside>();
-    b->step.kind = kind;
-    b->where = "(built-in check-concurrent)";
-    host.beside = std::move(b);
-    return host;
-  };
   Scenario concurrent =
       base("concurrent", "a restart beside an enqueue, a delivery beside another enqueue");
-  concurrent.steps = {beside(enqueue("m1", {"alice@local", "bob@remote"}, 300), StepKind::kRestart),
-                      beside(enqueue("m2", {"carol@local"}, 100), StepKind::kDeliver)};
-  // Every interleaving is a recording explored under every model from its
-  // beside step to the end: a few, spread over each enqueue's calls, and no
-  // step after the last host keep the check quick (the drain delivers).
-  concurrent.max_interleavings = kCheckInterleavings;
-  out.push_back(concurrent);
+  if (Concurrent(manifest_path, &concurrent, notes)) out.push_back(concurrent);
   return out;
 }
 

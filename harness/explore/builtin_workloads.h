@@ -14,8 +14,9 @@ constexpr int64_t kCheckInterleavings = 4;
 
 // The scenarios `aftershock check` runs against a target: small built-in
 // workloads covering one message, fan-out, interleaved delivery, the clock
-// and (unless the manifest is a daemon-mode target: then a line in *notes,
-// when given) steps run beside each other.
+// and steps run beside each other: each only when the manifest promises it
+// ([promises]) and is not a daemon-mode target; a line in *notes (when
+// given) for each part skipped.
 std::vector<Scenario> BuiltinWorkloads(const std::string& manifest_path,
                                        std::vector<std::string>* notes = nullptr);
 

@@ -151,6 +151,17 @@ Status LoadGapsAndFaults(const std::string& path, const toml::table* gaps,
   return status;
 }
 
+// [promises]: two booleans, true unless the manifest says otherwise.
+Status LoadPromises(const std::string& path, const toml::table* promises, Manifest* out) {
+  Status status;
+  if (!promises) return status;
+  TomlFields p(path, *promises, &status);
+  p.Bool("recover_beside_enqueue", &out->recover_beside_enqueue);
+  p.Bool("deliver_beside_enqueue", &out->deliver_beside_enqueue);
+  p.Finish();
+  return status;
+}
+
 }  // namespace
 
 Status LoadManifest(const std::string& path, Manifest* out) {
@@ -166,6 +177,7 @@ Status LoadManifest(const std::string& path, Manifest* out) {
   const toml::table* mailbox = nullptr;
   const toml::table* gaps = nullptr;
   const toml::table* faults = nullptr;
+  const toml::table* promises = nullptr;
   top.String("name", &m.name, true);
   if (top.ok() && !ValidName(m.name)) top.FailAt("name", "'name' must match [a-z0-9._-]+");
   top.String("description", &m.description);
@@ -175,11 +187,13 @@ Status LoadManifest(const std::string& path, Manifest* out) {
   top.StringMap("env", &m.env);
   top.Table("gaps", &gaps);
   top.Table("faults", &faults);
+  top.Table("promises", &promises);
   if (!top.Finish()) return status;
 
   status = LoadCommands(path, *commands, &m);
   if (status.ok() && mailbox) status = LoadMailbox(path, *mailbox, &m);
   if (status.ok()) status = LoadGapsAndFaults(path, gaps, faults, &m);
+  if (status.ok()) status = LoadPromises(path, promises, &m);
   if (!status.ok()) return status;
   *out = std::move(m);
   return Status::Ok();

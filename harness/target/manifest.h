@@ -45,6 +45,12 @@ struct Manifest {
   // (refqueue/enqueue/after-fsync); a scenario's [[fault]] may name them
   // beside the injector's own. A trailing '*' declares a group.
   std::vector<std::string> fault_points;
+  // [promises]: what may run beside an enqueue in progress (Postfix's
+  // design: its queue manager runs while enqueuers write; the age rule for
+  // incomplete files exists for exactly that). `check` tests only what is
+  // promised (docs/target-contract.md, "Promises").
+  bool recover_beside_enqueue = true;
+  bool deliver_beside_enqueue = true;
   bool daemon() const { return mode == CommandMode::kDaemon; }
   // Copies live in the crash domain and count only if they survive.
   bool mailbox_in_root() const { return mailbox_kind != MailboxKind::kSink; }
