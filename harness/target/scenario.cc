@@ -82,6 +82,28 @@ class PointNames {
 
 bool ReadStep(TomlFields& f, Scenario* s, int64_t* next_id, Step* beside_of = nullptr);
 
+// The keys of an enqueue step: rcpts and body_size into *step, its `id`
+// (empty: numbered) and `count`. `with_beside`: it has or is a beside step.
+bool ReadEnqueue(TomlFields& f, bool with_beside, Step* step, std::string* id, int64_t* count) {
+  int64_t size = 64;
+  f.String("id", id);
+  f.StringList("rcpts", &step->rcpts);
+  f.Int("body_size", &size, 0, 64 << 20);
+  f.Int("count", count, 1, 100000);
+  if (!f.ok()) return false;
+  if (step->rcpts.empty()) return f.Fail(nullptr, "enqueue needs 'rcpts' (at least one)");
+  for (const auto& r : step->rcpts) {
+    if (!ValidRcpt(r)) return f.FailAt("rcpts", "bad recipient '" + r + "' (user@domain)");
+  }
+  if (!id->empty() && *count != 1) return f.FailAt("id", "'id' and 'count' exclude each other");
+  if (!id->empty() && !ValidId(*id)) return f.FailAt("id", "'id' must match [A-Za-z0-9_-]+");
+  if (*count != 1 && with_beside) {
+    return f.FailAt("count", "'count' and a beside step exclude each other");
+  }
+  step->body_size = static_cast<uint64_t>(size);
+  return true;
+}
+
 // [step.beside] of `host` (already read): a step run while host is paused.
 bool ReadBeside(TomlFields& f, const toml::table& table, Scenario* s, int64_t* next_id,
                 Step* host) {
@@ -133,23 +155,10 @@ bool ReadStep(TomlFields& f, Scenario* s, int64_t* next_id, Step* beside_of) {
   if (kind == "enqueue") {
     step.kind = StepKind::kEnqueue;
     int64_t count = 1;
-    int64_t size = 64;
     std::string id;
-    f.String("id", &id);
-    f.StringList("rcpts", &step.rcpts);
-    f.Int("body_size", &size, 0, 64 << 20);
-    f.Int("count", &count, 1, 100000);
-    if (!f.ok()) return false;
-    if (step.rcpts.empty()) return f.Fail(nullptr, "enqueue needs 'rcpts' (at least one)");
-    for (const auto& r : step.rcpts) {
-      if (!ValidRcpt(r)) return f.FailAt("rcpts", "bad recipient '" + r + "' (user@domain)");
+    if (!ReadEnqueue(f, beside != nullptr || beside_of != nullptr, &step, &id, &count)) {
+      return false;
     }
-    if (!id.empty() && count != 1) return f.FailAt("id", "'id' and 'count' exclude each other");
-    if (!id.empty() && !ValidId(id)) return f.FailAt("id", "'id' must match [A-Za-z0-9_-]+");
-    if (count != 1 && (beside != nullptr || beside_of != nullptr)) {
-      return f.FailAt("count", "'count' and a beside step exclude each other");
-    }
-    step.body_size = static_cast<uint64_t>(size);
     for (int64_t i = 0; i < count; ++i) {
       step.id = id.empty() ? "m" + std::to_string((*next_id)++) : id;
       auto clash = [&](const Step& other) {
@@ -246,6 +255,47 @@ bool ReadExpect(TomlFields& f, Scenario* s) {
   return f.Finish();
 }
 
+// The keys of the scenario's top table other than its tables, into *s
+// (whose file is set): target, models, strategy, seed and limits.
+void ReadScenarioKeys(TomlFields& top, const toml::table& root, Scenario* s) {
+  const std::string& path = top.file();
+  int64_t seed = -1;
+  top.String("name", &s->name);
+  top.String("description", &s->description);
+  top.String("target", &s->target, true);
+  if (top.ok()) {
+    s->target = AbsolutePath(s->target, std::filesystem::path(s->file).parent_path().string());
+    if (const toml::node* n = root.get("target")) s->target_where = Where(path, n->source());
+  }
+  s->models = {"process", "posix", "ext4-ordered+torn"};
+  top.StringList("models", &s->models);
+  if (top.ok()) {
+    if (s->models.empty()) top.FailAt("models", "'models' must name at least one model");
+    for (size_t i = 0; i < s->models.size(); ++i) {
+      const std::string& m = s->models[i];
+      if (top.ok() && !IsKnownModel(m)) {
+        top.Fail(root["models"].as_array()->get(i),
+                 "unknown model '" + m + "' (" + PersistenceModel::kNamesHelp + ")");
+      }
+    }
+  }
+  top.String("strategy", &s->strategy);
+  if (top.ok() && !IsKnownStrategy(s->strategy)) {
+    top.FailAt("strategy", "'strategy' must be " + StrategyNamesHelp());
+  }
+  top.Int("seed", &seed, 0, INT64_MAX);
+  if (seed >= 0) {
+    s->seed = static_cast<uint64_t>(seed);
+    s->seed_given = true;
+  }
+  top.Int("nested", &s->nested, 0, 1);
+  top.Int("clock_start", &s->clock_start, 0, int64_t{1} << 40);
+  top.Int("max_states", &s->max_states, 1, int64_t{1} << 32);
+  top.Int("random_states", &s->random_states, 1, int64_t{1} << 32);
+  top.Int("max_interleavings", &s->max_interleavings, 1, 100000);
+  top.StringMap("env", &s->env);
+}
+
 }  // namespace
 
 const char* StepKindName(StepKind kind) {
@@ -299,53 +349,18 @@ Status LoadScenario(const std::string& path, Scenario* out) {
   Scenario s;
   s.file = AbsolutePath(path, std::filesystem::current_path().string());
   s.name = std::filesystem::path(path).stem().string();
-  std::string dir = std::filesystem::path(s.file).parent_path().string();
   toml::table root;
   Status status = ParseTomlFile(path, &root);
   if (!status.ok()) return status;
 
   TomlFields top(path, root, &status);
-  int64_t seed = -1;
   const toml::table* expect = nullptr;
   std::vector<const toml::table*> steps, faults;
-  top.String("name", &s.name);
-  top.String("description", &s.description);
-  top.String("target", &s.target, true);
-  if (top.ok()) {
-    s.target = AbsolutePath(s.target, dir);
-    if (const toml::node* n = root.get("target")) s.target_where = Where(path, n->source());
-  }
-  s.models = {"process", "posix", "ext4-ordered+torn"};
-  top.StringList("models", &s.models);
-  if (top.ok()) {
-    if (s.models.empty()) top.FailAt("models", "'models' must name at least one model");
-    for (size_t i = 0; i < s.models.size(); ++i) {
-      const std::string& m = s.models[i];
-      if (top.ok() && !IsKnownModel(m)) {
-        top.Fail(root["models"].as_array()->get(i),
-                 "unknown model '" + m + "' (" + PersistenceModel::kNamesHelp + ")");
-      }
-    }
-  }
-  top.String("strategy", &s.strategy);
-  if (top.ok() && !IsKnownStrategy(s.strategy)) {
-    top.FailAt("strategy", "'strategy' must be " + StrategyNamesHelp());
-  }
-  top.Int("seed", &seed, 0, INT64_MAX);
-  top.Int("nested", &s.nested, 0, 1);
-  top.Int("clock_start", &s.clock_start, 0, int64_t{1} << 40);
-  top.Int("max_states", &s.max_states, 1, int64_t{1} << 32);
-  top.Int("random_states", &s.random_states, 1, int64_t{1} << 32);
-  top.Int("max_interleavings", &s.max_interleavings, 1, 100000);
-  top.StringMap("env", &s.env);
+  ReadScenarioKeys(top, root, &s);
   top.Tables("step", &steps);
   top.Tables("fault", &faults);
   top.Table("expect", &expect);
   if (!top.Finish()) return status;
-  if (seed >= 0) {
-    s.seed = static_cast<uint64_t>(seed);
-    s.seed_given = true;
-  }
   if (steps.empty()) {
     TomlFields(path, root, &status).Fail(nullptr, "a scenario needs at least one [[step]]");
     return status;
