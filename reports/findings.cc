@@ -239,6 +239,15 @@ std::vector<Finding> FindFindings(const Report& r) {
   return out;
 }
 
+std::string FindingReach(const Finding& f) {
+  auto join = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
+  };
+  return std::to_string(f.states) + " state(s) in " + join(f.scenarios) + " under " + join(f.models);
+}
+
 std::string FindingsHeadline(const std::vector<Finding>& findings) {
   if (findings.empty()) return "no findings";
   size_t unexpected = std::count_if(findings.begin(), findings.end(),

@@ -56,6 +56,10 @@ struct Finding {
 // then by key, so that one report gives one order.
 std::vector<Finding> FindFindings(const Report& r);
 
+// "7 state(s) in s1, s2 under posix, ext4-ordered": where `f` was seen,
+// as every writer says it.
+std::string FindingReach(const Finding& f);
+
 // "3 findings (2 unexpected)", "no findings".
 std::string FindingsHeadline(const std::vector<Finding>& findings);
 

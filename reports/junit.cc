@@ -54,10 +54,7 @@ std::string FindingsSuite(const Report& r, int* tests, int* failures) {
     const FindingPlace& p = f.places.front();
     const ViolationGroup& g = r.scenarios[p.scenario].models[p.model].groups[p.group];
     std::string name = std::string(VerdictName(f.verdict)) + ": " + f.title;
-    std::string where = std::to_string(f.states) + " state(s) in ";
-    for (size_t i = 0; i < f.scenarios.size(); ++i) where += (i ? ", " : "") + f.scenarios[i];
-    where += " under ";
-    for (size_t i = 0; i < f.models.size(); ++i) where += (i ? ", " : "") + f.models[i];
+    std::string where = FindingReach(f);
     std::string body = where + "\nfingerprint " + f.fingerprint + "\nculprit " +
                        g.evidence.culprit.Site() + "\nstate " + g.example_state + ": " +
                        g.example_description + "\n" + g.example_detail +

@@ -48,12 +48,6 @@ std::vector<std::string> Cells(const Row& r) {
           r.phantom,  r.failed, r.dup,    r.dup_rate, r.result};
 }
 
-std::string Join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 // "## 2 findings": one item per root cause, before any table.
 std::string FindingsSection(const Report& r) {
   std::vector<Finding> findings = FindFindings(r);
@@ -64,8 +58,7 @@ std::string FindingsSection(const Report& r) {
     const ViolationGroup& g = r.scenarios[p.scenario].models[p.model].groups[p.group];
     std::string site = g.evidence.culprit.Site();
     md += std::to_string(i + 1) + ". **" + std::string(VerdictName(f.verdict)) + "**" +
-          (f.expected ? " (expected)" : "") + ": " + f.title + ". " + std::to_string(f.states) +
-          " state(s) in " + Join(f.scenarios) + " under " + Join(f.models) +
+          (f.expected ? " (expected)" : "") + ": " + f.title + ". " + FindingReach(f) +
           (site.empty() ? "" : "; culprit `" + site + "`") + ". Example `" + g.example_state +
           "`; reproduce: `" + g.reproduce + "`\n";
   }

@@ -105,12 +105,6 @@ class TerminalObserver : public RunObserver {
   std::unique_ptr<ProgressLine> line_;
 };
 
-std::string Joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 // "2 findings (1 unexpected, 1 expected)", then one line per root cause with
 // the states, scenarios and models it explains (reports/findings.h).
 std::string FindingsText(const Report& report) {
@@ -122,9 +116,8 @@ std::string FindingsText(const Report& report) {
     const ViolationGroup& g = report.scenarios[p.scenario].models[p.model].groups[p.group];
     std::string site = g.evidence.culprit.Site();
     out += "  " + std::to_string(i + 1) + ". " + std::string(VerdictName(f.verdict)) +
-           (f.expected ? " (expected)" : "") + ": " + f.title + "\n     " +
-           std::to_string(f.states) + " state(s) in " + Joined(f.scenarios) + " under " +
-           Joined(f.models) + (site.empty() ? "" : "; culprit " + site) + "\n";
+           (f.expected ? " (expected)" : "") + ": " + f.title + "\n     " + FindingReach(f) +
+           (site.empty() ? "" : "; culprit " + site) + "\n";
   }
   return out;
 }
