@@ -5,6 +5,10 @@
 # "N passed, N failed" for this build. Exits non-zero when anything fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# ccache (when meson finds it) shares compiled objects between clones and
+# between runs: paths are made relative to the checkout, and the directory
+# a clone sits in is not part of the hash.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 ./scripts/setup.sh || exit 1
 # -Wno-maybe-uninitialized: with the sanitizers' instrumentation GCC 12
 # warns falsely inside libstdc++'s <regex> (std::function in _State);

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  meson ninja-build g++ pkg-config libc6-dev cmake
+  meson ninja-build g++ pkg-config libc6-dev cmake ccache
   # core test and fault libraries
   libgtest-dev libgmock-dev librapidcheck-dev libfiu-dev fiu-utils
   # chosen libraries: CLI parsing, TOML manifests, JSON reports, hashing
