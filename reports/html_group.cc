@@ -178,6 +178,9 @@ std::string GroupSection(const ScenarioResult& s, const ModelResult& m, const Vi
   h += Workload(e);
   if (!e.timeline.empty()) h += Timeline(e, anchor + "-t");
   if (!e.tree_before.empty() || !e.tree_after.empty()) h += TreeDiff(e, anchor + "-f");
+  if (!g.example_log.empty())
+    h += "<p class=\"meta\"><span>output of recover and deliver on this state: <a href=\"" +
+         HtmlEscape(g.example_log) + "\">" + HtmlEscape(g.example_log) + "</a></span></p>";
   if (!g.reproduce.empty())
     h += "<h4>Reproduce</h4><pre class=\"reproduce\">" + HtmlEscape(g.reproduce) + "</pre>";
   return h + "</section>";

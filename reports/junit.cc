@@ -58,6 +58,7 @@ std::string FindingsSuite(const Report& r, int* tests, int* failures) {
     std::string body = where + "\nfingerprint " + f.fingerprint + "\nculprit " +
                        g.evidence.culprit.Site() + "\nstate " + g.example_state + ": " +
                        g.example_description + "\n" + g.example_detail +
+                       (g.example_log.empty() ? "" : "\noutput: " + g.example_log) +
                        "\nreproduce: " + g.reproduce;
     cases += "    <testcase classname=\"findings\" name=\"" + Xml(name) + "\">\n";
     if (!f.expected) {

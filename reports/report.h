@@ -30,6 +30,11 @@ struct ViolationGroup {
   // The example's content hash (the model's; 0 = unknown): replay checks
   // that it rebuilt the same state.
   uint64_t example_hash = 0;
+  // The output of the target's recover and deliver on the example state:
+  // its file, relative to --out ("logs/SCENARIO/posix-p5-d3.log"; "" when
+  // none), and (not serialized) the text, until the run writes it there.
+  std::string example_log{};
+  std::string example_output{};
 };
 
 // One scenario under one model.

@@ -29,6 +29,7 @@ json GroupJson(const ViolationGroup& g) {
           {"example_description", g.example_description},
           {"example_detail", g.example_detail},
           {"reproduce", g.reproduce},
+          {"example_log", g.example_log},
           {"expected", g.expected},
           {"example_state_hash", HashHex(g.example_hash)},
           {"evidence", EvidenceToJson(g.evidence)}};
@@ -133,6 +134,7 @@ ViolationGroup GroupFrom(const JsonIn& gj) {
   g.example_description = gj.String("example_description", "");
   g.example_detail = gj.String("example_detail", "");
   g.reproduce = gj.String("reproduce", "");
+  g.example_log = gj.String("example_log", "");
   g.expected = gj.Bool("expected", false);
   std::string hash = gj.String("example_state_hash", "");
   g.example_hash = hash.empty() ? 0 : std::strtoull(hash.c_str(), nullptr, 16);

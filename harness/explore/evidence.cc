@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "common/file_io.h"
 #include "harness/explore/evidence_cause.h"
 #include "harness/target/message.h"
 #include "harness/explore/nested.h"
@@ -164,6 +165,9 @@ void EvidenceCollector::Fill(std::vector<ViolationGroup>* groups) {
     Status derived =
         DeriveFromState(state, PointOf(*plan_, state.crash_seq), trace ? trace->ops : none,
                         plan_->recording->run.root, g, dir, &symbolizer, &e);
+    // What recover and deliver printed on the example (the runner keeps it
+    // in --out); none when they never ran.
+    g.example_output = ReadFileBytes(dir + "/recover/commands.log");
     RemoveTreeInside(run_dir_, dir);
     if (!trace) e.error = "trace unreadable: " + trace_error.message;
     if (!derived.ok()) e.error += (e.error.empty() ? "" : "; ") + derived.message();

@@ -230,7 +230,14 @@ class StateRecovery {
 
   // Runs one command; false (with input_->recovery_failure) when it failed.
   bool Command(const std::string& command, const char* what, bool traced) {
-    LaunchOutcome o = Launch(Request(command, traced));
+    LaunchRequest request = Request(command, traced);
+    // The log reads as a transcript: each command, its output, its end.
+    std::ofstream(log_, std::ios::binary | std::ios::app)
+        << "$ " << what << ": " << request.command << "\n";
+    LaunchOutcome o = Launch(request);
+    std::ofstream(log_, std::ios::binary | std::ios::app)
+        << (o.output.empty() || o.output.back() == '\n' ? "" : "\n") << "[" << what << ": "
+        << o.Describe() << "]\n";
     if (traced) {
       AppendMark(recover_trace_, "exit", "recover " + o.Status());
       // Outside the crash domain, a write is state no crash state holds:

@@ -152,6 +152,9 @@ class ScenarioRun {
     return out + "/logs/" + SafeFileName(ctx_.scenario->name);
   }
   Status Visit(const RecordingVisit& v);
+  // Writes each group's example output under OUT/logs/SCENARIO/ and names
+  // the file in the group (ViolationGroup::example_log).
+  void KeepExampleLogs(const std::string& prefix, ModelResult* mr) const;
   ExploreRequest Request(const RecordingVisit& v, const std::string& model) const;
 
   const PipelineContext& ctx_;
@@ -205,6 +208,7 @@ Status ScenarioRun::Visit(const RecordingVisit& v) {
     if (Status st = Explore(ctx_, Request(v, s.models[k]), &cache_, &mr); !st.ok()) {
       return Status::Error(s.name + " under " + s.models[k] + ": " + st.message());
     }
+    KeepExampleLogs(v.id_prefix + s.models[k], &mr);
     if (v.sequential) {
       results_[k] = std::move(mr);
     } else {
@@ -212,6 +216,21 @@ Status ScenarioRun::Visit(const RecordingVisit& v) {
     }
   }
   return Status::Ok();
+}
+
+void ScenarioRun::KeepExampleLogs(const std::string& prefix, ModelResult* mr) const {
+  const std::string rel = "logs/" + SafeFileName(ctx_.scenario->name);
+  std::error_code ec;
+  for (ViolationGroup& g : mr->groups) {
+    if (g.example_output.empty()) continue;
+    std::string name = SafeFileName(prefix + "-" + g.example_state) + ".log";
+    fs::create_directories(out_dir_ + "/" + rel, ec);
+    // A log that cannot be written is only a log missing.
+    if (WriteFileAtomically(out_dir_ + "/" + rel + "/" + name, g.example_output).ok()) {
+      g.example_log = rel + "/" + name;
+    }
+    g.example_output.clear();
+  }
 }
 
 Ending ScenarioRun::Run(Status* why) {

@@ -116,6 +116,19 @@ TEST(Cli, HangingRecoveryIsRecoveryFailedAndTheRunEnds) {
   nlohmann::json j = Report(dir);
   EXPECT_GT(Count(j, "recovery-failed"), 0);
   EXPECT_NE(j.dump().find("timed out"), std::string::npos);
+  // Each group's example names a file in --out with what the commands
+  // printed before the timeout, and how each ended.
+  int logs = 0;
+  for (const auto& g : j["scenarios"][0]["models"][0]["groups"]) {
+    if (g["verdict"] != "recovery-failed") continue;
+    std::string log = g.value("example_log", "");
+    ASSERT_FALSE(log.empty()) << g.dump(1);
+    std::string text = ReadText(dir.path() + "/out/" + log);
+    EXPECT_NE(text.find("hang.toml: stuck on incoming/"), std::string::npos) << text;
+    EXPECT_NE(text.find("[recover: timeout]"), std::string::npos) << text;
+    ++logs;
+  }
+  EXPECT_GT(logs, 0) << j.dump(1);
 }
 
 TEST(Cli, CrashingRecoveryIsRecoveryFailed) {

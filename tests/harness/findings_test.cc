@@ -4,6 +4,7 @@
 // duplicate, and the same fingerprints on a second run in other folders.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -66,6 +67,20 @@ TEST(Findings, EachRefqueueVariantIsOneFindingWithAStableFingerprint) {
     sarif_prints.insert(res["partialFingerprints"]["aftershockFinding/v1"].get<std::string>());
   }
   EXPECT_EQ(sarif_prints, fingerprints);
+  // Each example's recover and deliver output is kept in --out and named.
+  int logs = 0;
+  for (const json& s : again["scenarios"]) {
+    for (const json& m : s["models"]) {
+      for (const json& g : m["groups"]) {
+        std::string log = g["example_log"].get<std::string>();
+        if (log.empty()) continue;
+        ++logs;
+        EXPECT_EQ(log.rfind("logs/" + s["name"].get<std::string>() + "/", 0), 0u) << log;
+        EXPECT_TRUE(std::filesystem::exists(dir.path() + "/second/" + log)) << log;
+      }
+    }
+  }
+  EXPECT_GT(logs, 0);
 }
 
 }  // namespace
