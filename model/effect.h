@@ -54,6 +54,9 @@ struct Effect {
   uint64_t offset = 0;
   uint64_t length = 0;  // kFsyncRange, kFdatasyncRange
   std::string data;
+  // kWrite of zeros by fallocate PUNCH_HOLE / ZERO_RANGE: ext4 does it as a
+  // journaled change of the extent tree, not as data written back.
+  bool extents = false;
 
   bool IsDurabilityEvent() const { return kind >= EffectKind::kFsync; }
   bool IsEntryChange() const { return kind <= EffectKind::kExchange; }

@@ -364,6 +364,7 @@ Status OpResolver::Fallocate(InodeId id) {
       e.ino = id;
       e.offset = off;
       e.data.assign(zero_end - off, '\0');
+      e.extents = true;
       Add(std::move(e));
     }
   }

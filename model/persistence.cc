@@ -75,8 +75,11 @@ bool MakeUnit(const std::vector<Effect>& effects, uint32_t torn_sector_bytes, Un
     unit->cls = UnitClass::kData;
     unit->size_only = std::all_of(kept.begin(), kept.end(),
                                   [](const Effect& e) { return e.kind == EffectKind::kTruncate; });
+    unit->extents = std::all_of(kept.begin(), kept.end(), [](const Effect& e) {
+      return e.extents || e.kind == EffectKind::kTruncate;
+    }) && !unit->size_only;
     if (kept.size() == 1 && first.kind == EffectKind::kWrite && torn_sector_bytes != 0 &&
-        !first.data.empty()) {
+        !first.data.empty() && !unit->extents) {
       uint64_t lo = first.offset / torn_sector_bytes;
       uint64_t hi = (first.offset + first.data.size() - 1) / torn_sector_bytes;
       unit->sectors = static_cast<uint32_t>(std::min<uint64_t>(hi - lo + 1, 1u << 30));
@@ -87,7 +90,10 @@ bool MakeUnit(const std::vector<Effect>& effects, uint32_t torn_sector_bytes, Un
 }
 
 bool UnitWindow::IsMetadata(const Unit& u) const {
-  return u.cls != UnitClass::kData || u.size_only;
+  // ext4 punches a hole or zeroes a range in the journal (ext4_punch_hole,
+  // ext4_zero_range: extents removed or made unwritten under a handle).
+  const bool journaled_extents = u.extents && model_.kind == ModelKind::kExt4Ordered;
+  return u.cls != UnitClass::kData || u.size_only || journaled_extents;
 }
 
 void UnitWindow::Add(Unit unit) {

@@ -59,6 +59,7 @@ struct Unit {
   std::vector<Effect> effects;
   UnitClass cls = UnitClass::kData;
   bool size_only = false;     // kData made of truncates only (metadata for ext4)
+  bool extents = false;       // kData made of punched/zeroed ranges (metadata for ext4)
   InodeId ino = kNoInode;     // the file acted on / the inode an entry names
   InodeId parent = kNoInode;  // kEntry: the directory whose fsync persists it (rename: target's)
   bool replaces = false;      // a rename onto an existing file

@@ -125,7 +125,26 @@ int RemoveDeadRuns(const std::string& base) {
   return removed;
 }
 
-Status RunDir::Create(std::unique_ptr<RunDir>* out, const std::string& base) {
+namespace {
+
+// Where run directories are made: `base`, $AFTERSHOCK_SCRATCH, /dev/shm.
+Status ScratchBase(const std::string& base, std::string* out) {
+  const char* env = std::getenv("AFTERSHOCK_SCRATCH");
+  *out = !base.empty() ? base : env != nullptr && *env != '\0' ? env : "/dev/shm";
+  struct stat st;
+  if (out->front() != '/' || stat(out->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status::Error("the scratch base " + *out +
+                         (base.empty() && env != nullptr ? " (AFTERSHOCK_SCRATCH)" : "") +
+                         " is not an absolute path to a directory");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RunDir::Create(std::unique_ptr<RunDir>* out, const std::string& requested_base) {
+  std::string base;
+  if (Status st = ScratchBase(requested_base, &base); !st.ok()) return st;
   RemoveDeadRuns(base);
   std::unique_ptr<RunDir> run(new RunDir);
   std::random_device rd;

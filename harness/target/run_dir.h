@@ -1,5 +1,5 @@
-// The one run directory on tmpfs that holds every scratch file of a run:
-// /dev/shm/aftershock-<pid>-<hex>/, with a `lock` file flock()ed for the
+// The one run directory (on tmpfs unless $AFTERSHOCK_SCRATCH says otherwise)
+// that holds every scratch file of a run: /dev/shm/aftershock-<pid>-<hex>/, with a `lock` file flock()ed for the
 // run's lifetime. Removed on exit, SIGINT, SIGTERM and SIGHUP; a run killed
 // harder leaves it behind, and the next run removes it (its lock is free).
 // Nothing outside a run directory is ever removed.
@@ -16,8 +16,10 @@ class RunDir {
  public:
   // Removes leftovers of dead runs under `base`, creates this run's
   // directory (into *out) and arms the signal cleanup. At most one RunDir
-  // per process.
-  static Status Create(std::unique_ptr<RunDir>* out, const std::string& base = "/dev/shm");
+  // per process. Without `base`: $AFTERSHOCK_SCRATCH when set (an absolute
+  // directory, for targets that need a file system tmpfs is not, such as
+  // FALLOC_FL_ZERO_RANGE), else /dev/shm.
+  static Status Create(std::unique_ptr<RunDir>* out, const std::string& base = "");
   ~RunDir();
   RunDir(const RunDir&) = delete;
   RunDir& operator=(const RunDir&) = delete;

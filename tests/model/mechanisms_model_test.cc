@@ -123,6 +123,32 @@ TEST(Mechanisms, FallocateZeroRangeAndPunchHoleZeroTheirBytesAsAPendingWrite) {
   }
 }
 
+// ext4 punches a hole (or zeroes a range) by changing the extent tree under
+// a journal handle: metadata, committed in program order. A kept punch keeps
+// the rename before it there; under posix they are independent.
+TEST(Mechanisms, Ext4JournalsAPunchedHoleAfterTheMetadataBeforeIt) {
+  FsState init = WithDir("q");
+  TraceBuilder t("/r", &init);
+  int fd = t.Create("q/f");     // 2
+  t.Write(fd, "abcdef");        // 3
+  t.Fsync(fd);                  // 4
+  int g = t.Create("q/g.tmp");  // 5
+  t.Close(g);                   // 6
+  t.Rename("q/g.tmp", "q/g");   // 7
+  Op fa = On(t.ops()[1], OpKind::kFallocate, 8);
+  fa.fd = fd;
+  fa.oflags = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+  fa.offset = 0;
+  fa.length = 6;
+  std::vector<Op> ops = t.ops();
+  ops.push_back(fa);
+  Map ext4 = Golden(init, ops, "ext4-ordered");
+  EXPECT_FALSE(Has(ext4, "p8-d7")) << "a kept punch keeps the rename before it";
+  EXPECT_TRUE(Has(ext4, "p8-d8"));
+  Map posix = Golden(init, ops, "posix");
+  EXPECT_TRUE(Has(posix, "p8-d7"));
+}
+
 // A gap naming q/f (scope file), then q/f is removed: the states that hold
 // q/f depend on the gap, the others do not.
 TEST(Gaps, AFileGapTaintsExactlyTheStatesThatHoldTheFile) {
