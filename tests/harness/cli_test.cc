@@ -168,6 +168,28 @@ TEST(Cli, MalformedScenarioExits2WithPositionAndNoOutput) {
   EXPECT_FALSE(fs::exists(dir.path() + "/out"));
 }
 
+// AFTERSHOCK_SCRATCH moves the run directories (docs/cli.md); a value that
+// is no absolute directory is bad input, said before anything runs.
+TEST(Cli, ScratchBaseFromTheEnvironment) {
+  ScratchDir dir;
+  std::string s = Scenario(dir, Target("test/shellq.toml"), "");
+  Result bad = testing::Shell("AFTERSHOCK_SCRATCH=relative/dir " AFTERSHOCK_EXE " run " + s +
+                              " --out " + dir.path() + "/bad");
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_NE(bad.output.find("relative/dir (AFTERSHOCK_SCRATCH)"), std::string::npos)
+      << bad.output;
+  EXPECT_FALSE(fs::exists(dir.path() + "/bad"));
+  fs::create_directories(dir.path() + "/base");
+  Result good = testing::Shell("AFTERSHOCK_SCRATCH=" + dir.path() + "/base " AFTERSHOCK_EXE
+                               " run " + s + " --keep-states -q --out " + dir.path() + "/good");
+  EXPECT_EQ(good.status, 0) << good.output;
+  bool used = false;  // the kept run directory is under the base
+  for (const auto& e : fs::directory_iterator(dir.path() + "/base")) {
+    used |= e.path().filename().string().rfind("aftershock-", 0) == 0;
+  }
+  EXPECT_TRUE(used);
+}
+
 TEST(Cli, MalformedManifestExits2WithPositionAndNoOutput) {
   ScratchDir dir;
   std::string m =
