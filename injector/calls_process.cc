@@ -116,12 +116,33 @@ bool IsKeptEntry(const char* entry, size_t len) {
   return false;
 }
 
+// True iff envp names a trace other than ours, or none (an empty value): a
+// recorded aftershock launching its target asked for a recording of its own,
+// or for none, and the new image is that recorder's, not ours (its
+// AFTERSHOCK_ROOT is its crash domain, which ours must not replace). A
+// program that dropped the variable altogether gets ours back.
+bool NamesAnotherTrace(const char* const* envp) {
+  static const char kKey[] = "AFTERSHOCK_TRACE=";
+  const size_t key_len = sizeof kKey - 1;
+  for (; envp != nullptr && *envp != nullptr; ++envp) {
+    size_t el = StrLen(*envp);
+    if (el < key_len || !StartsWith(*envp, el, kKey)) continue;
+    for (int i = 0; i < g_rt.keep_env_count; ++i) {
+      const char* k = g_rt.keep_env[i];
+      if (StrLen(k) == el && MemEq(k, *envp, el)) return false;  // ours
+    }
+    return true;
+  }
+  return false;
+}
+
 // Puts the recorder's environment back if the target dropped it, so that
-// the new image is recorded too.
+// the new image is recorded too; leaves a nested recording's alone.
 void FixEnvironment(Call& c, int envp_arg) {
   const char* const* envp = reinterpret_cast<const char* const*>(c.a[envp_arg]);
   ThreadBuf* b = Buf();
   if (b == nullptr) return;
+  if (NamesAnotherTrace(envp)) return;
   bool ok = envp != nullptr;
   for (int i = 0; ok && i < g_rt.keep_env_count; ++i) ok = HasEntry(envp, g_rt.keep_env[i]);
   const char* preload = nullptr;

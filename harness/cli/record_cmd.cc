@@ -135,7 +135,11 @@ void SetupRecord(CLI::App& app, int* exit_status) {
       "--faults", args->faults,
       "fault rules, e.g. 'fail posix/io/sync/fsync nth=3 errno=EIO' (see docs/injector.md)");
   sub->add_option("--faults-file", args->faults_file, "file of fault rules, one per line");
-  sub->add_option("--allow", args->allow, "path prefix outside the root that is not an escape");
+  // One value per --allow (repeatable): a greedy vector would take the `--`
+  // before the command as its end, and the command's own options as ours.
+  sub->add_option("--allow", args->allow,
+                  "a directory outside the root whose contents are not escapes (repeatable)")
+      ->allow_extra_args(false);
   sub->add_option("--timeout", args->timeout_s,
                   "seconds before the command's process group is killed");
   sub->add_flag("--check", args->check,
