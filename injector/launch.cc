@@ -21,6 +21,7 @@
 #include <fstream>
 
 #include "common/file_io.h"
+#include "injector/sandbox.h"
 #include "injector/shared_page.h"
 #include "injector/trace_file.h"
 
@@ -373,6 +374,11 @@ RunningCommand::RunningCommand(const LaunchRequest& o)
   if (pid == 0) {
     // Child: only async-signal-safe calls until execve.
     ::setsid();
+    if (!EnterSandbox()) {
+      static const char kMsg[] = "aftershock: cannot enter the sandbox (docs/injector.md)\n";
+      (void)!::write(out_fd >= 0 ? out_fd : 2, kMsg, sizeof kMsg - 1);
+      ::_exit(125);
+    }
     if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) ::_exit(126);
     ::dup2(in_fd, 0);
     if (out_fd >= 0) {

@@ -269,6 +269,8 @@ std::string ReportToHtml(const Report& r) {
        " s</b></span></div>";
   if (!r.command_line.empty())
     h += "<div class=\"meta\"><span><code>" + HtmlEscape(r.command_line) + "</code></span></div>";
+  if (!r.sandbox.empty())
+    h += "<div class=\"meta\"><span>target commands: " + HtmlEscape(r.sandbox) + "</span></div>";
   h += "</header><main>" + FindingsSection(r) + "<h2>Overview</h2>";
   h += Overview(r);
   for (size_t si = 0; si < r.scenarios.size(); ++si) h += ScenarioSection(r.scenarios[si], si);

@@ -93,6 +93,9 @@ struct Report {
   std::string started_utc;  // ISO 8601
   double seconds = 0;
   std::string command_line;
+  // How the target's commands were confined (harness/target/run_dir.h,
+  // ConfineTargets): "read-only outside ..." or why they were not.
+  std::string sandbox;
   std::vector<ScenarioResult> scenarios;
   bool Passed() const;
   // True iff no scenario x model is inconclusive: a pass is then a proof

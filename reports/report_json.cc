@@ -115,6 +115,7 @@ json ReportToJson(const Report& r) {
           {"started_utc", r.started_utc},
           {"seconds", r.seconds},
           {"command_line", r.command_line},
+          {"sandbox", r.sandbox},
           {"passed", r.Passed()},
           {"findings", FindingsJson(r)},
           {"scenarios", scenarios}};
@@ -208,6 +209,7 @@ Status ReportFromJson(const json& json_report, Report* out) {
     r.seed = j["seed"].Unsigned();
     r.started_utc = j.String("started_utc", "");
     r.command_line = j.String("command_line", "");
+    r.sandbox = j.String("sandbox", "");
     r.seconds = j.Number("seconds", 0.0);
     for (const JsonIn& sj : j["scenarios"].Elements()) r.scenarios.push_back(ScenarioFrom(sj));
     *out = std::move(r);

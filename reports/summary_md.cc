@@ -100,6 +100,7 @@ std::string ReportToMarkdown(const Report& r) {
       "\n\n";
   md += "aftershock " + r.aftershock_version + ", seed " + std::to_string(r.seed) + ", started " +
         r.started_utc + ", " + Rate(r.seconds) + " s\n\n";
+  if (!r.sandbox.empty()) md += "Target commands: " + r.sandbox + "\n\n";
   md += "Details per violation (culprit op, source line, trace, files): [report.html](report.html)\n\n";
   md += FindingsSection(r);
   md +=

@@ -32,6 +32,7 @@ struct FuzzCli {
   int jobs = 0;
   bool quiet = false;
   bool verbose = false;
+  bool no_sandbox = false;
 };
 
 std::vector<std::string> SplitCommas(const std::string& s) {
@@ -98,6 +99,7 @@ bool ToFuzzOptions(const FuzzCli& c, FuzzOptions* o) {
   unsigned cores = std::thread::hardware_concurrency();
   o->jobs = c.jobs > 0 ? c.jobs : static_cast<int>(cores ? cores : 1);
   o->verbosity = c.quiet ? 0 : c.verbose ? 2 : 1;
+  o->sandbox = !c.no_sandbox;
   o->command_line = OwnCommandLine();
   return true;
 }
@@ -201,6 +203,8 @@ void SetupFuzz(CLI::App& app, int* exit_status) {
       ->check(CLI::Range(0, kMaxJobs));
   cmd->add_flag("--quiet,-q", c->quiet, "print nothing but errors and the result");
   cmd->add_flag("--verbose,-v", c->verbose, "print every workload tried");
+  cmd->add_flag("--no-sandbox", c->no_sandbox,
+                "run the target's commands without the sandbox (docs/cli.md)");
   cmd->callback([c, exit_status] {
     FuzzOptions options;
     if (!ToFuzzOptions(*c, &options)) {

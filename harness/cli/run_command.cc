@@ -25,6 +25,7 @@ struct CliOptions {
   std::string seed;
   std::string out = "aftershock-out";
   bool keep_states = false;
+  bool no_sandbox = false;
   bool quiet = false;
   bool verbose = false;
   int nested = -1;
@@ -65,6 +66,7 @@ bool ToRunOptions(const CliOptions& c, RunOptions* o) {
   }
   o->out_dir = c.out;
   o->keep_states = c.keep_states;
+  o->sandbox = !c.no_sandbox;
   o->verbosity = c.quiet ? 0 : c.verbose ? 2 : 1;
   o->nested = c.nested;
   for (const auto& m : c.models) {
@@ -92,6 +94,9 @@ void AddCommonOptions(CLI::App* cmd, CliOptions* c) {
       ->capture_default_str()
       ->check(OutputDirValidator());
   cmd->add_flag("--keep-states", c->keep_states, "keep every crash state's directory");
+  cmd->add_flag("--no-sandbox", c->no_sandbox,
+                "run the target's commands without the sandbox that makes every file system "
+                "read-only outside the run directory (the report says so)");
   cmd->add_flag("--quiet,-q", c->quiet, "print nothing but errors");
   cmd->add_flag("--verbose,-v", c->verbose, "print workload notes and every expectation");
   cmd->add_option("--nested", c->nested, "1: also crash during recovery and recover again")

@@ -52,7 +52,13 @@ std::string LastLines(const std::string& output, size_t lines) {
   if (end > 0 && output[end - 1] == '\n') --end;
   size_t start = end;
   for (size_t n = 0; n < lines && start > 0; ++n) {
-    size_t nl = output.rfind('\n', start - 1);
+    // From the second line on, start - 1 is the newline that ends the line
+    // before: the search starts before it.
+    if (n > 0 && start < 2) {
+      start = 0;
+      break;
+    }
+    size_t nl = output.rfind('\n', n == 0 ? start - 1 : start - 2);
     start = nl == std::string::npos ? 0 : nl + 1;
     if (nl == std::string::npos) break;
   }

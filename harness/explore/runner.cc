@@ -12,6 +12,7 @@
 #include "harness/explore/staged_out.h"
 #include "harness/target/path_check.h"
 #include "harness/target/run_dir.h"
+#include "injector/sandbox.h"
 #include "reports/writers.h"
 
 namespace aftershock {
@@ -308,6 +309,10 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
   if (Status st = LoadManifests(scenarios, &manifests); !st.ok()) return Failed(st.message());
   std::unique_ptr<RunDir> run;
   if (Status st = RunDir::Create(&run); !st.ok()) return Failed("aftershock: " + st.message());
+  std::vector<std::string> sandbox_notes;
+  report->sandbox = ConfineTargets(options.sandbox, {run->path()}, &sandbox_notes);
+  if (!SandboxActive()) observer->Warning("target commands", report->sandbox);
+  observer->Notes("sandbox", sandbox_notes);
   // The run writes into a fresh directory, swapped in as --out at the end.
   StagedOut staged;
   std::string out_dir = options.out_dir;

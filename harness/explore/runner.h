@@ -24,6 +24,7 @@ struct RunOptions {
   // false writes into it in place, beside files of others (aftershock fuzz).
   bool replace_out = true;
   bool keep_states = false;
+  bool sandbox = true;  // false: --no-sandbox (harness/target/run_dir.h, ConfineTargets)
   int verbosity = 1;  // 0 quiet, 1 normal, 2 verbose
   int nested = -1;    // --nested: -1 = as each scenario says
   std::string command_line;

@@ -20,6 +20,7 @@
 #include "harness/fuzz/fuzz_probe.h"
 #include "harness/fuzz/fuzz_scenario.h"
 #include "harness/target/run_dir.h"
+#include "injector/sandbox.h"
 #include "reports/writers.h"
 
 namespace aftershock {
@@ -243,6 +244,7 @@ class FuzzRun {
   WorkloadSpace space_;
   Scenario base_;
   std::unique_ptr<RunDir> run_;
+  std::string sandbox_;  // how target commands are confined (ConfineTargets)
   ToolPaths tools_;
   SearchState st_;
   ProbeSetup setup_;
@@ -253,6 +255,7 @@ int FuzzRun::Run() {
   *outcome_ = FuzzOutcome();
   if (Status st = Prepare(); !st.ok()) return console_.Error(st.message());
   console_.Start(o_, manifest_, space_, seed_);
+  if (!SandboxActive()) out_->Note("aftershock: warning: target commands " + sandbox_);
   rc::detail::TestResult result = Search();
   WaitIfInterrupted();
   outcome_->workloads = st_.failed ? st_.found_after_workloads : st_.workloads.load();
@@ -290,6 +293,8 @@ Status FuzzRun::Prepare() {
   base_.env = o_.env;
 
   if (Status st = RunDir::Create(&run_); !st.ok()) return st;
+  std::vector<std::string> sandbox_notes;
+  sandbox_ = ConfineTargets(o_.sandbox, {run_->path()}, &sandbox_notes);
   tools_ = FindToolPaths();
   setup_.manifest = &manifest_;
   setup_.tools = &tools_;

@@ -36,6 +36,7 @@ struct FuzzOptions {
   std::string out_dir = "aftershock-out";
   int jobs = 1;
   int verbosity = 1;  // 0 quiet, 1 normal (progress on a terminal), 2 verbose
+  bool sandbox = true;  // false: --no-sandbox
   std::string command_line;
 };
 

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "injector/launch.h"
+#include "injector/sandbox.h"
 
 namespace aftershock {
 namespace {
@@ -206,6 +207,19 @@ RunDir::~RunDir() {
   if (!keep_) RemoveTreeInside(path_, path_);
   if (lock_fd_ >= 0) close(lock_fd_);
   g_run_path[0] = 0;
+}
+
+std::string ConfineTargets(bool enabled, const std::vector<std::string>& writable,
+                           std::vector<std::string>* notes) {
+  DisableSandbox();
+  if (!enabled) return "not sandboxed (--no-sandbox): they can change files outside their root";
+  std::string why;
+  if (!ConfigureSandbox(writable, &why, notes)) {
+    return "not sandboxed (" + why + "): they can change files outside their root";
+  }
+  std::string where;
+  for (const std::string& w : writable) where += (where.empty() ? "" : ", ") + w;
+  return "sandboxed: every file system read-only except " + where;
 }
 
 }  // namespace aftershock

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "model/status.h"
 
@@ -37,6 +38,14 @@ class RunDir {
   int lock_fd_ = -1;
   bool keep_ = false;
 };
+
+// Makes every later target command run in the sandbox (injector/sandbox.h):
+// every file system read-only except `writable` (the run directory, and
+// for replay its --into). Returns what the report says about it: how they
+// are confined, or why they are not ("off (--no-sandbox)", or the reason
+// the kernel refused); `notes` gets mounts left writable.
+std::string ConfineTargets(bool enabled, const std::vector<std::string>& writable,
+                           std::vector<std::string>* notes);
 
 // Never returns once SIGINT/SIGTERM/SIGHUP arrived: the cleanup thread then
 // owns the exit (status 128 + signal), so no report of an interrupted run is

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 
+#include "harness/explore/baseline.h"
 #include "harness/target/sink_log.h"
 #include "tests/harness/test_util.h"
 
@@ -102,6 +103,16 @@ TEST(SinkLog, RecordsRoundTripAndATornTailIsIgnored) {
   std::string torn = dir.Write("torn.log", log.substr(0, log.size() - 2));
   EXPECT_EQ(CountSinkRecords(torn), 1u);
   EXPECT_EQ(CountSinkRecords(dir.path() + "/missing.log"), 0u);
+}
+
+// The tail of a command's output that baseline errors quote.
+TEST(BaselineOutput, LastLinesKeepsTheLastNLines) {
+  EXPECT_EQ(LastLines("a\nb\nc\n", 2), "b\nc");
+  EXPECT_EQ(LastLines("a\nb\nc", 2), "b\nc");
+  EXPECT_EQ(LastLines("a\nb\nc\n", 5), "a\nb\nc");
+  EXPECT_EQ(LastLines("one line", 3), "one line");
+  EXPECT_EQ(LastLines("a\n\nb\n", 2), "\nb");
+  EXPECT_EQ(LastLines("", 3), "");
 }
 
 }  // namespace

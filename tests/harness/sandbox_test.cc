@@ -1,0 +1,127 @@
+// The sandbox (injector/sandbox.h, docs/cli.md): a target's commands see
+// every file system read-only outside the run directory. A recovery that
+// deletes through a symlink to a directory outside its root, and init,
+// recover or deliver writing by an absolute path outside, leave the user's
+// files as they were and fail, with the command's own error shown.
+// --no-sandbox turns it off, and the report says so.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/harness/cli_util.h"
+#include "tests/harness/test_util.h"
+
+namespace aftershock::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kShellq = AFTERSHOCK_SOURCE_DIR "/targets/test/shellq.sh";
+
+struct Commands {
+  std::string init = "sh " + kShellq + " init";
+  std::string recover = "sh " + kShellq + " recover";
+  std::string deliver = "sh " + kShellq + " deliver";
+};
+
+// A shellq target with these commands, one enqueue and a deliver step.
+std::string Scenario(const ScratchDir& dir, const Commands& c) {
+  dir.Write("m.toml", "name = \"hostile\"\n[commands]\ninit = '" + c.init + "'\nenqueue = 'sh " +
+                          kShellq + " enqueue'\ndeliver = '" + c.deliver + "'\nrecover = '" +
+                          c.recover + "'\ntimeout_s = 10\n[mailbox]\nkind = \"sink\"\n");
+  return dir.Write("s.toml",
+                   "target = \"m.toml\"\nmodels = [\"process\"]\nstrategy = \"prefix\"\n"
+                   "[[step]]\nkind = \"enqueue\"\nrcpts = [\"alice@local\"]\n"
+                   "[[step]]\nkind = \"deliver\"\n");
+}
+
+nlohmann::json Report(const std::string& out) {
+  std::ifstream in(out + "/report.json");
+  return in ? nlohmann::json::parse(in) : nlohmann::json::object();
+}
+
+// Skips the test where the kernel refuses the sandbox (no CAP_SYS_ADMIN).
+#define SKIP_WITHOUT_SANDBOX(report)                                               \
+  do {                                                                             \
+    std::string how = (report).value("sandbox", "");                               \
+    if (how.rfind("not sandboxed (", 0) == 0) GTEST_SKIP() << "no sandbox: " << how; \
+  } while (0)
+
+class Hostile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Without CAP_SYS_ADMIN the kernel refuses the mount namespace and the
+    // run says "not sandboxed" (TheReportSaysHowTargetsWereConfined).
+    if (::geteuid() != 0) GTEST_SKIP() << "the sandbox needs CAP_SYS_ADMIN";
+    outside_ = dir_.path() + "/outside";
+    fs::create_directories(outside_);
+    std::ofstream(outside_ + "/precious") << "the user's file\n";
+  }
+  // Runs the scenario; returns the exit status, with the output in *output.
+  int Run(const Commands& c, std::string* output, nlohmann::json* report) {
+    std::string out = dir_.path() + "/out";
+    Result r = Aftershock("run " + Scenario(dir_, c) + " -j 1 --out " + out);
+    *output = r.output;
+    *report = Report(out);
+    return r.status;
+  }
+  void ExpectOutsideUntouched() {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(outside_)) names.push_back(e.path().filename());
+    EXPECT_EQ(names, std::vector<std::string>{"precious"});
+  }
+  ScratchDir dir_;
+  std::string outside_;
+};
+
+TEST_F(Hostile, ARecoveryDeletingThroughASymlinkLeavesTheDirectoryAndFails) {
+  Commands c;
+  c.init += " && ln -s " + outside_ + " link";
+  c.recover = "rm -rf link/* && " + c.recover;
+  std::string output;
+  nlohmann::json report;
+  int status = Run(c, &output, &report);
+  ExpectOutsideUntouched();
+  EXPECT_EQ(status, 2) << output;
+  EXPECT_NE(output.find("Read-only file system"), std::string::npos) << output;
+}
+
+TEST_F(Hostile, WritesByAbsolutePathOutsideTheRootFailAndChangeNothing) {
+  for (const char* which : {"init", "recover", "deliver"}) {
+    SCOPED_TRACE(which);
+    Commands c;
+    std::string write = "echo x >> " + outside_ + "/" + which + " && ";
+    std::string& cmd = std::string(which) == "init"      ? c.init
+                       : std::string(which) == "recover" ? c.recover
+                                                         : c.deliver;
+    cmd = write + cmd;
+    std::string output;
+    nlohmann::json report;
+    int status = Run(c, &output, &report);
+    ExpectOutsideUntouched();
+    EXPECT_EQ(status, 2) << output;
+    EXPECT_NE(output.find("Read-only file system"), std::string::npos) << output;
+  }
+}
+
+TEST_F(Hostile, TheReportSaysHowTargetsWereConfined) {
+  std::string output;
+  nlohmann::json report;
+  ASSERT_EQ(Run(Commands{}, &output, &report), 0) << output;
+  SKIP_WITHOUT_SANDBOX(report);
+  EXPECT_EQ(report.value("sandbox", "").rfind("sandboxed: every file system read-only except ", 0),
+            0u)
+      << report.value("sandbox", "");
+  std::string out = dir_.path() + "/out2";
+  Result off = Aftershock("run " + Scenario(dir_, Commands{}) + " -j 1 --no-sandbox --out " + out);
+  EXPECT_EQ(off.status, 0) << off.output;
+  EXPECT_EQ(Report(out).value("sandbox", "").rfind("not sandboxed (--no-sandbox)", 0), 0u);
+  EXPECT_NE(off.output.find("warning: not sandboxed (--no-sandbox)"), std::string::npos)
+      << off.output;
+}
+
+}  // namespace
+}  // namespace aftershock::testing
