@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cassert>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -211,6 +212,7 @@ RunDir::~RunDir() {
 
 std::string ConfineTargets(bool enabled, const std::vector<std::string>& writable,
                            std::vector<std::string>* notes) {
+  assert(!writable.empty());
   DisableSandbox();
   if (!enabled) return "not sandboxed (--no-sandbox): they can change files outside their root";
   std::string why;
@@ -219,7 +221,13 @@ std::string ConfineTargets(bool enabled, const std::vector<std::string>& writabl
   }
   std::string where;
   for (const std::string& w : writable) where += (where.empty() ? "" : ", ") + w;
-  return "sandboxed: every file system read-only except " + where;
+  // /tmp is read-only there: temporary files go to a directory of the run
+  // (mktemp, shells' here-documents, SQLite and most tools honour TMPDIR).
+  std::error_code ec;
+  std::filesystem::create_directories(writable.front() + "/tmp", ec);
+  if (!ec) ::setenv("TMPDIR", (writable.front() + "/tmp").c_str(), 1);
+  return "sandboxed: every file system read-only except " + where + " (TMPDIR=" +
+         writable.front() + "/tmp)";
 }
 
 }  // namespace aftershock

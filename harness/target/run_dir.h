@@ -43,7 +43,8 @@ class RunDir {
 // every file system read-only except `writable` (the run directory, and
 // for replay its --into). Returns what the report says about it: how they
 // are confined, or why they are not ("off (--no-sandbox)", or the reason
-// the kernel refused); `notes` gets mounts left writable.
+// the kernel refused); `notes` gets mounts left writable. Sandboxed, it
+// sets TMPDIR (for this process and every command) to writable[0]/tmp.
 std::string ConfineTargets(bool enabled, const std::vector<std::string>& writable,
                            std::vector<std::string>* notes);
 
