@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -257,6 +258,32 @@ void KillAllLaunched() {
     if (ParentOf(e->d_name) == self) killpg(static_cast<pid_t>(std::atoi(e->d_name)), SIGKILL);
   }
   closedir(d);
+}
+
+void AdoptLeftovers() { ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+int KillLeftovers() {
+  const pid_t self = getpid();
+  int killed = 0;
+  // Killing one re-parents its own children to us: rounds until none is left.
+  for (int round = 0; round < 1000; ++round) {
+    std::vector<pid_t> children;
+    DIR* d = opendir("/proc");
+    if (!d) return killed;
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      if (ParentOf(e->d_name) == self) children.push_back(std::atoi(e->d_name));
+    }
+    closedir(d);
+    if (children.empty()) break;
+    for (pid_t c : children) {
+      ::kill(c, SIGKILL);
+      int status = 0;
+      ::waitpid(c, &status, 0);
+      ++killed;
+    }
+  }
+  return killed;
 }
 
 std::string InjectLibPath() {

@@ -127,6 +127,16 @@ bool TracingAvailable();
 // child of this process leads one). For the harness's cleanup thread.
 void KillAllLaunched();
 
+// Makes this process the reaper of every process its commands leave behind
+// (PR_SET_CHILD_SUBREAPER): one that called setsid and outlived its command
+// becomes our child instead of init's, so KillLeftovers can find it.
+void AdoptLeftovers();
+
+// Kills and reaps every child of this process. Only when no command is
+// running (between scenarios, at the end of a run): every child is then a
+// process a command left behind. Returns how many there were.
+int KillLeftovers();
+
 // Path of libaftershock_inject.so: $AFTERSHOCK_INJECT_LIB, the build tree's,
 // or the installed one (the first that exists).
 std::string InjectLibPath();

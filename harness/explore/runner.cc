@@ -12,6 +12,7 @@
 #include "harness/explore/staged_out.h"
 #include "harness/target/path_check.h"
 #include "harness/target/run_dir.h"
+#include "injector/launch.h"
 #include "injector/sandbox.h"
 #include "reports/writers.h"
 
@@ -334,6 +335,14 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
     std::string work = run->MakeDir(SafeFileName(scenarios[i].name) + "-" + std::to_string(i));
     Status why;
     Ending ending = ScenarioRun(ctx, options, out_dir, work, report_path, &sr).Run(&why);
+    // Every command has ended: a process still running was left behind by one.
+    if (int left = KillLeftovers(); left > 0) {
+      std::string note = std::to_string(left) +
+                         " process(es) the target's commands left running (setsid, "
+                         "daemonized) were killed at the end of the scenario";
+      sr.workload_notes.push_back(note);
+      observer->Warning(scenarios[i].name, note);
+    }
     if (ending == Ending::kFatal) return Failed("aftershock: " + why.message());
     if (ending != Ending::kDone) {
       WaitIfInterrupted();

@@ -177,6 +177,7 @@ Status RunDir::Create(std::unique_ptr<RunDir>* out, const std::string& requested
     rmdir(building.c_str());
     return failed;
   }
+  AdoptLeftovers();
   std::string pid = std::to_string(getpid()) + "\n";
   if (write(run->lock_fd_, pid.data(), pid.size()) < 0) {
     // The pid is for people; the flock is what marks the run as alive.
@@ -205,6 +206,8 @@ void WaitIfInterrupted() {
 
 RunDir::~RunDir() {
   WaitIfInterrupted();
+  // No command runs any more: what is left are processes they left behind.
+  KillLeftovers();
   if (!keep_) RemoveTreeInside(path_, path_);
   if (lock_fd_ >= 0) close(lock_fd_);
   g_run_path[0] = 0;

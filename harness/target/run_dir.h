@@ -2,7 +2,9 @@
 // that holds every scratch file of a run: /dev/shm/aftershock-<pid>-<hex>/, with a `lock` file flock()ed for the
 // run's lifetime. Removed on exit, SIGINT, SIGTERM and SIGHUP; a run killed
 // harder leaves it behind, and the next run removes it (its lock is free).
-// Nothing outside a run directory is ever removed.
+// Nothing outside a run directory is ever removed. The process becomes the
+// reaper of what its commands leave running (AdoptLeftovers), killed when
+// the run directory goes (KillLeftovers).
 #pragma once
 
 #include <memory>

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -124,6 +125,34 @@ TEST_F(Hostile, TheReportSaysHowTargetsWereConfined) {
   EXPECT_EQ(Report(out).value("sandbox", "").rfind("not sandboxed (--no-sandbox)", 0), 0u);
   EXPECT_NE(off.output.find("warning: not sandboxed (--no-sandbox)"), std::string::npos)
       << off.output;
+}
+
+// How many processes run `sleep SECONDS` (a marker no other test uses).
+int Sleepers(const std::string& seconds) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::string name = e.path().filename();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream in(e.path() / "cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    n += cmdline == std::string("sleep\0", 6) + seconds + std::string("\0", 1);
+  }
+  return n;
+}
+
+// Processes a command leaves running, even in a session of their own, are
+// killed when the scenario ends, and the report says how many.
+TEST(Leftovers, ProcessesACommandLeftRunningAreKilledAtTheScenariosEnd) {
+  ScratchDir dir;
+  Commands c;
+  c.init = "for i in 1 2 3 4 5; do setsid sleep 3137 </dev/null >/dev/null 2>&1 & done; " + c.init;
+  std::string out = dir.path() + "/out";
+  Result r = Aftershock("run " + Scenario(dir, c) + " -j 1 --out " + out);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(Sleepers("3137"), 0);
+  std::string notes = Report(out)["scenarios"][0]["workload_notes"].dump();
+  EXPECT_NE(notes.find("5 process(es) the target's commands left running"), std::string::npos)
+      << notes;
 }
 
 }  // namespace
