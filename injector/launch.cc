@@ -247,34 +247,37 @@ bool TracingAvailable() {
   return available;
 }
 
+namespace {
+
+// The processes whose parent is this one (from /proc).
+std::vector<pid_t> ChildrenOfThisProcess() {
+  const pid_t self = getpid();
+  std::vector<pid_t> children;
+  DIR* d = opendir("/proc");
+  if (!d) return children;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    if (ParentOf(e->d_name) == self) children.push_back(std::atoi(e->d_name));
+  }
+  closedir(d);
+  return children;
+}
+
+}  // namespace
+
 void KillAllLaunched() {
   // Launch() starts every command in its own session, so each child of
   // this process leads a process group that holds all its descendants.
-  pid_t self = getpid();
-  DIR* d = opendir("/proc");
-  if (!d) return;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    if (ParentOf(e->d_name) == self) killpg(static_cast<pid_t>(std::atoi(e->d_name)), SIGKILL);
-  }
-  closedir(d);
+  for (pid_t c : ChildrenOfThisProcess()) killpg(c, SIGKILL);
 }
 
 void AdoptLeftovers() { ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 
 int KillLeftovers() {
-  const pid_t self = getpid();
   int killed = 0;
   // Killing one re-parents its own children to us: rounds until none is left.
   for (int round = 0; round < 1000; ++round) {
-    std::vector<pid_t> children;
-    DIR* d = opendir("/proc");
-    if (!d) return killed;
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-      if (ParentOf(e->d_name) == self) children.push_back(std::atoi(e->d_name));
-    }
-    closedir(d);
+    std::vector<pid_t> children = ChildrenOfThisProcess();
     if (children.empty()) break;
     for (pid_t c : children) {
       ::kill(c, SIGKILL);

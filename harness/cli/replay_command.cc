@@ -237,7 +237,7 @@ int Replay(const ReplayOptions& o) {
   std::unique_ptr<RunDir> run_dir;
   if (Status st = RunDir::Create(&run_dir); !st.ok()) return fail("aftershock: " + st.message());
   std::vector<std::string> sandbox_notes;
-  std::string sandbox = ConfineTargets(!o.no_sandbox, {run_dir->path()}, &sandbox_notes);
+  std::string sandbox = run_dir->ConfineTargets(!o.no_sandbox, &sandbox_notes);
   if (!SandboxActive()) std::fprintf(stderr, "aftershock: warning: target commands %s\n", sandbox.c_str());
   PipelineContext ctx{&in.sc, &in.manifest, &tools, run_dir->path(), 1, SilentObserver()};
   std::unique_ptr<PlannedRecording> rec;

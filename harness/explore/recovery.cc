@@ -213,7 +213,6 @@ class StateRecovery {
     LaunchRequest r;
     r.command = ExpandCommand(command, ctx_);
     r.cwd = root_;
-    r.output_path = log_;
     r.timeout_ms = m_.timeout_s * 1000;
     if (traced) {
       ctx_.trace_path = recover_trace_;
@@ -231,13 +230,13 @@ class StateRecovery {
   // Runs one command; false (with input_->recovery_failure) when it failed.
   bool Command(const std::string& command, const char* what, bool traced) {
     LaunchRequest request = Request(command, traced);
-    // The log reads as a transcript: each command, its output, its end.
-    std::ofstream(log_, std::ios::binary | std::ios::app)
-        << "$ " << what << ": " << request.command << "\n";
     LaunchOutcome o = Launch(request);
+    // The log reads as a transcript: each command, its output, its end;
+    // one append per command.
     std::ofstream(log_, std::ios::binary | std::ios::app)
-        << (o.output.empty() || o.output.back() == '\n' ? "" : "\n") << "[" << what << ": "
-        << o.Describe() << "]\n";
+        << "$ " << what << ": " << request.command << "\n"
+        << o.output << (o.output.empty() || o.output.back() == '\n' ? "" : "\n") << "["
+        << what << ": " << o.Describe() << "]\n";
     if (traced) {
       AppendMark(recover_trace_, "exit", "recover " + o.Status());
       // Outside the crash domain, a write is state no crash state holds:

@@ -311,7 +311,7 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
   std::unique_ptr<RunDir> run;
   if (Status st = RunDir::Create(&run); !st.ok()) return Failed("aftershock: " + st.message());
   std::vector<std::string> sandbox_notes;
-  report->sandbox = ConfineTargets(options.sandbox, {run->path()}, &sandbox_notes);
+  report->sandbox = run->ConfineTargets(options.sandbox, &sandbox_notes);
   if (!SandboxActive()) observer->Warning("target commands", report->sandbox);
   observer->Notes("sandbox", sandbox_notes);
   // The run writes into a fresh directory, swapped in as --out at the end.

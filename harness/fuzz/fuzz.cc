@@ -294,7 +294,7 @@ Status FuzzRun::Prepare() {
 
   if (Status st = RunDir::Create(&run_); !st.ok()) return st;
   std::vector<std::string> sandbox_notes;
-  sandbox_ = ConfineTargets(o_.sandbox, {run_->path()}, &sandbox_notes);
+  sandbox_ = run_->ConfineTargets(o_.sandbox, &sandbox_notes);
   tools_ = FindToolPaths();
   setup_.manifest = &manifest_;
   setup_.tools = &tools_;

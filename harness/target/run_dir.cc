@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cassert>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -213,24 +212,18 @@ RunDir::~RunDir() {
   g_run_path[0] = 0;
 }
 
-std::string ConfineTargets(bool enabled, const std::vector<std::string>& writable,
-                           std::vector<std::string>* notes) {
-  assert(!writable.empty());
+std::string RunDir::ConfineTargets(bool enabled, std::vector<std::string>* notes) {
   DisableSandbox();
   if (!enabled) return "not sandboxed (--no-sandbox): they can change files outside their root";
   std::string why;
-  if (!ConfigureSandbox(writable, &why, notes)) {
+  if (!ConfigureSandbox({path_}, &why, notes)) {
     return "not sandboxed (" + why + "): they can change files outside their root";
   }
-  std::string where;
-  for (const std::string& w : writable) where += (where.empty() ? "" : ", ") + w;
   // /tmp is read-only there: temporary files go to a directory of the run
   // (mktemp, shells' here-documents, SQLite and most tools honour TMPDIR).
-  std::error_code ec;
-  std::filesystem::create_directories(writable.front() + "/tmp", ec);
-  if (!ec) ::setenv("TMPDIR", (writable.front() + "/tmp").c_str(), 1);
-  return "sandboxed: every file system read-only except " + where + " (TMPDIR=" +
-         writable.front() + "/tmp)";
+  const std::string tmp = MakeDir("tmp");
+  ::setenv("TMPDIR", tmp.c_str(), 1);
+  return "sandboxed: every file system read-only except " + path_ + " (TMPDIR=" + tmp + ")";
 }
 
 }  // namespace aftershock

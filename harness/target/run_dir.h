@@ -31,6 +31,14 @@ class RunDir {
   // Keep the directory at exit (--keep-states); later runs keep it too.
   void Keep();
 
+  // Makes every later target command run in the sandbox (injector/sandbox.h):
+  // every file system read-only except this run directory. Returns what the
+  // report says about it: how they are confined, or why they are not
+  // (--no-sandbox, or the reason the kernel refused); `notes` gets mounts
+  // left writable. Sandboxed, it sets TMPDIR (for this process and every
+  // command) to a directory of the run.
+  std::string ConfineTargets(bool enabled, std::vector<std::string>* notes);
+
   // Creates `rel` (and parents) inside the run dir; returns its path.
   std::string MakeDir(const std::string& rel);
 
@@ -40,15 +48,6 @@ class RunDir {
   int lock_fd_ = -1;
   bool keep_ = false;
 };
-
-// Makes every later target command run in the sandbox (injector/sandbox.h):
-// every file system read-only except `writable` (the run directory, and
-// for replay its --into). Returns what the report says about it: how they
-// are confined, or why they are not ("off (--no-sandbox)", or the reason
-// the kernel refused); `notes` gets mounts left writable. Sandboxed, it
-// sets TMPDIR (for this process and every command) to writable[0]/tmp.
-std::string ConfineTargets(bool enabled, const std::vector<std::string>& writable,
-                           std::vector<std::string>* notes);
 
 // Never returns once SIGINT/SIGTERM/SIGHUP arrived: the cleanup thread then
 // owns the exit (status 128 + signal), so no report of an interrupted run is

@@ -69,6 +69,16 @@ class Hostile : public ::testing::Test {
     *report = Report(out);
     return r.status;
   }
+  // A hostile run: refused by the read-only file system, exit 2, and the
+  // outside directory as it was.
+  void ExpectRefused(const Commands& c) {
+    std::string output;
+    nlohmann::json report;
+    int status = Run(c, &output, &report);
+    ExpectOutsideUntouched();
+    EXPECT_EQ(status, 2) << output;
+    EXPECT_NE(output.find("Read-only file system"), std::string::npos) << output;
+  }
   void ExpectOutsideUntouched() {
     std::vector<std::string> names;
     for (const auto& e : fs::directory_iterator(outside_)) names.push_back(e.path().filename());
@@ -82,12 +92,7 @@ TEST_F(Hostile, ARecoveryDeletingThroughASymlinkLeavesTheDirectoryAndFails) {
   Commands c;
   c.init += " && ln -s " + outside_ + " link";
   c.recover = "rm -rf link/* && " + c.recover;
-  std::string output;
-  nlohmann::json report;
-  int status = Run(c, &output, &report);
-  ExpectOutsideUntouched();
-  EXPECT_EQ(status, 2) << output;
-  EXPECT_NE(output.find("Read-only file system"), std::string::npos) << output;
+  ExpectRefused(c);
 }
 
 TEST_F(Hostile, WritesByAbsolutePathOutsideTheRootFailAndChangeNothing) {
@@ -99,12 +104,7 @@ TEST_F(Hostile, WritesByAbsolutePathOutsideTheRootFailAndChangeNothing) {
                        : std::string(which) == "recover" ? c.recover
                                                          : c.deliver;
     cmd = write + cmd;
-    std::string output;
-    nlohmann::json report;
-    int status = Run(c, &output, &report);
-    ExpectOutsideUntouched();
-    EXPECT_EQ(status, 2) << output;
-    EXPECT_NE(output.find("Read-only file system"), std::string::npos) << output;
+    ExpectRefused(c);
   }
 }
 

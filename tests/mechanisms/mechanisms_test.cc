@@ -82,6 +82,20 @@ std::vector<Case> Cases() {
   };
 }
 
+// A scenario of `target` under the three models: one enqueue to alice,
+// then `more` (further steps).
+std::string OneMessage(const ScratchDir& dir, const std::string& target, const std::string& more) {
+  return dir.Write("one.toml", "target = \"" + target + R"("
+models = ["process", "posix", "ext4-ordered"]
+strategy = "omit-one"
+seed = 13
+[[step]]
+kind = "enqueue"
+rcpts = ["alice@local"]
+body_size = 700
+)" + more);
+}
+
 // Runs one enqueue of `program variant` as a maildir target; returns the
 // exit status and report.json.
 nlohmann::json RunOnce(const ScratchDir& dir, const std::string& program,
@@ -96,15 +110,7 @@ timeout_s = 10
 kind = "maildir"
 path = "Maildir"
 )");
-  std::string scenario = dir.Write("one.toml", R"(target = "mechq.toml"
-models = ["process", "posix", "ext4-ordered"]
-strategy = "omit-one"
-seed = 13
-[[step]]
-kind = "enqueue"
-rcpts = ["alice@local"]
-body_size = 700
-)");
+  std::string scenario = OneMessage(dir, "mechq.toml", "");
   std::string out = dir.path() + "/out";
   Result r = Aftershock("run " + scenario + " --jobs 1 -q --out " + out);
   *status = r.status;
@@ -215,17 +221,7 @@ TEST_P(Spool, FreeingAnEntryAfterItsCopyIsDurable) {
                           "enqueue = \"" + prog + " enqueue {id}\"\n"
                           "deliver = \"" + prog + " deliver\"\ntimeout_s = 10\n"
                           "[mailbox]\nkind = \"maildir\"\npath = \"Maildir\"\n");
-  std::string scenario = dir.Write("s.toml", R"(target = "spool.toml"
-models = ["process", "posix", "ext4-ordered"]
-strategy = "omit-one"
-seed = 13
-[[step]]
-kind = "enqueue"
-rcpts = ["alice@local"]
-body_size = 700
-[[step]]
-kind = "deliver"
-)");
+  std::string scenario = OneMessage(dir, "spool.toml", "[[step]]\nkind = \"deliver\"\n");
   std::string out = dir.path() + "/out";
   Result r = testing::Shell(env + AFTERSHOCK_EXE " run " + scenario + " --jobs 1 -q --out " + out);
   if (!disk.empty()) std::filesystem::remove_all(disk);
