@@ -20,6 +20,13 @@ bool ScenarioResult::Passed() const {
   return true;
 }
 
+bool GroupPrecedes(const ViolationGroup& a, const ViolationGroup& b) {
+  if (a.verdict != b.verdict) return a.verdict > b.verdict;
+  if (a.count != b.count) return a.count > b.count;
+  if (a.cause != b.cause) return a.cause < b.cause;
+  return a.example_state < b.example_state;
+}
+
 int ExitStatus(const Report& r) {
   if (!r.Passed()) return 1;
   return r.Proven() ? 0 : kExitNotProven;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "reports/evidence.h"
+#include "reports/expectation.h"
 #include "reports/verdict.h"
 
 namespace aftershock {
@@ -36,6 +37,19 @@ struct ViolationGroup {
   std::string example_log{};
   std::string example_output{};
 };
+
+// Returns true iff state (seq_a, id_a) comes before (seq_b, id_b) in the
+// order reports pick examples by: crash point, then id. One seed gives one
+// report, however workers or shards finish.
+inline bool StatePrecedes(uint64_t seq_a, const std::string& id_a, uint64_t seq_b,
+                          const std::string& id_b) {
+  return seq_a != seq_b ? seq_a < seq_b : id_a < id_b;
+}
+
+// The order of a model's groups in every report: the most severe verdict
+// first, then the largest, then by cause and example id (a total order, so
+// a run, its interleavings and a merge of its shards list them alike).
+bool GroupPrecedes(const ViolationGroup& a, const ViolationGroup& b);
 
 // One scenario under one model.
 struct ModelResult {
@@ -66,6 +80,10 @@ struct ModelResult {
   // gap (their reasons are in inconclusive_reasons): a gap never becomes a
   // verdict. Not counted in states_unique or verdicts.
   int64_t states_unproven = 0;
+  // The crash states the model gave, in order (ids and content hashes, every
+  // shard's): equal digests, the same states to split. Shards of one run
+  // must agree on it (aftershock merge).
+  uint64_t states_digest = 0;
   int64_t Count(Verdict v) const { return verdicts[static_cast<int>(v)]; }
   // Adds `states` normalized states that showed `kinds`.
   void AddNormalized(int64_t states, const std::vector<std::string>& kinds);
@@ -81,10 +99,21 @@ struct ScenarioResult {
   // What the scenario (and --env) added to the manifest's [env], in order:
   // replay needs it to rebuild the same states.
   std::vector<std::pair<std::string, std::string>> env;
+  Expectation expect;                       // what it was judged against
   std::string error;                        // the scenario could not run (input error)
   std::vector<std::string> workload_notes;  // e.g. "step 3 deliver exited 1"
   std::vector<ModelResult> models;
   bool Passed() const;
+};
+
+// Which share of a run's crash states a report holds (--shard K/N,
+// docs/scale-out.md). count 0: all of them (an unsharded or merged run).
+struct ShardSpec {
+  int index = 0;       // 1-based
+  int count = 0;
+  std::string source;  // "--shard", "SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "CI_NODE_INDEX"
+  bool Active() const { return count > 0; }
+  std::string Label() const { return std::to_string(index) + "/" + std::to_string(count); }
 };
 
 struct Report {
@@ -96,6 +125,8 @@ struct Report {
   // How the target's commands were confined (harness/target/run_dir.h,
   // ConfineTargets): "read-only outside ..." or why they were not.
   std::string sandbox;
+  ShardSpec shard;        // this report is one shard's
+  int merged_shards = 0;  // this report merges that many shards (aftershock merge)
   std::vector<ScenarioResult> scenarios;
   bool Passed() const;
   // True iff no scenario x model is inconclusive: a pass is then a proof

@@ -32,6 +32,7 @@ json GroupJson(const ViolationGroup& g) {
           {"example_log", g.example_log},
           {"expected", g.expected},
           {"example_state_hash", HashHex(g.example_hash)},
+          {"example_crash_seq", g.example_crash_seq},
           {"evidence", EvidenceToJson(g.evidence)}};
 }
 
@@ -63,7 +64,18 @@ json ModelJson(const ModelResult& m) {
           {"truncated", m.truncated},
           {"inconclusive", m.inconclusive},
           {"inconclusive_reasons", m.inconclusive_reasons},
-          {"states_unproven", m.states_unproven}};
+          {"states_unproven", m.states_unproven},
+          {"states_digest", HashHex(m.states_digest)}};
+}
+
+json ExpectJson(const Expectation& e) {
+  return {{"max_lost", e.max_lost},
+          {"max_corrupt", e.max_corrupt},
+          {"max_phantom", e.max_phantom},
+          {"max_recovery_failed", e.max_recovery_failed},
+          {"max_duplicate_rate", e.max_duplicate_rate},
+          {"violation", e.violation},
+          {"violation_models", e.violation_models}};
 }
 
 }  // namespace
@@ -103,22 +115,28 @@ json ReportToJson(const Report& r) {
                          {"target_file", s.target_file},
                          {"seed", s.seed},
                          {"env", EnvJson(s.env)},
+                         {"expect", ExpectJson(s.expect)},
                          {"error", s.error},
                          {"workload_notes", s.workload_notes},
                          {"passed", s.Passed()},
                          {"models", models}});
   }
-  return {{"schema", "aftershock-report"},
-          {"schema_version", kReportSchemaVersion},
-          {"aftershock_version", r.aftershock_version},
-          {"seed", r.seed},
-          {"started_utc", r.started_utc},
-          {"seconds", r.seconds},
-          {"command_line", r.command_line},
-          {"sandbox", r.sandbox},
-          {"passed", r.Passed()},
-          {"findings", FindingsJson(r)},
-          {"scenarios", scenarios}};
+  json out = {{"schema", "aftershock-report"},
+              {"schema_version", kReportSchemaVersion},
+              {"aftershock_version", r.aftershock_version},
+              {"seed", r.seed},
+              {"started_utc", r.started_utc},
+              {"seconds", r.seconds},
+              {"command_line", r.command_line},
+              {"sandbox", r.sandbox},
+              {"passed", r.Passed()},
+              {"findings", FindingsJson(r)},
+              {"scenarios", scenarios}};
+  if (r.shard.Active()) {
+    out["shard"] = {{"index", r.shard.index}, {"count", r.shard.count}, {"source", r.shard.source}};
+  }
+  if (r.merged_shards > 0) out["merged_shards"] = r.merged_shards;
+  return out;
 }
 
 namespace {
@@ -139,6 +157,7 @@ ViolationGroup GroupFrom(const JsonIn& gj) {
   g.expected = gj.Bool("expected", false);
   std::string hash = gj.String("example_state_hash", "");
   g.example_hash = hash.empty() ? 0 : std::strtoull(hash.c_str(), nullptr, 16);
+  g.example_crash_seq = gj.Unsigned("example_crash_seq", 0);
   if (gj.Has("evidence")) g.evidence = EvidenceFromJson(gj["evidence"]);
   return g;
 }
@@ -165,8 +184,32 @@ ModelResult ModelFrom(const JsonIn& mj) {
   m.truncated = mj.Bool("truncated", false);
   m.inconclusive = mj.Bool("inconclusive", false);
   m.inconclusive_reasons = mj.Strings("inconclusive_reasons");
+  std::string digest = mj.String("states_digest", "");
+  m.states_digest = digest.empty() ? 0 : std::strtoull(digest.c_str(), nullptr, 16);
   for (const JsonIn& gj : mj["groups"].Elements()) m.groups.push_back(GroupFrom(gj));
   return m;
+}
+
+Expectation ExpectFrom(const JsonIn& ej) {
+  Expectation e;
+  e.max_lost = ej.Int("max_lost", 0);
+  e.max_corrupt = ej.Int("max_corrupt", 0);
+  e.max_phantom = ej.Int("max_phantom", 0);
+  e.max_recovery_failed = ej.Int("max_recovery_failed", 0);
+  e.max_duplicate_rate = ej.Number("max_duplicate_rate", 1.0);
+  e.violation = ej.String("violation", "");
+  e.violation_models = ej.Strings("violation_models");
+  return e;
+}
+
+// "shard": {"index": K, "count": N, "source": ...}, with 1 <= K <= N.
+ShardSpec ShardFrom(const JsonIn& sj) {
+  ShardSpec s;
+  s.count = static_cast<int>(sj["count"].Int());
+  s.index = static_cast<int>(sj["index"].Int());
+  s.source = sj.String("source", "");
+  if (s.count < 1 || s.index < 1 || s.index > s.count) sj.Fail("expected 1 <= index <= count");
+  return s;
 }
 
 ScenarioResult ScenarioFrom(const JsonIn& sj) {
@@ -183,6 +226,7 @@ ScenarioResult ScenarioFrom(const JsonIn& sj) {
       s.env.emplace_back(pair[0].String(), pair[1].String());
     }
   }
+  if (sj.Has("expect")) s.expect = ExpectFrom(sj["expect"]);
   s.error = sj.String("error", "");
   s.description = sj.String("description", "");
   s.workload_notes = sj.Strings("workload_notes");
@@ -211,6 +255,8 @@ Status ReportFromJson(const json& json_report, Report* out) {
     r.command_line = j.String("command_line", "");
     r.sandbox = j.String("sandbox", "");
     r.seconds = j.Number("seconds", 0.0);
+    if (j.Has("shard")) r.shard = ShardFrom(j["shard"]);
+    r.merged_shards = static_cast<int>(j.Int("merged_shards", 0));
     for (const JsonIn& sj : j["scenarios"].Elements()) r.scenarios.push_back(ScenarioFrom(sj));
     *out = std::move(r);
     return Status::Ok();

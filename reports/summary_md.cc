@@ -34,7 +34,10 @@ std::vector<Row> Rows(const Report& r) {
            std::to_string(m.Count(Verdict::kPhantom)),
            std::to_string(m.Count(Verdict::kRecoveryFailed)),
            std::to_string(m.Count(Verdict::kDuplicate)), Rate(m.duplicate_rate),
-           std::string(m.passed ? "pass" : "FAIL") + (m.inconclusive ? " (inconclusive)" : "")});
+           // A shard's counts are a share: only the merge is judged.
+           (r.shard.Active() ? "shard " + r.shard.Label()
+                             : std::string(m.passed ? "pass" : "FAIL")) +
+               (m.inconclusive ? " (inconclusive)" : "")});
     }
   }
   return rows;
@@ -101,6 +104,14 @@ std::string ReportToMarkdown(const Report& r) {
   md += "aftershock " + r.aftershock_version + ", seed " + std::to_string(r.seed) + ", started " +
         r.started_utc + ", " + Rate(r.seconds) + " s\n\n";
   if (!r.sandbox.empty()) md += "Target commands: " + r.sandbox + "\n\n";
+  if (r.shard.Active()) {
+    md += "**Shard " + r.shard.Label() + "** (from " + r.shard.source +
+          "): its share of the crash states only; expectations are judged on the merge of "
+          "every shard (`aftershock merge`).\n\n";
+  }
+  if (r.merged_shards > 0) {
+    md += "Merged from " + std::to_string(r.merged_shards) + " shards.\n\n";
+  }
   md += "Details per violation (culprit op, source line, trace, files): [report.html](report.html)\n\n";
   md += FindingsSection(r);
   md +=

@@ -15,6 +15,9 @@ namespace aftershock {
 nlohmann::json ReportToJson(const Report& report);
 // Ok iff `json` is a report of a schema this version reads (then in *out).
 Status ReportFromJson(const nlohmann::json& json, Report* out);
+// report.json at `path`; the error starts with the path and says where the
+// file is wrong (line and column, or the member's JSON pointer).
+Status ReadReportFile(const std::string& path, Report* out);
 
 std::string ReportToJunit(const Report& report);
 std::string ReportToMarkdown(const Report& report);

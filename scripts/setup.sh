@@ -16,6 +16,8 @@ packages=(
   procmail dovecot-core
   # report checks: SARIF schema validation and the HTML report in a real browser
   python3-jsonschema chromium
+  # scale-out test: a real Slurm on localhost (docs/scale-out.md)
+  slurmctld slurmd slurm-client munge
 )
 
 # Fuzz campaigns (scripts/fuzz.sh, docs/testing.md) need clang and its

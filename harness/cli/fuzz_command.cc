@@ -6,7 +6,9 @@
 #include <thread>
 
 #include "harness/cli/command.h"
+#include "harness/cli/shard_options.h"
 #include "harness/cli/terminal.h"
+#include "harness/explore/shard.h"
 #include "harness/fuzz/fuzz.h"
 #include "harness/target/command_env.h"
 #include "harness/target/scenario.h"
@@ -33,6 +35,7 @@ struct FuzzCli {
   bool quiet = false;
   bool verbose = false;
   bool no_sandbox = false;
+  ShardFlags shard;
 };
 
 std::vector<std::string> SplitCommas(const std::string& s) {
@@ -101,6 +104,10 @@ bool ToFuzzOptions(const FuzzCli& c, FuzzOptions* o) {
   o->verbosity = c.quiet ? 0 : c.verbose ? 2 : 1;
   o->sandbox = !c.no_sandbox;
   o->command_line = OwnCommandLine();
+  ShardSpec shard;
+  if (!ChooseShardOrSay(c.shard, o->verbosity, &shard)) return false;
+  // Shards search disjoint seeds; each prints its own, which repeats it.
+  if (o->seed) o->seed = ShardSeed(*o->seed, shard);
   return true;
 }
 
@@ -205,6 +212,8 @@ void SetupFuzz(CLI::App& app, int* exit_status) {
   cmd->add_flag("--verbose,-v", c->verbose, "print every workload tried");
   cmd->add_flag("--no-sandbox", c->no_sandbox,
                 "run the target's commands without the sandbox (docs/cli.md)");
+  AddShardOptions(cmd, &c->shard,
+                  "search as shard K of N: from a seed of its own, derived from --seed and K");
   cmd->callback([c, exit_status] {
     FuzzOptions options;
     if (!ToFuzzOptions(*c, &options)) {

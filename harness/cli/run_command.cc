@@ -9,6 +9,7 @@
 #include "harness/cli/command.h"
 #include "harness/target/command_env.h"
 #include "harness/explore/builtin_workloads.h"
+#include "harness/cli/shard_options.h"
 #include "harness/cli/terminal.h"
 
 namespace aftershock {
@@ -29,6 +30,7 @@ struct CliOptions {
   bool quiet = false;
   bool verbose = false;
   int nested = -1;
+  ShardFlags shard;
 };
 
 // scenarios/*.toml beside the executable's source tree, or in the cwd.
@@ -79,7 +81,7 @@ bool ToRunOptions(const CliOptions& c, RunOptions* o) {
     std::fprintf(stderr, "aftershock: unknown strategy '%s'\n", c.strategy.c_str());
     return false;
   }
-  return true;
+  return ChooseShardOrSay(c.shard, o->verbosity, &o->shard);
 }
 
 void AddCommonOptions(CLI::App* cmd, CliOptions* c) {
@@ -101,6 +103,9 @@ void AddCommonOptions(CLI::App* cmd, CliOptions* c) {
   cmd->add_flag("--verbose,-v", c->verbose, "print workload notes and every expectation");
   cmd->add_option("--nested", c->nested, "1: also crash during recovery and recover again")
       ->check(CLI::Range(0, 1));
+  AddShardOptions(cmd, &c->shard,
+                  "check shard K of N of the crash states (1-based); `aftershock merge` joins "
+                  "the shards' --out");
 }
 
 void SetupRun(CLI::App& app, int* exit_status) {

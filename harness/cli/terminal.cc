@@ -61,8 +61,8 @@ class ProgressLine {
 
 class TerminalObserver : public RunObserver {
  public:
-  explicit TerminalObserver(int verbosity)
-      : verbosity_(verbosity), tty_(isatty(2) && verbosity > 0) {}
+  TerminalObserver(int verbosity, const ShardSpec& shard)
+      : verbosity_(verbosity), tty_(isatty(2) && verbosity > 0), shard_(shard) {}
 
   void RunStarted(size_t scenarios, uint64_t seed, int jobs, const std::string& kept) override {
     if (!kept.empty())
@@ -92,16 +92,21 @@ class TerminalObserver : public RunObserver {
   }
   void ModelJudged(const std::string& scenario, const ModelResult& mr) override {
     if (verbosity_ == 0) return;
+    // A shard's counts are a share: only the merge is judged.
+    std::string result = shard_.Active() ? "shard " + shard_.Label() + ", judged by the merge"
+                         : mr.passed     ? "pass"
+                                         : "FAIL";
     std::fprintf(stderr, "%-28s %-18s %6lld states  %s%s\n", scenario.c_str(), mr.model.c_str(),
-                 static_cast<long long>(mr.states_explored), mr.passed ? "pass" : "FAIL",
+                 static_cast<long long>(mr.states_explored), result.c_str(),
                  mr.inconclusive ? " (inconclusive: recorder gap)" : "");
-    if (verbosity_ < 2 && mr.passed) return;
+    if (shard_.Active() || (verbosity_ < 2 && mr.passed)) return;
     for (const auto& f : mr.expectation_failures) std::fprintf(stderr, "    %s\n", f.c_str());
   }
 
  private:
   int verbosity_;
   bool tty_;
+  ShardSpec shard_;
   std::unique_ptr<ProgressLine> line_;
 };
 
@@ -124,15 +129,27 @@ std::string FindingsText(const Report& report) {
 
 }  // namespace
 
+void PrintReportSummary(const Report& report, const std::string& out_dir) {
+  std::printf("\n%s\n%s\nreports: %s/{report.json,report.html,results.sarif,junit.xml,summary.md}\n",
+              FindingsText(report).c_str(), SummaryTable(report).c_str(), out_dir.c_str());
+}
+
 int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& options,
                  Report* report) {
-  TerminalObserver observer(options.verbosity);
+  TerminalObserver observer(options.verbosity, options.shard);
   RunOutcome outcome = ExploreScenarios(scenarios, options, &observer, report);
   for (const auto& e : outcome.errors) std::fprintf(stderr, "%s\n", e.c_str());
   if (outcome.reports_written && options.verbosity > 0) {
-    std::printf("\n%s\n%s\nreports: %s/{report.json,report.html,results.sarif,junit.xml,summary.md}\n",
-                FindingsText(*report).c_str(), SummaryTable(*report).c_str(),
-                options.out_dir.c_str());
+    PrintReportSummary(*report, options.out_dir);
+  }
+  // A shard's counts are a share: only their merge is judged.
+  if (report->shard.Active() && outcome.status != RunStatus::kInputError) {
+    if (options.verbosity > 0) {
+      std::printf("shard %s done: its share only; `aftershock merge` of every shard's --out "
+                  "judges the run\n",
+                  report->shard.Label().c_str());
+    }
+    return 0;
   }
   switch (outcome.status) {
     case RunStatus::kHeld:

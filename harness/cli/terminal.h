@@ -15,4 +15,7 @@ namespace aftershock {
 // 2 an input error.
 int RunScenarios(const std::vector<Scenario>& scenarios, const RunOptions& options, Report* report);
 
+// The findings, the summary table and where the reports are (stdout).
+void PrintReportSummary(const Report& report, const std::string& out_dir);
+
 }  // namespace aftershock

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "harness/explore/evidence.h"
+#include "reports/merge.h"
 
 namespace aftershock {
 namespace {
@@ -105,6 +106,7 @@ Status Explore(const PipelineContext& ctx, const ExploreRequest& req, VerdictCac
   out->truncated = out->truncated || totals.truncated;
   evidence.Fill(&out->groups);
   out->states_explored = std::max(totals.generated, totals.explored);
+  out->states_digest = totals.digest;
   // Every unique state got exactly one verdict (unproven ones none).
   int64_t verdicts = 0;
   for (int64_t n : out->verdicts) verdicts += n;
@@ -112,82 +114,18 @@ Status Explore(const PipelineContext& ctx, const ExploreRequest& req, VerdictCac
   (void)verdicts;
   int64_t explored = totals.explored;
   out->duplicate_rate = explored ? static_cast<double>(tally.with_duplicate()) / explored : 0.0;
-  std::sort(out->groups.begin(), out->groups.end(),
-            [](const ViolationGroup& a, const ViolationGroup& b) {
-              if (a.verdict != b.verdict) return a.verdict > b.verdict;
-              if (a.count != b.count) return a.count > b.count;
-              return a.cause < b.cause;
-            });
+  std::sort(out->groups.begin(), out->groups.end(), GroupPrecedes);
   out->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return Status::Ok();
 }
 
 void MergeModelResult(const ModelResult& part, ModelResult* into) {
-  auto duplicates = [](const ModelResult& r) {
-    return static_cast<int64_t>(
-        std::llround(r.duplicate_rate * static_cast<double>(r.states_unique)));
-  };
-  int64_t with_duplicate = duplicates(*into) + duplicates(part);
-  into->states_explored += part.states_explored;
-  into->states_unique += part.states_unique;
-  into->states_recovered += part.states_recovered;
-  into->states_unproven += part.states_unproven;
-  into->AddNormalized(part.states_normalized, part.normalizations);
-  for (size_t v = 0; v < into->verdicts.size(); ++v) into->verdicts[v] += part.verdicts[v];
-  into->duplicate_rate = into->states_unique > 0 ? static_cast<double>(with_duplicate) /
-                                                       static_cast<double>(into->states_unique)
-                                                 : 0.0;
-  for (const ViolationGroup& g : part.groups) into->groups.push_back(g);
-  std::stable_sort(into->groups.begin(), into->groups.end(),
-                   [](const ViolationGroup& a, const ViolationGroup& b) {
-                     if (a.verdict != b.verdict) return a.verdict > b.verdict;
-                     return a.count > b.count;
-                   });
-  into->seconds += part.seconds;
-  into->truncated = into->truncated || part.truncated;
-  for (const std::string& r : part.inconclusive_reasons) {
-    if (std::find(into->inconclusive_reasons.begin(), into->inconclusive_reasons.end(), r) ==
-        into->inconclusive_reasons.end()) {
-      into->inconclusive_reasons.push_back(r);
-    }
-  }
-  into->inconclusive = !into->inconclusive_reasons.empty();
+  uint64_t digests[2] = {into->states_digest, part.states_digest};
+  AddModelResult(part, into);
+  into->states_digest = XXH3_64bits(digests, sizeof digests);
+  std::sort(into->groups.begin(), into->groups.end(), GroupPrecedes);
 }
 
-void Judge(const Scenario& s, ModelResult* r) {
-  const Expectation& e = s.expect;
-  r->expectation_failures.clear();
-  if (e.ViolationExpectedUnder(r->model)) {
-    Verdict v = *ParseVerdict(e.violation);
-    if (r->Count(v) == 0) {
-      r->expectation_failures.push_back(
-          "expected a '" + e.violation + "' state under this model; none found" +
-          (r->inconclusive ? " (inconclusive: the recorder missed calls; see the gaps)" : ""));
-    }
-  } else {
-    auto limit = [&](Verdict v, int64_t max) {
-      if (r->Count(v) > max) {
-        r->expectation_failures.push_back(std::to_string(r->Count(v)) + " '" +
-                                          std::string(VerdictName(v)) + "' states (at most " +
-                                          std::to_string(max) + " expected)");
-      }
-    };
-    limit(Verdict::kLost, e.max_lost);
-    limit(Verdict::kCorrupt, e.max_corrupt);
-    limit(Verdict::kPhantom, e.max_phantom);
-    limit(Verdict::kRecoveryFailed, e.max_recovery_failed);
-    if (r->duplicate_rate > e.max_duplicate_rate + 1e-12) {
-      char buf[128];
-      std::snprintf(buf, sizeof buf, "duplicate rate %.3f above %.3f", r->duplicate_rate,
-                    e.max_duplicate_rate);
-      r->expectation_failures.push_back(buf);
-    }
-  }
-  for (auto& g : r->groups) {
-    // Under a model that must expose the bug, its side effects are expected too.
-    g.expected = e.ViolationExpectedUnder(r->model);
-  }
-  r->passed = r->expectation_failures.empty();
-}
+void Judge(const Scenario& s, ModelResult* r) { Judge(s.expect, r); }
 
 }  // namespace aftershock

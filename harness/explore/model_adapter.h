@@ -18,6 +18,7 @@
 
 #include "injector/fidelity.h"
 #include "model/status.h"
+#include "reports/report.h"  // StatePrecedes
 
 namespace aftershock {
 
@@ -65,13 +66,6 @@ struct CrashStateRef {
   // GapDependence), and why. Such a state is counted, never checked.
   std::string unproven;
 };
-
-// Returns true iff state (seq_a, id_a) comes before (seq_b, id_b) in the
-// order reports pick examples by: crash point, then id.
-inline bool StatePrecedes(uint64_t seq_a, const std::string& id_a, uint64_t seq_b,
-                          const std::string& id_b) {
-  return seq_a != seq_b ? seq_a < seq_b : id_a < id_b;
-}
 
 class CrashStateSource {
  public:

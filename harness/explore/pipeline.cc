@@ -6,10 +6,13 @@
 #include <optional>
 #include <thread>
 
+#include <xxhash.h>
+
 #include "common/file_io.h"
 #include "harness/explore/baseline.h"
 #include "harness/explore/crash_cause.h"
 #include "harness/explore/nested.h"
+#include "harness/explore/shard.h"
 #include "harness/explore/runner.h"
 #include "harness/explore/trace_scan.h"
 #include "harness/target/run_dir.h"
@@ -110,6 +113,8 @@ class Walker {
   void Worker(int k);
   // Takes the next state to explore, or nullopt when the walk is over.
   std::optional<CrashStateRef> Take();
+  std::optional<CrashStateRef> NextOwn();
+  void MixDigest(const CrashStateRef& state);
   bool CheckState(const CrashStateRef& state, const CrashPoint& point, const std::string& scratch,
                   const std::string& recover_trace, VerdictCache::Entry* entry, bool* cached);
   // Crashes during the recovery of `outer` (recorded in `scratch`).
@@ -134,6 +139,10 @@ class Walker {
   bool stop_ = false;
   int64_t explored_ = 0;
   int64_t skipped_ = 0;
+  int64_t seen_ = 0;          // states of every shard taken, for max_states
+  int64_t other_shards_ = 0;  // of those, another shard's
+  int64_t own_ = 0;           // of those, this shard's (and unproven ones)
+  uint64_t digest_ = 0;
   bool truncated_ = false;
   std::vector<std::string> recovery_gaps_;
   int64_t unproven_ = 0;
@@ -153,26 +162,49 @@ void Walker::Fail(const std::string& error) {
   if (first_error_.empty()) first_error_ = error;
 }
 
+// The next state of the source that is neither the sequential recording's
+// (an interleaving's skipped prefix) nor another shard's, or nullopt.
+// Counts the states it passes. REQUIRES: mu_ held.
+std::optional<CrashStateRef> Walker::NextOwn() {
+  while (std::optional<CrashStateRef> state = source_->Next()) {
+    // An interleaving's crash points before its beside step are the
+    // sequential recording's (the same ops): explored there already.
+    if (state->crash_seq <= req_.skip_through_seq) {
+      ++skipped_;
+      continue;
+    }
+    if (seen_ >= req_.options.max_states) {
+      truncated_ = true;
+      return std::nullopt;
+    }
+    MixDigest(*state);
+    // max_states counts every shard's states, so each shard cuts where an
+    // unsharded walk would.
+    if (state->unproven.empty()) ++seen_;
+    if (!ShardTakes(ctx_.shard, StateKey(*state, PointOf(plan_, state->crash_seq)))) {
+      ++other_shards_;
+      continue;
+    }
+    ++own_;
+    // A state whose content depends on a recorder gap is never checked.
+    if (!state->unproven.empty()) {
+      NoteUnproven(*state);
+      continue;
+    }
+    return state;
+  }
+  return std::nullopt;
+}
+
+void Walker::MixDigest(const CrashStateRef& state) {
+  digest_ = XXH3_64bits_withSeed(state.id.data(), state.id.size(), digest_ ^ state.hash);
+}
+
 std::optional<CrashStateRef> Walker::Take() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!first_error_.empty() || stop_) return std::nullopt;
-  std::optional<CrashStateRef> state = source_->Next();
-  // An interleaving's crash points before its beside step are the
-  // sequential recording's (the same ops): explored there already.
-  while (state && state->crash_seq <= req_.skip_through_seq) {
-    ++skipped_;
-    state = source_->Next();
-  }
-  // A state whose content depends on a recorder gap is never checked.
-  while (state && !state->unproven.empty()) {
-    NoteUnproven(*state);
-    state = source_->Next();
-  }
+  std::optional<CrashStateRef> state = NextOwn();
   if (!state) return std::nullopt;
-  if (explored_ >= req_.options.max_states) {
-    truncated_ = true;
-    return std::nullopt;
-  }
   ++explored_;
   state->id = req_.id_prefix + state->id;
   return state;
@@ -296,7 +328,12 @@ Status Walker::Run(WalkTotals* totals) {
   if (!source_->Error().empty()) {
     return Status::Error("the model failed under " + req_.options.model + ": " + source_->Error());
   }
-  totals->generated = source_->Generated() - skipped_;
+  // The states the source itself found identical to one it gave count in
+  // the first shard only, so the shards' counts add up.
+  int64_t identical = source_->Generated() - skipped_ - other_shards_ - own_;
+  bool first = !ctx_.shard.Active() || ctx_.shard.index == 1;
+  totals->generated = own_ + (first ? identical : 0);
+  totals->digest = digest_;
   totals->explored = explored_;
   totals->truncated = truncated_;
   totals->recovery_gaps = recovery_gaps_;

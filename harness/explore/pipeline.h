@@ -21,6 +21,7 @@
 
 #include "harness/explore/observer.h"
 #include "harness/explore/recovery.h"
+#include "reports/report.h"
 
 namespace aftershock {
 
@@ -36,6 +37,9 @@ struct PipelineContext {
   // The fuzzer turns it off: for a generated workload such a loss is the
   // violation it looks for (the walk's "no crash" state reports it).
   bool baseline_end_state = true;
+  // The share of the crash states this process checks (shard.h); inactive:
+  // all of them.
+  ShardSpec shard{};
 };
 
 // One recording with what every later stage reads: its promises (MailFacts)
@@ -118,8 +122,12 @@ struct WalkRequest {
 
 struct WalkTotals {
   int64_t generated = 0;                   // states the model gave, less the skipped ones
+                                           // and those of other shards
   int64_t explored = 0;                    // states taken from it (and nested ones)
   bool truncated = false;                  // max_states or nested_max_states cut the walk
+  // Every state the model gave up to the cut, in order, every shard's (ids
+  // and content hashes): shards of one run agree on it.
+  uint64_t digest = 0;
   std::vector<std::string> recovery_gaps;  // recorder gaps in recorded recoveries
   // States whose content depends on a recorder gap: counted, never checked
   // (no verdict may come from them), with their reasons.

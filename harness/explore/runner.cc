@@ -286,6 +286,7 @@ ScenarioResult ResultHeader(const Scenario& s, const Manifest& m) {
   sr.target_file = m.file;
   sr.seed = s.seed;
   sr.env = s.env;
+  sr.expect = s.expect;
   return sr;
 }
 
@@ -306,6 +307,7 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
   report->seed = options.seed.value_or(scenarios.empty() ? 1 : scenarios.front().seed);
   report->started_utc = NowUtc();
   report->command_line = options.command_line;
+  report->shard = options.shard;
   std::vector<Manifest> manifests;
   if (Status st = LoadManifests(scenarios, &manifests); !st.ok()) return Failed(st.message());
   std::unique_ptr<RunDir> run;
@@ -331,6 +333,7 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
   RunOutcome outcome;
   for (size_t i = 0; i < scenarios.size(); ++i) {
     PipelineContext ctx{&scenarios[i], &manifests[i], &tools, run->path(), options.jobs, observer};
+    ctx.shard = options.shard;
     ScenarioResult sr = ResultHeader(scenarios[i], manifests[i]);
     std::string work = run->MakeDir(SafeFileName(scenarios[i].name) + "-" + std::to_string(i));
     Status why;

@@ -27,6 +27,7 @@ struct RunOptions {
   bool sandbox = true;  // false: --no-sandbox (harness/target/run_dir.h, ConfineTargets)
   int verbosity = 1;  // 0 quiet, 1 normal, 2 verbose
   int nested = -1;    // --nested: -1 = as each scenario says
+  ShardSpec shard;    // --shard K/N or the engine's variables (shard.h); inactive: all
   std::string command_line;
 };
 

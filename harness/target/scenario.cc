@@ -336,11 +336,6 @@ bool Fault::AppliesTo(size_t step_index0, StepKind kind) const {
   return true;
 }
 
-bool Expectation::ViolationExpectedUnder(const std::string& model) const {
-  if (violation.empty()) return false;
-  return violation_models.empty() || In(violation_models, model);
-}
-
 bool IsKnownModel(const std::string& model) { return PersistenceModel::Parse(model).has_value(); }
 bool IsKnownStrategy(const std::string& strategy) { return ParseStrategy(strategy).has_value(); }
 bool IsKnownVerdictName(const std::string& verdict) { return ParseVerdict(verdict).has_value(); }

@@ -9,6 +9,7 @@
 
 #include "harness/target/manifest.h"
 #include "model/status.h"
+#include "reports/expectation.h"
 
 namespace aftershock {
 
@@ -50,17 +51,6 @@ struct Fault {
   // The injector's spec line: "fail posix/io/sync/fsync nth=3 errno=EIO".
   std::string Spec() const;
   bool AppliesTo(size_t step_index0, StepKind kind) const;
-};
-
-struct Expectation {
-  int64_t max_lost = 0;
-  int64_t max_corrupt = 0;
-  int64_t max_phantom = 0;
-  int64_t max_recovery_failed = 0;
-  double max_duplicate_rate = 1.0;
-  std::string violation;                      // a verdict name, "" = none expected
-  std::vector<std::string> violation_models;  // where it must show; empty = every model
-  bool ViolationExpectedUnder(const std::string& model) const;
 };
 
 struct Scenario {
