@@ -80,7 +80,7 @@ struct ModelResult {
   // gap (their reasons are in inconclusive_reasons): a gap never becomes a
   // verdict. Not counted in states_unique or verdicts.
   int64_t states_unproven = 0;
-  // The crash states the model gave, in order (ids and content hashes, every
+  // The crash states the model gave, in order (ids and crash points, every
   // shard's): equal digests, the same states to split. Shards of one run
   // must agree on it (aftershock merge).
   uint64_t states_digest = 0;

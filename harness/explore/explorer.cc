@@ -105,7 +105,9 @@ Status Explore(const PipelineContext& ctx, const ExploreRequest& req, VerdictCac
   out->inconclusive = !out->inconclusive_reasons.empty();
   out->truncated = out->truncated || totals.truncated;
   evidence.Fill(&out->groups);
-  out->states_explored = std::max(totals.generated, totals.explored);
+  // Additive, so that shards add up: the model's states, then the nested ones.
+  out->states_explored = totals.generated + totals.nested;
+  assert(out->states_explored >= totals.explored);
   out->states_digest = totals.digest;
   // Every unique state got exactly one verdict (unproven ones none).
   int64_t verdicts = 0;

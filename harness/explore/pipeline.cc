@@ -142,6 +142,7 @@ class Walker {
   int64_t seen_ = 0;          // states of every shard taken, for max_states
   int64_t other_shards_ = 0;  // of those, another shard's
   int64_t own_ = 0;           // of those, this shard's (and unproven ones)
+  int64_t nested_explored_ = 0;  // crash states during recoveries, checked
   uint64_t digest_ = 0;
   bool truncated_ = false;
   std::vector<std::string> recovery_gaps_;
@@ -181,7 +182,7 @@ std::optional<CrashStateRef> Walker::NextOwn() {
     // max_states counts every shard's states, so each shard cuts where an
     // unsharded walk would.
     if (state->unproven.empty()) ++seen_;
-    if (!ShardTakes(ctx_.shard, StateKey(*state, PointOf(plan_, state->crash_seq)))) {
+    if (!ShardTakes(ctx_.shard, req_.id_prefix + state->id)) {
       ++other_shards_;
       continue;
     }
@@ -197,7 +198,7 @@ std::optional<CrashStateRef> Walker::NextOwn() {
 }
 
 void Walker::MixDigest(const CrashStateRef& state) {
-  digest_ = XXH3_64bits_withSeed(state.id.data(), state.id.size(), digest_ ^ state.hash);
+  digest_ = XXH3_64bits_withSeed(state.id.data(), state.id.size(), digest_ ^ state.crash_seq);
 }
 
 std::optional<CrashStateRef> Walker::Take() {
@@ -280,6 +281,7 @@ bool Walker::WalkNested(const CrashStateRef& outer, const CrashPoint& point,
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++explored_;
+      ++nested_explored_;
     }
     std::string cause = "crash in the recovery of [" + outer_cause +
                         "]: " + Cause(*inner, nested_ops, recovery.facts, recovery.run.root);
@@ -333,6 +335,7 @@ Status Walker::Run(WalkTotals* totals) {
   int64_t identical = source_->Generated() - skipped_ - other_shards_ - own_;
   bool first = !ctx_.shard.Active() || ctx_.shard.index == 1;
   totals->generated = own_ + (first ? identical : 0);
+  totals->nested = nested_explored_;
   totals->digest = digest_;
   totals->explored = explored_;
   totals->truncated = truncated_;

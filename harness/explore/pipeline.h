@@ -124,9 +124,10 @@ struct WalkTotals {
   int64_t generated = 0;                   // states the model gave, less the skipped ones
                                            // and those of other shards
   int64_t explored = 0;                    // states taken from it (and nested ones)
+  int64_t nested = 0;                      // of those, nested ones
   bool truncated = false;                  // max_states or nested_max_states cut the walk
   // Every state the model gave up to the cut, in order, every shard's (ids
-  // and content hashes): shards of one run agree on it.
+  // and crash points): shards of one run agree on it.
   uint64_t digest = 0;
   std::vector<std::string> recovery_gaps;  // recorder gaps in recorded recoveries
   // States whose content depends on a recorder gap: counted, never checked

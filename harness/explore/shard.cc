@@ -67,11 +67,10 @@ Status ShardFromSlurm(const EnvLookup& env, ShardSpec* out) {
 
 }  // namespace
 
-bool ShardTakes(const ShardSpec& shard, const std::pair<uint64_t, uint64_t>& key) {
+bool ShardTakes(const ShardSpec& shard, const std::string& id) {
   if (!shard.Active()) return true;
   assert(shard.index >= 1 && shard.index <= shard.count);
-  uint64_t words[2] = {key.first, key.second};
-  uint64_t h = XXH3_64bits(words, sizeof words);
+  uint64_t h = XXH3_64bits(id.data(), id.size());
   return h % static_cast<uint64_t>(shard.count) == static_cast<uint64_t>(shard.index - 1);
 }
 

@@ -1,23 +1,23 @@
 // One shard of a run (--shard K/N, docs/scale-out.md): every shard records
-// the same workloads, and each checks the crash states whose key (content
-// hash and crash point, as the VerdictCache keys them) falls to it. Identical
-// states stay in one shard, so the shards' counts add up to an unsharded
+// the same workloads, and each checks the crash states whose id (the ops the
+// crash kept and dropped: "p28-d27") falls to it. Ids, not contents: a
+// target that names its files by pid or time gives other bytes in every
+// recording, but the same ops; the shards' counts add up to an unsharded
 // run's, and `aftershock merge` joins them.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <string>
-#include <utility>
 
 #include "model/status.h"
 #include "reports/report.h"
 
 namespace aftershock {
 
-// True iff the state with cache key `key` falls to `shard` (every state
-// when the shard is not active).
-bool ShardTakes(const ShardSpec& shard, const std::pair<uint64_t, uint64_t>& key);
+// True iff the state `id` falls to `shard` (every state when the shard is
+// not active).
+bool ShardTakes(const ShardSpec& shard, const std::string& id);
 
 // Reads the environment (a getenv).
 using EnvLookup = std::function<const char*(const char*)>;

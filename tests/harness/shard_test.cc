@@ -123,6 +123,19 @@ TEST_F(Shards, CheckOfRefqueueMergesToTheUnshardedReport) {
   }
 }
 
+// safecat names its files by time, pid and host: every recording writes
+// other bytes, but makes the same calls, so the shards split its states
+// alike (by id) and the merge is the unsharded run.
+TEST_F(Shards, ATargetThatNamesFilesByPidStillShards) {
+  if (access("/usr/bin/safecat", X_OK) != 0) GTEST_SKIP() << "safecat is not installed";
+  const std::string check =
+      "check --target " AFTERSHOCK_SOURCE_DIR "/targets/safecat-dirsync.toml --model process";
+  Result whole = Aftershock(check + " -q -j 2 --out " + Out("whole"));
+  ASSERT_EQ(whole.status, 0) << whole.output;
+  EXPECT_EQ(ShardAndMerge(check, 2, Out("merged")), 0);
+  ExpectSameReport(Out("whole"), Out("merged"));
+}
+
 // A shard whose part holds no violation still exits 0 (only the merge is
 // judged); a bug shows in the merge with exit 1, and its example's log and
 // recording come along for replay.
