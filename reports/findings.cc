@@ -83,12 +83,6 @@ std::vector<std::string> KeysOf(const ScenarioResult& s, const ViolationGroup& g
   return {"crash|" + s.name + "|" + c.beside + "|" + c.kind + "|" + c.phase};
 }
 
-std::string Hex64(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 std::string Shown(const std::string& path) {
   return StartsWith(path, "{root}/") ? path.substr(7) : path;
 }

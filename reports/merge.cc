@@ -54,12 +54,6 @@ Status CheckIndices(const std::vector<ShardReport>& shards, std::vector<const Sh
   return Status::Ok();
 }
 
-std::string Hex(uint64_t h) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 // Why scenario `a` (of shard `ad`) and `b` are not of one run, or "".
 std::string ScenarioDifference(const ScenarioResult& a, const ScenarioResult& b) {
   if (a.name != b.name) return "scenario " + a.name + " vs " + b.name;
@@ -79,7 +73,7 @@ std::string ScenarioDifference(const ScenarioResult& a, const ScenarioResult& b)
     }
     if (x.states_digest != y.states_digest) {
       return at + "under " + x.model + " the recording gave other crash states (digest " +
-             Hex(x.states_digest) + " vs " + Hex(y.states_digest) +
+             Hex64(x.states_digest) + " vs " + Hex64(y.states_digest) +
              "): the target does not behave the same in every run, or the shards ran other code";
     }
   }

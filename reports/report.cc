@@ -1,6 +1,7 @@
 #include "reports/report.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace aftershock {
 
@@ -18,6 +19,12 @@ bool ScenarioResult::Passed() const {
     if (!m.passed) return false;
   }
   return true;
+}
+
+std::string Hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
 }
 
 bool GroupPrecedes(const ViolationGroup& a, const ViolationGroup& b) {

@@ -46,6 +46,10 @@ inline bool StatePrecedes(uint64_t seq_a, const std::string& id_a, uint64_t seq_
   return seq_a != seq_b ? seq_a < seq_b : id_a < id_b;
 }
 
+// `v` as 16 lowercase hex digits: the form of every hash in the reports
+// (state hashes, digests, fingerprints).
+std::string Hex64(uint64_t v);
+
 // The order of a model's groups in every report: the most severe verdict
 // first, then the largest, then by cause and example id (a total order, so
 // a run, its interleavings and a merge of its shards list them alike).

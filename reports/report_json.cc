@@ -14,12 +14,8 @@ using nlohmann::json;
 
 namespace {
 
-std::string HashHex(uint64_t h) {
-  if (h == 0) return "";
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
+// "" for 0: an unknown hash.
+std::string HashHex(uint64_t h) { return h == 0 ? "" : Hex64(h); }
 
 json GroupJson(const ViolationGroup& g) {
   return {{"verdict", VerdictName(g.verdict)},
