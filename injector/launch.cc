@@ -8,12 +8,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -22,6 +23,7 @@
 #include <fstream>
 
 #include "common/file_io.h"
+#include "injector/command_group.h"
 #include "injector/sandbox.h"
 #include "injector/shared_page.h"
 #include "injector/trace_file.h"
@@ -163,8 +165,9 @@ std::vector<std::string> DirectArgv(const LaunchRequest& r) {
   return words;
 }
 
-// The parent pid in /proc/PID/stat (the field after the parenthesized name).
-pid_t ParentOf(const char* pid) {
+// The parent pid in /proc/PID/stat (the field after the parenthesized name);
+// *state gets the state before it ('Z' for a zombie).
+pid_t ParentOf(const char* pid, char* state = nullptr) {
   char path[64], buf[512];
   std::snprintf(path, sizeof path, "/proc/%s/stat", pid);
   FILE* f = std::fopen(path, "r");
@@ -174,7 +177,9 @@ pid_t ParentOf(const char* pid) {
   buf[n] = 0;
   const char* close = std::strrchr(buf, ')');
   int ppid = -1;
-  if (!close || std::sscanf(close + 1, " %*c %d", &ppid) != 1) return -1;
+  char st = '?';
+  if (!close || std::sscanf(close + 1, " %c %d", &st, &ppid) != 2) return -1;
+  if (state != nullptr) *state = st;
   return ppid;
 }
 
@@ -197,11 +202,11 @@ std::string LaunchOutcome::Status() const {
 std::string LaunchOutcome::Describe() const {
   switch (end) {
     case End::kExited:
-      return "exit " + std::to_string(code);
+      return "exit " + std::to_string(code) + (limit.empty() ? "" : " (ran into " + limit + ")");
     case End::kNotStarted:
       return "not started: " + error;
     default:
-      return Status();
+      return Status() + (limit.empty() ? "" : " (ran into " + limit + ")");
   }
 }
 
@@ -249,15 +254,19 @@ bool TracingAvailable() {
 
 namespace {
 
-// The processes whose parent is this one (from /proc).
-std::vector<pid_t> ChildrenOfThisProcess() {
+// The processes whose parent is this one (from /proc); with `zombies`
+// false, only those still running.
+std::vector<pid_t> ChildrenOfThisProcess(bool zombies = true) {
   const pid_t self = getpid();
   std::vector<pid_t> children;
   DIR* d = opendir("/proc");
   if (!d) return children;
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    if (ParentOf(e->d_name) == self) children.push_back(std::atoi(e->d_name));
+    char state = '?';
+    if (ParentOf(e->d_name, &state) == self && (zombies || state != 'Z')) {
+      children.push_back(std::atoi(e->d_name));
+    }
   }
   closedir(d);
   return children;
@@ -279,11 +288,13 @@ int KillLeftovers() {
   for (int round = 0; round < 1000; ++round) {
     std::vector<pid_t> children = ChildrenOfThisProcess();
     if (children.empty()) break;
+    std::vector<pid_t> running = ChildrenOfThisProcess(false);
     for (pid_t c : children) {
       ::kill(c, SIGKILL);
       int status = 0;
       ::waitpid(c, &status, 0);
-      ++killed;
+      // Zombies were killed already (a command's group, at its end).
+      killed += std::find(running.begin(), running.end(), c) != running.end();
     }
   }
   return killed;
@@ -328,6 +339,10 @@ bool HasPauseRule(const std::string& spec) {
 }
 
 }  // namespace
+
+static std::string FileSizeLimit() {
+  return "the file size limit of " + std::to_string(SandboxLimits().file_size_mib) + " MiB";
+}
 
 RunningCommand::RunningCommand(const LaunchRequest& o)
     : output_path_(o.output_path), may_pause_(o.traced() && HasPauseRule(o.faults)) {
@@ -394,6 +409,7 @@ RunningCommand::RunningCommand(const LaunchRequest& o)
     if (out_fd >= 0) ::close(out_fd);
     return;
   }
+  if (SandboxActive()) group_ = std::make_unique<CommandGroup>(SandboxLimits().processes);
   pid_t pid = ::fork();
   if (pid < 0) {
     res.error = std::string("fork: ") + std::strerror(errno);
@@ -404,6 +420,7 @@ RunningCommand::RunningCommand(const LaunchRequest& o)
   if (pid == 0) {
     // Child: only async-signal-safe calls until execve.
     ::setsid();
+    if (group_) group_->JoinFromChild();
     if (!EnterSandbox()) {
       static const char kMsg[] = "aftershock: cannot enter the sandbox (docs/injector.md)\n";
       (void)!::write(out_fd >= 0 ? out_fd : 2, kMsg, sizeof kMsg - 1);
@@ -419,6 +436,7 @@ RunningCommand::RunningCommand(const LaunchRequest& o)
     ::_exit(127);
   }
   ::close(in_fd);
+  if (group_) group_->AfterFork();
   started_ = true;
   pid_ = pid;
   out_fd_ = out_fd;
@@ -470,14 +488,23 @@ void RunningCommand::Finish() {
   if (pidfd_ >= 0) ::close(pidfd_);
   pidfd_ = -1;
   ::killpg(pid_, SIGKILL);  // stragglers of the group (background children)
+  if (group_) {
+    group_->KillAll();  // and those that left it (setsid)
+    if (group_->HitLimit()) {
+      result_.limit = "the limit of " + std::to_string(SandboxLimits().processes) + " processes";
+    }
+  }
   if (timed_out_) {
     result_.end = LaunchOutcome::End::kTimedOut;
   } else if (WIFEXITED(status_)) {
     result_.end = LaunchOutcome::End::kExited;
     result_.code = WEXITSTATUS(status_);
+    // A shell reports a child's SIGXFSZ as 128 + SIGXFSZ.
+    if (result_.code == 128 + SIGXFSZ && SandboxActive()) result_.limit = FileSizeLimit();
   } else if (WIFSIGNALED(status_)) {
     result_.end = LaunchOutcome::End::kSignaled;
     result_.code = WTERMSIG(status_);
+    if (result_.code == SIGXFSZ && SandboxActive()) result_.limit = FileSizeLimit();
   }
   if (out_fd_ >= 0) {
     result_.output = ReadAllFrom(out_fd_);

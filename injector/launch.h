@@ -3,11 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace aftershock {
+
+class CommandGroup;
 
 struct LaunchRequest {
   // What to run: `command` through /bin/sh -c, or (when command is empty)
@@ -43,18 +46,22 @@ struct LaunchOutcome {
   End end = End::kNotStarted;
   int code = 0;        // exit status, or the signal number
   std::string error;   // kNotStarted: why
+  std::string limit;   // the sandbox's limit it ran into, if any ("the limit of 512 processes")
   std::string output;  // stdout + stderr, when captured
 
   bool Succeeded() const { return end == End::kExited && code == 0; }
   // "0", "3", "signal 9", "timeout", "not-started": the `exit` mark's status.
   std::string Status() const;
-  // "exit 0", "exit 3", "signal 9", "timeout", "not started: ...".
+  // "exit 0", "exit 3", "signal 9", "timeout", "not started: ...", with
+  // "(ran into LIMIT)" when it did.
   std::string Describe() const;
 };
 
-// Runs the command in a new session (its own process group). Blocks until
-// it ends or times out. After the command's main process ends, anything
-// left in its process group is killed, so nothing writes to the trace late.
+// Runs the command in a new session (its own process group) and, when the
+// sandbox is on and cgroups are writable, a control group of its own
+// (command_group.h). Blocks until it ends or times out. After the command's
+// main process ends, anything left in its group (or process group) is
+// killed, so nothing writes to the trace late.
 // Thread-safe. Commands still running when the harness is interrupted are
 // killed by KillAllLaunched().
 LaunchOutcome Launch(const LaunchRequest& request);
@@ -107,6 +114,7 @@ class RunningCommand {
   bool may_pause_ = false;    // options.faults holds a pause rule
   bool done_ = false;
   int status_ = 0;
+  std::unique_ptr<CommandGroup> group_;  // sandboxed: every process it starts
 };
 
 // Splits `command` into words iff /bin/sh would do nothing but split it:

@@ -2,8 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,11 +21,22 @@
 namespace aftershock {
 namespace {
 
+// Directories every command gets a fresh tmpfs on.
+constexpr const char* kPrivateDirs[] = {"/tmp", "/dev/shm"};
+constexpr int kPrivateCount = 2;
+
 struct Plan {
   bool active = false;
+  CommandLimits limits;
   std::vector<std::string> writable;
-  std::vector<std::string> readonly;  // mount points, parents first
-  std::vector<unsigned long> flags;   // per mount point: its flags kept on the remount
+  std::vector<std::string> readonly;    // mount points, parents first
+  std::vector<unsigned long> flags;     // per mount point: its flags kept on the remount
+  bool private_ok[kPrivateCount] = {};  // kPrivateDirs[i] gets its tmpfs
+  std::string tmpfs_options;            // "size=...m,mode=1777"
+  // Per writable directory under a private tmpfs: the directories to create
+  // there before it is bound back from `fds` (opened before the tmpfs hid it).
+  std::vector<std::vector<std::string>> make_first;
+  std::vector<int> fds;
 };
 
 Plan g_plan;
@@ -65,9 +81,43 @@ unsigned long FlagsOf(const std::string& mount_point) {
   return f;
 }
 
-Plan PlanFor(const std::vector<std::string>& writable) {
+bool UnderPrivate(const Plan& p, const std::string& path) {
+  for (int i = 0; i < kPrivateCount; ++i) {
+    if (p.private_ok[i] && Under(path, kPrivateDirs[i])) return true;
+  }
+  return false;
+}
+
+// The directories from the private tmpfs above `w` down to `w`.
+std::vector<std::string> DirsToMake(const Plan& p, const std::string& w) {
+  std::vector<std::string> dirs;
+  for (int k = 0; k < kPrivateCount; ++k) {
+    const std::string d = kPrivateDirs[k];
+    if (!p.private_ok[k] || !Under(w, d) || w == d) continue;
+    for (size_t i = d.size() + 1; i <= w.size(); ++i) {
+      if (i == w.size() || w[i] == '/') dirs.push_back(w.substr(0, i));
+    }
+  }
+  return dirs;
+}
+
+void PlanBinds(Plan* p) {
+  for (size_t i = 0; i < p->writable.size(); ++i) {
+    p->make_first.push_back(DirsToMake(*p, p->writable[i]));
+    p->fds.push_back(-1);
+  }
+}
+
+// use_private: bit i set iff kPrivateDirs[i] gets a tmpfs.
+Plan PlanFor(const std::vector<std::string>& writable, const CommandLimits& limits,
+             unsigned use_private) {
   Plan p;
   p.writable = writable;
+  p.limits = limits;
+  for (int i = 0; i < kPrivateCount; ++i) p.private_ok[i] = (use_private >> i) & 1;
+  p.tmpfs_options =
+      "size=" + std::to_string(limits.scratch_mib ? limits.scratch_mib : 1 << 20) + "m,mode=1777";
+  PlanBinds(&p);
   std::ifstream in("/proc/self/mountinfo");
   std::string line;
   while (std::getline(in, line)) {
@@ -78,94 +128,192 @@ Plan PlanFor(const std::vector<std::string>& writable) {
     if (Kept(mount_point)) continue;
     bool inside = false;
     for (const std::string& w : writable) inside |= Under(mount_point, w) && mount_point != "/";
-    if (inside) continue;
+    if (inside || UnderPrivate(p, mount_point)) continue;
     p.readonly.push_back(mount_point);
     p.flags.push_back(FlagsOf(mount_point));
   }
   return p;
 }
 
-// Steps of EnterSandbox, for the probe's report.
-enum Step : int { kUnshare = -1, kPrivate = -2, kBind = -3 };
+// Steps of EnterSandbox, for the probe's report: fatal ones, and (from
+// kPrivateStep down) a private directory that keeps the machine's mount.
+enum Step : int { kUnshare = -1, kPrivate = -2, kBind = -3, kPrivateStep = -10 };
 
-// Enters `p`; when report >= 0, writes the index of each mount point that
-// stayed writable (and the failed step, negative, then errno) to it.
-bool Enter(const Plan& p, int report) {
+void Report(int report, int step, int err) {
+  if (report < 0) return;
+  int msg[2] = {step, err};
+  (void)!::write(report, msg, sizeof msg);
+}
+
+// "/proc/self/fd/N" into buf, without allocating (between fork and exec).
+const char* FdPath(char (&buf)[32], int fd) {
+  char digits[12];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + fd % 10);
+    fd /= 10;
+  } while (fd > 0 && n < 11);
+  const char prefix[] = "/proc/self/fd/";
+  size_t i = 0;
+  for (; prefix[i] != 0; ++i) buf[i] = prefix[i];
+  while (n > 0) buf[i++] = digits[--n];
+  buf[i] = 0;
+  return buf;
+}
+
+// The writable directories: bound onto themselves, or (under a private
+// tmpfs) re-created there and bound from the fd opened before it.
+bool BindWritable(Plan& p) {
+  for (size_t i = 0; i < p.writable.size(); ++i) {
+    const char* w = p.writable[i].c_str();
+    if (p.fds[i] < 0) {
+      if (::mount(w, w, nullptr, MS_BIND | MS_REC, nullptr) != 0) return false;
+      continue;
+    }
+    for (const std::string& d : p.make_first[i]) ::mkdir(d.c_str(), 0700);
+    char from[32];
+    if (::mount(FdPath(from, p.fds[i]), w, nullptr, MS_BIND | MS_REC, nullptr) != 0) return false;
+    ::close(p.fds[i]);
+  }
+  return true;
+}
+
+void MountPrivate(Plan& p, int report) {
+  for (size_t i = 0; i < p.writable.size(); ++i) {
+    p.fds[i] = -1;
+    if (p.make_first[i].empty()) continue;
+    p.fds[i] = ::open(p.writable[i].c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  }
+  for (int i = 0; i < kPrivateCount; ++i) {
+    if (!p.private_ok[i]) continue;
+    if (::mount("tmpfs", kPrivateDirs[i], "tmpfs", MS_NOSUID | MS_NODEV, p.tmpfs_options.c_str()) !=
+        0) {
+      Report(report, kPrivateStep - i, errno);
+    }
+  }
+}
+
+void ApplyLimits(const CommandLimits& l) {
+  auto set = [](int resource, uint64_t value) {
+    if (value == 0) return;
+    struct rlimit r = {static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
+    ::setrlimit(resource, &r);
+  };
+  set(RLIMIT_NOFILE, l.open_files);
+  set(RLIMIT_FSIZE, l.file_size_mib << 20);
+}
+
+// Enters `p` (a copy of its own: it writes fds); when report >= 0, writes
+// the index of each mount point that stayed writable (and the failed step,
+// negative, then errno) to it.
+bool Enter(Plan& p, int report) {
   auto fail = [report](int step) {
     int e = errno;
-    if (report >= 0) {
-      int msg[2] = {step, e};
-      (void)!::write(report, msg, sizeof msg);
-    }
+    Report(report, step, e);
     errno = e;
     return false;
   };
   if (::unshare(CLONE_NEWNS) != 0) return fail(kUnshare);
   if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail(kPrivate);
-  for (const std::string& w : p.writable) {
-    if (::mount(w.c_str(), w.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) return fail(kBind);
-  }
+  MountPrivate(p, report);
+  if (!BindWritable(p)) return fail(kBind);
   for (size_t i = 0; i < p.readonly.size(); ++i) {
     unsigned long f = MS_REMOUNT | MS_BIND | MS_RDONLY | p.flags[i];
-    if (::mount(nullptr, p.readonly[i].c_str(), nullptr, f, nullptr) != 0 && report >= 0) {
-      int msg[2] = {static_cast<int>(i), errno};
-      (void)!::write(report, msg, sizeof msg);
+    if (::mount(nullptr, p.readonly[i].c_str(), nullptr, f, nullptr) != 0) {
+      Report(report, static_cast<int>(i), errno);
     }
   }
+  ApplyLimits(p.limits);
   return true;
 }
 
 std::string StepName(int step) {
   switch (step) {
-    case kUnshare: return "unshare(CLONE_NEWNS)";
-    case kPrivate: return "making / private";
-    case kBind: return "binding a writable directory";
-    default: return "?";
+    case kUnshare:
+      return "unshare(CLONE_NEWNS)";
+    case kPrivate:
+      return "making / private";
+    case kBind:
+      return "binding a writable directory";
+    default:
+      return "?";
   }
 }
 
 }  // namespace
 
-bool ConfigureSandbox(const std::vector<std::string>& writable, std::string* why,
-                      std::vector<std::string>* notes) {
-  Plan p = PlanFor(writable);
+namespace {
+
+// What the probe child reported: mount points left writable (by index in
+// the plan's readonly list), private directories refused (bits), and a
+// fatal step (why non-empty).
+struct ProbeResult {
+  std::vector<bool> left;
+  unsigned private_refused = 0;
+  std::string why;
+};
+
+ProbeResult Probe(Plan p) {
+  ProbeResult r;
+  r.left.assign(p.readonly.size(), false);
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
-    *why = std::string("pipe: ") + std::strerror(errno);
-    return false;
+    r.why = std::string("pipe: ") + std::strerror(errno);
+    return r;
   }
   pid_t pid = ::fork();
   if (pid < 0) {
-    *why = std::string("fork: ") + std::strerror(errno);
+    r.why = std::string("fork: ") + std::strerror(errno);
     ::close(fds[0]);
     ::close(fds[1]);
-    return false;
+    return r;
   }
   if (pid == 0) ::_exit(Enter(p, fds[1]) ? 0 : 1);
   ::close(fds[1]);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  std::vector<bool> left(p.readonly.size(), false);
   int msg[2];
-  bool failed = false;
   while (::read(fds[0], msg, sizeof msg) == static_cast<ssize_t>(sizeof msg)) {
-    if (msg[0] < 0) {
-      *why = StepName(msg[0]) + ": " + std::strerror(msg[1]);
-      failed = true;
-    } else if (static_cast<size_t>(msg[0]) < left.size()) {
-      left[msg[0]] = true;
-      notes->push_back(p.readonly[msg[0]] + " stays writable: " + std::strerror(msg[1]));
+    if (msg[0] <= kPrivateStep) {
+      r.private_refused |= 1u << (kPrivateStep - msg[0]);
+    } else if (msg[0] < 0) {
+      r.why = StepName(msg[0]) + ": " + std::strerror(msg[1]);
+    } else if (static_cast<size_t>(msg[0]) < r.left.size()) {
+      r.left[msg[0]] = true;
     }
   }
   ::close(fds[0]);
-  if (failed || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    if (why->empty()) *why = "the probe failed";
+  if (r.why.empty() && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) r.why = "the probe failed";
+  return r;
+}
+
+}  // namespace
+
+bool ConfigureSandbox(const std::vector<std::string>& writable, const CommandLimits& limits,
+                      std::string* why, std::vector<std::string>* notes) {
+  unsigned use_private = (1u << kPrivateCount) - 1;
+  Plan p = PlanFor(writable, limits, use_private);
+  ProbeResult r = Probe(p);
+  if (r.why.empty() && r.private_refused != 0) {
+    for (int i = 0; i < kPrivateCount; ++i) {
+      if (r.private_refused & (1u << i))
+        notes->push_back(std::string(kPrivateDirs[i]) + " is not private");
+    }
+    p = PlanFor(writable, limits, use_private & ~r.private_refused);
+    r = Probe(p);
+  }
+  if (!r.why.empty()) {
+    *why = r.why;
     return false;
   }
-  Plan kept;
-  kept.writable = p.writable;
+  Plan kept = p;
+  kept.readonly.clear();
+  kept.flags.clear();
   for (size_t i = 0; i < p.readonly.size(); ++i) {
-    if (left[i]) continue;
+    if (r.left[i]) {
+      notes->push_back(p.readonly[i] + " stays writable");
+      continue;
+    }
     kept.readonly.push_back(p.readonly[i]);
     kept.flags.push_back(p.flags[i]);
   }
@@ -179,5 +327,116 @@ void DisableSandbox() { g_plan = Plan{}; }
 bool SandboxActive() { return g_plan.active; }
 
 bool EnterSandbox() { return !g_plan.active || Enter(g_plan, -1); }
+
+const CommandLimits& SandboxLimits() { return g_plan.limits; }
+
+bool SandboxHasPrivateTmp() { return g_plan.active && g_plan.private_ok[0]; }
+
+std::string DescribeLimits(const CommandLimits& l) {
+  auto one = [](uint64_t v, const std::string& what) {
+    return v == 0 ? "no limit on " + what : std::to_string(v) + " " + what;
+  };
+  return "per command at most " + one(l.processes, "processes") + ", " +
+         one(l.open_files, "open files") + ", " + one(l.file_size_mib, "MiB per file");
+}
+
+namespace {
+
+bool g_in_run_namespace = false;
+volatile pid_t g_namespace_first = -1;
+
+void Forward(int sig) {
+  if (g_namespace_first > 0) ::kill(g_namespace_first, sig);
+}
+
+// The first process of a PID namespace ignores a signal it has no handler
+// for: until the harness installs its own, these end it as they would any.
+void EndOnSignal(int sig) { ::_exit(128 + sig); }
+
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+[[noreturn]] void WaitForFirst(pid_t first) {
+  g_namespace_first = first;
+  struct sigaction sa = {};
+  sa.sa_handler = Forward;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (int s : kForwarded) ::sigaction(s, &sa, nullptr);
+  int status = 0;
+  while (::waitpid(first, &status, 0) < 0 && errno == EINTR) {
+  }
+  ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+// In the namespace's first process: dies with the waiting one, and mounts
+// /proc for the namespace (pids in /proc must be the ones kill() takes).
+bool BecomeFirst(int parent_alive) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  struct pollfd alive = {parent_alive, POLLIN, 0};
+  if (::poll(&alive, 1, 0) > 0) ::_exit(128 + SIGKILL);  // the waiting process is gone
+  ::close(parent_alive);
+  if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
+  if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+    return false;
+  struct sigaction sa = {};
+  sa.sa_handler = EndOnSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int s : kForwarded) ::sigaction(s, &sa, nullptr);
+  g_in_run_namespace = true;
+  return true;
+}
+
+}  // namespace
+
+bool EnterRunNamespace() {
+  int old_pid = ::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+  int old_mnt = ::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  int alive[2] = {-1, -1}, ready[2] = {-1, -1};
+  bool ok = old_pid >= 0 && old_mnt >= 0 && ::pipe2(alive, O_CLOEXEC) == 0 &&
+            ::pipe2(ready, O_CLOEXEC) == 0 && ::unshare(CLONE_NEWPID | CLONE_NEWNS) == 0;
+  pid_t first = ok ? ::fork() : -1;
+  if (first == 0) {
+    ::close(alive[1]);
+    ::close(ready[0]);
+    char byte = BecomeFirst(alive[0]) ? 1 : 0;
+    (void)!::write(ready[1], &byte, 1);
+    ::close(ready[1]);
+    if (byte == 0) ::_exit(0);
+    ::close(old_pid);
+    ::close(old_mnt);
+    return true;
+  }
+  int err = errno;
+  char byte = 0;
+  if (first > 0) {
+    ::close(ready[1]);
+    ready[1] = -1;
+    if (::read(ready[0], &byte, 1) == 1 && byte == 1) WaitForFirst(first);
+    ::waitpid(first, nullptr, 0);
+    err = EPERM;
+  }
+  // Back to where this process was: later children must not land in a
+  // namespace whose first process is gone.
+  if (ok) {
+    (void)!::setns(old_pid, CLONE_NEWPID);
+    (void)!::setns(old_mnt, CLONE_NEWNS);
+  }
+  for (int fd : {old_pid, old_mnt, alive[0], alive[1], ready[0], ready[1]}) {
+    if (fd >= 0) ::close(fd);
+  }
+  errno = err;
+  return false;
+}
+
+bool InRunNamespace() { return g_in_run_namespace; }
+
+bool MountScratch(const std::string& dir, uint64_t mib) {
+  if (!g_in_run_namespace) {
+    errno = EPERM;
+    return false;
+  }
+  std::string options = "size=" + std::to_string(mib) + "m,mode=0700";
+  return ::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) == 0;
+}
 
 }  // namespace aftershock

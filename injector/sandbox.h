@@ -9,18 +9,57 @@
 // (before any command starts); Launch() then enters it in every child.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace aftershock {
+
+// What one target command may use (0: no limit). Set with the sandbox.
+struct CommandLimits {
+  uint64_t processes = 512;       // tasks alive at once (a pids cgroup)
+  uint64_t open_files = 4096;     // RLIMIT_NOFILE
+  uint64_t file_size_mib = 1024;  // RLIMIT_FSIZE: a longer write gets SIGXFSZ
+  uint64_t scratch_mib = 4096;    // the run directory's tmpfs, and each private /tmp, /dev/shm
+};
 
 // Plans the sandbox (the mounts to make read-only, from /proc/self/mountinfo)
 // and tries it in a throwaway child. On success every later Launch() runs
 // sandboxed, and *notes lists mount points that could not be made read-only
 // (left as they are). On failure (no CAP_SYS_ADMIN and no user namespaces,
 // say) nothing changes and *why says what failed.
-bool ConfigureSandbox(const std::vector<std::string>& writable, std::string* why,
-                      std::vector<std::string>* notes);
+// Inside the sandbox /tmp and /dev/shm are private tmpfs mounts (the
+// writable directories under them bound back in place), and the command
+// gets `limits` (rlimits here; processes in command_group.h).
+bool ConfigureSandbox(const std::vector<std::string>& writable, const CommandLimits& limits,
+                      std::string* why, std::vector<std::string>* notes);
+
+// The limits of the configured sandbox (defaults when none is).
+const CommandLimits& SandboxLimits();
+
+// True iff the configured sandbox gives each command a private /tmp.
+bool SandboxHasPrivateTmp();
+
+// "at most 512 processes, 4096 open files, 1024 MiB per file" (0: no limit).
+std::string DescribeLimits(const CommandLimits& limits);
+
+// Mounts a tmpfs of `mib` MiB on the (empty) directory `dir`, in this
+// process's mount namespace; REQUIRES InRunNamespace() (nobody else sees
+// it, and it vanishes with the namespace). False (errno set) if refused.
+bool MountScratch(const std::string& dir, uint64_t mib);
+
+// Makes the rest of this process the first process (pid 1) of a PID and
+// mount namespace of its own, with /proc mounted for it. Every process a
+// target command starts is inside it and is killed by the kernel when this
+// process ends, however it ends: PR_SET_PDEATHSIG ties it to the process
+// that called this, which only waits, forwards SIGINT, SIGTERM, SIGHUP and
+// SIGQUIT, and exits with its status. Call before any thread starts.
+// Returns in the namespace's first process; false (errno set, nothing
+// changed) when the kernel refuses. Never returns in the waiting process.
+bool EnterRunNamespace();
+
+// True iff this process is the first of a namespace EnterRunNamespace made.
+bool InRunNamespace();
 
 // Launches run unsandboxed again (tests; --no-sandbox never configures one).
 void DisableSandbox();

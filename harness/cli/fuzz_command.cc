@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "harness/cli/command.h"
+#include "harness/cli/sandbox_options.h"
 #include "harness/cli/shard_options.h"
 #include "harness/cli/terminal.h"
 #include "harness/explore/shard.h"
@@ -34,7 +35,7 @@ struct FuzzCli {
   int jobs = 0;
   bool quiet = false;
   bool verbose = false;
-  bool no_sandbox = false;
+  SandboxFlags sandbox;
   ShardFlags shard;
 };
 
@@ -102,7 +103,7 @@ bool ToFuzzOptions(const FuzzCli& c, FuzzOptions* o) {
   unsigned cores = std::thread::hardware_concurrency();
   o->jobs = c.jobs > 0 ? c.jobs : static_cast<int>(cores ? cores : 1);
   o->verbosity = c.quiet ? 0 : c.verbose ? 2 : 1;
-  o->sandbox = !c.no_sandbox;
+  o->sandbox = ToConfinement(c.sandbox);
   o->command_line = OwnCommandLine();
   ShardSpec shard;
   if (!ChooseShardOrSay(c.shard, o->verbosity, &shard)) return false;
@@ -210,8 +211,7 @@ void SetupFuzz(CLI::App& app, int* exit_status) {
       ->check(CLI::Range(0, kMaxJobs));
   cmd->add_flag("--quiet,-q", c->quiet, "print nothing but errors and the result");
   cmd->add_flag("--verbose,-v", c->verbose, "print every workload tried");
-  cmd->add_flag("--no-sandbox", c->no_sandbox,
-                "run the target's commands without the sandbox (docs/cli.md)");
+  AddSandboxOptions(cmd, &c->sandbox);
   AddShardOptions(cmd, &c->shard,
                   "search as shard K of N: from a seed of its own, derived from --seed and K");
   cmd->callback([c, exit_status] {

@@ -1,11 +1,33 @@
 // aftershock: crash-consistency testing for programs that queue work on disk.
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <string>
 
 #include "harness/cli/command.h"
+#include "injector/sandbox.h"
 
 namespace aftershock {
+namespace {
+
+// `run`, `check`, `fuzz` and `replay` run target commands: unless told
+// --no-sandbox (or asked for help), the whole run lives in a PID namespace
+// of its own, so nothing a target started outlives it, even a SIGKILL.
+bool RunsTargets(int argc, char** argv) {
+  if (argc < 2) return false;
+  const std::string command = argv[1];
+  if (command != "run" && command != "check" && command != "fuzz" && command != "replay") {
+    return false;
+  }
+  for (int i = 2; i < argc && std::strcmp(argv[i], "--") != 0; ++i) {
+    const std::string a = argv[i];
+    if (a == "--no-sandbox" || a == "--help" || a == "-h") return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 std::vector<CommandInfo>& Commands() {
   static std::vector<CommandInfo> commands;
@@ -21,6 +43,8 @@ bool RegisterCommand(CommandInfo info) {
 
 int main(int argc, char** argv) {
   using namespace aftershock;
+  // Before any thread starts; when refused, the run says so (ConfineTargets).
+  if (RunsTargets(argc, argv)) EnterRunNamespace();
   CLI::App app{
       "aftershock: runs a queue under a file-system recorder, explores every state a crash\n"
       "could leave, runs the queue's recovery on each and checks that no acknowledged\n"

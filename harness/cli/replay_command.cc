@@ -13,6 +13,7 @@
 #include "harness/target/command_env.h"
 #include "harness/target/message.h"
 #include "harness/target/run_dir.h"
+#include "harness/cli/sandbox_options.h"
 #include "injector/sandbox.h"
 #include "reports/writers.h"
 
@@ -25,7 +26,7 @@ struct ReplayOptions {
   std::string report;
   std::string state;
   std::string into;
-  bool no_sandbox = false;
+  SandboxFlags sandbox;
   std::string scenario;
   std::string model;
 };
@@ -237,7 +238,7 @@ int Replay(const ReplayOptions& o) {
   std::unique_ptr<RunDir> run_dir;
   if (Status st = RunDir::Create(&run_dir); !st.ok()) return fail("aftershock: " + st.message());
   std::vector<std::string> sandbox_notes;
-  std::string sandbox = run_dir->ConfineTargets(!o.no_sandbox, &sandbox_notes);
+  std::string sandbox = run_dir->ConfineTargets(ToConfinement(o.sandbox), &sandbox_notes);
   if (!SandboxActive()) std::fprintf(stderr, "aftershock: warning: target commands %s\n", sandbox.c_str());
   PipelineContext ctx{&in.sc, &in.manifest, &tools, run_dir->path(), 1, SilentObserver()};
   std::unique_ptr<PlannedRecording> rec;
@@ -288,8 +289,7 @@ void SetupReplay(CLI::App& app, int* exit_status) {
       ->check(OutputDirValidator());
   cmd->add_option("--scenario", o->scenario, "scenario name, when the id is ambiguous");
   cmd->add_option("--model", o->model, "model, when the id is ambiguous");
-  cmd->add_flag("--no-sandbox", o->no_sandbox,
-                "record the workload again without the sandbox (docs/cli.md)");
+  AddSandboxOptions(cmd, &o->sandbox);
   cmd->callback([o, exit_status] { *exit_status = Replay(*o); });
 }
 

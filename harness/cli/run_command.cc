@@ -9,6 +9,7 @@
 #include "harness/cli/command.h"
 #include "harness/target/command_env.h"
 #include "harness/explore/builtin_workloads.h"
+#include "harness/cli/sandbox_options.h"
 #include "harness/cli/shard_options.h"
 #include "harness/cli/terminal.h"
 
@@ -26,7 +27,7 @@ struct CliOptions {
   std::string seed;
   std::string out = "aftershock-out";
   bool keep_states = false;
-  bool no_sandbox = false;
+  SandboxFlags sandbox;
   bool quiet = false;
   bool verbose = false;
   int nested = -1;
@@ -68,7 +69,7 @@ bool ToRunOptions(const CliOptions& c, RunOptions* o) {
   }
   o->out_dir = c.out;
   o->keep_states = c.keep_states;
-  o->sandbox = !c.no_sandbox;
+  o->sandbox = ToConfinement(c.sandbox);
   o->verbosity = c.quiet ? 0 : c.verbose ? 2 : 1;
   o->nested = c.nested;
   for (const auto& m : c.models) {
@@ -96,9 +97,7 @@ void AddCommonOptions(CLI::App* cmd, CliOptions* c) {
       ->capture_default_str()
       ->check(OutputDirValidator());
   cmd->add_flag("--keep-states", c->keep_states, "keep every crash state's directory");
-  cmd->add_flag("--no-sandbox", c->no_sandbox,
-                "run the target's commands without the sandbox that makes every file system "
-                "read-only outside the run directory (the report says so)");
+  AddSandboxOptions(cmd, &c->sandbox);
   cmd->add_flag("--quiet,-q", c->quiet, "print nothing but errors");
   cmd->add_flag("--verbose,-v", c->verbose, "print workload notes and every expectation");
   cmd->add_option("--nested", c->nested, "1: also crash during recovery and recover again")

@@ -3,10 +3,10 @@
 #include <filesystem>
 
 #include "harness/explore/baseline.h"
-#include "harness/target/daemon.h"
 #include "harness/explore/fault_arming.h"
-#include "harness/target/message.h"
 #include "harness/explore/trace_scan.h"
+#include "harness/target/daemon.h"
+#include "harness/target/message.h"
 #include "injector/launch.h"
 #include "injector/marks.h"
 #include "injector/trace_file.h"
@@ -198,8 +198,8 @@ bool WorkloadRecorder::Prepare() {
   if (!manifest_.init.empty()) {
     LaunchOutcome o = Launch(Request(manifest_.init, "", false, ""));
     if (!o.Succeeded()) {
-      return Fail(manifest_.file + ": init failed (" + o.Status() + (o.error.empty() ? "" : ", ") +
-                  o.error + "): `" + manifest_.init + "`\n" + OutputSection(o.output, ""));
+      return Fail(manifest_.file + ": init failed (" + o.Describe() + "): `" + manifest_.init +
+                  "`\n" + OutputSection(o.output, ""));
     }
   }
   if (!Ok(CopyTree(rec_.run.root, rec_.run.initial_dir))) return false;
@@ -254,7 +254,8 @@ bool WorkloadRecorder::EndStep(const Step& step, size_t i, const LaunchOutcome& 
   if (step.kind == StepKind::kEnqueue && o.Succeeded() && !Ack(step)) return false;
   if (!o.Succeeded()) {
     rec_.notes.push_back("step " + std::to_string(i + 1) + " (" + step.MarkData() +
-                         ") ended with status " + o.Status());
+                         ") ended with status " + o.Status() +
+                         (o.limit.empty() ? "" : " (ran into " + o.limit + ")"));
   }
   return true;
 }
@@ -490,7 +491,8 @@ bool WorkloadRecorder::RunBeside(const Step& host, size_t i) {
   if (b.kind == StepKind::kEnqueue && o.Succeeded() && !Ack(b)) return false;
   if (!o.Succeeded()) {
     rec_.notes.push_back(kind + " beside step " + std::to_string(i + 1) + " (" + b.MarkData() +
-                         ") ended with status " + o.Status());
+                         ") ended with status " + o.Status() +
+                         (o.limit.empty() ? "" : " (ran into " + o.limit + ")"));
   }
   beside_what_ = kind + (b.kind == StepKind::kEnqueue ? " " + b.id : "") + " ran beside step " +
                  std::to_string(i + 1) + " (" + host.MarkData() + ")";

@@ -312,6 +312,7 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
   if (Status st = LoadManifests(scenarios, &manifests); !st.ok()) return Failed(st.message());
   std::unique_ptr<RunDir> run;
   if (Status st = RunDir::Create(&run); !st.ok()) return Failed("aftershock: " + st.message());
+  if (options.keep_states) run->Keep();
   std::vector<std::string> sandbox_notes;
   report->sandbox = run->ConfineTargets(options.sandbox, &sandbox_notes);
   if (!SandboxActive()) observer->Warning("target commands", report->sandbox);
@@ -324,7 +325,6 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
     if (!st.ok()) return Failed("aftershock: --out " + st.message());
     out_dir = staged.path();
   }
-  if (options.keep_states) run->Keep();
   observer->RunStarted(scenarios.size(), report->seed, options.jobs,
                        options.keep_states ? run->path() : "");
   ToolPaths tools = FindToolPaths();

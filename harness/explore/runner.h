@@ -8,6 +8,7 @@
 
 #include "harness/explore/observer.h"
 #include "harness/explore/recorder.h"
+#include "harness/target/run_dir.h"
 #include "harness/target/scenario.h"
 #include "reports/report.h"
 
@@ -24,7 +25,7 @@ struct RunOptions {
   // false writes into it in place, beside files of others (aftershock fuzz).
   bool replace_out = true;
   bool keep_states = false;
-  bool sandbox = true;  // false: --no-sandbox (harness/target/run_dir.h, ConfineTargets)
+  Confinement sandbox;  // --no-sandbox, --max-* (harness/target/run_dir.h, ConfineTargets)
   int verbosity = 1;  // 0 quiet, 1 normal, 2 verbose
   int nested = -1;    // --nested: -1 = as each scenario says
   ShardSpec shard;    // --shard K/N or the engine's variables (shard.h); inactive: all

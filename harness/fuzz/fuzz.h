@@ -13,6 +13,7 @@
 
 #include "harness/fuzz/workload_gen.h"
 #include "harness/target/manifest.h"
+#include "harness/target/run_dir.h"
 
 namespace aftershock {
 
@@ -36,7 +37,7 @@ struct FuzzOptions {
   std::string out_dir = "aftershock-out";
   int jobs = 1;
   int verbosity = 1;  // 0 quiet, 1 normal (progress on a terminal), 2 verbose
-  bool sandbox = true;  // false: --no-sandbox
+  Confinement sandbox;  // --no-sandbox, --max-*
   std::string command_line;
 };
 

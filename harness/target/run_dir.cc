@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,6 +76,7 @@ void CleanupThread() {
   g_interrupted.store(true);
   KillAllLaunched();
   if (!g_keep.load() && g_run_path[0]) {
+    umount2(g_run_path, MNT_DETACH);  // its own tmpfs, when it has one: freed at once
     // Workers may still be creating files while the tree goes; a few
     // passes catch up with them (and the next run removes any rest).
     for (int pass = 0; pass < 5 && !RemoveTree(g_run_path); ++pass) {
@@ -207,23 +209,45 @@ RunDir::~RunDir() {
   WaitIfInterrupted();
   // No command runs any more: what is left are processes they left behind.
   KillLeftovers();
+  if (scratch_mounted_) umount2(path_.c_str(), MNT_DETACH);
   if (!keep_) RemoveTreeInside(path_, path_);
   if (lock_fd_ >= 0) close(lock_fd_);
   g_run_path[0] = 0;
 }
 
-std::string RunDir::ConfineTargets(bool enabled, std::vector<std::string>* notes) {
+// Limits the run directory itself (a tmpfs of its own, seen only inside
+// the run's namespace) unless it is kept for people to look at.
+std::string RunDir::LimitScratch(uint64_t mib) {
+  if (keep_ || mib == 0) return "";
+  if (!InRunNamespace()) return "; its size is not limited (no namespace of its own)";
+  if (!MountScratch(path_, mib)) {
+    return std::string("; its size is not limited (tmpfs: ") + std::strerror(errno) + ")";
+  }
+  scratch_mounted_ = true;
+  return "; at most " + std::to_string(mib) + " MiB";
+}
+
+std::string RunDir::ConfineTargets(const Confinement& c, std::vector<std::string>* notes) {
   DisableSandbox();
-  if (!enabled) return "not sandboxed (--no-sandbox): they can change files outside their root";
+  if (!c.enabled) return "not sandboxed (--no-sandbox): they can change files outside their root";
+  std::string scratch = LimitScratch(c.limits.scratch_mib);
   std::string why;
-  if (!ConfigureSandbox({path_}, &why, notes)) {
+  if (!ConfigureSandbox({path_}, c.limits, &why, notes)) {
     return "not sandboxed (" + why + "): they can change files outside their root";
   }
-  // /tmp is read-only there: temporary files go to a directory of the run
-  // (mktemp, shells' here-documents, SQLite and most tools honour TMPDIR).
-  const std::string tmp = MakeDir("tmp");
-  ::setenv("TMPDIR", tmp.c_str(), 1);
-  return "sandboxed: every file system read-only except " + path_ + " (TMPDIR=" + tmp + ")";
+  std::string how = "sandboxed: every file system read-only except " + path_ + scratch;
+  if (SandboxHasPrivateTmp()) {
+    how += "; private /tmp and /dev/shm";
+  } else {
+    // /tmp is read-only there: temporary files go to a directory of the run
+    // (mktemp, shells' here-documents, SQLite and most tools honour TMPDIR).
+    const std::string tmp = MakeDir("tmp");
+    ::setenv("TMPDIR", tmp.c_str(), 1);
+    how += " (TMPDIR=" + tmp + ")";
+  }
+  how += InRunNamespace() ? "; in the run's PID namespace (every process ends with the run)"
+                          : "; no PID namespace (a process left running outlives a killed run)";
+  return how + "; " + DescribeLimits(c.limits);
 }
 
 }  // namespace aftershock

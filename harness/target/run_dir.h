@@ -1,6 +1,6 @@
 // The one run directory (on tmpfs unless $AFTERSHOCK_SCRATCH says otherwise)
-// that holds every scratch file of a run: /dev/shm/aftershock-<pid>-<hex>/, with a `lock` file flock()ed for the
-// run's lifetime. Removed on exit, SIGINT, SIGTERM and SIGHUP; a run killed
+// that holds every scratch file of a run: /dev/shm/aftershock-<pid>-<hex>/, with a `lock` file
+// flock()ed for the run's lifetime. Removed on exit, SIGINT, SIGTERM and SIGHUP; a run killed
 // harder leaves it behind, and the next run removes it (its lock is free).
 // Nothing outside a run directory is ever removed. The process becomes the
 // reaper of what its commands leave running (AdoptLeftovers), killed when
@@ -11,9 +11,16 @@
 #include <string>
 #include <vector>
 
+#include "injector/sandbox.h"
 #include "model/status.h"
 
 namespace aftershock {
+
+// How target commands are confined (--no-sandbox, the --max-* limits).
+struct Confinement {
+  bool enabled = true;
+  CommandLimits limits;
+};
 
 class RunDir {
  public:
@@ -32,19 +39,23 @@ class RunDir {
   void Keep();
 
   // Makes every later target command run in the sandbox (injector/sandbox.h):
-  // every file system read-only except this run directory. Returns what the
-  // report says about it: how they are confined, or why they are not
-  // (--no-sandbox, or the reason the kernel refused); `notes` gets mounts
-  // left writable. Sandboxed, it sets TMPDIR (for this process and every
-  // command) to a directory of the run.
-  std::string ConfineTargets(bool enabled, std::vector<std::string>* notes);
+  // every file system read-only except this run directory, private /tmp and
+  // /dev/shm, the limits. In the run's namespace (EnterRunNamespace) the run
+  // directory becomes a tmpfs of limits.scratch_mib unless kept (call Keep
+  // first). Returns what the report says about it: how they are confined,
+  // or why they are not (--no-sandbox, or the reason the kernel refused);
+  // `notes` gets mounts left writable. Without a private /tmp it sets
+  // TMPDIR (for this process and every command) to a directory of the run.
+  std::string ConfineTargets(const Confinement& confinement, std::vector<std::string>* notes);
 
   // Creates `rel` (and parents) inside the run dir; returns its path.
   std::string MakeDir(const std::string& rel);
 
  private:
   RunDir() = default;
+  std::string LimitScratch(uint64_t mib);
   std::string path_;
+  bool scratch_mounted_ = false;
   int lock_fd_ = -1;
   bool keep_ = false;
 };

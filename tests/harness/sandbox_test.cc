@@ -4,13 +4,18 @@
 // recover or deliver writing by an absolute path outside, leave the user's
 // files as they were and fail, with the command's own error shown.
 // --no-sandbox turns it off, and the report says so.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "tests/harness/cli_util.h"
 #include "tests/harness/test_util.h"
@@ -29,10 +34,11 @@ struct Commands {
 };
 
 // A shellq target with these commands, one enqueue and a deliver step.
-std::string Scenario(const ScratchDir& dir, const Commands& c) {
+std::string Scenario(const ScratchDir& dir, const Commands& c, int timeout_s = 10) {
   dir.Write("m.toml", "name = \"hostile\"\n[commands]\ninit = '" + c.init + "'\nenqueue = 'sh " +
                           kShellq + " enqueue'\ndeliver = '" + c.deliver + "'\nrecover = '" +
-                          c.recover + "'\ntimeout_s = 10\n[mailbox]\nkind = \"sink\"\n");
+                          c.recover + "'\ntimeout_s = " + std::to_string(timeout_s) +
+                          "\n[mailbox]\nkind = \"sink\"\n");
   return dir.Write("s.toml",
                    "target = \"m.toml\"\nmodels = [\"process\"]\nstrategy = \"prefix\"\n"
                    "[[step]]\nkind = \"enqueue\"\nrcpts = [\"alice@local\"]\n"
@@ -45,9 +51,9 @@ nlohmann::json Report(const std::string& out) {
 }
 
 // Skips the test where the kernel refuses the sandbox (no CAP_SYS_ADMIN).
-#define SKIP_WITHOUT_SANDBOX(report)                                               \
-  do {                                                                             \
-    std::string how = (report).value("sandbox", "");                               \
+#define SKIP_WITHOUT_SANDBOX(report)                                                 \
+  do {                                                                               \
+    std::string how = (report).value("sandbox", "");                                 \
     if (how.rfind("not sandboxed (", 0) == 0) GTEST_SKIP() << "no sandbox: " << how; \
   } while (0)
 
@@ -57,9 +63,16 @@ class Hostile : public ::testing::Test {
     // Without CAP_SYS_ADMIN the kernel refuses the mount namespace and the
     // run says "not sandboxed" (TheReportSaysHowTargetsWereConfined).
     if (::geteuid() != 0) GTEST_SKIP() << "the sandbox needs CAP_SYS_ADMIN";
-    outside_ = dir_.path() + "/outside";
+    // Not under /tmp or /dev/shm: commands get private ones of those.
+    char tmpl[] = "/var/tmp/aftershock-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    outside_ = std::string(tmpl) + "/outside";
     fs::create_directories(outside_);
     std::ofstream(outside_ + "/precious") << "the user's file\n";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    if (!outside_.empty()) fs::remove_all(fs::path(outside_).parent_path(), ec);
   }
   // Runs the scenario; returns the exit status, with the output in *output.
   int Run(const Commands& c, std::string* output, nlohmann::json* report) {
@@ -127,6 +140,25 @@ TEST_F(Hostile, TheReportSaysHowTargetsWereConfined) {
       << off.output;
 }
 
+// /tmp and /dev/shm are the command's own: what it writes there is gone
+// when it ends, and what others left there (a test's scratch directory)
+// is out of its sight.
+TEST_F(Hostile, TmpAndDevShmArePrivateToEachCommand) {
+  std::string output;
+  nlohmann::json report;
+  ScratchDir shm;  // /dev/shm/aftershock-test-*
+  shm.Write("precious", "the user's file\n");
+  Commands c;
+  c.init =
+      "echo left > /tmp/aftershock-test-left && test ! -e " + shm.path() + "/precious && " + c.init;
+  c.recover = "test ! -e /tmp/aftershock-test-left && " + c.recover;
+  ASSERT_EQ(Run(c, &output, &report), 0) << output;
+  SKIP_WITHOUT_SANDBOX(report);
+  EXPECT_NE(report.value("sandbox", "").find("private /tmp and /dev/shm"), std::string::npos);
+  EXPECT_FALSE(fs::exists("/tmp/aftershock-test-left"));
+  EXPECT_TRUE(fs::exists(shm.path() + "/precious"));
+}
+
 // How many processes run `sleep SECONDS` (a marker no other test uses).
 int Sleepers(const std::string& seconds) {
   int n = 0;
@@ -141,8 +173,9 @@ int Sleepers(const std::string& seconds) {
 }
 
 // Processes a command leaves running, even in a session of their own, are
-// killed when the scenario ends, and the report says how many.
-TEST(Leftovers, ProcessesACommandLeftRunningAreKilledAtTheScenariosEnd) {
+// killed: at the command's end in its control group, else when the scenario
+// ends (and the report says how many).
+TEST(Leftovers, ProcessesACommandLeftRunningAreKilled) {
   ScratchDir dir;
   Commands c;
   c.init = "for i in 1 2 3 4 5; do setsid sleep 3137 </dev/null >/dev/null 2>&1 & done; " + c.init;
@@ -150,9 +183,113 @@ TEST(Leftovers, ProcessesACommandLeftRunningAreKilledAtTheScenariosEnd) {
   Result r = Aftershock("run " + Scenario(dir, c) + " -j 1 --out " + out);
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(Sleepers("3137"), 0);
-  std::string notes = Report(out)["scenarios"][0]["workload_notes"].dump();
+  // Unsandboxed, no control group: the scenario's end finds them.
+  Result off = Aftershock("run " + Scenario(dir, c) + " -j 1 --no-sandbox --out " + out + "2");
+  EXPECT_EQ(off.status, 0) << off.output;
+  EXPECT_EQ(Sleepers("3137"), 0);
+  std::string notes = Report(out + "2")["scenarios"][0]["workload_notes"].dump();
   EXPECT_NE(notes.find("5 process(es) the target's commands left running"), std::string::npos)
       << notes;
+}
+
+// Run directories (/dev/shm/aftershock-<pid>-<hex>) that no live run holds.
+std::set<std::string> DeadRunDirs() {
+  std::set<std::string> dead;
+  for (const auto& e : fs::directory_iterator("/dev/shm")) {
+    std::string name = e.path().filename();
+    if (name.rfind("aftershock-", 0) != 0 || name.find("-test-") != std::string::npos) continue;
+    int fd = ::open((e.path() / "lock").c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) dead.insert(name);
+    ::close(fd);
+  }
+  return dead;
+}
+
+// A command that runs into a limit fails its step, says which limit, and
+// leaves nothing running and nothing in /dev/shm.
+class Limits : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "the sandbox needs CAP_SYS_ADMIN";
+    dead_before_ = DeadRunDirs();
+  }
+  Result RunWith(const Commands& c, const std::string& flags) {
+    return Aftershock("run " + Scenario(dir_, c) + " -j 1 " + flags + " --out " + dir_.path() +
+                      "/out");
+  }
+  void ExpectNothingLeft(const std::string& sleep_marker) {
+    EXPECT_EQ(Sleepers(sleep_marker), 0);
+    for (const std::string& d : DeadRunDirs()) EXPECT_TRUE(dead_before_.count(d)) << d << " left";
+  }
+  ScratchDir dir_;
+  std::set<std::string> dead_before_;
+};
+
+TEST_F(Limits, WritingTwoGiBIntoOneFileRunsIntoTheFileSizeLimit) {
+  Commands c;
+  c.init = "dd if=/dev/zero of=big bs=1M count=2048 2>/dev/null && " + c.init;
+  Result r = RunWith(c, "--max-file-size 64");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("ran into the file size limit of 64 MiB"), std::string::npos) << r.output;
+  ExpectNothingLeft("3136");
+}
+
+TEST_F(Limits, WritingTwoGiBIntoManyFilesFillsOnlyTheRunsScratch) {
+  Commands c;
+  c.init =
+      "i=0; while [ $i -lt 32 ]; do dd if=/dev/zero of=f$i bs=1M count=64 2>&1 || exit 1;"
+      " i=$((i+1)); done; " +
+      c.init;
+  Result r = RunWith(c, "--max-scratch 256");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("No space left on device"), std::string::npos) << r.output;
+  ExpectNothingLeft("3136");
+}
+
+TEST_F(Limits, FiveHundredSetsidSleepersRunIntoTheProcessLimitAndAreKilled) {
+  Commands c;
+  c.init =
+      "i=0; while [ $i -lt 500 ]; do setsid sleep 3138 </dev/null >/dev/null 2>&1 & "
+      "i=$((i+1)); done; false";
+  Result r = RunWith(c, "--max-processes 100");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("ran into the limit of 100 processes"), std::string::npos) << r.output;
+  ExpectNothingLeft("3138");
+}
+
+TEST_F(Limits, ARecoveryThatIgnoresSigtermIsKilledAtItsTimeout) {
+  Commands c;
+  c.recover = "trap \"\" TERM; setsid sleep 3139 & sleep 3139";
+  std::string scenario = Scenario(dir_, c, 1);
+  Result r = Aftershock("run " + scenario + " -j 1 --model process --out " + dir_.path() + "/out");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("timeout"), std::string::npos) << r.output;
+  ExpectNothingLeft("3139");
+}
+
+// SIGKILL of aftershock itself while a recovery hangs: the kernel ends the
+// run's PID namespace, and every process in it.
+TEST(Killed, SigkillOfAftershockDuringAHangingRecoverLeavesNoProcess) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the PID namespace needs CAP_SYS_ADMIN";
+  ScratchDir dir;
+  Commands c;
+  c.recover = "setsid sleep 3140 </dev/null >/dev/null 2>&1 & sleep 3141";
+  std::string scenario = Scenario(dir, c);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl(AFTERSHOCK_EXE, AFTERSHOCK_EXE, "run", scenario.c_str(), "-q", "--out",
+            (dir.path() + "/out").c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int i = 0; i < 3000 && (Sleepers("3141") == 0 || Sleepers("3140") == 0); ++i)
+    ::usleep(10000);
+  ASSERT_EQ(Sleepers("3141"), 1) << "the recovery never started";
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  for (int i = 0; i < 500 && Sleepers("3140") + Sleepers("3141") > 0; ++i) ::usleep(10000);
+  EXPECT_EQ(Sleepers("3140"), 0);
+  EXPECT_EQ(Sleepers("3141"), 0);
 }
 
 }  // namespace
