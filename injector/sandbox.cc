@@ -343,6 +343,7 @@ std::string DescribeLimits(const CommandLimits& l) {
 namespace {
 
 bool g_in_run_namespace = false;
+int g_outer_pid = 0;  // the waiting process, in the machine's numbering
 volatile pid_t g_namespace_first = -1;
 
 void Forward(int sig) {
@@ -394,6 +395,7 @@ bool EnterRunNamespace() {
   int alive[2] = {-1, -1}, ready[2] = {-1, -1};
   bool ok = old_pid >= 0 && old_mnt >= 0 && ::pipe2(alive, O_CLOEXEC) == 0 &&
             ::pipe2(ready, O_CLOEXEC) == 0 && ::unshare(CLONE_NEWPID | CLONE_NEWNS) == 0;
+  g_outer_pid = ::getpid();
   pid_t first = ok ? ::fork() : -1;
   if (first == 0) {
     ::close(alive[1]);
@@ -429,6 +431,8 @@ bool EnterRunNamespace() {
 }
 
 bool InRunNamespace() { return g_in_run_namespace; }
+
+int RunPid() { return g_in_run_namespace ? g_outer_pid : ::getpid(); }
 
 bool MountScratch(const std::string& dir, uint64_t mib) {
   if (!g_in_run_namespace) {

@@ -61,6 +61,10 @@ bool EnterRunNamespace();
 // True iff this process is the first of a namespace EnterRunNamespace made.
 bool InRunNamespace();
 
+// The pid the rest of the machine knows this run by: the waiting process's
+// in the run's namespace (where getpid() is 1), else getpid().
+int RunPid();
+
 // Launches run unsandboxed again (tests; --no-sandbox never configures one).
 void DisableSandbox();
 

@@ -8,6 +8,7 @@ crashed, timed out, or its cases passed but it exited non-zero) counts as
 one more failure, so a crash can never pass unnoticed. Given several log
 directories (one per build), it prints their sum.
 """
+import glob
 import json
 import os
 import sys
@@ -15,9 +16,23 @@ import xml.etree.ElementTree as ET
 
 
 def count(logdir):
-    """Returns (passed, failed) for one build's logs."""
-    junit = os.path.join(logdir, "testlog.junit.xml")
-    jlog = os.path.join(logdir, "testlog.json")
+    """Returns (passed, failed) for one build's logs: every meson test run
+    it holds (testlog.*, and testlog-NAME.* of a run given --logbase)."""
+    bases = sorted(glob.glob(os.path.join(logdir, "testlog*.junit.xml")))
+    if not bases:
+        print(f"count_tests: no meson test log in {logdir}", file=sys.stderr)
+        return 0, 1
+    passed = failed = 0
+    for junit in bases:
+        p, f = count_one(junit, junit[: -len(".junit.xml")] + ".json")
+        passed += p
+        failed += f
+    return passed, failed
+
+
+def count_one(junit, jlog):
+    """Returns (passed, failed) for one meson test run's logs."""
+    logdir = os.path.dirname(junit)
     try:
         root = ET.parse(junit).getroot()
         results = [json.loads(line) for line in open(jlog) if line.strip()]

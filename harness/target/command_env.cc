@@ -46,6 +46,12 @@ const Placeholder* PlaceholderAt(const std::string& command, size_t pos,
 
 ToolPaths FindToolPaths() {
   ToolPaths t;
+  if (const char* build = std::getenv("AFTERSHOCK_TARGETS_BUILD"); build && *build == '/') {
+    t.sink = std::string(build) + "/harness/aftershock-sink";
+    t.bin = {std::string(build) + "/harness", std::string(build) + "/queue",
+             std::string(build) + "/targets/sqlite"};
+    return t;
+  }
   std::error_code ec;
   std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
   std::string dir = ec ? std::string(kBuildHarnessDir) : self.parent_path().string();

@@ -19,7 +19,10 @@ struct ToolPaths {
 };
 
 // Finds the sink beside the running executable and the build tree's
-// queue/ folder (configured at build time).
+// queue/ folder (configured at build time). $AFTERSHOCK_TARGETS_BUILD, a
+// build directory, replaces both: its sink, queue/ and targets/ (the
+// sanitizer build runs the plain build's programs under the recorder,
+// docs/testing.md).
 ToolPaths FindToolPaths();
 
 // How aftershock itself was invoked (/proc/self/cmdline, space-joined), for

@@ -150,9 +150,10 @@ Status RunDir::Create(std::unique_ptr<RunDir>* out, const std::string& requested
   if (Status st = ScratchBase(requested_base, &base); !st.ok()) return st;
   RemoveDeadRuns(base);
   std::unique_ptr<RunDir> run(new RunDir);
+  run->on_tmpfs_base_ = base == "/dev/shm";
   std::random_device rd;
   char name[96];
-  std::snprintf(name, sizeof name, "aftershock-%d-%08x", static_cast<int>(getpid()), rd());
+  std::snprintf(name, sizeof name, "aftershock-%d-%08x", RunPid(), rd());
   run->path_ = base + "/" + name;
   // Signals are routed to the cleanup thread before the directory exists,
   // so no moment leaves it behind.
@@ -179,7 +180,7 @@ Status RunDir::Create(std::unique_ptr<RunDir>* out, const std::string& requested
     return failed;
   }
   AdoptLeftovers();
-  std::string pid = std::to_string(getpid()) + "\n";
+  std::string pid = std::to_string(RunPid()) + "\n";
   if (write(run->lock_fd_, pid.data(), pid.size()) < 0) {
     // The pid is for people; the flock is what marks the run as alive.
   }
@@ -218,7 +219,9 @@ RunDir::~RunDir() {
 // Limits the run directory itself (a tmpfs of its own, seen only inside
 // the run's namespace) unless it is kept for people to look at.
 std::string RunDir::LimitScratch(uint64_t mib) {
-  if (keep_ || mib == 0) return "";
+  // A scratch base of the user's choice (AFTERSHOCK_SCRATCH) is kept as it
+  // is: it was chosen for what tmpfs lacks, or for room.
+  if (keep_ || mib == 0 || !on_tmpfs_base_) return "";
   if (!InRunNamespace()) return "; its size is not limited (no namespace of its own)";
   if (!MountScratch(path_, mib)) {
     return std::string("; its size is not limited (tmpfs: ") + std::strerror(errno) + ")";

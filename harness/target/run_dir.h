@@ -56,6 +56,7 @@ class RunDir {
   std::string LimitScratch(uint64_t mib);
   std::string path_;
   bool scratch_mounted_ = false;
+  bool on_tmpfs_base_ = false;  // the default /dev/shm, not AFTERSHOCK_SCRATCH
   int lock_fd_ = -1;
   bool keep_ = false;
 };

@@ -117,7 +117,7 @@ TEST(Baseline, FailingInitShowsItsOutputAndExits2) {
                         Manifest(dir, "cat", "true", "echo cannot make spool >&2; exit 3") +
                         " --out " + dir.path() + "/out");
   EXPECT_EQ(r.status, 2) << r.output;
-  EXPECT_NE(r.output.find("init failed (3)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("init failed (exit 3)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("cannot make spool"), std::string::npos) << r.output;
   EXPECT_FALSE(NamesAScratchPath(r.output)) << r.output;
 }

@@ -188,7 +188,9 @@ TEST(Leftovers, ProcessesACommandLeftRunningAreKilled) {
   EXPECT_EQ(off.status, 0) << off.output;
   EXPECT_EQ(Sleepers("3137"), 0);
   std::string notes = Report(out + "2")["scenarios"][0]["workload_notes"].dump();
-  EXPECT_NE(notes.find("5 process(es) the target's commands left running"), std::string::npos)
+  // (How many of the 5 had left the process group before the command's end,
+  // and so outlived it, is up to the scheduler.)
+  EXPECT_NE(notes.find("process(es) the target's commands left running"), std::string::npos)
       << notes;
 }
 
