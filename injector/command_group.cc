@@ -120,6 +120,10 @@ void Sleep1ms() { ::usleep(1000); }
 
 }  // namespace
 
+bool CommandGroup::CanKillAll() { return !Found().v2.empty(); }
+
+bool CommandGroup::CanLimitProcesses() { return !Found().pids.empty(); }
+
 CommandGroup::CommandGroup(uint64_t max_processes) {
   const Hierarchies& h = Found();
   std::string name = "aftershock-" + h.tag + "-" + std::to_string(g_next.fetch_add(1));

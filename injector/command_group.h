@@ -24,6 +24,11 @@ class CommandGroup {
   CommandGroup& operator=(const CommandGroup&) = delete;
 
   bool active() const { return !kill_dir_.empty() || !pids_dir_.empty(); }
+
+  // What groups made here can do: kill every member at once (cgroup v2),
+  // limit the processes (a pids controller). Found once per process.
+  static bool CanKillAll();
+  static bool CanLimitProcesses();
   // In the forked child, before execve: moves it into the group.
   // Async-signal-safe.
   void JoinFromChild() const;

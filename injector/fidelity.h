@@ -20,8 +20,9 @@ class RootSnapshot;
 
 struct FidelityResult {
   bool ok = false;
-  std::string gap;   // the first differing path and how, when !ok
-  std::string path;  // that path, absolute (as trace records name paths), when the directory differs
+  std::string gap;  // the first differing path and how, when !ok
+  std::string
+      path;  // that path, absolute (as trace records name paths), when the directory differs
   // The directory holds a name the replayed trace lacks: the recorder missed
   // its creation, so which crash states hold it is unknown.
   bool name_missing = false;

@@ -2,13 +2,13 @@
 // own code arrives here (Syscall User Dispatch). Calls that mutate files are
 // performed and recorded here; everything else is passed through a
 // trampoline so that it runs with the target's own signal mask.
+#include <asm/prctl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fiu-control.h>
 #include <fiu.h>
 #include <linux/futex.h>
 #include <signal.h>
-#include <asm/prctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 
@@ -184,9 +184,10 @@ void PushReturn(uint64_t rip) {
 // recorder says so in a gap and stops recording this thread, then makes the
 // call itself (not through a trampoline, which would pop from TLS).
 void LeaveForeignThreadPointer(Call& c) {
-  EmitGap("arch_prctl(ARCH_SET_FS): the program replaced its thread pointer (a runtime with its "
-          "own TLS, e.g. Go without cgo); its calls from here on are not recorded",
-          nullptr, 0, c.uc);
+  EmitGap(
+      "arch_prctl(ARCH_SET_FS): the program replaced its thread pointer (a runtime with its "
+      "own TLS, e.g. Go without cgo); its calls from here on are not recorded",
+      nullptr, 0, c.uc);
   Sys(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
   Return(c, Sys(SYS_arch_prctl, c.a[0], c.a[1]));
 }

@@ -421,7 +421,7 @@ RunningCommand::RunningCommand(const LaunchRequest& o)
     // Child: only async-signal-safe calls until execve.
     ::setsid();
     if (group_) group_->JoinFromChild();
-    if (!EnterSandbox()) {
+    if (!EnterSandbox(o.network)) {
       static const char kMsg[] = "aftershock: cannot enter the sandbox (docs/injector.md)\n";
       (void)!::write(out_fd >= 0 ? out_fd : 2, kMsg, sizeof kMsg - 1);
       ::_exit(125);

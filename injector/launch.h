@@ -38,6 +38,7 @@ struct LaunchRequest {
   std::vector<std::string> allow;  // prefixes outside root that are not escapes
   std::string faults;              // AFTERSHOCK_FAULTS spec; empty: none
   std::string inject_lib;          // empty: InjectLibPath()
+  bool network = false;            // sandboxed: keep the machine's network (else loopback only)
   bool traced() const { return !trace_path.empty(); }
 };
 

@@ -2,12 +2,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -32,6 +36,7 @@ struct Plan {
   std::vector<std::string> readonly;    // mount points, parents first
   std::vector<unsigned long> flags;     // per mount point: its flags kept on the remount
   bool private_ok[kPrivateCount] = {};  // kPrivateDirs[i] gets its tmpfs
+  bool own_network = false;             // the probe could make a network namespace
   std::string tmpfs_options;            // "size=...m,mode=1777"
   // Per writable directory under a private tmpfs: the directories to create
   // there before it is bound back from `fds` (opened before the tmpfs hid it).
@@ -193,6 +198,23 @@ void MountPrivate(Plan& p, int report) {
   }
 }
 
+// A network namespace of its own, with loopback up (a target may talk to
+// itself on 127.0.0.1); false if the kernel refused.
+bool LeaveNetwork() {
+  if (::unshare(CLONE_NEWNET) != 0) return false;
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return true;
+  struct ifreq ifr = {};
+  const char lo[] = "lo";
+  for (size_t i = 0; i < sizeof lo; ++i) ifr.ifr_name[i] = lo[i];
+  if (::ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    (void)::ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  ::close(s);
+  return true;
+}
+
 void ApplyLimits(const CommandLimits& l) {
   auto set = [](int resource, uint64_t value) {
     if (value == 0) return;
@@ -289,6 +311,18 @@ ProbeResult Probe(Plan p) {
 
 }  // namespace
 
+namespace {
+
+bool ProbeNetwork() {
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(LeaveNetwork() ? 0 : 1);
+  int status = 0;
+  return pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
+}
+
+}  // namespace
+
 bool ConfigureSandbox(const std::vector<std::string>& writable, const CommandLimits& limits,
                       std::string* why, std::vector<std::string>* notes) {
   unsigned use_private = (1u << kPrivateCount) - 1;
@@ -317,6 +351,9 @@ bool ConfigureSandbox(const std::vector<std::string>& writable, const CommandLim
     kept.readonly.push_back(p.readonly[i]);
     kept.flags.push_back(p.flags[i]);
   }
+  kept.own_network = ProbeNetwork();
+  if (!kept.own_network)
+    notes->push_back("commands keep the machine's network (unshare(CLONE_NEWNET) refused)");
   kept.active = true;
   g_plan = std::move(kept);
   return true;
@@ -326,18 +363,27 @@ void DisableSandbox() { g_plan = Plan{}; }
 
 bool SandboxActive() { return g_plan.active; }
 
-bool EnterSandbox() { return !g_plan.active || Enter(g_plan, -1); }
+bool EnterSandbox(bool network) {
+  if (!g_plan.active) return true;
+  if (!network && g_plan.own_network) LeaveNetwork();
+  return Enter(g_plan, -1);
+}
 
 const CommandLimits& SandboxLimits() { return g_plan.limits; }
 
 bool SandboxHasPrivateTmp() { return g_plan.active && g_plan.private_ok[0]; }
 
+bool SandboxHasOwnNetwork() { return g_plan.active && g_plan.own_network; }
+
 std::string DescribeLimits(const CommandLimits& l) {
-  auto one = [](uint64_t v, const std::string& what) {
-    return v == 0 ? "no limit on " + what : std::to_string(v) + " " + what;
+  std::string set;
+  auto one = [&set](uint64_t v, const char* what) {
+    if (v != 0) set += (set.empty() ? "" : ", ") + std::to_string(v) + " " + what;
   };
-  return "per command at most " + one(l.processes, "processes") + ", " +
-         one(l.open_files, "open files") + ", " + one(l.file_size_mib, "MiB per file");
+  one(l.processes, "processes");
+  one(l.open_files, "open files");
+  one(l.file_size_mib, "MiB per file");
+  return set.empty() ? "no limit per command" : "per command at most " + set;
 }
 
 namespace {
@@ -387,9 +433,43 @@ bool BecomeFirst(int parent_alive) {
   return true;
 }
 
+// Without root: a user namespace first, in which this process keeps its
+// uid and gid (files it makes are the user's) and holds the capabilities
+// the other namespaces, mounts and the sandbox need. Commands lose them at
+// execve, as any program of an ordinary user. False if refused.
+bool BecomeOwnUser(uid_t uid, gid_t gid) {
+  if (::unshare(CLONE_NEWUSER) != 0) return false;
+  auto write_file = [](const char* path, const std::string& text) {
+    int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    return ok;
+  };
+  return write_file("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1") &&
+         write_file("/proc/self/setgroups", "deny") &&
+         write_file("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1");
+}
+
 }  // namespace
 
 bool EnterRunNamespace() {
+  // An ordinary user's run has no way back from its user namespace, so it
+  // asks for it only when the rest can follow (a probe child tries first).
+  if (::geteuid() != 0) {
+    pid_t probe = ::fork();
+    if (probe == 0) {
+      ::_exit(BecomeOwnUser(::geteuid(), ::getegid()) && ::unshare(CLONE_NEWPID | CLONE_NEWNS) == 0
+                  ? 0
+                  : 1);
+    }
+    int status = 1;
+    if (probe < 0 || ::waitpid(probe, &status, 0) != probe || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0 || !BecomeOwnUser(::geteuid(), ::getegid())) {
+      errno = EPERM;
+      return false;
+    }
+  }
   int old_pid = ::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
   int old_mnt = ::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
   int alive[2] = {-1, -1}, ready[2] = {-1, -1};

@@ -40,6 +40,10 @@ const CommandLimits& SandboxLimits();
 // True iff the configured sandbox gives each command a private /tmp.
 bool SandboxHasPrivateTmp();
 
+// True iff commands get a network namespace of their own (loopback only)
+// unless their request keeps the network.
+bool SandboxHasOwnNetwork();
+
 // "at most 512 processes, 4096 open files, 1024 MiB per file" (0: no limit).
 std::string DescribeLimits(const CommandLimits& limits);
 
@@ -70,8 +74,10 @@ void DisableSandbox();
 
 bool SandboxActive();
 
-// In a forked child, before execve: enters the configured sandbox. Only
-// async-signal-safe calls. False (errno set) when a step failed.
-bool EnterSandbox();
+// In a forked child, before execve: enters the configured sandbox, with a
+// network namespace of its own (loopback up, nothing else) unless
+// `network`. Only async-signal-safe calls. False (errno set) when a step
+// failed.
+bool EnterSandbox(bool network = false);
 
 }  // namespace aftershock

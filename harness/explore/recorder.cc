@@ -310,6 +310,7 @@ LaunchRequest WorkloadRecorder::Request(const std::string& command, const std::s
   r.stdin_path = stdin_path;
   r.output_path = log_;
   r.timeout_ms = manifest_.timeout_s * 1000;
+  r.network = manifest_.network;
   if (traced) {
     r.trace_path = rec_.run.trace_path;
     r.root = ctx_.root;

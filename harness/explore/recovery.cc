@@ -214,6 +214,7 @@ class StateRecovery {
     r.command = ExpandCommand(command, ctx_);
     r.cwd = root_;
     r.timeout_ms = m_.timeout_s * 1000;
+    r.network = m_.network;
     if (traced) {
       ctx_.trace_path = recover_trace_;
       r.trace_path = recover_trace_;

@@ -110,7 +110,7 @@ Status Daemon::Start(const LaunchRequest& r) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (!EnterSandbox()) _exit(125);
+    if (!EnterSandbox(r.network)) _exit(125);
     if (!r.cwd.empty() && chdir(r.cwd.c_str()) != 0) _exit(126);
     dup2(in_pipe[0], 0);
     dup2(out_pipe[1], 1);

@@ -34,6 +34,7 @@ struct Manifest {
   std::string recover;
   int64_t timeout_s = 10;
   int64_t drain_rounds = 3;
+  bool network = false;  // commands.network: sandboxed commands keep the machine's network
   MailboxKind mailbox_kind = MailboxKind::kSink;
   std::string mailbox_path;  // maildir and mbox; may contain {rcpt}
   EnvList env;               // [env]: passed to every command

@@ -19,6 +19,7 @@
 #include <random>
 #include <thread>
 
+#include "injector/command_group.h"
 #include "injector/launch.h"
 #include "injector/sandbox.h"
 
@@ -248,9 +249,18 @@ std::string RunDir::ConfineTargets(const Confinement& c, std::vector<std::string
     ::setenv("TMPDIR", tmp.c_str(), 1);
     how += " (TMPDIR=" + tmp + ")";
   }
+  if (SandboxHasOwnNetwork()) how += "; loopback only, unless the manifest sets commands.network";
   how += InRunNamespace() ? "; in the run's PID namespace (every process ends with the run)"
                           : "; no PID namespace (a process left running outlives a killed run)";
-  return how + "; " + DescribeLimits(c.limits);
+  CommandLimits limits = c.limits;
+  if (!CommandGroup::CanLimitProcesses() && limits.processes != 0) {
+    limits.processes = 0;
+    how += "; no process limit (no control group can be made here)";
+  }
+  if (!CommandGroup::CanKillAll()) {
+    how += "; a process a command leaves in a session of its own lives until the scenario ends";
+  }
+  return how + "; " + DescribeLimits(limits);
 }
 
 }  // namespace aftershock

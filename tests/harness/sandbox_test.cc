@@ -159,6 +159,46 @@ TEST_F(Hostile, TmpAndDevShmArePrivateToEachCommand) {
   EXPECT_TRUE(fs::exists(shm.path() + "/precious"));
 }
 
+// Interfaces this process sees (lines of /proc/net/dev naming one).
+int Interfaces() {
+  std::ifstream in("/proc/net/dev");
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) n += line.find(':') != std::string::npos;
+  return n;
+}
+
+// No network unless the manifest asks for it: a command sees loopback only
+// (up: a target may talk to itself on 127.0.0.1); `commands.network = true`
+// keeps the machine's interfaces.
+TEST_F(Hostile, CommandsSeeOnlyLoopbackUnlessTheManifestAsksForTheNetwork) {
+  if (Interfaces() < 2) GTEST_SKIP() << "this machine has no interface besides loopback";
+  const std::string loopback_works =
+      "python3 -c \"import socket; s = socket.socket(); s.bind((\\\"127.0.0.1\\\", 0)); "
+      "s.listen(); "
+      "socket.create_connection(s.getsockname())\"";
+  Commands c;
+  c.init = "test $(grep -c : /proc/net/dev) -eq 1 && " + loopback_works + " && " + c.init;
+  std::string output;
+  nlohmann::json report;
+  ASSERT_EQ(Run(c, &output, &report), 0) << output;
+  SKIP_WITHOUT_SANDBOX(report);
+  EXPECT_NE(report.value("sandbox", "").find("loopback only"), std::string::npos);
+  Commands open;
+  open.init = "test $(grep -c : /proc/net/dev) -gt 1 && " + open.init;
+  std::string scenario = Scenario(dir_, open);
+  std::string manifest = dir_.path() + "/m.toml";
+  std::string text;
+  {
+    std::ifstream in(manifest);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  text.replace(text.find("timeout_s"), 0, "network = true\n");
+  std::ofstream(manifest) << text;
+  Result r = Aftershock("run " + scenario + " -j 1 --out " + dir_.path() + "/out-net");
+  EXPECT_EQ(r.status, 0) << r.output;
+}
+
 // How many processes run `sleep SECONDS` (a marker no other test uses).
 int Sleepers(const std::string& seconds) {
   int n = 0;
@@ -192,6 +232,43 @@ TEST(Leftovers, ProcessesACommandLeftRunningAreKilled) {
   // and so outlived it, is up to the scheduler.)
   EXPECT_NE(notes.find("process(es) the target's commands left running"), std::string::npos)
       << notes;
+}
+
+// An ordinary user's run is sandboxed too: aftershock makes a user
+// namespace (keeping the user's uid) in which it may make the others. A
+// directory the user may write to stays as it was.
+TEST(Unprivileged, AnOrdinaryUsersRunIsSandboxedInAUserNamespace) {
+  if (::geteuid() != 0 || ::access("/usr/bin/setpriv", X_OK) != 0) {
+    GTEST_SKIP() << "needs root to become nobody (setpriv)";
+  }
+  const std::string as_nobody = "/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups ";
+  if (Shell(as_nobody + "unshare -U -r -m -p -f true").status != 0) {
+    GTEST_SKIP() << "this kernel gives ordinary users no user namespace";
+  }
+  char tmpl[] = "/var/tmp/aftershock-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl, outside = dir + "/outside";
+  fs::create_directories(outside);
+  std::ofstream(outside + "/precious") << "nobody's file\n";
+  ScratchDir scenario_dir;
+  Commands c;
+  c.recover = "echo x >> " + outside + "/precious && " + c.recover;
+  std::string scenario = Scenario(scenario_dir, c);
+  for (const std::string& p : {dir, outside, outside + "/precious", scenario_dir.path()}) {
+    fs::permissions(p, fs::perms::all);
+  }
+  Result r = Shell("cd " + dir + " && " + as_nobody + AFTERSHOCK_EXE + " run " + scenario +
+                   " -j 1 --out " + dir + "/out");
+  std::ifstream in(outside + "/precious");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "nobody's file\n");
+  std::string how = Report(dir + "/out").value("sandbox", "");
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  EXPECT_EQ(how.rfind("sandboxed: ", 0), 0u) << how;
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("Read-only file system"), std::string::npos) << r.output;
+  EXPECT_NE(how.find("in the run's PID namespace"), std::string::npos) << how;
 }
 
 // Run directories (/dev/shm/aftershock-<pid>-<hex>) that no live run holds.
