@@ -23,6 +23,7 @@ std::string PersistenceModel::Name() const {
   if (torn_sector_bytes != 0 && torn_sector_bytes != 512) {
     s += "+torn" + std::to_string(torn_sector_bytes);
   }
+  if (dirsync) s += "+dirsync";
   return s;
 }
 
@@ -38,15 +39,21 @@ std::optional<PersistenceModel> PersistenceModel::Parse(std::string_view name) {
   } else {
     return std::nullopt;
   }
-  if (base.size() == name.size()) return m;
-  std::string_view opt = name.substr(base.size() + 1);
-  if (m.kind == ModelKind::kProcess) return std::nullopt;  // a killed process tears nothing
-  if (opt == "torn" || opt == "torn512") {
-    m.torn_sector_bytes = 512;
-  } else if (opt == "torn4096") {
-    m.torn_sector_bytes = 4096;
-  } else {
-    return std::nullopt;
+  std::string_view rest = name.substr(base.size());
+  // A killed process tears nothing and syncs nothing: it has no options.
+  if (!rest.empty() && m.kind == ModelKind::kProcess) return std::nullopt;
+  while (!rest.empty()) {  // "+torn", then "+dirsync", each at most once
+    rest.remove_prefix(1);
+    std::string_view opt = rest.substr(0, rest.find('+'));
+    rest.remove_prefix(opt.size());
+    const bool torn = opt == "torn" || opt == "torn512" || opt == "torn4096";
+    if (torn && m.torn_sector_bytes == 0 && !m.dirsync) {
+      m.torn_sector_bytes = opt == "torn4096" ? 4096 : 512;
+    } else if (opt == "dirsync" && !m.dirsync) {
+      m.dirsync = true;
+    } else {
+      return std::nullopt;
+    }
   }
   return m;
 }
@@ -75,9 +82,10 @@ bool MakeUnit(const std::vector<Effect>& effects, uint32_t torn_sector_bytes, Un
     unit->cls = UnitClass::kData;
     unit->size_only = std::all_of(kept.begin(), kept.end(),
                                   [](const Effect& e) { return e.kind == EffectKind::kTruncate; });
-    unit->extents = std::all_of(kept.begin(), kept.end(), [](const Effect& e) {
-      return e.extents || e.kind == EffectKind::kTruncate;
-    }) && !unit->size_only;
+    unit->extents =
+        std::all_of(kept.begin(), kept.end(),
+                    [](const Effect& e) { return e.extents || e.kind == EffectKind::kTruncate; }) &&
+        !unit->size_only;
     if (kept.size() == 1 && first.kind == EffectKind::kWrite && torn_sector_bytes != 0 &&
         !first.data.empty() && !unit->extents) {
       uint64_t lo = first.offset / torn_sector_bytes;
@@ -124,7 +132,13 @@ void UnitWindow::Add(Unit unit) {
     }
   }
   if (model_.torn_sector_bytes == 0 || model_.kind == ModelKind::kProcess) unit.sectors = 0;
+  // dirsync: the directory operation reached the disk before the call
+  // returned (and, on ext4, the journal transaction that carried it, with
+  // every metadata change before it: MakeDurable follows `needs`). An
+  // O_TMPFILE allocation names no directory: its fsync decides, as before.
+  const bool directory_op = unit.cls == UnitClass::kEntry && !unit.entries.empty();
   units_.push_back(std::move(unit));
+  if (model_.dirsync && directory_op) MakeDurable(units_.size() - 1);
 }
 
 std::vector<uint64_t> UnitWindow::OnDurabilityEvent(const Effect& e) {

@@ -32,15 +32,21 @@ struct PersistenceModel {
   // 0: writes persist whole or not at all. 512 or 4096: an un-synced write
   // may persist as a subset of the sectors it touches (posix, ext4 only).
   uint32_t torn_sector_bytes = 0;
+  // A file system mounted `dirsync` (or directories marked `chattr +S`):
+  // every directory operation (create, link, unlink, rename, mkdir, rmdir,
+  // symlink) is durable when the call returns; file data and modes still
+  // need their fsync. posix and ext4 only.
+  bool dirsync = false;
 
   // "process", "posix", "ext4-ordered", "posix+torn" (512-byte sectors),
-  // "ext4-ordered+torn4096".
+  // "ext4-ordered+torn4096", "posix+dirsync", "posix+torn+dirsync".
   std::string Name() const;
   // Parses Name()'s forms; nullopt for anything else.
   static std::optional<PersistenceModel> Parse(std::string_view name);
   // The forms Parse accepts, for people (error messages, --help).
   static constexpr const char* kNamesHelp =
-      "process, posix, posix+torn, ext4-ordered, ext4-ordered+torn; +torn4096 for 4 KiB sectors";
+      "process, posix, posix+torn, ext4-ordered, ext4-ordered+torn; +torn4096 for 4 KiB sectors; "
+      "+dirsync for directory operations durable at return";
 };
 
 enum class UnitClass : uint8_t {

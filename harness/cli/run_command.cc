@@ -7,11 +7,12 @@
 #include <thread>
 
 #include "harness/cli/command.h"
-#include "harness/target/command_env.h"
-#include "harness/explore/builtin_workloads.h"
 #include "harness/cli/sandbox_options.h"
 #include "harness/cli/shard_options.h"
 #include "harness/cli/terminal.h"
+#include "harness/explore/builtin_workloads.h"
+#include "harness/target/command_env.h"
+#include "model/persistence.h"
 
 namespace aftershock {
 namespace {
@@ -87,8 +88,7 @@ bool ToRunOptions(const CliOptions& c, RunOptions* o) {
 
 void AddCommonOptions(CLI::App* cmd, CliOptions* c) {
   cmd->add_option("--model", c->models,
-                  "persistence model (repeatable): process, posix, posix+torn, ext4-ordered, "
-                  "ext4-ordered+torn");
+                  std::string("persistence model (repeatable): ") + PersistenceModel::kNamesHelp);
   cmd->add_option("--strategy", c->strategy, "crash states: prefix, omit-one, random, exhaustive");
   cmd->add_option("--jobs,-j", c->jobs, "parallel workers (default: all cores)")
       ->check(CLI::Range(0, kMaxJobs));
@@ -147,7 +147,9 @@ void SetupCheck(CLI::App& app, int* exit_status) {
       "check",
       "Validate a queue: run aftershock's built-in workloads against the target under every "
       "model. Exit 0 when no acknowledged message can be lost.");
-  cmd->add_option("--target", c->target, "target manifest")->required()->check(InputFileValidator());
+  cmd->add_option("--target", c->target, "target manifest")
+      ->required()
+      ->check(InputFileValidator());
   auto env = std::make_shared<std::vector<std::string>>();
   cmd->add_option("--env", *env,
                   "KEY=VALUE added to the manifest's [env] for every command (repeatable), e.g. "
