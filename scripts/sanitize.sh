@@ -41,12 +41,15 @@ status=$?
 # Those suites run here too, with the sanitized harness driving the plain
 # build's target programs (AFTERSHOCK_TARGETS_BUILD): the harness (explorer,
 # checker, reports, sandbox) is what they exercise, and it keeps ASan. The
-# one suite that records aftershock itself stays out (self-record).
+# one suite that records aftershock itself stays out (self-record), and so
+# do the long ones (slow: shards, SQLite verdicts; scale: Slurm and the
+# engines' examples), which re-run code the others cover and would double
+# the sanitizer job.
 if ninja -C build harness/aftershock-sink queue/refqueue targets/sqlite/aftershock-sqlite-queue \
   >/dev/null 2>&1; then
   AFTERSHOCK_TARGETS_BUILD="$PWD/build" meson test -C build-asan --print-errorlogs \
     --num-processes "$(nproc)" --timeout-multiplier 3 --suite integration --suite mechanisms \
-    --suite thirdparty --no-suite self-record --logbase testlog-recorded "$@" || status=1
+    --suite thirdparty --no-suite self-record --no-suite slow --no-suite scale --logbase testlog-recorded "$@" || status=1
 else
   echo "sanitize.sh: no plain build (./build) for the target programs: the integration," \
     "mechanisms and thirdparty suites did not run under ASan" >&2
