@@ -344,53 +344,87 @@ static std::string FileSizeLimit() {
   return "the file size limit of " + std::to_string(SandboxLimits().file_size_mib) + " MiB";
 }
 
+namespace {
+
+// What execve gets: the plain command's own argv, /bin/sh -c COMMAND, or the
+// request's argv (a static binary among them is noted in the trace as a
+// gap). Empty when there is nothing to run.
+std::vector<std::string> ProgramArgs(const LaunchRequest& o) {
+  std::vector<std::string> args = DirectArgv(o);
+  if (!args.empty()) return args;  // found along the command's PATH already
+  if (!o.command.empty()) return {"/bin/sh", "-c", o.command};
+  if (o.argv.empty()) return {};
+  args = o.argv;
+  args[0] = ResolveInPath(args[0]);
+  if (o.traced() && IsStaticElf(args[0])) {
+    Op gap;
+    gap.kind = OpKind::kGap;
+    gap.path = args[0];
+    gap.data = "static binary: LD_PRELOAD cannot reach it, its calls are not recorded";
+    AppendRecord(o.trace_path, gap);
+  }
+  return args;
+}
+
+// The forked child: into its group, session and sandbox, then execve.
+// Only async-signal-safe calls.
+[[noreturn]] void ExecChild(const LaunchRequest& o, const CommandGroup* group, int in_fd,
+                            int out_fd, char* const* argv, char* const* envp) {
+  ::setsid();
+  if (group != nullptr) group->JoinFromChild();
+  if (!EnterSandbox(o.network)) {
+    static const char kMsg[] = "aftershock: cannot enter the sandbox (docs/injector.md)\n";
+    (void)!::write(out_fd >= 0 ? out_fd : 2, kMsg, sizeof kMsg - 1);
+    ::_exit(125);
+  }
+  if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) ::_exit(126);
+  ::dup2(in_fd, 0);
+  if (out_fd >= 0) {
+    ::dup2(out_fd, 1);
+    ::dup2(out_fd, 2);
+  }
+  ::execve(argv[0], argv, envp);
+  ::_exit(127);
+}
+
+}  // namespace
+
+bool RunningCommand::OpenTrace(const LaunchRequest& o, const std::string& lib) {
+  if (o.trace_path[0] != '/') {
+    result_.error = "the trace path must be absolute";
+    return false;
+  }
+  if (!FileExists(lib)) {
+    result_.error = "cannot find libaftershock_inject.so (" + lib + "); set AFTERSHOCK_INJECT_LIB";
+    return false;
+  }
+  if (!TraceExists(o.trace_path) && !CreateTrace(o.trace_path, &result_.error, o.root))
+    return false;
+  int sfd = ::open((o.trace_path + ".seq").c_str(), O_RDWR | O_CLOEXEC);
+  if (sfd >= 0) {
+    void* map =
+        ::mmap(nullptr, inject::kSharedPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
+    ::close(sfd);
+    if (map != MAP_FAILED) page_ = map;
+  }
+  if (page_ != nullptr && may_pause_) {
+    __atomic_store_n(&static_cast<inject::SharedPage*>(page_)->controller_pid,
+                     static_cast<uint32_t>(::getpid()), __ATOMIC_SEQ_CST);
+  }
+  return true;
+}
+
 RunningCommand::RunningCommand(const LaunchRequest& o)
     : output_path_(o.output_path), may_pause_(o.traced() && HasPauseRule(o.faults)) {
   for (const auto& [key, value] : o.env) {
     // Rules from a file may pause too (unread here): resume them.
     if (key == "AFTERSHOCK_FAULTS_FILE") may_pause_ = o.traced();
   }
-  LaunchOutcome& res = result_;
   std::string lib = o.inject_lib.empty() ? InjectLibPath() : o.inject_lib;
-  if (o.traced()) {
-    if (o.trace_path[0] != '/') {
-      res.error = "the trace path must be absolute";
-      return;
-    }
-    if (!FileExists(lib)) {
-      res.error = "cannot find libaftershock_inject.so (" + lib + "); set AFTERSHOCK_INJECT_LIB";
-      return;
-    }
-    if (!TraceExists(o.trace_path) && !CreateTrace(o.trace_path, &res.error, o.root)) return;
-    int sfd = ::open((o.trace_path + ".seq").c_str(), O_RDWR | O_CLOEXEC);
-    if (sfd >= 0) {
-      void* map =
-          ::mmap(nullptr, inject::kSharedPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
-      ::close(sfd);
-      if (map != MAP_FAILED) page_ = map;
-    }
-    if (page_ != nullptr && may_pause_) {
-      __atomic_store_n(&static_cast<inject::SharedPage*>(page_)->controller_pid,
-                       static_cast<uint32_t>(::getpid()), __ATOMIC_SEQ_CST);
-    }
-  }
-  std::vector<std::string> args = DirectArgv(o);
-  if (!args.empty()) {
-    // Found along the command's PATH already.
-  } else if (!o.command.empty()) {
-    args = {"/bin/sh", "-c", o.command};
-  } else if (!o.argv.empty()) {
-    args = o.argv;
-    args[0] = ResolveInPath(args[0]);
-    if (o.traced() && IsStaticElf(args[0])) {
-      Op gap;
-      gap.kind = OpKind::kGap;
-      gap.path = args[0];
-      gap.data = "static binary: LD_PRELOAD cannot reach it, its calls are not recorded";
-      AppendRecord(o.trace_path, gap);
-    }
-  } else {
-    res.error = "nothing to run";
+  if (o.traced() && !OpenTrace(o, lib)) return;
+  std::vector<std::string> args = ProgramArgs(o);
+  if (args.empty()) {
+    result_.error = "nothing to run";
     return;
   }
   std::vector<std::string> env = BuildEnv(o, lib);
@@ -404,38 +438,20 @@ RunningCommand::RunningCommand(const LaunchRequest& o)
                                       : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   int out_fd = o.capture_output ? MemFdWith("") : -1;
   if (in_fd < 0 || (o.capture_output && out_fd < 0)) {
-    res.error = std::string("cannot set up stdio: ") + std::strerror(errno);
+    result_.error = std::string("cannot set up stdio: ") + std::strerror(errno);
     if (in_fd >= 0) ::close(in_fd);
     if (out_fd >= 0) ::close(out_fd);
     return;
   }
   if (SandboxActive()) group_ = std::make_unique<CommandGroup>(SandboxLimits().processes);
   pid_t pid = ::fork();
+  if (pid == 0) ExecChild(o, group_.get(), in_fd, out_fd, argv_p.data(), env_p.data());
+  ::close(in_fd);
   if (pid < 0) {
-    res.error = std::string("fork: ") + std::strerror(errno);
-    ::close(in_fd);
+    result_.error = std::string("fork: ") + std::strerror(errno);
     if (out_fd >= 0) ::close(out_fd);
     return;
   }
-  if (pid == 0) {
-    // Child: only async-signal-safe calls until execve.
-    ::setsid();
-    if (group_) group_->JoinFromChild();
-    if (!EnterSandbox(o.network)) {
-      static const char kMsg[] = "aftershock: cannot enter the sandbox (docs/injector.md)\n";
-      (void)!::write(out_fd >= 0 ? out_fd : 2, kMsg, sizeof kMsg - 1);
-      ::_exit(125);
-    }
-    if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) ::_exit(126);
-    ::dup2(in_fd, 0);
-    if (out_fd >= 0) {
-      ::dup2(out_fd, 1);
-      ::dup2(out_fd, 2);
-    }
-    ::execve(argv_p[0], argv_p.data(), env_p.data());
-    ::_exit(127);
-  }
-  ::close(in_fd);
   if (group_) group_->AfterFork();
   started_ = true;
   pid_ = pid;

@@ -98,6 +98,9 @@ class RunningCommand {
   uint64_t RuleHits(int i) const;
 
  private:
+  // Checks the recorder's library and the trace, maps the run's shared
+  // page; false (result_.error set) when the command cannot be recorded.
+  bool OpenTrace(const LaunchRequest& request, const std::string& lib);
   bool Reap(int wait_ms);  // true iff the command ended (or timed out)
   int PausedPid() const;   // a paused process of this command, or 0
   void Finish();
