@@ -205,8 +205,14 @@ int Sleepers(const std::string& seconds) {
   for (const auto& e : fs::directory_iterator("/proc")) {
     std::string name = e.path().filename();
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    std::ifstream in(e.path() / "cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // read(2), not a stream: a process that ends meanwhile fails the read
+    // with ESRCH, which a stream would throw.
+    int fd = ::open((e.path() / "cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buf[256];
+    ssize_t len = ::read(fd, buf, sizeof buf);
+    ::close(fd);
+    std::string cmdline(buf, len > 0 ? static_cast<size_t>(len) : 0);
     n += cmdline == std::string("sleep\0", 6) + seconds + std::string("\0", 1);
   }
   return n;
