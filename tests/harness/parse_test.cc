@@ -8,6 +8,7 @@
 #include "injector/faults.h"
 #include "injector/launch.h"
 #include "model/crash_states.h"
+#include "model/persistence.h"
 #include "reports/verdict.h"
 #include "tests/harness/test_util.h"
 
@@ -206,8 +207,7 @@ TEST(Scenario, UnknownKeyInAStepIsAnError) {
 TEST(Scenario, UnknownModelIsAnErrorAtTheElement) {
   EXPECT_EQ(ScenarioError("target = \"m\"\nmodels = [\"posix\", \"ext5\"]\n[[step]]\nkind = "
                           "\"deliver\"\n"),
-            ":2:20: unknown model 'ext5' (process, posix, posix+torn, ext4-ordered, "
-            "ext4-ordered+torn; +torn4096 for 4 KiB sectors)");
+            std::string(":2:20: unknown model 'ext5' (") + PersistenceModel::kNamesHelp + ")");
 }
 
 // The scenario parser asks the model: every form PersistenceModel::Parse
