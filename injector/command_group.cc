@@ -13,6 +13,8 @@
 #include <sstream>
 #include <vector>
 
+#include "common/file_io.h"
+
 namespace aftershock {
 namespace {
 
@@ -21,13 +23,6 @@ struct Hierarchies {
   std::string pids;  // where a group with pids.max can be made ("" if not)
   std::string tag;   // names this process's groups apart from another run's
 };
-
-std::string ReadSmall(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 bool HasToken(const std::string& list, const std::string& token, char sep) {
   std::stringstream in(list);
@@ -156,7 +151,8 @@ void CommandGroup::KillAll() {
   if (!kill_dir_.empty()) {
     WriteFile(kill_dir_ + "/cgroup.kill", "1");
     for (int i = 0; i < 1000; ++i) {
-      if (ReadSmall(kill_dir_ + "/cgroup.events").find("populated 0") != std::string::npos) break;
+      if (ReadFileBytes(kill_dir_ + "/cgroup.events").find("populated 0") != std::string::npos)
+        break;
       Sleep1ms();
     }
     return;
@@ -165,7 +161,7 @@ void CommandGroup::KillAll() {
   // v1 has no kill file: kill what it lists until it lists nothing (the
   // limit bounds how many new ones can appear meanwhile).
   for (int round = 0; round < 1000; ++round) {
-    std::istringstream procs(ReadSmall(pids_dir_ + "/cgroup.procs"));
+    std::istringstream procs(ReadFileBytes(pids_dir_ + "/cgroup.procs"));
     int pid = 0, seen = 0;
     while (procs >> pid) {
       ::kill(pid, SIGKILL);
@@ -178,7 +174,7 @@ void CommandGroup::KillAll() {
 
 bool CommandGroup::HitLimit() const {
   if (pids_dir_.empty()) return false;
-  std::istringstream events(ReadSmall(pids_dir_ + "/pids.events"));
+  std::istringstream events(ReadFileBytes(pids_dir_ + "/pids.events"));
   std::string key;
   uint64_t n = 0;
   while (events >> key >> n) {

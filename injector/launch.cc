@@ -254,19 +254,22 @@ bool TracingAvailable() {
 
 namespace {
 
-// The processes whose parent is this one (from /proc); with `zombies`
-// false, only those still running.
-std::vector<pid_t> ChildrenOfThisProcess(bool zombies = true) {
+struct Child {
+  pid_t pid;
+  bool zombie;  // ended already (killed with its command's group)
+};
+
+// The processes whose parent is this one (from /proc).
+std::vector<Child> ChildrenOfThisProcess() {
   const pid_t self = getpid();
-  std::vector<pid_t> children;
+  std::vector<Child> children;
   DIR* d = opendir("/proc");
   if (!d) return children;
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     char state = '?';
-    if (ParentOf(e->d_name, &state) == self && (zombies || state != 'Z')) {
-      children.push_back(std::atoi(e->d_name));
-    }
+    if (ParentOf(e->d_name, &state) == self)
+      children.push_back({std::atoi(e->d_name), state == 'Z'});
   }
   closedir(d);
   return children;
@@ -277,7 +280,7 @@ std::vector<pid_t> ChildrenOfThisProcess(bool zombies = true) {
 void KillAllLaunched() {
   // Launch() starts every command in its own session, so each child of
   // this process leads a process group that holds all its descendants.
-  for (pid_t c : ChildrenOfThisProcess()) killpg(c, SIGKILL);
+  for (const Child& c : ChildrenOfThisProcess()) killpg(c.pid, SIGKILL);
 }
 
 void AdoptLeftovers() { ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
@@ -286,15 +289,13 @@ int KillLeftovers() {
   int killed = 0;
   // Killing one re-parents its own children to us: rounds until none is left.
   for (int round = 0; round < 1000; ++round) {
-    std::vector<pid_t> children = ChildrenOfThisProcess();
+    std::vector<Child> children = ChildrenOfThisProcess();
     if (children.empty()) break;
-    std::vector<pid_t> running = ChildrenOfThisProcess(false);
-    for (pid_t c : children) {
-      ::kill(c, SIGKILL);
+    for (const Child& c : children) {
+      ::kill(c.pid, SIGKILL);
       int status = 0;
-      ::waitpid(c, &status, 0);
-      // Zombies were killed already (a command's group, at its end).
-      killed += std::find(running.begin(), running.end(), c) != running.end();
+      ::waitpid(c.pid, &status, 0);
+      killed += !c.zombie;  // a zombie was killed already (its command's group)
     }
   }
   return killed;
