@@ -79,6 +79,14 @@ struct PathArgs {
 };
 
 // A call on one or two paths.
+// A socket file is a name bind(2) made for a server's rendezvous, not data:
+// the models hold no sockets (bind is not recorded), so neither is a chmod
+// of one (Postfix's master opens public/ sockets to postdrop's group).
+bool IsSocket(const PathArgs& p) {
+  struct stat st;
+  return !IsErr(Sys(SYS_newfstatat, p.dirfd, A(p.path), A(&st), 0)) && S_ISSOCK(st.st_mode);
+}
+
 bool PathOp(Call& c, OpKind kind, const PathArgs& p, const char* point) {
   ThreadBuf* b = Buf();
   if (b == nullptr) return false;
@@ -245,6 +253,7 @@ bool HandleFileCall(Call& c) {
     case SYS_chmod:
       p.path = P(a[0]);
       p.mode = static_cast<uint32_t>(a[1]);
+      if (IsSocket(p)) return false;
       return PathOp(c, OpKind::kChmod, p, "aftershock/io/chmod");
     case SYS_fchmodat:
     case 452:  // fchmodat2
@@ -252,6 +261,7 @@ bool HandleFileCall(Call& c) {
       p.path = P(a[1]);
       p.mode = static_cast<uint32_t>(a[2]);
       if (c.nr == 452) p.oflags = static_cast<uint32_t>(a[3]);
+      if (IsSocket(p)) return false;
       return PathOp(c, OpKind::kChmod, p,
                     c.nr == 452 ? "aftershock/io/fchmodat2" : "aftershock/io/fchmodat");
     case SYS_truncate:

@@ -23,6 +23,7 @@
 #include <fstream>
 
 #include "common/file_io.h"
+#include "injector/children.h"
 #include "injector/command_group.h"
 #include "injector/sandbox.h"
 #include "injector/shared_page.h"
@@ -283,7 +284,10 @@ void KillAllLaunched() {
   for (const Child& c : ChildrenOfThisProcess()) killpg(c.pid, SIGKILL);
 }
 
-void AdoptLeftovers() { ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+void AdoptLeftovers() {
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  StartOrphanReaper();
+}
 
 int KillLeftovers() {
   int killed = 0;
@@ -445,7 +449,7 @@ RunningCommand::RunningCommand(const LaunchRequest& o)
     return;
   }
   if (SandboxActive()) group_ = std::make_unique<CommandGroup>(SandboxLimits().processes);
-  pid_t pid = ::fork();
+  pid_t pid = ForkChild();
   if (pid == 0) ExecChild(o, group_.get(), in_fd, out_fd, argv_p.data(), env_p.data());
   ::close(in_fd);
   if (pid < 0) {
@@ -467,6 +471,7 @@ RunningCommand::~RunningCommand() {
     ::killpg(pid_, SIGKILL);
     if (paused) Resume();  // others sharing the page may wait to pause
     ::waitpid(pid_, &status_, 0);
+    ForgetChild(pid_);
     done_ = true;
     Finish();
   }
@@ -478,6 +483,7 @@ bool RunningCommand::Reap(int wait_ms) {
   if (done_) return true;
   pid_t w = ::waitpid(pid_, &status_, WNOHANG);
   if (w == pid_) {
+    ForgetChild(pid_);
     done_ = true;
     return true;
   }
@@ -487,6 +493,7 @@ bool RunningCommand::Reap(int wait_ms) {
       timed_out_ = true;
       ::killpg(pid_, SIGKILL);
       ::waitpid(pid_, &status_, 0);
+      ForgetChild(pid_);
       done_ = true;
       return true;
     }

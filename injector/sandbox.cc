@@ -1,5 +1,7 @@
 #include "injector/sandbox.h"
 
+#include "injector/children.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -283,7 +285,7 @@ ProbeResult Probe(Plan p) {
     r.why = std::string("pipe: ") + std::strerror(errno);
     return r;
   }
-  pid_t pid = ::fork();
+  pid_t pid = ForkChild();
   if (pid < 0) {
     r.why = std::string("fork: ") + std::strerror(errno);
     ::close(fds[0]);
@@ -294,6 +296,7 @@ ProbeResult Probe(Plan p) {
   ::close(fds[1]);
   int status = 0;
   ::waitpid(pid, &status, 0);
+  ForgetChild(pid);
   int msg[2];
   while (::read(fds[0], msg, sizeof msg) == static_cast<ssize_t>(sizeof msg)) {
     if (msg[0] <= kPrivateStep) {
@@ -314,11 +317,12 @@ ProbeResult Probe(Plan p) {
 namespace {
 
 bool ProbeNetwork() {
-  pid_t pid = ::fork();
+  pid_t pid = ForkChild();
   if (pid == 0) ::_exit(LeaveNetwork() ? 0 : 1);
   int status = 0;
-  return pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-         WEXITSTATUS(status) == 0;
+  bool reaped = pid > 0 && ::waitpid(pid, &status, 0) == pid;
+  ForgetChild(pid);
+  return reaped && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 }  // namespace
@@ -519,7 +523,7 @@ bool MountScratch(const std::string& dir, uint64_t mib) {
     errno = EPERM;
     return false;
   }
-  std::string options = "size=" + std::to_string(mib) + "m,mode=0700";
+  std::string options = "size=" + std::to_string(mib) + "m,mode=0711";  // as the run directory (run_dir.cc)
   return ::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) == 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <vector>
 
 namespace aftershock {
 namespace {
@@ -10,6 +11,11 @@ constexpr const char* kTraceFields[] = {"Return-Path",   "Received",         "De
                                         "X-Original-To", "Resent-Date",      "Resent-From",
                                         "Resent-Sender", "Resent-To",        "Resent-Cc",
                                         "Resent-Bcc",    "Resent-Message-ID"};
+
+// What a submission server adds to a message that lacks them, at the end of
+// its header section (RFC 6409, section 8: Postfix's cleanup(8) does for
+// local submissions and for SMTP clients it rewrites headers for).
+constexpr const char* kSubmissionFields[] = {"Date", "From", "Sender", "Message-ID"};
 
 bool SameIgnoringCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -95,6 +101,54 @@ std::string FirstDifference(std::string_view copy, std::string_view message) {
   }
 }
 
+// Whether the header section `headers` (lines ending in '\n') has a field
+// named `name`.
+bool HasField(std::string_view headers, std::string_view name) {
+  size_t pos = 0;
+  while (pos < headers.size()) {
+    bool ended = false;
+    if (SameIgnoringCase(FieldName(NextLine(headers, &pos, &ended)), name)) return true;
+  }
+  return false;
+}
+
+// Length of the complete field (folded lines included) that starts `s` if
+// it is a submission field the message's `headers` lack; else 0.
+size_t AddedFieldLength(std::string_view s, std::string_view headers, std::string_view* name) {
+  size_t nl = s.find('\n');
+  if (nl == std::string_view::npos) return 0;
+  *name = FieldName(s.substr(0, nl));
+  bool submission = false;
+  for (const char* f : kSubmissionFields) submission |= SameIgnoringCase(*name, f);
+  if (name->empty() || !submission || HasField(headers, *name)) return 0;
+  size_t end = nl + 1;
+  while (end < s.size() && (s[end] == ' ' || s[end] == '\t')) {
+    nl = s.find('\n', end);
+    if (nl == std::string_view::npos) return 0;
+    end = nl + 1;
+  }
+  return end;
+}
+
+// `copy` is `message` with submission fields added after its own header
+// fields: records them in m->normalized and returns true.
+bool WithSubmissionFields(std::string_view copy, std::string_view message, CopyMatch* m) {
+  size_t blank = message.find("\n\n");
+  if (blank == std::string_view::npos) return false;
+  std::string_view headers = message.substr(0, blank + 1);
+  if (copy.substr(0, headers.size()) != headers) return false;
+  copy.remove_prefix(headers.size());
+  std::vector<std::string> added;
+  std::string_view name;
+  while (size_t n = AddedFieldLength(copy, headers, &name)) {
+    added.push_back("added header " + std::string(name));
+    copy.remove_prefix(n);
+  }
+  if (added.empty() || copy != message.substr(headers.size())) return false;
+  m->normalized.insert(m->normalized.end(), added.begin(), added.end());
+  return true;
+}
+
 }  // namespace
 
 bool IsTraceFieldName(std::string_view name) {
@@ -114,7 +168,7 @@ CopyMatch MatchCopy(std::string_view copy, std::string_view message) {
     if (!seen) m.normalized.push_back(note);
     copy.remove_prefix(n);
   }
-  m.intact = copy == message;
+  m.intact = copy == message || WithSubmissionFields(copy, message, &m);
   if (!m.intact) m.difference = FirstDifference(copy, message);
   return m;
 }

@@ -1,12 +1,15 @@
 #include "harness/explore/model_adapter.h"
 
+#include <sys/stat.h>
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include "injector/fidelity.h"
 #include "injector/launch.h"
@@ -205,16 +208,62 @@ Status MaterializeCrashState(const CrashStateRef& state, const std::string& dir)
   return state.payload->MaterializeInto(dir);
 }
 
+namespace {
+
+// Copies one entry (not a directory's contents). Sockets are skipped: a
+// socket file is a name bind(2) left, not data (the models do not hold
+// them either: model/fs_disk.cc), and a server binds it again.
+void CopyEntry(const fs::directory_entry& e, const fs::path& dst, std::error_code& ec) {
+  const fs::file_status st = e.symlink_status(ec);
+  if (ec) return;
+  switch (st.type()) {
+    case fs::file_type::directory: fs::create_directory(dst, ec); return;
+    case fs::file_type::symlink: fs::copy_symlink(e.path(), dst, ec); return;
+    case fs::file_type::regular:
+      fs::copy_file(e.path(), dst, fs::copy_options::overwrite_existing, ec);
+      return;
+    case fs::file_type::fifo:
+      if (::mkfifo(dst.c_str(), 0600) != 0) ec = std::error_code(errno, std::generic_category());
+      return;
+    default: return;
+  }
+}
+
+// The mode of `src` on `dst`, exactly: fs::copy and mkdir go through the
+// umask, and a queue's group-writable drop directory (Postfix's maildrop/,
+// 0730) would come out 0710.
+bool CopyMode(const fs::path& src, const fs::path& dst) {
+  struct stat sb {};
+  if (::lstat(src.c_str(), &sb) != 0) return false;
+  if (S_ISLNK(sb.st_mode) || S_ISSOCK(sb.st_mode)) return true;
+  return ::chmod(dst.c_str(), sb.st_mode & 07777) == 0;
+}
+
+}  // namespace
+
+// Names, bytes and modes; owners are the copier's.
 Status CopyTree(const std::string& from, const std::string& to) {
   std::error_code ec;
   fs::create_directories(to, ec);
-  if (!ec) {
-    fs::copy(from, to,
-             fs::copy_options::recursive | fs::copy_options::copy_symlinks |
-                 fs::copy_options::overwrite_existing,
-             ec);
+  std::vector<std::pair<fs::path, fs::path>> dirs;  // modes set last, deepest first
+  for (fs::recursive_directory_iterator it(from, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path dst = fs::path(to) / fs::relative(it->path(), from);
+    CopyEntry(*it, dst, ec);
+    if (ec) return Status::Error("copy " + it->path().string() + " -> " + dst.string() + ": " +
+                                 ec.message());
+    if (it->is_directory(ec) && !it->is_symlink(ec)) {
+      dirs.emplace_back(it->path(), dst);
+    } else if (!CopyMode(it->path(), dst)) {
+      return Status::Error("chmod " + dst.string() + ": " + std::strerror(errno));
+    }
   }
   if (ec) return Status::Error("copy " + from + " -> " + to + ": " + ec.message());
+  dirs.emplace_back(from, to);
+  for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) {
+    if (!CopyMode(d->first, d->second)) {
+      return Status::Error("chmod " + d->second.string() + ": " + std::strerror(errno));
+    }
+  }
   return Status::Ok();
 }
 

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "injector/children.h"
 #include "injector/launch.h"
 #include "injector/sandbox.h"
 
@@ -96,7 +97,7 @@ Status Daemon::Start(const LaunchRequest& r) {
   argv_p.push_back(nullptr);
   for (auto& e : env) env_p.push_back(e.data());
   env_p.push_back(nullptr);
-  pid_t pid = fork();
+  pid_t pid = ForkChild();
   if (pid < 0) {
     Status failed = Status::Error(std::string("fork: ") + std::strerror(errno));
     for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_fd}) {
@@ -187,6 +188,7 @@ bool Daemon::Reap(int timeout_ms) {
     int status = 0;
     pid_t w = waitpid(pid_, &status, WNOHANG);
     if (w == pid_) {
+      ForgetChild(pid_);
       exit_status_ = StatusOf(status);
       reaped = true;
       break;
@@ -231,6 +233,7 @@ void Daemon::Kill(const std::string& status) {
   if (!exited) {
     int raw = 0;
     waitpid(pid_, &raw, 0);
+    ForgetChild(pid_);
     exit_status_ = StatusOf(raw);
   }
   Finish(exited ? "" : status);

@@ -169,7 +169,10 @@ Status RunDir::Create(std::unique_ptr<RunDir>* out, const std::string& requested
   // Built under a name other runs ignore and renamed once locked: a
   // starting run never sees it unlocked and takes it for a dead one.
   std::string building = base + "/." + name + ".new";
-  if (mkdir(building.c_str(), 0700) != 0) {
+  // Searchable by every user, listable by none: a target that drops its
+  // privileges (Postfix's daemons run as the user postfix) must reach its
+  // root. The names below it are aftershock's and not secret.
+  if (mkdir(building.c_str(), 0711) != 0 || chmod(building.c_str(), 0711) != 0) {
     return Status::Error("cannot create " + building + ": " + std::strerror(errno));
   }
   run->lock_fd_ = open((building + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);

@@ -1,0 +1,28 @@
+// This process's own children, told apart from the orphans it adopts.
+//
+// aftershock adopts every process a command leaves behind (it is the run's
+// PID 1, and a child subreaper: launch.h, AdoptLeftovers). An adopted
+// process that exits must be reaped at once: a target's stop script that
+// signals its daemon and waits with `kill -0 PID` (Postfix's, most init
+// scripts) would otherwise wait for a zombie forever. The children
+// aftershock forks itself are reaped by whoever forked them (their status
+// is the command's result), so every fork goes through ForkChild, and the
+// reaper leaves those alone.
+#pragma once
+
+#include <sys/types.h>
+
+namespace aftershock {
+
+// fork(2), with the child registered before any reaper can see it exit.
+// In the child it returns 0 and registers nothing.
+pid_t ForkChild();
+
+// The caller reaped `pid` (waitpid): it is no longer ours to keep.
+void ForgetChild(pid_t pid);
+
+// Starts, once, the thread that reaps every exited child not from
+// ForkChild. Returns false if it could not be started.
+bool StartOrphanReaper();
+
+}  // namespace aftershock
