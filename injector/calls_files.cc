@@ -81,10 +81,12 @@ struct PathArgs {
 // A call on one or two paths.
 // A socket file is a name bind(2) made for a server's rendezvous, not data:
 // the models hold no sockets (bind is not recorded), so neither is a chmod
-// of one (Postfix's master opens public/ sockets to postdrop's group).
-bool IsSocket(const PathArgs& p) {
+// or an unlink of one (Postfix's master removes and binds its sockets at
+// start and opens public/ ones to postdrop's group). `follow`: as chmod.
+bool IsSocket(const PathArgs& p, bool follow) {
   struct stat st;
-  return !IsErr(Sys(SYS_newfstatat, p.dirfd, A(p.path), A(&st), 0)) && S_ISSOCK(st.st_mode);
+  long r = Sys(SYS_newfstatat, p.dirfd, A(p.path), A(&st), follow ? 0 : AT_SYMLINK_NOFOLLOW);
+  return !IsErr(r) && S_ISSOCK(st.st_mode);
 }
 
 bool PathOp(Call& c, OpKind kind, const PathArgs& p, const char* point) {
@@ -213,11 +215,13 @@ bool HandleFileCall(Call& c) {
                   static_cast<int>(a[4]), "aftershock/io/linkat");
     case SYS_unlink:
       p.path = P(a[0]);
+      if (IsSocket(p, false)) return false;
       return PathOp(c, OpKind::kUnlink, p, "posix/io/dir/unlink");
     case SYS_unlinkat:
       p.dirfd = static_cast<int>(a[0]);
       p.path = P(a[1]);
       p.oflags = static_cast<uint32_t>(a[2]);
+      if (!(a[2] & AT_REMOVEDIR) && IsSocket(p, false)) return false;
       return PathOp(c, (a[2] & AT_REMOVEDIR) ? OpKind::kRmdir : OpKind::kUnlink, p,
                     "aftershock/io/unlinkat");
     case SYS_rmdir:
@@ -253,7 +257,7 @@ bool HandleFileCall(Call& c) {
     case SYS_chmod:
       p.path = P(a[0]);
       p.mode = static_cast<uint32_t>(a[1]);
-      if (IsSocket(p)) return false;
+      if (IsSocket(p, true)) return false;
       return PathOp(c, OpKind::kChmod, p, "aftershock/io/chmod");
     case SYS_fchmodat:
     case 452:  // fchmodat2
@@ -261,7 +265,7 @@ bool HandleFileCall(Call& c) {
       p.path = P(a[1]);
       p.mode = static_cast<uint32_t>(a[2]);
       if (c.nr == 452) p.oflags = static_cast<uint32_t>(a[3]);
-      if (IsSocket(p)) return false;
+      if (IsSocket(p, true)) return false;
       return PathOp(c, OpKind::kChmod, p,
                     c.nr == 452 ? "aftershock/io/fchmodat2" : "aftershock/io/fchmodat");
     case SYS_truncate:

@@ -20,7 +20,8 @@ std::string Culprit::Site() const {
   if (!module.empty() && offset != 0) {
     char hex[32];
     std::snprintf(hex, sizeof hex, "+0x%llx", static_cast<unsigned long long>(offset));
-    return module + hex;
+    // Without debug information the symbol table may still name the function.
+    return module + hex + (function.empty() ? "" : " (" + ShortFunction() + ")");
   }
   return "";
 }

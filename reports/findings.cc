@@ -47,12 +47,14 @@ class Sets {
 
 // A call site that does not depend on the machine, the checkout's folder or
 // the line (which moves from commit to commit): "fs.cc refqueue::WriteAll",
-// "libq.so+0x1a2b" without symbols, "" unknown.
+// "libq.so sane_rename" from the symbol table alone, "libq.so+0x1a2b"
+// without symbols, "" unknown.
 std::string StableSite(const Culprit& c) {
   if (!c.known) return "";
   auto base = [](const std::string& path) { return path.substr(path.find_last_of('/') + 1); };
   if (c.HasSource()) return base(c.file) + " " + c.ShortFunction();
   if (c.module.empty()) return "";
+  if (!c.function.empty()) return base(c.module) + " " + c.ShortFunction();  // no debug info
   char offset[32];
   std::snprintf(offset, sizeof offset, "+0x%llx", static_cast<unsigned long long>(c.offset));
   return base(c.module) + offset;

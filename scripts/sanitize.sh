@@ -35,8 +35,9 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 # The suites that run an ASan-built target under the recorder are left to
 # the plain build: ASan's runtime and the recorder's SIGSYS handler do not
 # live together in one process (docs/testing.md, "The sanitizer build").
+# The Postfix suite (Debian's Postfix, minutes per run) is the plain build's.
 meson test -C build-asan --print-errorlogs --num-processes "$(nproc)" --timeout-multiplier 3 \
-  --no-suite integration --no-suite mechanisms --no-suite thirdparty "$@"
+  --no-suite integration --no-suite mechanisms --no-suite thirdparty --no-suite postfix "$@"
 status=$?
 # The integration suite runs here too, with the sanitized harness driving
 # the plain build's target programs (AFTERSHOCK_TARGETS_BUILD): the harness

@@ -14,6 +14,9 @@ packages=(
   libdw-dev libelf-dev elfutils libsqlite3-dev sqlite3 safecat strace python3
   # real delivery agents (docs/delivery-agents.md): procmail, dovecot-lda
   procmail dovecot-core
+  # Postfix itself as a target (docs/postfix-verdicts.md); configured per
+  # test under its own directory, never through /etc/postfix
+  postfix
   # report checks: SARIF schema validation and the HTML report in a real browser
   python3-jsonschema chromium
   # scale-out test: a real Slurm on localhost (docs/scale-out.md)
@@ -45,5 +48,10 @@ echo "setup: installing ${missing[*]}" >&2
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
+# Postfix asks how to configure the machine's own mail system: not at all
+# (aftershock runs its own instances with `postfix -c DIR`).
+if [[ " ${missing[*]} " == *" postfix "* ]]; then
+  echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -216,6 +216,14 @@ namespace {
 void CopyEntry(const fs::directory_entry& e, const fs::path& dst, std::error_code& ec) {
   const fs::file_status st = e.symlink_status(ec);
   if (ec) return;
+  // Copied again into the same place: what is there gives way (not a
+  // directory, whose contents are copied over).
+  const fs::file_status there = fs::symlink_status(dst, ec);
+  ec.clear();
+  if (fs::exists(there) && !(fs::is_directory(there) && st.type() == fs::file_type::directory)) {
+    fs::remove_all(dst, ec);
+    if (ec) return;
+  }
   switch (st.type()) {
     case fs::file_type::directory: fs::create_directory(dst, ec); return;
     case fs::file_type::symlink: fs::copy_symlink(e.path(), dst, ec); return;
@@ -247,7 +255,7 @@ Status CopyTree(const std::string& from, const std::string& to) {
   fs::create_directories(to, ec);
   std::vector<std::pair<fs::path, fs::path>> dirs;  // modes set last, deepest first
   for (fs::recursive_directory_iterator it(from, ec), end; !ec && it != end; it.increment(ec)) {
-    const fs::path dst = fs::path(to) / fs::relative(it->path(), from);
+    const fs::path dst = fs::path(to) / it->path().lexically_relative(from);
     CopyEntry(*it, dst, ec);
     if (ec) return Status::Error("copy " + it->path().string() + " -> " + dst.string() + ": " +
                                  ec.message());

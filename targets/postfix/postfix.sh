@@ -119,23 +119,25 @@ start() {
   # In the foreground (-d), in the background of this script: its log
   # (and its daemons', through postlogd) stays on our output.
   setsid "$daemons/master" -c "$etc" -d &
-  started=1
+  started=$!
+  # Ready once it has locked and written pid/master.pid (`master -t` would
+  # race it for that lock).
   local _
-  for _ in $(seq 500); do  # master -t fails once master holds its lock
-    "$daemons/master" -c "$etc" -t 2>/dev/null || return 0
-    kill -0 $! 2>/dev/null || die "master did not start"
+  for _ in $(seq 500); do
+    [[ "$(tr -d ' \n' < "$queue/pid/master.pid" 2>/dev/null)" == "$started" ]] && return 0
+    kill -0 "$started" 2>/dev/null || die "master did not start"
     sleep 0.01
   done
   die "master did not start within 5 s"
 }
 
-stop() {
-  local pid
-  pid=$(tr -d ' \n' < "$queue/pid/master.pid" 2>/dev/null) || return 0
-  [[ -n "$pid" ]] || return 0
+stop() {  # the master this script started (never a stale pid file's)
+  local pid=$started
   started=""
+  [[ -n "$pid" ]] || return 0
   kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.02; done
+  local _
+  for _ in $(seq 500); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.01; done
   die "master $pid did not stop"
 }
 
@@ -182,7 +184,12 @@ smtp_expect() {  # CODE COMMAND
 
 smtp_submit() {
   start
-  exec 3<>/dev/tcp/127.0.0.1/2525 || die "cannot connect to smtpd"
+  local _
+  for _ in $(seq 100); do  # until master listens
+    exec 3<>/dev/tcp/127.0.0.1/2525 2>/dev/null && break
+    sleep 0.05
+  done
+  [[ -e /dev/fd/3 ]] || die "cannot connect to smtpd"
   smtp_expect 220 "" >/dev/null
   smtp_expect 250 "HELO client.aftershock.test" >/dev/null
   smtp_expect 250 "MAIL FROM:<sender@remote>" >/dev/null
@@ -208,7 +215,11 @@ recover() {
 
 deliver() {
   start
-  postqueue -c "$etc" -f 2>/dev/null
+  local _
+  for _ in $(seq 100); do  # until qmgr listens
+    postqueue -c "$etc" -f 2>/dev/null && break
+    sleep 0.05
+  done
   local deadline=$((SECONDS + wait_s))
   while [[ -n "$(queued)" ]] && ((SECONDS < deadline)); do sleep 0.05; done
 }

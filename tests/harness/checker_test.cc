@@ -264,6 +264,36 @@ TEST(CopyMatch, FoldedTraceHeaderCutShortIsNotTakenOff) {
   EXPECT_TRUE(m.normalized.empty());
 }
 
+// What Postfix's cleanup(8) does to a message without Date: and From:.
+TEST(CopyMatch, SubmissionFieldsAddedAfterTheHeadersAreNormalized) {
+  std::string message = ComposeMessage("m1", {"a@b"}, 70);
+  size_t blank = message.find("\n\n");
+  std::string copy = "Received: by mx\n\tid 1\n" + message.substr(0, blank + 1) +
+                     "Date: Mon,  7 Dec 2026 00:59:37 +0000 (UTC)\nFrom: root <s@r>\n" +
+                     message.substr(blank + 1);
+  CopyMatch m = MatchCopy(copy, message);
+  EXPECT_TRUE(m.intact) << m.difference;
+  EXPECT_EQ(m.normalized, (std::vector<std::string>{"trace header Received", "added header Date",
+                                                     "added header From"}));
+}
+
+TEST(CopyMatch, OnlyMissingSubmissionFieldsMayBeAdded) {
+  std::string message = ComposeMessage("m1", {"a@b"}, 70);
+  size_t blank = message.find("\n\n");
+  auto with = [&](const std::string& fields) {
+    return message.substr(0, blank + 1) + fields + message.substr(blank + 1);
+  };
+  // A field that is not a submission server's, or one the message has.
+  EXPECT_FALSE(MatchCopy(with("X-Spam: yes\n"), message).intact);
+  EXPECT_FALSE(MatchCopy(with("Message-ID: <other@x>\n"), message).intact);
+  // Added anywhere but after the message's own fields.
+  EXPECT_FALSE(MatchCopy("Date: x\n" + message, message).intact);
+  // The body still has to match byte for byte.
+  std::string torn = with("Date: x\n");
+  torn.pop_back();
+  EXPECT_FALSE(MatchCopy(torn, message).intact);
+}
+
 TEST(CopyMatch, TraceFieldNamesAreCaseInsensitiveAndKnown) {
   EXPECT_TRUE(IsTraceFieldName("return-path"));
   EXPECT_TRUE(IsTraceFieldName("Resent-Message-ID"));

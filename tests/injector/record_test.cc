@@ -100,6 +100,32 @@ TEST(Record, PythonOsCallsMatchStrace) {
                      false);
 }
 
+// A socket file holds no data and the models hold none: its chmod and
+// unlink are not recorded (a server such as Postfix's master removes, binds
+// and opens its sockets at every start), so the trace replays cleanly.
+TEST(Record, SocketFilesAreNotPartOfTheState) {
+  ScratchDir scratch;
+  RecordedRun run = RecordIn(scratch, {"python3", "-c",
+                                       "import os, socket\n"
+                                       "s = socket.socket(socket.AF_UNIX)\n"
+                                       "s.bind('sock')\n"
+                                       "os.chmod('sock', 0o666)\n"
+                                       "os.unlink('sock')\n"
+                                       "t = socket.socket(socket.AF_UNIX)\n"
+                                       "t.bind('kept')\n"
+                                       "os.chmod('kept', 0o622)\n"
+                                       "open('file', 'w').write('x')\n"
+                                       "os.chmod('file', 0o600)\n"});
+  ASSERT_TRUE(run.result.Succeeded()) << run.result.Describe() << "\n" << run.result.output;
+  ASSERT_TRUE(run.trace_ok) << run.trace_error;
+  EXPECT_TRUE(run.fidelity.ok) << run.fidelity.gap;  // the socket left behind is no difference
+  Mutations got = FromTrace(run.trace, run.root);
+  std::string all = Join(got);
+  EXPECT_EQ(all.find("sock"), std::string::npos) << all;
+  EXPECT_EQ(all.find("kept"), std::string::npos) << all;
+  EXPECT_NE(all.find("chmod file"), std::string::npos) << all;  // a file's chmod still is
+}
+
 // Bytes moved by the kernel are read back from the destination and
 // recorded as writes (fd2 = the source); RWF_DSYNC is kept in `mode`.
 TEST(Record, InKernelCopiesAreRecordedAsTheBytesThatLanded) {
