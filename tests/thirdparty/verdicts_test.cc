@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <toml++/toml.h>
 
+#include <unistd.h>
+
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -29,6 +31,7 @@ constexpr int kSeed = 7;
 struct TableSettings {
   std::string workload = kSource + "/tests/thirdparty/verdicts_workload.toml";
   std::vector<std::string> models = {"process", "posix", "ext4-ordered"};
+  bool needs_root = false;  // the targets' daemons change users (Postfix)
 };
 
 const TableSettings& Settings() {
@@ -36,6 +39,7 @@ const TableSettings& Settings() {
     TableSettings t;
     toml::table table = toml::parse_file(kTable);
     if (auto w = table["workload"].value<std::string>()) t.workload = kSource + "/" + *w;
+    t.needs_root = table["needs_root"].value_or(false);
     if (const toml::array* a = table["models"].as_array()) {
       t.models.clear();
       for (const auto& v : *a) t.models.push_back(v.value_or(std::string()));
@@ -124,6 +128,7 @@ class VerdictTable : public testing::TestWithParam<TargetExpectation> {};
 
 TEST_P(VerdictTable, MeasuredVerdictsAreTheTablesUnderEveryModel) {
   const TargetExpectation& e = GetParam();
+  if (Settings().needs_root && ::geteuid() != 0) GTEST_SKIP() << "needs root: " << kTable;
   ScratchDir dir;
   nlohmann::json report = RunTable(e.manifest, dir);
   ASSERT_TRUE(report.contains("scenarios")) << "no report for " << e.manifest;
