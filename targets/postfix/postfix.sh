@@ -115,7 +115,10 @@ start() {
   own
   # What `postfix start` does first: repair the queue's structure
   # (postsuper with no options: -s and -p, the boot-time checks).
-  postsuper -c "$etc" || die "postsuper failed"
+  # Its log goes to /dev/stdout (reopened, hence our pipe); its stderr is
+  # kept for the reason when it fails.
+  local err
+  err=$(postsuper -c "$etc" 2>&1 >&"$log_fd") || die "postsuper failed: $(tail -n 1 <<< "$err")"
   # In the foreground (-d), in the background of this script: its log
   # (and its daemons', through postlogd) stays on our output.
   setsid "$daemons/master" -c "$etc" -d &
