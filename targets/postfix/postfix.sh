@@ -65,6 +65,9 @@ virtual_minimum_uid = 1
 default_transport = discard
 relay_transport = discard
 smtputf8_enable = no
+# No aliases: every recipient is virtual(8)'s (and /etc/aliases is the host's).
+alias_maps =
+alias_database =
 biff = no
 CF
 }
@@ -127,7 +130,7 @@ start() {
   # race it for that lock).
   local _
   for _ in $(seq 500); do
-    [[ "$(tr -d ' \n' < "$queue/pid/master.pid" 2>/dev/null)" == "$started" ]] && return 0
+    [[ "$(tr -d ' \n' 2>/dev/null < "$queue/pid/master.pid")" == "$started" ]] && return 0
     kill -0 "$started" 2>/dev/null || die "master did not start"
     sleep 0.01
   done
