@@ -4,7 +4,12 @@
 #include "harness/explore/staged_out.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <filesystem>
 
@@ -100,6 +105,34 @@ TEST(StagedOut, RecordingsWithSymlinksCanBeWrittenAgainIntoTheSameOut) {
   std::string link = out + "/recordings/s/initial/link";
   ASSERT_TRUE(fs::is_symlink(link));
   EXPECT_EQ(fs::read_symlink(link), "queue/a");
+}
+
+// Modes are part of a state: a group-writable drop directory (Postfix's
+// maildrop/, 0730) is copied as it is, whatever the umask; a socket file
+// is left out (it is no part of a state).
+TEST(CopyTree, CopiesModesExactlyAndLeavesSocketsOut) {
+  ScratchDir dir;
+  std::string from = dir.path() + "/from";
+  dir.Write("from/queue/maildrop/m1", "x");
+  ASSERT_EQ(::chmod((from + "/queue/maildrop").c_str(), 03730), 0);
+  ASSERT_EQ(::chmod((from + "/queue/maildrop/m1").c_str(), 0744), 0);
+  int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string sock = from + "/queue/pickup";
+  std::memcpy(addr.sun_path, sock.c_str(), sock.size() + 1);
+  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  mode_t old = ::umask(022);
+  Status st = CopyTree(from, dir.path() + "/to");
+  ::umask(old);
+  ::close(s);
+  ASSERT_TRUE(st.ok()) << st.message();
+  struct stat sb {};
+  ASSERT_EQ(::stat((dir.path() + "/to/queue/maildrop").c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_mode & 07777, 03730u);
+  ASSERT_EQ(::stat((dir.path() + "/to/queue/maildrop/m1").c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_mode & 07777, 0744u);
+  EXPECT_FALSE(fs::exists(fs::symlink_status(dir.path() + "/to/queue/pickup")));
 }
 
 }  // namespace

@@ -3,7 +3,11 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <filesystem>
 
@@ -280,6 +284,29 @@ TEST(FsState, MaterializeThenCaptureKeepsEverything) {
   ASSERT_TRUE(back.has_value()) << st.message();
   EXPECT_EQ(Diff(s, *back).value_or("equal"), "equal");
   EXPECT_EQ(s.Hash128(), back->Hash128());
+}
+
+// A socket file (a server's bind) is no part of a state: Capture leaves it
+// out instead of failing, so a run whose server is still bound (Postfix's
+// master and its public/ sockets) can be captured.
+TEST(FsState, CaptureLeavesSocketFilesOut) {
+  ScratchDir scratch;
+  std::string dir = scratch.Sub("m");
+  std::filesystem::create_directory(dir + "/public");
+  int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(s, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = dir + "/public/pickup";
+  ASSERT_LT(path.size(), sizeof addr.sun_path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  Status st;
+  auto back = Capture(dir, &st);
+  ::close(s);
+  ASSERT_TRUE(back.has_value()) << st.message();
+  EXPECT_NE(back->Lookup("public"), std::nullopt);
+  EXPECT_EQ(back->Lookup("public/pickup"), std::nullopt);
 }
 
 TEST(FsState, MaterializeRefusesANonEmptyDirectory) {
