@@ -53,12 +53,11 @@ myhostname = mx.aftershock.test
 mydestination =
 inet_interfaces = loopback-only
 inet_protocols = ipv4
-# Every domain is delivered by virtual(8) into one maildir (regexp
-# substitution of the user into a path is refused by virtual(8) for
-# security); each copy carries its recipient in Delivered-To:.
+# Every domain is delivered by virtual(8), each recipient into a maildir
+# of its own, mail/RCPT/, listed in etc/mailboxes (provision below).
 virtual_mailbox_domains = static:all
 virtual_mailbox_base = $root/mail
-virtual_mailbox_maps = static:Maildir/
+virtual_mailbox_maps = texthash:$etc/mailboxes
 virtual_uid_maps = static:$(id -u postfix)
 virtual_gid_maps = static:$(id -g postfix)
 virtual_minimum_uid = 1
@@ -153,15 +152,31 @@ queued() {
 }
 
 init() {
-  mkdir -p "$etc" "$queue" "$root/data" "$root/mail/Maildir"
+  mkdir -p "$etc" "$queue" "$root/data" "$root/mail"
+  : > "$etc/mailboxes"
   write_main_cf > "$etc/main.cf"
   write_master_cf
   postfix -c "$etc" check || die "postfix check failed"
   own
 }
 
+# A maildir of its own for each recipient: virtual(8) refuses to substitute
+# the user into a mailbox path (for security), so its map lists every one.
+# Added before the message is submitted, and durably (fsync the new map,
+# rename it, fsync etc/), as an administrator creates a mailbox before mail
+# for it arrives: a crash never takes a mailbox away.
+provision() {
+  local map=$etc/mailboxes r tmp missing=()
+  for r in "$@"; do grep -qxF "$r $r/" "$map" 2>/dev/null || missing+=("$r"); done
+  ((${#missing[@]} == 0)) && return 0
+  tmp=$(mktemp "$map.XXXXXX") || die "cannot add mailboxes to $map"
+  { cat "$map"; for r in "${missing[@]}"; do echo "$r $r/"; done; } > "$tmp" &&
+    chmod 0644 "$tmp" && sync "$tmp" && mv "$tmp" "$map" && sync "$etc" || die "cannot add mailboxes to $map"
+}
+
 sendmail_submit() {
   configure
+  provision "$@"
   # postdrop is set-group-id postdrop: with that as our real group the kernel
   # does not start it in secure-execution mode, which would ignore the
   # recorder's LD_PRELOAD. Same code, same files, same calls.
@@ -189,6 +204,8 @@ smtp_expect() {  # CODE COMMAND
 }
 
 smtp_submit() {
+  configure
+  provision "$@"
   start
   local _
   for _ in $(seq 100); do  # until master listens
