@@ -78,7 +78,6 @@ struct PathArgs {
   const char* data = nullptr;  // symlink target
 };
 
-// A call on one or two paths.
 // A socket file is a name bind(2) made for a server's rendezvous, not data:
 // the models hold no sockets (bind is not recorded), so neither is a chmod
 // or an unlink of one (Postfix's master removes and binds its sockets at
@@ -89,6 +88,7 @@ bool IsSocket(const PathArgs& p, bool follow) {
   return !IsErr(r) && S_ISSOCK(st.st_mode);
 }
 
+// A call on one or two paths.
 bool PathOp(Call& c, OpKind kind, const PathArgs& p, const char* point) {
   ThreadBuf* b = Buf();
   if (b == nullptr) return false;

@@ -55,9 +55,13 @@ pid_t ForkChild() {
   return pid;
 }
 
-void ForgetChild(pid_t pid) {
-  std::lock_guard<std::mutex> lock(Mu());
-  Ours().erase(pid);
+pid_t WaitChild(pid_t pid, int* status, int options) {
+  pid_t w = ::waitpid(pid, status, options);
+  if (w == pid) {
+    std::lock_guard<std::mutex> lock(Mu());
+    Ours().erase(pid);
+  }
+  return w;
 }
 
 bool StartOrphanReaper() {

@@ -18,8 +18,8 @@ namespace aftershock {
 // In the child it returns 0 and registers nothing.
 pid_t ForkChild();
 
-// The caller reaped `pid` (waitpid): it is no longer ours to keep.
-void ForgetChild(pid_t pid);
+// waitpid(2) of a ForkChild child: once it is reaped, it is no longer ours.
+pid_t WaitChild(pid_t pid, int* status, int options);
 
 // Starts, once, the thread that reaps every exited child not from
 // ForkChild. Returns false if it could not be started.

@@ -470,8 +470,7 @@ RunningCommand::~RunningCommand() {
     bool paused = PausedPid() != 0;
     ::killpg(pid_, SIGKILL);
     if (paused) Resume();  // others sharing the page may wait to pause
-    ::waitpid(pid_, &status_, 0);
-    ForgetChild(pid_);
+    WaitChild(pid_, &status_, 0);
     done_ = true;
     Finish();
   }
@@ -481,9 +480,8 @@ RunningCommand::~RunningCommand() {
 
 bool RunningCommand::Reap(int wait_ms) {
   if (done_) return true;
-  pid_t w = ::waitpid(pid_, &status_, WNOHANG);
+  pid_t w = WaitChild(pid_, &status_, WNOHANG);
   if (w == pid_) {
-    ForgetChild(pid_);
     done_ = true;
     return true;
   }
@@ -492,8 +490,7 @@ bool RunningCommand::Reap(int wait_ms) {
     if (left <= 0) {
       timed_out_ = true;
       ::killpg(pid_, SIGKILL);
-      ::waitpid(pid_, &status_, 0);
-      ForgetChild(pid_);
+      WaitChild(pid_, &status_, 0);
       done_ = true;
       return true;
     }

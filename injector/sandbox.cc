@@ -1,7 +1,5 @@
 #include "injector/sandbox.h"
 
-#include "injector/children.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -23,6 +21,8 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "injector/children.h"
 
 namespace aftershock {
 namespace {
@@ -295,8 +295,7 @@ ProbeResult Probe(Plan p) {
   if (pid == 0) ::_exit(Enter(p, fds[1]) ? 0 : 1);
   ::close(fds[1]);
   int status = 0;
-  ::waitpid(pid, &status, 0);
-  ForgetChild(pid);
+  WaitChild(pid, &status, 0);
   int msg[2];
   while (::read(fds[0], msg, sizeof msg) == static_cast<ssize_t>(sizeof msg)) {
     if (msg[0] <= kPrivateStep) {
@@ -320,9 +319,8 @@ bool ProbeNetwork() {
   pid_t pid = ForkChild();
   if (pid == 0) ::_exit(LeaveNetwork() ? 0 : 1);
   int status = 0;
-  bool reaped = pid > 0 && ::waitpid(pid, &status, 0) == pid;
-  ForgetChild(pid);
-  return reaped && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return pid > 0 && WaitChild(pid, &status, 0) == pid && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
 }
 
 }  // namespace
@@ -523,7 +521,8 @@ bool MountScratch(const std::string& dir, uint64_t mib) {
     errno = EPERM;
     return false;
   }
-  std::string options = "size=" + std::to_string(mib) + "m,mode=0711";  // as the run directory (run_dir.cc)
+  std::string options =
+      "size=" + std::to_string(mib) + "m,mode=0711";  // as the run directory (run_dir.cc)
   return ::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) == 0;
 }
 

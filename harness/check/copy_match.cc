@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <iterator>
 #include <vector>
 
 namespace aftershock {
@@ -39,13 +40,21 @@ std::string_view FieldName(std::string_view line) {
   return name;
 }
 
-// Length of the complete trace field (folded lines included) that starts
-// `s`, or 0 when `s` does not start with one.
-size_t TraceFieldLength(std::string_view s, std::string_view* name) {
+bool IsOneOf(std::string_view name, const char* const* names, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (SameIgnoringCase(name, names[i])) return true;
+  }
+  return false;
+}
+
+// Length of the complete field (folded lines included) that starts `s` and
+// that `wanted` accepts by name, or 0.
+template <typename Wanted>
+size_t FieldLength(std::string_view s, std::string_view* name, Wanted wanted) {
   size_t nl = s.find('\n');
   if (nl == std::string_view::npos) return 0;
   *name = FieldName(s.substr(0, nl));
-  if (name->empty() || !IsTraceFieldName(*name)) return 0;
+  if (name->empty() || !wanted(*name)) return 0;
   size_t end = nl + 1;
   while (end < s.size() && (s[end] == ' ' || s[end] == '\t')) {
     nl = s.find('\n', end);
@@ -112,22 +121,17 @@ bool HasField(std::string_view headers, std::string_view name) {
   return false;
 }
 
-// Length of the complete field (folded lines included) that starts `s` if
-// it is a submission field the message's `headers` lack; else 0.
+// Length of the complete trace field that starts `s`, or 0.
+size_t TraceFieldLength(std::string_view s, std::string_view* name) {
+  return FieldLength(s, name, [](std::string_view n) { return IsTraceFieldName(n); });
+}
+
+// Length of the complete field that starts `s` if it is a submission field
+// the message's `headers` lack; else 0.
 size_t AddedFieldLength(std::string_view s, std::string_view headers, std::string_view* name) {
-  size_t nl = s.find('\n');
-  if (nl == std::string_view::npos) return 0;
-  *name = FieldName(s.substr(0, nl));
-  bool submission = false;
-  for (const char* f : kSubmissionFields) submission |= SameIgnoringCase(*name, f);
-  if (name->empty() || !submission || HasField(headers, *name)) return 0;
-  size_t end = nl + 1;
-  while (end < s.size() && (s[end] == ' ' || s[end] == '\t')) {
-    nl = s.find('\n', end);
-    if (nl == std::string_view::npos) return 0;
-    end = nl + 1;
-  }
-  return end;
+  return FieldLength(s, name, [&](std::string_view n) {
+    return IsOneOf(n, kSubmissionFields, std::size(kSubmissionFields)) && !HasField(headers, n);
+  });
 }
 
 // `copy` is `message` with submission fields added after its own header
@@ -152,10 +156,7 @@ bool WithSubmissionFields(std::string_view copy, std::string_view message, CopyM
 }  // namespace
 
 bool IsTraceFieldName(std::string_view name) {
-  for (const char* f : kTraceFields) {
-    if (SameIgnoringCase(name, f)) return true;
-  }
-  return false;
+  return IsOneOf(name, kTraceFields, std::size(kTraceFields));
 }
 
 CopyMatch MatchCopy(std::string_view copy, std::string_view message) {

@@ -225,15 +225,20 @@ void CopyEntry(const fs::directory_entry& e, const fs::path& dst, std::error_cod
     if (ec) return;
   }
   switch (st.type()) {
-    case fs::file_type::directory: fs::create_directory(dst, ec); return;
-    case fs::file_type::symlink: fs::copy_symlink(e.path(), dst, ec); return;
+    case fs::file_type::directory:
+      fs::create_directory(dst, ec);
+      return;
+    case fs::file_type::symlink:
+      fs::copy_symlink(e.path(), dst, ec);
+      return;
     case fs::file_type::regular:
       fs::copy_file(e.path(), dst, fs::copy_options::overwrite_existing, ec);
       return;
     case fs::file_type::fifo:
       if (::mkfifo(dst.c_str(), 0600) != 0) ec = std::error_code(errno, std::generic_category());
       return;
-    default: return;
+    default:
+      return;
   }
 }
 
@@ -257,8 +262,9 @@ Status CopyTree(const std::string& from, const std::string& to) {
   for (fs::recursive_directory_iterator it(from, ec), end; !ec && it != end; it.increment(ec)) {
     const fs::path dst = fs::path(to) / it->path().lexically_relative(from);
     CopyEntry(*it, dst, ec);
-    if (ec) return Status::Error("copy " + it->path().string() + " -> " + dst.string() + ": " +
-                                 ec.message());
+    if (ec)
+      return Status::Error("copy " + it->path().string() + " -> " + dst.string() + ": " +
+                           ec.message());
     if (it->is_directory(ec) && !it->is_symlink(ec)) {
       dirs.emplace_back(it->path(), dst);
     } else if (!CopyMode(it->path(), dst)) {

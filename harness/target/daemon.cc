@@ -186,9 +186,8 @@ bool Daemon::Reap(int timeout_ms) {
   bool reaped = false;
   for (;;) {
     int status = 0;
-    pid_t w = waitpid(pid_, &status, WNOHANG);
+    pid_t w = WaitChild(pid_, &status, WNOHANG);
     if (w == pid_) {
-      ForgetChild(pid_);
       exit_status_ = StatusOf(status);
       reaped = true;
       break;
@@ -232,8 +231,7 @@ void Daemon::Kill(const std::string& status) {
   killpg(pid_, SIGKILL);
   if (!exited) {
     int raw = 0;
-    waitpid(pid_, &raw, 0);
-    ForgetChild(pid_);
+    WaitChild(pid_, &raw, 0);
     exit_status_ = StatusOf(raw);
   }
   Finish(exited ? "" : status);

@@ -29,7 +29,8 @@ std::string Record(const ScratchDir& dir, const std::string& name, const std::st
                          dir.path(), {{"AFTERSHOCK_ROOT", root}}, input);
   EXPECT_EQ(r.status, 0) << args << "\n" << r.out << r.err;
   EXPECT_NE(r.err.find("replaying the trace reproduces"), std::string::npos) << r.err;
-  RunResult show = RunShell(std::string(AFTERSHOCK_EXE) + " trace show " + name, dir.path(), {}, "");
+  RunResult show =
+      RunShell(std::string(AFTERSHOCK_EXE) + " trace show " + name, dir.path(), {}, "");
   EXPECT_EQ(show.status, 0) << show.err;
   EXPECT_EQ(show.out.find("ESCAPE"), std::string::npos) << show.out;
   EXPECT_EQ(show.out.find("GAP"), std::string::npos) << show.out;
