@@ -20,11 +20,24 @@ struct Module {
   uint64_t bias;  // subtracted from an address to get the module-relative offset
   uint32_t path_off;
   uint32_t path_len;
+  uint64_t image;         // where the ELF header is mapped (file offset 0), or 0
+  uint64_t eh_hdr;        // .eh_frame_hdr: its search table holds every function's start
+  uint32_t eh_count;      // entries in that table (0: function starts unknown)
+  uint32_t eh_table_off;  // the table's offset from eh_hdr
+};
+
+constexpr int kMaxReadable = 1024;
+
+struct Range {
+  uint64_t start;
+  uint64_t end;
 };
 
 struct ModuleMap {
   int count;
   Module mods[kMaxModules];
+  int readable_count;  // readable mappings of files, ascending (a PLT stub's GOT slot is in one)
+  Range readable[kMaxReadable];
   char pool[kPoolSize];
   uint64_t main_stack_top;
 };
@@ -55,6 +68,87 @@ const Module* FindModule(const ModuleMap* m, uint64_t addr) {
     if (addr >= m->mods[i].start && addr < m->mods[i].end) return &m->mods[i];
   }
   return nullptr;
+}
+
+// True iff [addr, addr + len) lies in one readable file mapping.
+bool ReadableSpan(const ModuleMap* m, uint64_t addr, uint64_t len) {
+  int lo = 0, hi = m->readable_count;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (m->readable[mid].end <= addr) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo < m->readable_count && m->readable[lo].start <= addr &&
+         addr + len <= m->readable[lo].end;
+}
+
+bool Readable(const ModuleMap* m, uint64_t addr) { return ReadableSpan(m, addr, 8); }
+
+// Finds mod's .eh_frame_hdr (PT_GNU_EH_FRAME) and its binary-search table
+// of function starts, when it has the usual encoding (u32 count, entries
+// of two s32 relative to the header).
+void FindFunctionTable(const ModuleMap* m, Module* mod) {
+  constexpr uint32_t kPtGnuEhFrame = 0x6474e550;
+  mod->eh_count = 0;
+  if (mod->image == 0 || !ReadableSpan(m, mod->image, 64)) return;
+  const unsigned char* elf = reinterpret_cast<const unsigned char*>(mod->image);
+  uint64_t phoff;
+  uint16_t phentsize, phnum, type;
+  MemCopy(&type, elf + 16, 2);
+  MemCopy(&phoff, elf + 32, 8);
+  MemCopy(&phentsize, elf + 54, 2);
+  MemCopy(&phnum, elf + 56, 2);
+  if (phentsize < 56 || !ReadableSpan(m, mod->image + phoff, uint64_t{phentsize} * phnum)) return;
+  uint64_t load = type == 2 /* ET_EXEC */ ? 0 : mod->image;
+  for (uint16_t i = 0; i < phnum; ++i) {
+    const unsigned char* ph = elf + phoff + uint64_t{phentsize} * i;
+    uint32_t p_type;
+    uint64_t vaddr;
+    MemCopy(&p_type, ph, 4);
+    MemCopy(&vaddr, ph + 16, 8);
+    if (p_type != kPtGnuEhFrame) continue;
+    uint64_t hdr = load + vaddr;
+    if (!ReadableSpan(m, hdr, 12)) return;
+    const unsigned char* h = reinterpret_cast<const unsigned char*>(hdr);
+    // version 1; eh_frame_ptr any; fde_count udata4; table datarel|sdata4.
+    if (h[0] != 1 || h[2] != 0x03 || h[3] != 0x3b) return;
+    int skip = (h[1] & 0x0f) == 0x0b || (h[1] & 0x0f) == 0x03 ? 4 : (h[1] & 0x0f) == 0 ? 8 : -1;
+    if (skip < 0) return;
+    uint32_t count;
+    MemCopy(&count, h + 4 + skip, 4);
+    if (!ReadableSpan(m, hdr + 8 + skip, uint64_t{count} * 8)) return;
+    mod->eh_hdr = hdr;
+    mod->eh_count = count;
+    mod->eh_table_off = static_cast<uint32_t>(8 + skip);
+    return;
+  }
+}
+
+// The start of the function holding addr (from mod's function table), or
+// 0 when unknown.
+uint64_t FunctionStart(const Module* mod, uint64_t addr) {
+  if (mod->eh_count == 0) return 0;
+  const unsigned char* table =
+      reinterpret_cast<const unsigned char*>(mod->eh_hdr) + mod->eh_table_off;
+  auto start = [&](uint32_t i) {
+    int32_t rel;
+    MemCopy(&rel, table + uint64_t{i} * 8, 4);
+    return mod->eh_hdr + static_cast<int64_t>(rel);
+  };
+  uint32_t lo = 0, hi = mod->eh_count;  // the last entry whose start <= addr
+  while (hi - lo > 1) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (start(mid) <= addr) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  uint64_t s = start(lo);
+  return s <= addr ? s : 0;
 }
 
 }  // namespace
@@ -89,6 +183,7 @@ void RebuildModules() {
   }
   ModuleMap* m = g_maps[1 - g_current];
   m->count = 0;
+  m->readable_count = 0;
   m->main_stack_top = g_maps[g_current]->main_stack_top;
   size_t pool = 0;
   size_t i = 0;
@@ -106,6 +201,9 @@ void RebuildModules() {
         last_base_path_len = l.path_len;
       }
       if (l.path_len == 7 && MemEq(l.path, "[stack]", 7)) m->main_stack_top = l.end;
+      if (l.read && l.path_len > 0 && l.path[0] == '/' && m->readable_count < kMaxReadable) {
+        m->readable[m->readable_count++] = {l.start, l.end};
+      }
       if (l.exec && l.path_len > 0 && l.path[0] == '/' && m->count < kMaxModules &&
           !IsRuntimeModule(l.path, l.path_len) && pool + l.path_len <= kPoolSize) {
         Module& mod = m->mods[m->count++];
@@ -114,6 +212,11 @@ void RebuildModules() {
         // The load bias: the start of the mapping of file offset 0, which
         // for PIE objects and shared libraries is what addr2line subtracts.
         mod.bias = l.start - l.offset;
+        mod.image = 0;
+        mod.eh_count = 0;
+        if (last_base_path_len == l.path_len && MemEq(last_base_path, l.path, l.path_len)) {
+          mod.image = last_base;
+        }
         mod.path_off = static_cast<uint32_t>(pool);
         mod.path_len = static_cast<uint32_t>(l.path_len);
         MemCopy(m->pool + pool, l.path, l.path_len);
@@ -128,38 +231,146 @@ void RebuildModules() {
     }
     ++i;
   }
+  for (int k = 0; k < m->count; ++k) FindFunctionTable(m, &m->mods[k]);
   __atomic_store_n(&g_current, 1 - g_current, __ATOMIC_RELEASE);
   __atomic_store_n(&g_rebuilding, 0, __ATOMIC_RELEASE);
 }
 
-bool FindCallSite(const ucontext_t* uc, CallSite* out) {
+namespace {
+
+constexpr uint64_t kMaxFunctionBytes = 256
+                                       << 10;  // a callee this far past a call target is not its
+
+void SetFrame(const ModuleMap* m, const Module* mod, uint64_t addr, CallSite* f) {
+  f->addr = addr;
+  f->offset = addr - mod->bias;
+  f->module = m->pool + mod->path_off;
+  f->module_len = mod->path_len;
+}
+
+// The function a PLT stub at `target` jumps to (through its GOT slot), or
+// 0 when the bytes there are not a PLT stub.
+uint64_t PltTarget(const ModuleMap* m, uint64_t target) {
+  const unsigned char* t = reinterpret_cast<const unsigned char*>(target);
+  if (t[0] == 0xf3 && t[1] == 0x0f && t[2] == 0x1e && t[3] == 0xfa) t += 4;  // endbr64
+  if (t[0] == 0xf2) ++t;                                                     // bnd
+  if (t[0] != 0xff || t[1] != 0x25) return 0;                                // jmp *disp32(%rip)
+  int32_t rel;
+  MemCopy(&rel, t + 2, sizeof rel);
+  uint64_t slot = reinterpret_cast<uint64_t>(t + 6) + static_cast<int64_t>(rel);
+  if (!Readable(m, slot)) return 0;
+  uint64_t fn;
+  MemCopy(&fn, reinterpret_cast<const void*>(slot), sizeof fn);
+  return fn;
+}
+
+// True unless the call instruction before `ret` is a direct call (or a call
+// through a PLT stub) whose target cannot be the function holding `callee`:
+// then `ret` is a stale word, not a caller. An indirect call passes.
+bool MayCall(const ModuleMap* m, const Module* mod, uint64_t ret, uint64_t callee) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(ret);
+  if (ret - 5 < mod->start || p[-5] != 0xe8) return true;
+  int32_t rel;
+  MemCopy(&rel, p - 4, sizeof rel);
+  uint64_t target = ret + static_cast<int64_t>(rel);
+  if (target < mod->start || target + 16 > mod->end) return true;
+  if (uint64_t fn = PltTarget(m, target)) target = fn;
+  const Module* at = FindModule(m, callee);
+  if (uint64_t start = at != nullptr ? FunctionStart(at, callee - 1) : 0) return target == start;
+  return target <= callee && callee - target < kMaxFunctionBytes;
+}
+
+// A return address into a target module just after a call, or null.
+const Module* ReturnInto(const ModuleMap* m, uint64_t word) {
+  const Module* c = FindModule(m, word);
+  return c != nullptr && AfterCall(word, c->start) ? c : nullptr;
+}
+
+// Follows saved frame pointers from fp, whose frame lies in [lo, top).
+// Trusted only when its first caller checks against frame 0.
+void WalkFramePointers(const ModuleMap* m, uint64_t fp, uint64_t lo, uint64_t top, CallStack* out) {
+  int first = out->count;
+  while (out->count <= trace::kMaxCallers) {
+    if (fp < lo || fp + 16 > top || (fp & 7) != 0) break;
+    const uint64_t* f = reinterpret_cast<const uint64_t*>(fp);
+    const Module* c = ReturnInto(m, f[1]);
+    if (c == nullptr) break;
+    if (out->count == first && !MayCall(m, c, f[1], out->frames[first - 1].addr)) break;
+    SetFrame(m, c, f[1], &out->frames[out->count++]);
+    if (f[0] <= fp) break;
+    fp = f[0];
+  }
+  if (out->count > first) out->method = trace::kStackFramePointers;
+}
+
+// Scans the words in [slot, slot + 8 * words) for callers. A word that does
+// not check against the frame below is held back: when the next word checks
+// against it (a tail call hid the frame between), both are taken.
+void ScanCallers(const ModuleMap* m, const uint64_t* slot, uint64_t words, CallStack* out) {
+  uint64_t held = 0;
+  const Module* held_mod = nullptr;
+  for (uint64_t i = 0; i < words && out->count <= trace::kMaxCallers; ++i) {
+    const Module* c = ReturnInto(m, slot[i]);
+    if (c == nullptr) continue;
+    if (MayCall(m, c, slot[i], out->frames[out->count - 1].addr)) {
+      SetFrame(m, c, slot[i], &out->frames[out->count++]);
+      held = 0;
+    } else if (held != 0 && MayCall(m, c, slot[i], held) && out->count < trace::kMaxCallers) {
+      SetFrame(m, held_mod, held, &out->frames[out->count++]);
+      SetFrame(m, c, slot[i], &out->frames[out->count++]);
+      held = 0;
+    } else {
+      held = slot[i];
+      held_mod = c;
+    }
+  }
+  out->method = trace::kStackScan;
+}
+
+// The index of the stack word that is frame 0: the first return address
+// into a target module whose call may lead to `rip`, else (a call through
+// more of libc than one function) the first return address at all.
+uint64_t FindCallSiteWord(const ModuleMap* m, const uint64_t* w, uint64_t words, uint64_t rip) {
+  constexpr uint64_t kLookAhead = 64;  // words past the first return address
+  uint64_t first = words;
+  for (uint64_t i = 0; i < words; ++i) {
+    if (first != words && i - first > kLookAhead) break;
+    const Module* c = ReturnInto(m, w[i]);
+    if (c == nullptr) continue;
+    if (MayCall(m, c, w[i], rip)) return i;
+    if (first == words) first = i;
+  }
+  return first;
+}
+
+}  // namespace
+
+bool FindCallStack(const ucontext_t* uc, CallStack* out) {
   if (g_rt.modules_dirty) RebuildModules();
+  out->count = 0;
+  out->method = 0;
   if (g_maps[0] == nullptr) return false;
   const ModuleMap* m = g_maps[__atomic_load_n(&g_current, __ATOMIC_ACQUIRE)];
   const greg_t* g = uc->uc_mcontext.gregs;
   uint64_t rip = static_cast<uint64_t>(g[REG_RIP]);
   uint64_t rsp = static_cast<uint64_t>(g[REG_RSP]);
-  const Module* mod = FindModule(m, rip);
-  uint64_t addr = rip;
-  if (mod == nullptr) {
-    uint64_t top = t_stack_top != 0 ? t_stack_top : m->main_stack_top;
-    if (top == 0 || rsp >= top || top - rsp > (64u << 20)) return false;
-    const uint64_t* w = reinterpret_cast<const uint64_t*>(rsp);
-    uint64_t words = (top - rsp) / 8;
-    if (words > kScanWords) words = kScanWords;
-    for (uint64_t i = 0; i < words && mod == nullptr; ++i) {
-      const Module* c = FindModule(m, w[i]);
-      if (c != nullptr && AfterCall(w[i], c->start)) {
-        mod = c;
-        addr = w[i];
-      }
-    }
-    if (mod == nullptr) return false;
+  uint64_t top = t_stack_top != 0 ? t_stack_top : m->main_stack_top;
+  bool stack_ok = top != 0 && rsp < top && top - rsp <= (64u << 20);
+  const uint64_t* w = reinterpret_cast<const uint64_t*>(rsp);
+  uint64_t words = stack_ok ? (top - rsp) / 8 : 0;
+  if (words > kScanWords) words = kScanWords;
+  uint64_t next = 0;  // the first stack word above frame 0
+  if (const Module* mod = FindModule(m, rip)) {
+    SetFrame(m, mod, rip, &out->frames[out->count++]);
+  } else {
+    uint64_t at = FindCallSiteWord(m, w, words, rip);
+    if (at == words) return false;
+    SetFrame(m, FindModule(m, w[at]), w[at], &out->frames[out->count++]);
+    next = at + 1;
   }
-  out->addr = addr;
-  out->offset = addr - mod->bias;
-  out->module = m->pool + mod->path_off;
-  out->module_len = mod->path_len;
+  if (words == 0) return true;
+  WalkFramePointers(m, static_cast<uint64_t>(g[REG_RBP]), rsp + 8 * next, top, out);
+  if (out->count == 1) ScanCallers(m, w + next, words - next, out);
   return true;
 }
 

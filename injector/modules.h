@@ -1,12 +1,17 @@
-// Where a recorded call came from: the return address into the first module
-// that is not libc, ld.so or the recorder, found by scanning the target's
-// stack from the trapped frame for a word that points just after a call
-// instruction in an executable mapping of such a module.
+// Where a recorded call came from. Frame 0 is the return address into the
+// first module that is not libc, ld.so or the recorder, found by scanning
+// the target's stack from the trapped frame for a word that points just
+// after a call instruction in an executable mapping of such a module. Its
+// callers (up to trace::kMaxCallers) come from the saved frame pointers when
+// the target keeps them, else from the same scan, each checked to call the
+// function of the frame below it where the call instruction says so.
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 #include <ucontext.h>
+
+#include "model/trace_format.h"
 
 namespace aftershock::inject {
 
@@ -38,8 +43,15 @@ struct CallSite {
   uint32_t module_len = 0;
 };
 
-// Finds the call site of the syscall trapped in uc. Returns false if none.
-bool FindCallSite(const ucontext_t* uc, CallSite* out);
+struct CallStack {
+  CallSite frames[trace::kMaxCallers + 1];  // [0] is the call site
+  int count = 0;
+  uint8_t method = 0;  // trace::kStack* of frames[1..]
+};
+
+// Finds the call site of the syscall trapped in uc and its callers.
+// Returns false if there is no call site.
+bool FindCallStack(const ucontext_t* uc, CallStack* out);
 
 // Sets the top of the current thread's stack (bounds the scan).
 void SetStackTop(uint64_t top);

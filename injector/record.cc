@@ -18,50 +18,97 @@ Event NewEvent(trace::OpKind kind, long sysno) {
 
 uint64_t NextSeq() { return g_rt.page != nullptr ? TakeSeq(g_rt.page) : 0; }
 
+namespace {
+
+// Encodes stack's callers (frames[1..]) as a record's stack part in buf
+// (trace_format.h, StackPart). Returns its length; a caller whose module
+// name does not fit ends the stack.
+uint32_t StackPartOf(const CallStack& stack, char* buf, size_t cap) {
+  if (stack.count <= 1) return 0;
+  const CallSite& site = stack.frames[0];
+  const CallSite* names[trace::kMaxCallers];
+  trace::StackPart part{0, stack.method, 0, 0};
+  trace::StackFrame frames[trace::kMaxCallers];
+  size_t names_len = 0;
+  for (int i = 1; i < stack.count; ++i) {
+    const CallSite& f = stack.frames[i];
+    uint32_t module = 0;
+    if (f.module != site.module) {
+      for (int k = 0; k < part.module_count && module == 0; ++k) {
+        if (names[k]->module == f.module) module = static_cast<uint32_t>(k) + 1;
+      }
+      if (module == 0) {
+        size_t need = sizeof part + sizeof frames[0] * stack.count + names_len + 4 + f.module_len;
+        if (need > cap) break;
+        names[part.module_count++] = &f;
+        names_len += 4 + f.module_len;
+        module = part.module_count;
+      }
+    }
+    frames[part.count++] = {f.offset, module, 0};
+  }
+  size_t at = 0;
+  MemCopy(buf, &part, sizeof part);
+  at += sizeof part;
+  MemCopy(buf + at, frames, sizeof frames[0] * part.count);
+  at += sizeof frames[0] * part.count;
+  for (int k = 0; k < part.module_count; ++k) {
+    MemCopy(buf + at, &names[k]->module_len, 4);
+    MemCopy(buf + at + 4, names[k]->module, names[k]->module_len);
+    at += 4 + names[k]->module_len;
+  }
+  return static_cast<uint32_t>(at);
+}
+
+// Points iov[4..] at the first h.data_len bytes of the event's buffers
+// and trims data_len to what they hold. Returns the number of buffers.
+int DataIov(Event* ev, struct iovec* iov) {
+  if (ev->data_iov == nullptr) {
+    if (ev->data == nullptr) ev->h.data_len = 0;
+    iov[0] = {const_cast<void*>(ev->data), ev->h.data_len};
+    return ev->h.data_len > 0 ? 1 : 0;
+  }
+  size_t left = ev->h.data_len;
+  int n = 0;
+  for (int i = 0; i < ev->data_iov_count && left > 0 && n < 1024; ++i) {
+    size_t take = ev->data_iov[i].iov_len < left ? ev->data_iov[i].iov_len : left;
+    if (take == 0) continue;
+    iov[n++] = {ev->data_iov[i].iov_base, take};
+    left -= take;
+  }
+  ev->h.data_len -= static_cast<uint32_t>(left);
+  return n;
+}
+
+}  // namespace
+
 bool Emit(Event* ev, const ucontext_t* uc) {
   if (g_rt.trace_fd < 0) return false;
   if (ev->h.pid == 0) ev->h.pid = CurrentPid();
   if (ev->h.tid == 0) ev->h.tid = CurrentTid();
   if (ev->h.seq == 0) ev->h.seq = NextSeq();
-  CallSite site;
-  if (uc != nullptr && FindCallSite(uc, &site)) {
-    ev->h.call_addr = site.addr;
-    ev->h.call_offset = site.offset;
-    ev->h.module_len = site.module_len;
-  } else {
-    site.module = "";
-    ev->h.module_len = 0;
+  ThreadBuf* b = Buf();
+  CallStack stack;
+  const char* module = "";
+  ev->h.module_len = 0;
+  ev->h.stack_len = 0;
+  if (uc != nullptr && FindCallStack(uc, &stack)) {
+    ev->h.call_addr = stack.frames[0].addr;
+    ev->h.call_offset = stack.frames[0].offset;
+    ev->h.module_len = stack.frames[0].module_len;
+    module = stack.frames[0].module;
+    if (b != nullptr) ev->h.stack_len = StackPartOf(stack, b->stack_part, sizeof b->stack_part);
   }
   if (ev->path == nullptr) ev->h.path_len = 0;
   if (ev->path2 == nullptr) ev->h.path2_len = 0;
-  ThreadBuf* b = Buf();
-  struct iovec local[5 + 1];
+  struct iovec local[6];
   struct iovec* iov = b != nullptr ? b->iov : local;
-  int count = 4;
-  if (ev->data_iov != nullptr && b != nullptr) {
-    // Only the first data_len bytes of the buffers are part of the record.
-    size_t left = ev->h.data_len;
-    int n = 0;
-    for (int i = 0; i < ev->data_iov_count && left > 0 && n < 1024; ++i) {
-      size_t take = ev->data_iov[i].iov_len < left ? ev->data_iov[i].iov_len : left;
-      if (take == 0) continue;
-      iov[4 + n] = {ev->data_iov[i].iov_base, take};
-      left -= take;
-      ++n;
-    }
-    ev->h.data_len -= static_cast<uint32_t>(left);
-    struct iovec* data = iov + 4;
-    // SealRecordIov copies data[i] into iov[4 + i]: the same slots, in order.
-    trace::SealRecordIov(&ev->h, ev->path, ev->path2, site.module, data, n, iov);
-    count = 4 + n;
-  } else {
-    if (ev->data == nullptr) ev->h.data_len = 0;
-    struct iovec one = {const_cast<void*>(ev->data), ev->h.data_len};
-    trace::SealRecordIov(&ev->h, ev->path, ev->path2, site.module, &one, ev->h.data_len > 0 ? 1 : 0,
-                         iov);
-    count = ev->h.data_len > 0 ? 5 : 4;
-  }
-  long w = Sys(SYS_writev, g_rt.trace_fd, A(iov), count);
+  if (b == nullptr) ev->data_iov = nullptr;  // one buffer fits `local`
+  // SealRecordIov copies data[i] into iov[4 + i]: the same slots, in order.
+  int n = DataIov(ev, iov + 4);
+  trace::SealRecordIov(&ev->h, ev->path, ev->path2, module, iov + 4, n,
+                       b != nullptr ? b->stack_part : nullptr, iov);
+  long w = Sys(SYS_writev, g_rt.trace_fd, A(iov), 5 + n);
   return !IsErr(w) && static_cast<uint64_t>(w) == ev->h.size;
 }
 

@@ -97,6 +97,7 @@ struct ThreadBuf {
   FdSlot slot;  // lazily looked-up fd that does not fit the table
   FdSlot slot2;
   struct iovec iov[1024 + 8];
+  char stack_part[1024];  // a record's stack part (record.cc)
   uint64_t sigset[16];
   const char* envp[4096];
   char env_preload[8192];

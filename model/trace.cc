@@ -16,8 +16,69 @@ namespace {
 using trace::FileHeader;
 using trace::RecordHeader;
 
-Op FromRecord(const RecordHeader& h, const char* parts) {
-  Op op;
+// Reads the stack part (h.stack_len bytes at p) into op. Returns false if
+// it is malformed.
+bool ReadStackPart(const char* p, uint32_t len, Op* op) {
+  if (len == 0) return true;
+  trace::StackPart part;
+  if (len < sizeof part) return false;
+  std::memcpy(&part, p, sizeof part);
+  size_t at = sizeof part;
+  if (part.count > trace::kMaxCallers || at + part.count * sizeof(trace::StackFrame) > len) {
+    return false;
+  }
+  std::vector<trace::StackFrame> frames(part.count);
+  if (part.count > 0) std::memcpy(frames.data(), p + at, part.count * sizeof(trace::StackFrame));
+  at += part.count * sizeof(trace::StackFrame);
+  std::vector<std::string> modules = {op->module};
+  for (int i = 0; i < part.module_count; ++i) {
+    uint32_t n = 0;
+    if (at + sizeof n > len) return false;
+    std::memcpy(&n, p + at, sizeof n);
+    at += sizeof n;
+    if (n > len - at) return false;
+    modules.emplace_back(p + at, n);
+    at += n;
+  }
+  if (at != len) return false;
+  for (const trace::StackFrame& f : frames) {
+    if (f.module >= modules.size()) return false;
+    op->callers.push_back({modules[f.module], f.offset});
+  }
+  op->stack_method = part.method;
+  return true;
+}
+
+// The stack part of op's callers, as ReadStackPart reads it.
+std::string StackPartOf(const Op& op) {
+  if (op.callers.empty() && op.stack_method == 0) return "";
+  std::vector<std::string> modules;
+  std::string frames;
+  for (const StackFrame& f : op.callers) {
+    trace::StackFrame r{f.offset, 0, 0};
+    if (f.module != op.module) {
+      auto it = std::find(modules.begin(), modules.end(), f.module);
+      r.module = static_cast<uint32_t>(it - modules.begin()) + 1;
+      if (it == modules.end()) modules.push_back(f.module);
+    }
+    frames.append(reinterpret_cast<const char*>(&r), sizeof r);
+  }
+  trace::StackPart part{static_cast<uint8_t>(op.callers.size()), op.stack_method,
+                        static_cast<uint8_t>(modules.size()), 0};
+  std::string out(reinterpret_cast<const char*>(&part), sizeof part);
+  out += frames;
+  for (const std::string& m : modules) {
+    uint32_t n = static_cast<uint32_t>(m.size());
+    out.append(reinterpret_cast<const char*>(&n), sizeof n);
+    out += m;
+  }
+  return out;
+}
+
+// Decodes a record's header and parts. Returns false if its stack part is
+// malformed.
+bool FromRecord(const RecordHeader& h, const char* parts, Op* out) {
+  Op& op = *out;
   op.kind = static_cast<OpKind>(h.kind);
   op.flags = h.flags;
   op.seq = h.seq;
@@ -44,7 +105,8 @@ Op FromRecord(const RecordHeader& h, const char* parts) {
   op.module.assign(p, h.module_len);
   p += h.module_len;
   op.data.assign(p, h.data_len);
-  return op;
+  p += h.data_len;
+  return ReadStackPart(p, h.stack_len, &op);
 }
 
 RecordHeader ToHeader(const Op& op) {
@@ -124,8 +186,7 @@ std::optional<Op> TraceReader::Next() {
     error_ = where + "bad record magic";
     return std::nullopt;
   }
-  uint64_t parts = uint64_t{h.path_len} + h.path2_len + h.module_len + h.data_len;
-  if (h.size > trace::kMaxRecordSize || h.size != sizeof h + parts) {
+  if (h.size > trace::kMaxRecordSize || h.size != trace::RecordSize(h)) {
     error_ = where + "record size " + std::to_string(h.size) + " disagrees with its parts";
     return std::nullopt;
   }
@@ -140,8 +201,13 @@ std::optional<Op> TraceReader::Next() {
     error_ = where + "bad record checksum (seq " + std::to_string(h.seq) + ")";
     return std::nullopt;
   }
+  Op op;
+  if (!FromRecord(h, buf_.data() + sizeof h, &op)) {
+    error_ = where + "malformed stack part (seq " + std::to_string(h.seq) + ")";
+    return std::nullopt;
+  }
   offset_ += h.size;
-  return FromRecord(h, buf_.data() + sizeof h);
+  return op;
 }
 
 std::optional<Trace> ReadTrace(const std::string& path, TraceError* error) {
@@ -180,8 +246,11 @@ TraceWriter::~TraceWriter() {
 
 std::string EncodeRecord(const Op& op) {
   RecordHeader h = ToHeader(op);
-  struct iovec iov[5];
-  trace::SealRecord(&h, op.path.data(), op.path2.data(), op.module.data(), op.data.data(), iov);
+  std::string stack = StackPartOf(op);
+  h.stack_len = static_cast<uint32_t>(stack.size());
+  struct iovec iov[6];
+  trace::SealRecord(&h, op.path.data(), op.path2.data(), op.module.data(), op.data.data(),
+                    stack.data(), iov);
   std::string out;
   out.reserve(h.size);
   for (const auto& v : iov) out.append(static_cast<const char*>(v.iov_base), v.iov_len);

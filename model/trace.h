@@ -14,6 +14,13 @@ namespace aftershock {
 
 using trace::OpKind;
 
+// A caller of a recorded call: a return address relative to its module.
+struct StackFrame {
+  std::string module;
+  uint64_t offset = 0;
+  bool operator==(const StackFrame&) const = default;
+};
+
 // One recorded call or event. Field meanings per kind: model/trace_format.h.
 struct Op {
   OpKind kind = OpKind::kInvalid;
@@ -38,6 +45,10 @@ struct Op {
   std::string path2;
   std::string module;
   std::string data;
+  // The call site's callers, innermost first (frame 0 is module+call_offset),
+  // and how the recorder found them (trace::kStack*; 0 = none recorded).
+  std::vector<StackFrame> callers;
+  uint8_t stack_method = 0;
 
   bool Failed() const { return result < 0; }
   bool Has(uint16_t flag) const { return (flags & flag) != 0; }

@@ -7,7 +7,8 @@
 //
 // File = FileHeader, then records. Each record = RecordHeader, then the
 // variable parts in this order: path, path2, module, data (lengths in the
-// header). Every record is appended with ONE write(2) on an O_APPEND fd, so
+// header), then the stack part (stack_len bytes: the call site's callers).
+// Every record is appended with ONE write(2) on an O_APPEND fd, so
 // records of concurrent processes never interleave, and a killed target
 // leaves a readable trace up to its last complete record. Records may be out
 // of seq order by a little (concurrent threads); readers order by seq.
@@ -38,43 +39,44 @@ static_assert(sizeof(FileHeader) == 16);
 enum class OpKind : uint16_t {
   kInvalid = 0,
   // File-system calls (one record per completed call, failed ones too).
-  kOpen = 1,       // open/openat/creat/openat2. path; oflags; mode; result = fd; dev/ino of the file
-  kWrite = 2,      // write/pwrite64/writev/pwritev(2). fd; offset = where the bytes landed; data
-  kTruncate = 3,   // truncate/ftruncate. path or fd; length
-  kFallocate = 4,  // fallocate. fd; oflags = mode flags; offset; length
-  kRename = 5,     // rename/renameat/renameat2. path -> path2; oflags = RENAME_* flags
-  kLink = 6,       // link/linkat. path (existing) -> path2 (new); fd/ino when AT_EMPTY_PATH
-  kUnlink = 7,     // unlink/unlinkat without AT_REMOVEDIR. path
-  kMkdir = 8,      // mkdir/mkdirat. path; mode
-  kRmdir = 9,      // rmdir, unlinkat(AT_REMOVEDIR). path
-  kSymlink = 10,   // symlink/symlinkat. data = target; path = the new link
-  kChmod = 11,     // chmod/fchmod/fchmodat. path or fd; mode
-  kFsync = 12,     // fsync. fd (a file or a directory)
-  kFdatasync = 13, // fdatasync. fd
+  kOpen = 1,      // open/openat/creat/openat2. path; oflags; mode; result = fd; dev/ino of the file
+  kWrite = 2,     // write/pwrite64/writev/pwritev(2). fd; offset = where the bytes landed; data
+  kTruncate = 3,  // truncate/ftruncate. path or fd; length
+  kFallocate = 4,       // fallocate. fd; oflags = mode flags; offset; length
+  kRename = 5,          // rename/renameat/renameat2. path -> path2; oflags = RENAME_* flags
+  kLink = 6,            // link/linkat. path (existing) -> path2 (new); fd/ino when AT_EMPTY_PATH
+  kUnlink = 7,          // unlink/unlinkat without AT_REMOVEDIR. path
+  kMkdir = 8,           // mkdir/mkdirat. path; mode
+  kRmdir = 9,           // rmdir, unlinkat(AT_REMOVEDIR). path
+  kSymlink = 10,        // symlink/symlinkat. data = target; path = the new link
+  kChmod = 11,          // chmod/fchmod/fchmodat. path or fd; mode
+  kFsync = 12,          // fsync. fd (a file or a directory)
+  kFdatasync = 13,      // fdatasync. fd
   kSyncFileRange = 14,  // sync_file_range. fd; offset; length; oflags = flags
-  kSyncfs = 15,    // syncfs. fd
-  kSync = 16,      // sync
-  kClose = 17,     // close. fd
-  kDup = 18,       // dup/dup2/dup3/fcntl(F_DUPFD*). fd -> result
-  kMknod = 19,     // mknod(at) of a regular file or fifo. path; mode
-  kMsync = 20,     // msync of a shared file mapping. path, dev/ino; offset/length in the file; oflags = MS_*
+  kSyncfs = 15,         // syncfs. fd
+  kSync = 16,           // sync
+  kClose = 17,          // close. fd
+  kDup = 18,            // dup/dup2/dup3/fcntl(F_DUPFD*). fd -> result
+  kMknod = 19,          // mknod(at) of a regular file or fifo. path; mode
+  kMsync = 20,  // msync of a shared file mapping. path, dev/ino; offset/length in the file; oflags
+                // = MS_*
   // Process events.
-  kFork = 32,      // fork/vfork/clone of a process. result = child pid
-  kExec = 33,      // execve/execveat that succeeded. path = program
-  kExit = 34,      // exit_group. result = status
+  kFork = 32,  // fork/vfork/clone of a process. result = child pid
+  kExec = 33,  // execve/execveat that succeeded. path = program
+  kExit = 34,  // exit_group. result = status
   // Events that are not calls.
-  kGap = 48,       // the recorder could not model something; path/data say what
-  kMark = 49,      // a marker from the harness or the sink; path = label, data = payload
-  kMeta = 50,      // run metadata; path = root of the crash domain, data = key=value lines
+  kGap = 48,   // the recorder could not model something; path/data say what
+  kMark = 49,  // a marker from the harness or the sink; path = label, data = payload
+  kMeta = 50,  // run metadata; path = root of the crash domain, data = key=value lines
 };
 
 // Record flags.
-inline constexpr uint16_t kFlagEscape = 1u << 0;    // mutation outside the target's root
-inline constexpr uint16_t kFlagInjected = 1u << 1;  // the result was injected by a fault
-inline constexpr uint16_t kFlagShort = 1u << 2;     // an injected short write
-inline constexpr uint16_t kFlagKilled = 1u << 3;    // the process was killed at this op (after it)
-inline constexpr uint16_t kFlagCreated = 1u << 4;   // kOpen created the file
-inline constexpr uint16_t kFlagDirectory = 1u << 5; // the fd/path is a directory
+inline constexpr uint16_t kFlagEscape = 1u << 0;     // mutation outside the target's root
+inline constexpr uint16_t kFlagInjected = 1u << 1;   // the result was injected by a fault
+inline constexpr uint16_t kFlagShort = 1u << 2;      // an injected short write
+inline constexpr uint16_t kFlagKilled = 1u << 3;     // the process was killed at this op (after it)
+inline constexpr uint16_t kFlagCreated = 1u << 4;    // kOpen created the file
+inline constexpr uint16_t kFlagDirectory = 1u << 5;  // the fd/path is a directory
 inline constexpr uint16_t kFlagNotPerformed = 1u << 6;  // not performed (killed just before it)
 // kWrite: bytes stored through a shared writable mapping, read back by the
 // recorder at a capture point (msync, munmap, exit, before a recorded call).
@@ -86,32 +88,32 @@ inline constexpr uint32_t kGapScopeFile = 1;    // only the file the gap names (
 inline constexpr uint32_t kGapScopeNone = 2;    // nothing: the call was refused or changed no file
 
 struct RecordHeader {
-  uint32_t magic;      // kRecordMagic
-  uint32_t size;       // whole record: header + path + path2 + module + data
-  uint64_t seq;        // one total order across every process and thread of the target
-  uint16_t kind;       // OpKind
-  uint16_t flags;      // kFlag*
-  int32_t sysno;       // the raw syscall number (x86_64), -1 for events
+  uint32_t magic;  // kRecordMagic
+  uint32_t size;   // whole record: header + path + path2 + module + data
+  uint64_t seq;    // one total order across every process and thread of the target
+  uint16_t kind;   // OpKind
+  uint16_t flags;  // kFlag*
+  int32_t sysno;   // the raw syscall number (x86_64), -1 for events
   int32_t pid;
   int32_t tid;
-  int64_t result;      // the call's return value (>= 0), or -1 with err set
-  int32_t err;         // errno when result == -1, else 0
-  int32_t fd;          // the fd operated on (or -1)
-  int32_t fd2;         // second fd (dup target), dirfd as passed (AT_FDCWD = -100), or -1
-  uint32_t oflags;     // open flags / rename flags / fallocate mode / sync_file_range flags
-  uint32_t mode;       // mode for open/mkdir/chmod (permission bits), file type bits for kOpen result
-  uint32_t reserved;
-  int64_t offset;      // write: the file offset where data landed; fallocate/sfr: offset
-  uint64_t length;     // truncate/fallocate/sfr length; write: bytes requested
-  uint64_t dev;        // identity of the file the op acts on: st_dev ...
-  uint64_t ino;        // ... and st_ino (0 when unknown)
-  uint64_t call_addr;  // return address of the call site in the target
+  int64_t result;   // the call's return value (>= 0), or -1 with err set
+  int32_t err;      // errno when result == -1, else 0
+  int32_t fd;       // the fd operated on (or -1)
+  int32_t fd2;      // second fd (dup target), dirfd as passed (AT_FDCWD = -100), or -1
+  uint32_t oflags;  // open flags / rename flags / fallocate mode / sync_file_range flags
+  uint32_t mode;    // mode for open/mkdir/chmod (permission bits), file type bits for kOpen result
+  uint32_t stack_len;    // bytes of the stack part (after data); 0 = the call site only
+  int64_t offset;        // write: the file offset where data landed; fallocate/sfr: offset
+  uint64_t length;       // truncate/fallocate/sfr length; write: bytes requested
+  uint64_t dev;          // identity of the file the op acts on: st_dev ...
+  uint64_t ino;          // ... and st_ino (0 when unknown)
+  uint64_t call_addr;    // return address of the call site in the target
   uint64_t call_offset;  // call_addr relative to the start of its module
-  uint32_t path_len;   // absolute, resolved path (cwd and dirfd applied); not NUL-terminated
-  uint32_t path2_len;  // second absolute path (rename/link target)
-  uint32_t module_len; // path of the module (ELF object) holding call_addr
-  uint32_t data_len;   // bytes written (kWrite), symlink target, mark payload
-  uint32_t checksum;   // XXH32 (seed 0) of the record with this field set to 0
+  uint32_t path_len;     // absolute, resolved path (cwd and dirfd applied); not NUL-terminated
+  uint32_t path2_len;    // second absolute path (rename/link target)
+  uint32_t module_len;   // path of the module (ELF object) holding call_addr
+  uint32_t data_len;     // bytes written (kWrite), symlink target, mark payload
+  uint32_t checksum;     // XXH32 (seed 0) of the record with this field set to 0
   uint32_t reserved2;
 };
 static_assert(sizeof(RecordHeader) == 136);
@@ -121,81 +123,120 @@ inline constexpr uint32_t kMaxRecordSize = 1u << 30;  // a reader rejects larger
 // Name of a kind as `trace show` prints it ("open", "write", ...).
 inline const char* KindName(OpKind k) {
   switch (k) {
-    case OpKind::kOpen: return "open";
-    case OpKind::kWrite: return "write";
-    case OpKind::kTruncate: return "truncate";
-    case OpKind::kFallocate: return "fallocate";
-    case OpKind::kRename: return "rename";
-    case OpKind::kLink: return "link";
-    case OpKind::kUnlink: return "unlink";
-    case OpKind::kMkdir: return "mkdir";
-    case OpKind::kRmdir: return "rmdir";
-    case OpKind::kSymlink: return "symlink";
-    case OpKind::kChmod: return "chmod";
-    case OpKind::kFsync: return "fsync";
-    case OpKind::kFdatasync: return "fdatasync";
-    case OpKind::kSyncFileRange: return "sync_file_range";
-    case OpKind::kSyncfs: return "syncfs";
-    case OpKind::kSync: return "sync";
-    case OpKind::kClose: return "close";
-    case OpKind::kDup: return "dup";
-    case OpKind::kMknod: return "mknod";
-    case OpKind::kMsync: return "msync";
-    case OpKind::kFork: return "fork";
-    case OpKind::kExec: return "exec";
-    case OpKind::kExit: return "exit";
-    case OpKind::kGap: return "GAP";
-    case OpKind::kMark: return "mark";
-    case OpKind::kMeta: return "meta";
-    case OpKind::kInvalid: break;
+    case OpKind::kOpen:
+      return "open";
+    case OpKind::kWrite:
+      return "write";
+    case OpKind::kTruncate:
+      return "truncate";
+    case OpKind::kFallocate:
+      return "fallocate";
+    case OpKind::kRename:
+      return "rename";
+    case OpKind::kLink:
+      return "link";
+    case OpKind::kUnlink:
+      return "unlink";
+    case OpKind::kMkdir:
+      return "mkdir";
+    case OpKind::kRmdir:
+      return "rmdir";
+    case OpKind::kSymlink:
+      return "symlink";
+    case OpKind::kChmod:
+      return "chmod";
+    case OpKind::kFsync:
+      return "fsync";
+    case OpKind::kFdatasync:
+      return "fdatasync";
+    case OpKind::kSyncFileRange:
+      return "sync_file_range";
+    case OpKind::kSyncfs:
+      return "syncfs";
+    case OpKind::kSync:
+      return "sync";
+    case OpKind::kClose:
+      return "close";
+    case OpKind::kDup:
+      return "dup";
+    case OpKind::kMknod:
+      return "mknod";
+    case OpKind::kMsync:
+      return "msync";
+    case OpKind::kFork:
+      return "fork";
+    case OpKind::kExec:
+      return "exec";
+    case OpKind::kExit:
+      return "exit";
+    case OpKind::kGap:
+      return "GAP";
+    case OpKind::kMark:
+      return "mark";
+    case OpKind::kMeta:
+      return "meta";
+    case OpKind::kInvalid:
+      break;
   }
   return "?";
 }
 
-// Fills in magic, size and checksum of `h` for the given variable parts
-// (lengths must already be set in h) and points iov[0..4] at header, path,
-// path2, module, data: the caller appends the record with one
-// writev(fd, iov, 5) on an O_APPEND fd. Allocation-free and async-signal-safe.
-inline void SealRecord(RecordHeader* h, const void* path, const void* path2,
-                       const void* module, const void* data, struct iovec iov[5]) {
-  h->magic = kRecordMagic;
-  h->size = static_cast<uint32_t>(sizeof(RecordHeader) + h->path_len + h->path2_len +
-                                  h->module_len + h->data_len);
-  h->checksum = 0;
-  iov[0] = {h, sizeof(RecordHeader)};
-  iov[1] = {const_cast<void*>(path), h->path_len};
-  iov[2] = {const_cast<void*>(path2), h->path2_len};
-  iov[3] = {const_cast<void*>(module), h->module_len};
-  iov[4] = {const_cast<void*>(data), h->data_len};
-  XXH32_state_t st;
-  XXH32_reset(&st, 0);
-  for (int i = 0; i < 5; ++i) {
-    if (iov[i].iov_len > 0) XXH32_update(&st, iov[i].iov_base, iov[i].iov_len);
-  }
-  h->checksum = XXH32_digest(&st);
+// The stack part of a record: the callers of the call site (call_offset in
+// module is frame 0), innermost first. StackPart, then `count` StackFrames,
+// then `module_count` module names, each a u32 length and its bytes. A
+// frame's `module` is 0 for the record's own module, k for the k-th name.
+struct StackPart {
+  uint8_t count;         // frames that follow (at most kMaxCallers)
+  uint8_t method;        // kStack*: how they were found
+  uint8_t module_count;  // module names after the frames
+  uint8_t reserved;
+};
+struct StackFrame {
+  uint64_t offset;  // return address relative to its module, as call_offset
+  uint32_t module;
+  uint32_t reserved;
+};
+static_assert(sizeof(StackPart) == 4 && sizeof(StackFrame) == 16);
+inline constexpr int kMaxCallers = 7;              // with the call site, 8 frames
+inline constexpr uint8_t kStackFramePointers = 1;  // walked along the saved frame pointers
+inline constexpr uint8_t kStackScan = 2;           // stack words after a call instruction
+
+// Total size of a record whose lengths are set in h.
+inline uint64_t RecordSize(const RecordHeader& h) {
+  return sizeof(RecordHeader) + uint64_t{h.path_len} + h.path2_len + h.module_len + h.data_len +
+         h.stack_len;
 }
 
-// As SealRecord, for data held in several buffers (writev): iov[0..3] get
-// header, path, path2, module and iov[4..4+data_count) the data buffers,
-// whose lengths must add up to h->data_len. The caller appends with one
-// writev(fd, iov, 4 + data_count).
+// Fills in magic, size and checksum of `h` (lengths already set) and points
+// iov at header, path, path2, module, the data buffers (whose lengths add up
+// to h->data_len) and the stack part: 5 + data_count entries. The caller
+// appends the record with one writev(fd, iov, 5 + data_count) on an
+// O_APPEND fd. Allocation-free and async-signal-safe.
 inline void SealRecordIov(RecordHeader* h, const void* path, const void* path2, const void* module,
-                          const struct iovec* data, int data_count, struct iovec* iov) {
+                          const struct iovec* data, int data_count, const void* stack,
+                          struct iovec* iov) {
   h->magic = kRecordMagic;
-  h->size = static_cast<uint32_t>(sizeof(RecordHeader) + h->path_len + h->path2_len +
-                                  h->module_len + h->data_len);
+  h->size = static_cast<uint32_t>(RecordSize(*h));
   h->checksum = 0;
   iov[0] = {h, sizeof(RecordHeader)};
   iov[1] = {const_cast<void*>(path), h->path_len};
   iov[2] = {const_cast<void*>(path2), h->path2_len};
   iov[3] = {const_cast<void*>(module), h->module_len};
   for (int i = 0; i < data_count; ++i) iov[4 + i] = data[i];
+  iov[4 + data_count] = {const_cast<void*>(stack), h->stack_len};
   XXH32_state_t st;
   XXH32_reset(&st, 0);
-  for (int i = 0; i < 4 + data_count; ++i) {
+  for (int i = 0; i < 5 + data_count; ++i) {
     if (iov[i].iov_len > 0) XXH32_update(&st, iov[i].iov_base, iov[i].iov_len);
   }
   h->checksum = XXH32_digest(&st);
+}
+
+// As SealRecordIov with the data in one buffer: iov[0..5].
+inline void SealRecord(RecordHeader* h, const void* path, const void* path2, const void* module,
+                       const void* data, const void* stack, struct iovec iov[6]) {
+  struct iovec one = {const_cast<void*>(data), h->data_len};
+  SealRecordIov(h, path, path2, module, &one, 1, stack, iov);
 }
 
 // Checks a complete record held in memory (size bytes at `rec`). Returns
@@ -205,8 +246,8 @@ inline bool RecordIsIntact(const void* rec, size_t size) {
   RecordHeader h;
   memcpy(&h, rec, sizeof h);
   if (h.magic != kRecordMagic || h.size != size) return false;
-  uint64_t parts = uint64_t{h.path_len} + h.path2_len + h.module_len + h.data_len;
-  if (sizeof(RecordHeader) + parts != size) return false;
+  uint64_t parts = RecordSize(h) - sizeof(RecordHeader);
+  if (RecordSize(h) != size) return false;
   uint32_t want = h.checksum;
   h.checksum = 0;
   XXH32_state_t st;

@@ -4,14 +4,24 @@
 
 namespace aftershock {
 
-std::string Culprit::ShortFunction() const {
-  // The parameter list starts at the first '(' that is not operator()'s.
+std::string CodeSite::ShortFunction() const {
+  // The parameter list starts at the first '(' that is not operator()'s
+  // or part of "(anonymous namespace)".
   size_t from = function.find("operator()");
   from = from == std::string::npos ? 0 : from + 10;
-  return function.substr(0, function.find('(', from));
+  static constexpr std::string_view kAnonymous = "(anonymous namespace)";
+  for (size_t at = function.find('(', from); at != std::string::npos;
+       at = function.find('(', at + 1)) {
+    if (function.compare(at, kAnonymous.size(), kAnonymous) == 0) {
+      at += kAnonymous.size() - 1;
+      continue;
+    }
+    return function.substr(0, at);
+  }
+  return function;
 }
 
-std::string Culprit::Site() const {
+std::string CodeSite::Site() const {
   if (HasSource()) {
     std::string s = file + ":" + std::to_string(line);
     if (!function.empty()) s += " (" + ShortFunction() + ")";

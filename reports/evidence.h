@@ -62,12 +62,9 @@ struct MailFinding {
   std::string detail;
 };
 
-// The op to blame, with its call site.
-struct Culprit {
-  bool known = false;
-  uint64_t seq = 0;
-  std::string role;  // "dropped", "torn", "crash point"
-  std::string op;    // "rename(queue/incoming/A, queue/active/A) = 0"
+// A place in the target's code: a return address and what the module's
+// debug information or symbol table says of it.
+struct CodeSite {
   std::string module;
   uint64_t offset = 0;
   std::string file;  // as the module's DWARF names it; "" when unknown
@@ -78,6 +75,25 @@ struct Culprit {
   std::string Site() const;
   // `function` without its parameter list: "refqueue::WriteAll".
   std::string ShortFunction() const;
+};
+
+// One frame of a blamed op's call stack.
+struct StackEntry : CodeSite {
+  // A function whose every change in the trace is of one kind (WriteAll,
+  // a rename helper): the decision to call it was its caller's.
+  bool wrapper = false;
+};
+
+// The op to blame, with the frame of its call stack to blame (the fields
+// of CodeSite are that frame's).
+struct Culprit : CodeSite {
+  bool known = false;
+  uint64_t seq = 0;
+  std::string role;               // "dropped", "torn", "crash point"
+  std::string op;                 // "rename(queue/incoming/A, queue/active/A) = 0"
+  std::vector<StackEntry> stack;  // innermost first; [0] is the call site; empty when unknown
+  size_t frame = 0;               // the entry blamed
+  std::string stack_method;       // how the callers were found: "frame pointers", "stack scan"
 };
 
 struct Evidence {

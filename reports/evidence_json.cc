@@ -53,9 +53,27 @@ json EvidenceToJson(const Evidence& e) {
     mail.push_back({{"kind", m.kind}, {"id", m.id}, {"rcpt", m.rcpt}, {"detail", m.detail}});
   }
   const Culprit& c = e.culprit;
-  json culprit = {{"known", c.known}, {"seq", c.seq},       {"role", c.role},
-                  {"op", c.op},       {"module", c.module}, {"offset", c.offset},
-                  {"file", c.file},   {"line", c.line},     {"function", c.function}};
+  json culprit = {{"known", c.known},
+                  {"seq", c.seq},
+                  {"role", c.role},
+                  {"op", c.op},
+                  {"module", c.module},
+                  {"offset", c.offset},
+                  {"file", c.file},
+                  {"line", c.line},
+                  {"function", c.function},
+                  {"frame", c.frame},
+                  {"stack_method", c.stack_method}};
+  json stack = json::array();
+  for (const StackEntry& f : c.stack) {
+    stack.push_back({{"module", f.module},
+                     {"offset", f.offset},
+                     {"file", f.file},
+                     {"line", f.line},
+                     {"function", f.function},
+                     {"wrapper", f.wrapper}});
+  }
+  culprit["stack"] = stack;
   json points = json::array();
   for (const auto& [seq, n] : e.crash_points) points.push_back({seq, n});
   return {{"present", true},
@@ -102,6 +120,19 @@ Culprit CulpritFrom(const JsonIn& c) {
   out.file = c.String("file", "");
   out.line = static_cast<int>(c.Int("line", 0));
   out.function = c.String("function", "");
+  out.frame = c.Unsigned("frame", 0);
+  out.stack_method = c.String("stack_method", "");
+  for (const JsonIn& f : ElementsOf(c, "stack")) {
+    StackEntry e;
+    e.module = f.String("module", "");
+    e.offset = f.Unsigned("offset", 0);
+    e.file = f.String("file", "");
+    e.line = static_cast<int>(f.Int("line", 0));
+    e.function = f.String("function", "");
+    e.wrapper = f.Bool("wrapper", false);
+    out.stack.push_back(e);
+  }
+  if (!out.stack.empty() && out.frame >= out.stack.size()) c.Fail("frame is outside the stack");
   return out;
 }
 
@@ -123,7 +154,8 @@ void TimelineFrom(const JsonIn& j, Evidence* e) {
 
 Evidence EvidenceFromJson(const JsonIn& j) {
   Evidence e;
-  if (!j.json().is_object()) j.Fail(std::string("expected an object, found ") + j.json().type_name());
+  if (!j.json().is_object())
+    j.Fail(std::string("expected an object, found ") + j.json().type_name());
   e.present = j.Bool("present", false);
   e.error = j.String("error", "");
   if (!e.present) return e;
@@ -134,8 +166,8 @@ Evidence EvidenceFromJson(const JsonIn& j) {
   e.dropped_seqs = Seqs(j, "dropped_seqs");
   e.torn_seqs = Seqs(j, "torn_seqs");
   for (const JsonIn& w : ElementsOf(j, "workload")) {
-    e.workload.push_back(
-        {w["seq"].Unsigned(), w.Unsigned("end_seq", 0), w.String("what", ""), w.String("exit", "")});
+    e.workload.push_back({w["seq"].Unsigned(), w.Unsigned("end_seq", 0), w.String("what", ""),
+                          w.String("exit", "")});
   }
   TimelineFrom(j, &e);
   e.timeline_omitted = j.Int("timeline_omitted", 0);

@@ -135,17 +135,37 @@ std::string Workload(const Evidence& e) {
   return h + "</ol>";
 }
 
+// The blamed op's call stack, innermost first, when it has callers: which
+// frame is blamed and which were skipped as wrappers. "" otherwise.
+std::string CallStack(const Culprit& c) {
+  if (c.stack.size() <= 1) return "";
+  std::string h = "<br><b>Call stack:</b> <span class=\"meta\"><span>innermost first" +
+                  (c.stack_method.empty() ? "" : ", found by " + HtmlEscape(c.stack_method)) +
+                  "</span></span><ol class=\"mono\" style=\"margin:2px 0 0;padding-left:24px\">";
+  for (size_t i = 0; i < c.stack.size(); ++i) {
+    const StackEntry& s = c.stack[i];
+    std::string site = s.Site();
+    std::string text =
+        "<span class=\"site\">" + HtmlEscape(site.empty() ? "unknown" : site) + "</span>";
+    if (i == c.frame) text = "<b>" + text + " &#8592; blamed</b>";
+    if (s.wrapper) text += " <span class=\"meta\"><span>(wrapper: skipped)</span></span>";
+    h += "<li>" + text + "</li>";
+  }
+  return h + "</ol>";
+}
+
 // `allowed`: the group is no violation (a duplicate is allowed): the op is
 // where it happened, not a culprit.
 std::string CulpritBox(const Culprit& c, bool allowed) {
   if (!c.known) return "";
   std::string site = c.Site();
-  return "<div class=\"culprit\"><b>" + std::string(allowed ? "At" : "Culprit") + ":</b> op " + std::to_string(c.seq) + " (" +
-         HtmlEscape(c.role) + ") <code>" + HtmlEscape(c.op) + "</code><br><b>Call site:</b> " +
+  return "<div class=\"culprit\"><b>" + std::string(allowed ? "At" : "Culprit") + ":</b> op " +
+         std::to_string(c.seq) + " (" + HtmlEscape(c.role) + ") <code>" + HtmlEscape(c.op) +
+         "</code><br><b>Call site:</b> " +
          (site.empty() ? "<span class=\"meta\"><span>unknown (no module or no debug "
                          "information)</span></span>"
                        : "<span class=\"mono site\">" + HtmlEscape(site) + "</span>") +
-         "</div>";
+         CallStack(c) + "</div>";
 }
 
 }  // namespace
@@ -157,12 +177,14 @@ std::string GroupSection(const ScenarioResult& s, const ModelResult& m, const Vi
   const Evidence& e = g.evidence;
   const bool allowed = !IsViolation(g.verdict);
   std::string h = "<section class=\"group" +
-                  std::string(allowed ? " allowed-group" : g.expected ? " expected-group" : "") +
+                  std::string(allowed      ? " allowed-group"
+                              : g.expected ? " expected-group"
+                                           : "") +
                   "\" id=\"" + anchor + "\">";
   h += "<h3><span class=\"badge\" style=\"background:" + std::string(VerdictColor(g.verdict)) +
        "\">" + std::string(VerdictName(g.verdict)) + "</span> &#215;" + std::to_string(g.count) +
        " &#8212; " + HtmlEscape(g.cause) +
-       (allowed ? " <span class=\"badge expected\">allowed</span>"
+       (allowed      ? " <span class=\"badge expected\">allowed</span>"
         : g.expected ? " <span class=\"badge expected\">expected by the scenario</span>"
                      : "") +
        "</h3>";

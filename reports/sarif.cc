@@ -1,8 +1,8 @@
 #include "reports/sarif.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "reports/findings.h"
@@ -132,17 +132,21 @@ std::string SarifUri(const std::string& file, const std::string& root, bool* rel
 
 namespace {
 
+// The physicalLocation of a source line. Sets *root from `site` when empty.
+json SourceLocation(const CodeSite& site, std::string* root) {
+  if (root->empty()) *root = GitRoot(site.file);
+  bool relative = false;
+  json artifact = {{"uri", SarifUri(site.file, *root, &relative)}};
+  if (relative && !root->empty()) artifact["uriBaseId"] = "SRCROOT";
+  return {{"artifactLocation", artifact}, {"region", {{"startLine", site.line}}}};
+}
+
 // Where group `g` points: its culprit's source line, or else the scenario
 // file; null when neither is known. Sets *root from the culprit when empty.
 json GroupLocation(const ScenarioResult& s, const ViolationGroup& g, std::string* root) {
   const Culprit& c = g.evidence.culprit;
   if (c.HasSource()) {
-    if (root->empty()) *root = GitRoot(c.file);
-    bool relative = false;
-    json artifact = {{"uri", SarifUri(c.file, *root, &relative)}};
-    if (relative && !root->empty()) artifact["uriBaseId"] = "SRCROOT";
-    json location = {{"physicalLocation",
-                      {{"artifactLocation", artifact}, {"region", {{"startLine", c.line}}}}}};
+    json location = {{"physicalLocation", SourceLocation(c, root)}};
     if (!c.function.empty())
       location["logicalLocations"] = {{{"fullyQualifiedName", c.function}, {"kind", "function"}}};
     location["message"] = {{"text", "op " + std::to_string(c.seq) + " (" + c.role + "): " + c.op +
@@ -156,6 +160,28 @@ json GroupLocation(const ScenarioResult& s, const ViolationGroup& g, std::string
   if (relative && !scen_root.empty() && scen_root == *root) artifact["uriBaseId"] = "SRCROOT";
   return {{"physicalLocation", {{"artifactLocation", artifact}}},
           {"message", {{"text", "scenario " + s.name}}}};
+}
+
+// The culprit's call stack as one code flow, outermost caller first (code
+// flows read in execution order); null when it has no callers. A frame
+// without a source line is a location with only a message.
+json StackCodeFlow(const Culprit& c, std::string* root) {
+  if (c.stack.size() <= 1) return nullptr;
+  json locations = json::array();
+  for (size_t i = c.stack.size(); i-- > 0;) {
+    const StackEntry& e = c.stack[i];
+    std::string text = e.Site().empty() ? "unknown frame" : e.Site();
+    if (e.wrapper) text += " (wrapper)";
+    if (i == c.frame) text += " (blamed)";
+    json location = {{"message", {{"text", text}}}};
+    if (e.HasSource()) location["physicalLocation"] = SourceLocation(e, root);
+    if (!e.function.empty())
+      location["logicalLocations"] = {{{"fullyQualifiedName", e.function}, {"kind", "function"}}};
+    locations.push_back({{"location", location}, {"nestingLevel", c.stack.size() - 1 - i}});
+  }
+  std::string how = c.stack_method.empty() ? "" : " (found by " + c.stack_method + ")";
+  return {{"message", {{"text", "call stack of op " + std::to_string(c.seq) + how}}},
+          {"threadFlows", json::array({{{"locations", locations}}})}};
 }
 
 // One result per finding (reports/findings.h): its primary place as the
@@ -196,6 +222,8 @@ json FindingResult(const Report& r, const Finding& f, std::string* root) {
                    {"expected", f.expected},
                    {"reproduce", g.reproduce}}}};
   if (!location.is_null()) result["locations"] = json::array({location});
+  json flow = StackCodeFlow(e.culprit, root);
+  if (!flow.is_null()) result["codeFlows"] = json::array({flow});
   if (!related.empty()) result["relatedLocations"] = related;
   return result;
 }

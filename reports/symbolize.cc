@@ -1,6 +1,8 @@
 #include "reports/symbolize.h"
 
 #include <cxxabi.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -28,6 +30,47 @@ const Dwfl_Callbacks kOfflineCallbacks = {
     .section_address = dwfl_offline_section_address,
     .debuginfo_path = nullptr,
 };
+
+// A function scope's name: its linkage name demangled (through the
+// abstract origin of an inlined copy), else its plain name.
+std::string ScopeName(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) != nullptr ||
+      dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr) != nullptr) {
+    if (const char* linkage = dwarf_formstring(&attr)) return Demangle(linkage);
+  }
+  if (dwarf_attr_integrate(die, DW_AT_name, &attr) != nullptr) {
+    if (const char* name = dwarf_formstring(&attr)) return name;
+  }
+  return "";
+}
+
+// The file an inlined call was made from (DW_AT_call_file of `die`), made
+// absolute with the compilation directory.
+std::string CallFile(Dwarf_Die* cu, Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  Dwarf_Word index = 0;
+  Dwarf_Files* files = nullptr;
+  size_t count = 0;
+  if (dwarf_attr(die, DW_AT_call_file, &attr) == nullptr || dwarf_formudata(&attr, &index) != 0 ||
+      dwarf_getsrcfiles(cu, &files, &count) != 0 || index >= count) {
+    return "";
+  }
+  const char* name = dwarf_filesrc(files, index, nullptr, nullptr);
+  if (name == nullptr) return "";
+  const char* comp_dir = nullptr;
+  if (dwarf_attr(cu, DW_AT_comp_dir, &attr) != nullptr) comp_dir = dwarf_formstring(&attr);
+  if (name[0] == '/' || comp_dir == nullptr) return name;
+  return std::filesystem::path(std::string(comp_dir) + "/" + name).lexically_normal();
+}
+
+int CallLine(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  Dwarf_Word line = 0;
+  if (dwarf_attr(die, DW_AT_call_line, &attr) == nullptr || dwarf_formudata(&attr, &line) != 0)
+    return 0;
+  return static_cast<int>(line);
+}
 
 }  // namespace
 
@@ -90,6 +133,8 @@ Symbolizer::Module* Symbolizer::Open(const std::string& path) {
 SourceLocation Symbolizer::Lookup(const std::string& module, uint64_t offset) {
   SourceLocation loc;
   if (module.empty() || offset == 0) return loc;
+  auto [it, added] = looked_up_.try_emplace({module, offset});
+  if (!added) return it->second;
   Module* m = Open(module);
   if (m == nullptr || m->mod == nullptr) return loc;
   // A return address points after the call; the call itself is one byte back.
@@ -109,7 +154,41 @@ SourceLocation Symbolizer::Lookup(const std::string& module, uint64_t offset) {
       loc.line = lineno;
     }
   }
+  it->second = loc;
   return loc;
+}
+
+std::vector<SourceLocation> Symbolizer::LookupInlined(const std::string& module,
+                                                      uint64_t offset) {
+  SourceLocation outer = Lookup(module, offset);
+  auto [it, added] = inlined_.try_emplace({module, offset});
+  if (!added) return it->second;
+  std::vector<SourceLocation>& frames = it->second;
+  frames = {outer};
+  Module* m = module.empty() || offset == 0 ? nullptr : Open(module);
+  if (m == nullptr || m->mod == nullptr) return frames;
+  Dwarf_Addr addr = m->first_vaddr + offset - 1;
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* cu = dwfl_module_addrdie(m->mod, addr, &bias);
+  Dwarf_Die* scopes = nullptr;
+  int n = cu == nullptr ? 0 : dwarf_getscopes(cu, addr - bias, &scopes);
+  // scopes[0] is the innermost. Each inlined copy is a frame at the line
+  // below it; the line where it was inlined belongs to the scope outside.
+  std::vector<SourceLocation> out;
+  SourceLocation at = outer;  // the line of the innermost frame
+  for (int i = 0; i < n; ++i) {
+    int tag = dwarf_tag(&scopes[i]);
+    if (tag != DW_TAG_inlined_subroutine) continue;
+    at.function = ScopeName(&scopes[i]);
+    out.push_back(at);
+    at = SourceLocation{CallFile(cu, &scopes[i]), CallLine(&scopes[i]), ""};
+  }
+  std::free(scopes);
+  if (out.empty()) return frames;
+  at.function = outer.function;  // the function the symbol table names
+  out.push_back(at);
+  frames = out;
+  return frames;
 }
 
 }  // namespace aftershock

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace aftershock {
 
@@ -33,10 +34,19 @@ class Symbolizer {
   // module is missing, has no debug information, or the offset is outside it.
   SourceLocation Lookup(const std::string& module, uint64_t offset);
 
+  // As Lookup, with the functions inlined at that address as frames of
+  // their own, innermost first: [the inlined callee at its line, ..., the
+  // function the symbol names at the line where it called the outermost
+  // inlined one]. One entry when nothing is inlined there; Lookup's one
+  // entry when there is no DWARF.
+  std::vector<SourceLocation> LookupInlined(const std::string& module, uint64_t offset);
+
  private:
   struct Module;
   Module* Open(const std::string& path);
   std::map<std::string, std::unique_ptr<Module>> modules_;
+  std::map<std::pair<std::string, uint64_t>, SourceLocation> looked_up_;
+  std::map<std::pair<std::string, uint64_t>, std::vector<SourceLocation>> inlined_;
 };
 
 }  // namespace aftershock

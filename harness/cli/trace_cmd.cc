@@ -33,6 +33,13 @@ int RunShow(const ShowArgs& a) {
     if (op.Has(trace::kFlagInjected)) ++injected;
     if (a.sites && !op.module.empty()) {
       line += "  @ " + op.module + "+" + Hex(op.call_offset);
+      for (const StackFrame& f : op.callers) {
+        line += " < " + (f.module == op.module ? std::string() : f.module) + "+" + Hex(f.offset);
+      }
+      if (!op.callers.empty()) {
+        line +=
+            op.stack_method == trace::kStackFramePointers ? "  (frame pointers)" : "  (stack scan)";
+      }
     }
     std::printf("%s\n", line.c_str());
   }

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "harness/explore/crash_cause.h"
+#include "harness/explore/culprit_frame.h"
 
 namespace aftershock {
 namespace {
@@ -268,27 +269,20 @@ std::vector<WorkloadStep> Workload(const std::vector<Op>& ops, uint64_t trace_en
   return steps;
 }
 
-std::string SiteOf(const Op& op, Symbolizer* sym, Culprit* fill) {
-  if (op.module.empty() || op.call_offset == 0) return "";
-  Culprit c;
-  c.module = op.module;
-  c.offset = op.call_offset;
-  if (sym != nullptr) {
-    SourceLocation loc = sym->Lookup(op.module, op.call_offset);
-    if (loc.known()) {
-      c.file = loc.file;
-      c.line = loc.line;
-    }
-    c.function = loc.function;
-  }
+// The site of op's blamed frame (culprit_frame.h); fills *fill's site and
+// stack when given.
+std::string SiteOf(const Op& op, CulpritFrames* frames, Culprit* fill) {
+  std::vector<StackEntry> stack = frames->StackOf(op);
+  if (stack.empty()) return "";
+  size_t blamed = CulpritFrames::Blamed(stack);
+  std::string site = stack[blamed].Site();
   if (fill != nullptr) {
-    fill->module = c.module;
-    fill->offset = c.offset;
-    fill->file = c.file;
-    fill->line = c.line;
-    fill->function = c.function;
+    static_cast<CodeSite&>(*fill) = stack[blamed];
+    fill->frame = blamed;
+    fill->stack_method = CulpritFrames::Method(op);
+    fill->stack = std::move(stack);
   }
-  return c.Site();
+  return site;
 }
 
 // The op to blame and how: the earliest lost op ("dropped" or "torn"; what
@@ -398,7 +392,7 @@ uint32_t TimelineFlags(const Op& op, const CauseInput& in, const Evidence& ev, c
 }
 
 // The timeline: the ops around the crash point and every `marked` one.
-void FillTimeline(const CauseInput& in, Symbolizer* sym, const Blame& blame,
+void FillTimeline(const CauseInput& in, CulpritFrames* frames, const Blame& blame,
                   const std::set<uint64_t>& marked, uint64_t sync_seq, Evidence* out) {
   const std::vector<Op>& ops = *in.ops;
   auto crash_it = std::lower_bound(ops.begin(), ops.end(), in.crash_seq,
@@ -424,7 +418,7 @@ void FillTimeline(const CauseInput& in, Symbolizer* sym, const Blame& blame,
     t.call = op.kind == K::kMark ? "mark " + op.path : p.call;
     t.args = op.kind == K::kMark ? op.data : p.args;
     t.result = p.result;
-    t.site = SiteOf(op, sym, nullptr);
+    t.site = SiteOf(op, frames, nullptr);
     t.flags = TimelineFlags(op, in, *out, blame, crash_point, sync_seq);
     out->timeline.push_back(std::move(t));
     ++shown_total;
@@ -445,6 +439,7 @@ std::string RelativeToRoot(const std::string& path, const std::string& root) {
 
 void DeriveEvidence(const CauseInput& in, Symbolizer* sym, Evidence* out) {
   const std::vector<Op>& ops = *in.ops;
+  CulpritFrames frames(ops, sym);
   out->present = true;
   out->model = in.model;
   out->strategy = in.strategy;
@@ -481,14 +476,14 @@ void DeriveEvidence(const CauseInput& in, Symbolizer* sym, Evidence* out) {
     out->culprit.seq = culprit->seq;
     out->culprit.role = blame.role;
     out->culprit.op = OneLine(*culprit, in.root);
-    SiteOf(*culprit, sym, &out->culprit);
+    SiteOf(*culprit, &frames, &out->culprit);
   }
 
   std::set<uint64_t> marked(lost.begin(), lost.end());
   if (culprit) marked.insert(culprit->seq);
   if (sync_seq) marked.insert(sync_seq);
   if (promise) marked.insert(*promise);
-  FillTimeline(in, sym, blame, marked, sync_seq, out);
+  FillTimeline(in, &frames, blame, marked, sync_seq, out);
 }
 
 }  // namespace aftershock

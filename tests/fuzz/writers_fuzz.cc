@@ -5,11 +5,10 @@
 // throw; no string adds markup to HTML or XML (the number of '<' is that of
 // the same report with harmless strings); XML has no control characters XML
 // forbids; SARIF and report.json are valid JSON.
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "reports/html.h"
 #include "reports/sarif.h"
@@ -40,7 +39,26 @@ Evidence MakeEvidence(const Next& s) {
   e.tree_before.push_back({s(), 'f', 12, 0644});
   e.tree_after.push_back({s(), 'l', 3, 0777});
   e.mail.push_back({s(), s(), s(), s()});
-  e.culprit = {true, 2, s(), s(), s(), 0x1a2b, s(), 88, s()};
+  Culprit& c = e.culprit;
+  c.known = true;
+  c.seq = 2;
+  c.role = s();
+  c.op = s();
+  c.module = s();
+  c.offset = 0x1a2b;
+  c.file = s();
+  c.line = 88;
+  c.function = s();
+  StackEntry caller;
+  caller.module = s();
+  caller.offset = 0x2b3c;
+  caller.file = s();
+  caller.line = 9;
+  caller.function = s();
+  c.stack = {StackEntry{}, caller};
+  static_cast<CodeSite&>(c.stack[0]) = c;
+  c.stack[0].wrapper = true;
+  c.stack_method = s();
   e.root_cause = s();
   e.crash_points = {{1, 0}, {2, 1}, {3, 2}};
   return e;
@@ -91,7 +109,8 @@ Report MakeReport(const Next& s) {
 size_t Count(const std::string& text, char c) { return std::count(text.begin(), text.end(), c); }
 
 void CheckXml(const std::string& xml, const std::string& harmless, const char* what) {
-  if (Count(xml, '<') != Count(harmless, '<')) fuzz::Broken(std::string(what) + ": a string added markup");
+  if (Count(xml, '<') != Count(harmless, '<'))
+    fuzz::Broken(std::string(what) + ": a string added markup");
   for (unsigned char c : xml) {
     if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
       fuzz::Broken(std::string(what) + ": a control character XML forbids");

@@ -17,11 +17,18 @@ namespace {
 
 using nlohmann::json;
 
-const char* const kVariants[] = {
-    "ack-before-fsync",      "chmod-before-last-write", "done-before-delivery",
-    "hardlink-unlink-before-dirsync", "maildir-link-before-fsync", "no-dir-fsync",
-    "no-done-fsync",         "no-fsync-before-chmod",   "no-fsync-new",
-    "recover-not-idempotent", "stale-ignores-age",      "workfile-unlink-first"};
+const char* const kVariants[] = {"ack-before-fsync",
+                                 "chmod-before-last-write",
+                                 "done-before-delivery",
+                                 "hardlink-unlink-before-dirsync",
+                                 "maildir-link-before-fsync",
+                                 "no-dir-fsync",
+                                 "no-done-fsync",
+                                 "no-fsync-before-chmod",
+                                 "no-fsync-new",
+                                 "recover-not-idempotent",
+                                 "stale-ignores-age",
+                                 "workfile-unlink-first"};
 
 // Their only fault is a duplicate delivery, which is allowed (and limited by
 // each scenario's max_duplicate_rate): no finding.
@@ -53,6 +60,24 @@ TEST(Findings, EachRefqueueVariantIsOneFindingWithAStableFingerprint) {
   for (const char* v : kVariants) {
     std::string name = std::string("bug-") + v;
     EXPECT_EQ(findings_of[name], kDuplicateOnly.count(name) ? 0 : 1) << name;
+  }
+  // A finding keyed by its culprit names the caller of queue/fs.cc's
+  // helpers (culprit_frame.h), in the function the variant changed.
+  const std::map<std::string, std::string> kBlamed = {
+      {"bug-ack-before-fsync", "queue_file.cc refqueue::CommitQueueFile"},
+      {"bug-no-fsync-before-chmod", "queue_file.cc refqueue::CommitQueueFile"},
+      {"bug-maildir-link-before-fsync", "handoff.cc refqueue::MaildirDeliver"},
+      {"bug-no-fsync-new", "handoff.cc refqueue::MaildirDeliver"},
+      {"bug-hardlink-unlink-before-dirsync", "fanout.cc refqueue::FanOut"},
+  };
+  for (const json& f : report["findings"]) {
+    std::string key = f["key"].get<std::string>();
+    if (key.rfind("site|", 0) != 0) continue;
+    EXPECT_EQ(key.find("|fs.cc "), std::string::npos) << key;
+    auto it = kBlamed.find(f["scenarios"][0].get<std::string>());
+    if (it != kBlamed.end()) {
+      EXPECT_EQ(key.substr(key.rfind('|') + 1), it->second) << key;
+    }
   }
   // Another run: other run directories, another out directory, the same bugs.
   json again = RunAll(dir, "second");

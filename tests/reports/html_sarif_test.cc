@@ -28,6 +28,34 @@ TEST(Html, NamesTheLostMessageTheCulpritAndItsSourceLine) {
   EXPECT_NE(html.find("<svg"), std::string::npos);
 }
 
+TEST(Html, ShowsTheCallStackInnermostFirstWithTheBlamedFrameAndWrappers) {
+  Report r = SampleReport("/src/queue/enqueue.cc", 88);
+  std::string html = ReportToHtml(r);
+  size_t wrapper = html.find("/build/queue/fs.cc:38 (refqueue::CreateExclusive)");
+  size_t blamed =
+      html.find("/src/queue/enqueue.cc:88 (refqueue::CreateIncoming)</span> &#8592; blamed");
+  size_t caller = html.find("/build/queue/refqueue+0x2200 (refqueue::Enqueue)");
+  ASSERT_NE(wrapper, std::string::npos);
+  ASSERT_NE(blamed, std::string::npos);
+  ASSERT_NE(caller, std::string::npos);
+  EXPECT_LT(wrapper, blamed);
+  EXPECT_LT(blamed, caller);
+  EXPECT_NE(html.find("(wrapper: skipped)", wrapper), std::string::npos);
+  size_t marks = 0;
+  for (size_t at = html.find("&#8592; blamed"); at != std::string::npos;
+       at = html.find("&#8592; blamed", at + 1))
+    ++marks;
+  EXPECT_EQ(marks, 1u);
+  EXPECT_NE(html.find("found by stack scan"), std::string::npos);
+  // A call site without callers shows no stack.
+  Culprit& c = r.scenarios[0].models[0].groups[0].evidence.culprit;
+  c.stack.resize(1);
+  c.frame = 0;
+  html = ReportToHtml(r);
+  EXPECT_EQ(html.find("Call stack:"), std::string::npos);
+  EXPECT_EQ(html.find("&#8592; blamed"), std::string::npos);
+}
+
 TEST(Html, TextFromTheReportCannotInjectMarkup) {
   Report r = SampleReport("/src/queue/enqueue.cc", 88);
   r.scenarios[0].models[0].groups[0].evidence.root_cause = "<script>alert(1)</script>";
@@ -81,6 +109,35 @@ TEST(Sarif, OneResultPerFindingAtTheCulpritLineRelativeToTheSourceRoot) {
   EXPECT_NE(res["message"]["text"].get<std::string>().find("lost m1 to bob@remote: op 2"),
             std::string::npos);
   EXPECT_EQ(res["partialFingerprints"]["aftershockFinding/v1"].get<std::string>().size(), 16u);
+}
+
+TEST(Sarif, CallStackIsACodeFlowOutermostFirst) {
+  Report r = SampleReport("/src/queue/enqueue.cc", 88);
+  json doc = json::parse(ReportToSarif(r, {"/src"}));
+  const json& res = doc["runs"][0]["results"][0];
+  ASSERT_EQ(res["codeFlows"].size(), 1u);
+  const json& locs = res["codeFlows"][0]["threadFlows"][0]["locations"];
+  ASSERT_EQ(locs.size(), 3u);
+  auto text = [&](size_t i) { return locs[i]["location"]["message"]["text"].get<std::string>(); };
+  // Outermost first: Enqueue, then the blamed CreateIncoming, then the wrapper.
+  EXPECT_EQ(text(0), "/build/queue/refqueue+0x2200 (refqueue::Enqueue)");
+  EXPECT_FALSE(locs[0]["location"].contains("physicalLocation"));
+  EXPECT_EQ(text(1), "/src/queue/enqueue.cc:88 (refqueue::CreateIncoming) (blamed)");
+  const json& blamed = locs[1]["location"]["physicalLocation"];
+  EXPECT_EQ(blamed["artifactLocation"]["uri"], "queue/enqueue.cc");
+  EXPECT_EQ(blamed["artifactLocation"]["uriBaseId"], "SRCROOT");
+  EXPECT_EQ(blamed["region"]["startLine"], 88);
+  EXPECT_EQ(text(2).find("/build/queue/fs.cc:38 (refqueue::CreateExclusive)"), 0u);
+  EXPECT_EQ(text(2).find("(blamed)"), std::string::npos);
+  const json& wrapper = locs[2]["location"]["physicalLocation"];
+  EXPECT_EQ(wrapper["artifactLocation"]["uri"], "file:///build/queue/fs.cc");
+  EXPECT_EQ(wrapper["region"]["startLine"], 38);
+  // A call site without callers makes no code flow.
+  Culprit& c = r.scenarios[0].models[0].groups[0].evidence.culprit;
+  c.stack.resize(1);
+  c.frame = 0;
+  EXPECT_FALSE(
+      json::parse(ReportToSarif(r, {"/src"}))["runs"][0]["results"][0].contains("codeFlows"));
 }
 
 TEST(Sarif, UnexpectedViolationIsAnError) {

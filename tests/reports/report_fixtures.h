@@ -179,15 +179,32 @@ inline Report SampleReport(const std::string& source_file, int line) {
   e.tree_after = {
       {"queue", 'd', 0, 0755}, {"queue/incoming", 'd', 0, 0755}, {"queue/corrupt", 'd', 0, 0700}};
   e.mail = {{"lost", "m1", "bob@remote", "acknowledged before the crash; no intact copy"}};
-  e.culprit = {true,
-               2,
-               "dropped",
-               "open(\"queue/incoming/A\", O_WRONLY|O_CREAT, 0644) = 3",
-               "/build/queue/refqueue",
-               0x1234,
-               source_file,
-               line,
-               "refqueue::CreateIncoming"};
+  Culprit& c = e.culprit;
+  c.known = true;
+  c.seq = 2;
+  c.role = "dropped";
+  c.op = "open(\"queue/incoming/A\", O_WRONLY|O_CREAT, 0644) = 3";
+  c.module = "/build/queue/refqueue";
+  c.offset = 0x1234;
+  c.file = source_file;
+  c.line = line;
+  c.function = "refqueue::CreateIncoming";
+  // Its stack: a wrapper called it; CreateIncoming is blamed; Enqueue called it.
+  StackEntry wrapper;
+  wrapper.module = c.module;
+  wrapper.offset = 0x1100;
+  wrapper.file = "/build/queue/fs.cc";
+  wrapper.line = 38;
+  wrapper.function = "refqueue::CreateExclusive(std::string const&)";
+  wrapper.wrapper = true;
+  StackEntry caller;
+  caller.module = c.module;
+  caller.offset = 0x2200;
+  caller.function = "refqueue::Enqueue";
+  c.stack = {wrapper, StackEntry{}, caller};
+  static_cast<CodeSite&>(c.stack[1]) = c;
+  c.frame = 1;
+  c.stack_method = "stack scan";
   e.root_cause =
       "lost m1 to bob@remote: op 2 `open(\"queue/incoming/A\", O_WRONLY|O_CREAT, 0644)` was not "
       "made durable before the acknowledgement at op 7; its directory `queue/incoming/` is never "

@@ -47,7 +47,10 @@ class SarifSchema : public ::testing::Test {
 
 TEST_F(SarifSchema, ReportWithASourceLocationValidates) {
   Report r = testing_fixtures::SampleReport("/src/queue/enqueue.cc", 88);
-  EXPECT_EQ(Validate(ReportToSarif(r, {"/src"})), 0) << errors_;
+  std::string sarif = ReportToSarif(r, {"/src"});
+  // Its call stack is a code flow, with a frame that has no source line.
+  ASSERT_TRUE(json::parse(sarif)["runs"][0]["results"][0].contains("codeFlows"));
+  EXPECT_EQ(Validate(sarif), 0) << errors_;
 }
 
 TEST_F(SarifSchema, ReportWithoutSourceLocationsOrGroupsValidates) {
@@ -81,6 +84,9 @@ TEST_F(SarifSchema, InvalidSarifIsRejected) {
   EXPECT_EQ(Validate(bad.dump()), 1);
   bad = good;
   bad["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = 0;
+  EXPECT_EQ(Validate(bad.dump()), 1);
+  bad = good;
+  bad["runs"][0]["results"][0]["codeFlows"][0]["threadFlows"][0]["locations"] = json::array();
   EXPECT_EQ(Validate(bad.dump()), 1);
   bad = good;
   bad["runs"][0]["tool"]["driver"].erase("name");

@@ -1,0 +1,47 @@
+// Which frame of a blamed op's call stack a finding names. The call site
+// itself is often a helper (`WriteAll`, a `Rename` wrapper) that every path
+// of the program goes through; the line a person would change is in the
+// caller that decided to make the change. The rule (docs/report-format.md,
+// "Culprit"): the innermost frame whose function is not a thin wrapper,
+// where a thin wrapper is a function every change of which, anywhere in
+// the trace, is of one kind (only writes, only renames...). Without a
+// function name for a frame nothing is known of it and it is kept.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "model/trace.h"
+#include "reports/evidence.h"
+#include "reports/symbolize.h"
+
+namespace aftershock {
+
+class CulpritFrames {
+ public:
+  // ops: the whole trace (what each function changes is learnt from it).
+  CulpritFrames(const std::vector<Op>& ops, Symbolizer* symbolizer);
+
+  // op's call stack, innermost first, symbolized, wrappers marked. Empty
+  // when the op has no call site.
+  std::vector<StackEntry> StackOf(const Op& op);
+
+  // The entry to blame in a stack from StackOf.
+  static size_t Blamed(const std::vector<StackEntry>& stack);
+
+  // "frame pointers", "stack scan" or "" (no callers recorded).
+  static std::string Method(const Op& op);
+
+ private:
+  CodeSite Locate(const std::string& module, uint64_t offset);
+
+  Symbolizer* symbolizer_;
+  std::map<std::string, std::set<int>> kinds_;  // function -> kinds of change beneath it
+};
+
+// The function a frame is known by ("module|function"), "" without a name.
+std::string FunctionKey(const CodeSite& site);
+
+}  // namespace aftershock
