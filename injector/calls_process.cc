@@ -33,6 +33,11 @@ bool Clone(Call& c, uint64_t flags, uint64_t child_sp) {
   t_pending_clone_flags = flags | kPendingValid;
   t_pending_fork_seq = (flags & CLONE_THREAD) ? 0 : NextSeq();
   t_pending_parent = CurrentPid();
+  if (ThreadBuf* b = Buf()) {
+    // The child writes the kFork record; the call site is the parent's.
+    b->fork_stack.count = 0;
+    if ((flags & CLONE_THREAD) == 0) FindCallStack(c.uc, &b->fork_stack);
+  }
   if ((flags & CLONE_VM) != 0 && child_sp != 0) {
     // The child starts on its own stack: leave it the way back.
     *reinterpret_cast<uint64_t*>(child_sp - 8) = static_cast<uint64_t>(c.g[REG_RIP]);

@@ -309,7 +309,8 @@ void ChildStart(bool thread_stack, uint64_t sp) {
   ev.h.pid = t_pending_parent;
   ev.h.tid = t_pending_parent;
   ev.h.result = CurrentPid();
-  Emit(&ev, nullptr);
+  ThreadBuf* b = Buf();  // the parent's, copied or shared
+  Emit(&ev, nullptr, b != nullptr && b->fork_stack.count > 0 ? &b->fork_stack : nullptr);
 }
 
 }  // namespace

@@ -82,17 +82,18 @@ int DataIov(Event* ev, struct iovec* iov) {
 
 }  // namespace
 
-bool Emit(Event* ev, const ucontext_t* uc) {
+bool Emit(Event* ev, const ucontext_t* uc, const CallStack* given) {
   if (g_rt.trace_fd < 0) return false;
   if (ev->h.pid == 0) ev->h.pid = CurrentPid();
   if (ev->h.tid == 0) ev->h.tid = CurrentTid();
   if (ev->h.seq == 0) ev->h.seq = NextSeq();
   ThreadBuf* b = Buf();
-  CallStack stack;
+  CallStack found;
+  const CallStack& stack = given != nullptr ? *given : found;
   const char* module = "";
   ev->h.module_len = 0;
   ev->h.stack_len = 0;
-  if (uc != nullptr && FindCallStack(uc, &stack)) {
+  if (given != nullptr ? given->count > 0 : uc != nullptr && FindCallStack(uc, &found)) {
     ev->h.call_addr = stack.frames[0].addr;
     ev->h.call_offset = stack.frames[0].offset;
     ev->h.module_len = stack.frames[0].module_len;

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <ucontext.h>
 
+#include "injector/modules.h"
 #include "model/trace_format.h"
 
 namespace aftershock::inject {
@@ -27,9 +28,10 @@ Event NewEvent(trace::OpKind kind, long sysno);
 // Takes the next sequence number of the run.
 uint64_t NextSeq();
 
-// Fills pid, tid and (when uc is given) the call site, seals and appends
-// the record. Returns true iff it was written whole.
-bool Emit(Event* ev, const ucontext_t* uc);
+// Fills pid, tid and the call stack (`stack` when given, else found from
+// uc when given), seals and appends the record. Returns true iff it was
+// written whole.
+bool Emit(Event* ev, const ucontext_t* uc, const CallStack* stack = nullptr);
 
 // Appends a gap record: what the recorder could not model. `scope` says
 // what the blind spot may have changed (trace::kGapScope*): with

@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 
 #include "injector/faults.h"
+#include "injector/modules.h"
 #include "injector/paths.h"
 #include "injector/shared_page.h"
 
@@ -98,6 +99,7 @@ struct ThreadBuf {
   FdSlot slot2;
   struct iovec iov[1024 + 8];
   char stack_part[1024];  // a record's stack part (record.cc)
+  CallStack fork_stack;   // the parent's stack at a fork, for the child's kFork record
   uint64_t sigset[16];
   const char* envp[4096];
   char env_preload[8192];

@@ -158,8 +158,7 @@ SourceLocation Symbolizer::Lookup(const std::string& module, uint64_t offset) {
   return loc;
 }
 
-std::vector<SourceLocation> Symbolizer::LookupInlined(const std::string& module,
-                                                      uint64_t offset) {
+std::vector<SourceLocation> Symbolizer::LookupInlined(const std::string& module, uint64_t offset) {
   SourceLocation outer = Lookup(module, offset);
   auto [it, added] = inlined_.try_emplace({module, offset});
   if (!added) return it->second;
@@ -172,17 +171,28 @@ std::vector<SourceLocation> Symbolizer::LookupInlined(const std::string& module,
   Dwarf_Die* cu = dwfl_module_addrdie(m->mod, addr, &bias);
   Dwarf_Die* scopes = nullptr;
   int n = cu == nullptr ? 0 : dwarf_getscopes(cu, addr - bias, &scopes);
-  // scopes[0] is the innermost. Each inlined copy is a frame at the line
-  // below it; the line where it was inlined belongs to the scope outside.
+  int first = 0;  // the innermost function scope
+  while (first < n && dwarf_tag(&scopes[first]) != DW_TAG_inlined_subroutine &&
+         dwarf_tag(&scopes[first]) != DW_TAG_subprogram)
+    ++first;
+  // dwarf_getscopes continues past an inlined copy into its abstract
+  // definition; the chain of copies it sits in comes from its own DIE.
+  Dwarf_Die* chain = nullptr;
+  int links = first < n && dwarf_tag(&scopes[first]) == DW_TAG_inlined_subroutine
+                  ? dwarf_getscopes_die(&scopes[first], &chain)
+                  : 0;
+  // chain[0] is the innermost copy. Each is a frame at the line below it;
+  // the line where it was inlined belongs to the scope outside.
   std::vector<SourceLocation> out;
   SourceLocation at = outer;  // the line of the innermost frame
-  for (int i = 0; i < n; ++i) {
-    int tag = dwarf_tag(&scopes[i]);
-    if (tag != DW_TAG_inlined_subroutine) continue;
-    at.function = ScopeName(&scopes[i]);
+  for (int i = 0; i < links; ++i) {
+    if (dwarf_tag(&chain[i]) == DW_TAG_subprogram) break;
+    if (dwarf_tag(&chain[i]) != DW_TAG_inlined_subroutine) continue;
+    at.function = ScopeName(&chain[i]);
     out.push_back(at);
-    at = SourceLocation{CallFile(cu, &scopes[i]), CallLine(&scopes[i]), ""};
+    at = SourceLocation{CallFile(cu, &chain[i]), CallLine(&chain[i]), ""};
   }
+  std::free(chain);
   std::free(scopes);
   if (out.empty()) return frames;
   at.function = outer.function;  // the function the symbol table names

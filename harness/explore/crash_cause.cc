@@ -1,6 +1,8 @@
 #include "harness/explore/crash_cause.h"
 
+#include <algorithm>
 #include <cctype>
+#include <map>
 
 namespace aftershock {
 namespace {
@@ -22,17 +24,22 @@ std::string PathPattern(const std::string& path, const std::string& root) {
 
 }  // namespace
 
-void MessageFiles::Add(const Op& op) {
+std::vector<std::string> MessageIdsIn(const std::string& data) {
   static const std::string kHeader = "X-Aftershock-Id: ";
+  std::vector<std::string> ids;
+  for (size_t at = data.find(kHeader); at != std::string::npos; at = data.find(kHeader, at + 1)) {
+    size_t from = at + kHeader.size();
+    size_t end = data.find_first_of("\r\n", from);
+    if (end == std::string::npos) break;  // cut short: not a whole header
+    ids.push_back(data.substr(from, end - from));
+  }
+  return ids;
+}
+
+void MessageFiles::Add(const Op& op) {
   if (op.Failed()) return;
   if (op.kind == OpKind::kWrite) {
-    for (size_t at = op.data.find(kHeader); at != std::string::npos;
-         at = op.data.find(kHeader, at + 1)) {
-      size_t from = at + kHeader.size();
-      size_t end = op.data.find_first_of("\r\n", from);
-      if (end == std::string::npos) break;  // cut short: not a whole header
-      paths_[op.data.substr(from, end - from)].insert(op.path);
-    }
+    for (const std::string& id : MessageIdsIn(op.data)) paths_[id].insert(op.path);
     return;
   }
   if ((op.kind == OpKind::kRename || op.kind == OpKind::kLink) && !op.path2.empty()) {
@@ -40,6 +47,44 @@ void MessageFiles::Add(const Op& op) {
       if (paths.count(op.path)) paths.insert(op.path2);
     }
   }
+}
+
+std::optional<uint64_t> RemovedLastCopy(const std::vector<Op>& ops, uint64_t crash_seq,
+                                        const std::string& id) {
+  using K = OpKind;
+  std::map<std::string, bool> names;  // a name that holds `id` -> its copy is finished
+  auto finished_elsewhere = [&](const std::string& except) {
+    for (const auto& [name, done] : names) {
+      if (done && name != except) return true;
+    }
+    return false;
+  };
+  std::set<std::string> gone;  // removed names: an open fd still writes the nameless file
+  std::optional<uint64_t> blamed;
+  for (const Op& op : ops) {
+    if (op.seq >= crash_seq) break;
+    if (op.Failed()) continue;
+    if (op.kind == K::kOpen && op.Has(trace::kFlagCreated)) gone.erase(op.path);
+    if (gone.count(op.path)) continue;
+    auto it = names.find(op.path);
+    if (op.kind == K::kWrite) {
+      auto ids = MessageIdsIn(op.data);
+      if (std::find(ids.begin(), ids.end(), id) != ids.end()) names[op.path] = false;
+    } else if (it == names.end()) {
+      continue;
+    } else if (op.kind == K::kClose || op.kind == K::kFsync || op.kind == K::kFdatasync) {
+      it->second = true;
+      blamed.reset();  // a finished copy after the removal: it did not lose the message
+    } else if (op.kind == K::kLink || op.kind == K::kRename) {
+      names[op.path2] = it->second;
+      if (op.kind == K::kRename) names.erase(op.path);
+    } else if (op.kind == K::kUnlink || op.kind == K::kRmdir) {
+      if (!finished_elsewhere(op.path)) blamed = op.seq;
+      names.erase(it);
+      gone.insert(op.path);
+    }
+  }
+  return blamed;
 }
 
 const std::set<std::string>* MessageFiles::PathsOf(const std::string& id) const {
@@ -96,7 +141,8 @@ std::string Cause(const CrashStateRef& s, const OpIndex& ops, const MailFacts& f
     return d.empty() ? "op " + std::to_string(seq) : d;
   };
   auto paths = [&](uint64_t seq) { return ops.PathsOf(seq); };
-  if (auto d = BlamedSeq(s.dropped_seqs, ops.files(), message_id, paths)) return "dropped " + op(*d);
+  if (auto d = BlamedSeq(s.dropped_seqs, ops.files(), message_id, paths))
+    return "dropped " + op(*d);
   if (auto t = BlamedSeq(s.torn_seqs, ops.files(), message_id, paths)) return "torn " + op(*t);
   if (!s.lost_seqs.empty()) return "lost to a failed fsync: " + op(s.lost_seqs.front());
   if (end_seq != 0 && s.crash_seq >= end_seq) return "no crash: the state the whole run left";

@@ -34,6 +34,16 @@ class MessageFiles {
   std::map<std::string, std::set<std::string>> paths_;
 };
 
+// The ids of the messages whose `X-Aftershock-Id:` header is whole in data.
+std::vector<std::string> MessageIdsIn(const std::string& data);
+
+// The removal that lost the last copy of message `id` when no crash cut a
+// write: the last unlink or rmdir, before `crash_seq`, of a name that held
+// it while no other name held a finished copy of it (closed or synced since
+// its last write), with no finished copy after it. nullopt when none.
+std::optional<uint64_t> RemovedLastCopy(const std::vector<Op>& ops, uint64_t crash_seq,
+                                        const std::string& id);
+
 // The blame rule: of `candidates` (ops the crash dropped or tore, ascending),
 // the first one on a file that held message `id` or on a directory entry
 // that named it (`paths_of(seq)`: the op's path and path2). When nothing is

@@ -5,13 +5,35 @@ namespace {
 
 using K = OpKind;
 
-// The kind of change op makes, or -1 when it changes no file (reads,
-// syncs, closes, events) or failed.
-int ChangeKind(const Op& op) {
+constexpr int kLook = 1000;  // an open that only reads (a directory listed, a file loaded)
+
+// The opens (seqs) whose fd is then synced before it is closed: the way to
+// fsync a directory, part of a sync, not a look at the file.
+std::set<uint64_t> OpensForSync(const std::vector<Op>& ops) {
+  std::map<std::pair<int, int>, uint64_t> open;  // (pid, fd) -> the open's seq
+  std::set<uint64_t> synced;
+  for (const Op& op : ops) {
+    std::pair<int, int> key{op.pid, op.fd};
+    if (op.kind == K::kOpen && !op.Failed()) open[key] = op.seq;
+    if (op.kind == K::kClose) open.erase(key);
+    if ((op.kind == K::kFsync || op.kind == K::kFdatasync) && open.count(key)) {
+      synced.insert(open[key]);
+    }
+  }
+  return synced;
+}
+
+// The kind of effect op has: a change to a file, a look at one (an open
+// that creates nothing and is not there to sync), or a new process (the
+// child's kFork record carries the parent's call stack). -1 for what every
+// helper does along the way (syncs and the opens for them, closes), for
+// events and for a failed call.
+int EffectKind(const Op& op, const std::set<uint64_t>& opens_for_sync) {
   if (op.Failed()) return -1;
   switch (op.kind) {
     case K::kOpen:
-      return op.Has(trace::kFlagCreated) ? static_cast<int>(op.kind) : -1;
+      if (op.Has(trace::kFlagCreated)) return static_cast<int>(op.kind);
+      return opens_for_sync.count(op.seq) ? -1 : kLook;
     case K::kWrite:
     case K::kTruncate:
     case K::kFallocate:
@@ -23,6 +45,7 @@ int ChangeKind(const Op& op) {
     case K::kSymlink:
     case K::kChmod:
     case K::kMknod:
+    case K::kFork:
       return static_cast<int>(op.kind);
     default:
       return -1;
@@ -38,42 +61,48 @@ std::string FunctionKey(const CodeSite& site) {
 
 CulpritFrames::CulpritFrames(const std::vector<Op>& ops, Symbolizer* symbolizer)
     : symbolizer_(symbolizer) {
+  std::set<uint64_t> opens_for_sync = OpensForSync(ops);
   for (const Op& op : ops) {
-    int kind = ChangeKind(op);
+    int kind = EffectKind(op, opens_for_sync);
     if (kind < 0 || op.module.empty()) continue;
     std::set<std::string> seen;  // a recursive function counts once per op
     auto note = [&](const std::string& module, uint64_t offset) {
-      std::string key = FunctionKey(Locate(module, offset));
-      if (!key.empty() && seen.insert(key).second) kinds_[key].insert(kind);
+      for (const CodeSite& site : Locate(module, offset)) {
+        std::string key = FunctionKey(site);
+        if (!key.empty() && seen.insert(key).second) kinds_[key].insert(kind);
+      }
     };
     note(op.module, op.call_offset);
     for (const StackFrame& f : op.callers) note(f.module, f.offset);
   }
 }
 
-CodeSite CulpritFrames::Locate(const std::string& module, uint64_t offset) {
+std::vector<CodeSite> CulpritFrames::Locate(const std::string& module, uint64_t offset) {
   CodeSite site;
   site.module = module;
   site.offset = offset;
-  if (symbolizer_ == nullptr) return site;
-  SourceLocation loc = symbolizer_->Lookup(module, offset);
-  if (loc.known()) {
-    site.file = loc.file;
-    site.line = loc.line;
+  if (symbolizer_ == nullptr) return {site};
+  std::vector<CodeSite> out;
+  for (const SourceLocation& loc : symbolizer_->LookupInlined(module, offset)) {
+    site.file = loc.known() ? loc.file : "";
+    site.line = loc.known() ? loc.line : 0;
+    site.function = loc.function;
+    out.push_back(site);
   }
-  site.function = loc.function;
-  return site;
+  return out;
 }
 
 std::vector<StackEntry> CulpritFrames::StackOf(const Op& op) {
   std::vector<StackEntry> stack;
   if (op.module.empty() || op.call_offset == 0) return stack;
   auto add = [&](const std::string& module, uint64_t offset) {
-    StackEntry e;
-    static_cast<CodeSite&>(e) = Locate(module, offset);
-    auto it = kinds_.find(FunctionKey(e));
-    e.wrapper = it != kinds_.end() && it->second.size() == 1;
-    stack.push_back(std::move(e));
+    for (const CodeSite& site : Locate(module, offset)) {
+      StackEntry e;
+      static_cast<CodeSite&>(e) = site;
+      auto it = kinds_.find(FunctionKey(e));
+      e.wrapper = it != kinds_.end() && it->second.size() == 1;
+      stack.push_back(std::move(e));
+    }
   };
   add(op.module, op.call_offset);
   for (const StackFrame& f : op.callers) add(f.module, f.offset);

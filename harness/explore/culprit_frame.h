@@ -3,8 +3,9 @@
 // of the program goes through; the line a person would change is in the
 // caller that decided to make the change. The rule (docs/report-format.md,
 // "Culprit"): the innermost frame whose function is not a thin wrapper,
-// where a thin wrapper is a function every change of which, anywhere in
-// the trace, is of one kind (only writes, only renames...). Without a
+// where a thin wrapper is a function every effect of which, anywhere in
+// the trace, is of one kind (only writes, only renames, only forks...; an
+// open that only looks at a file is an effect too, a sync is not). Without a
 // function name for a frame nothing is known of it and it is kept.
 #pragma once
 
@@ -24,8 +25,9 @@ class CulpritFrames {
   // ops: the whole trace (what each function changes is learnt from it).
   CulpritFrames(const std::vector<Op>& ops, Symbolizer* symbolizer);
 
-  // op's call stack, innermost first, symbolized, wrappers marked. Empty
-  // when the op has no call site.
+  // op's call stack, innermost first, symbolized, a function inlined at a
+  // return address as a frame of its own, wrappers marked. Empty when the
+  // op has no call site.
   std::vector<StackEntry> StackOf(const Op& op);
 
   // The entry to blame in a stack from StackOf.
@@ -35,10 +37,11 @@ class CulpritFrames {
   static std::string Method(const Op& op);
 
  private:
-  CodeSite Locate(const std::string& module, uint64_t offset);
+  // The frames at a return address: inlined functions first (Symbolizer).
+  std::vector<CodeSite> Locate(const std::string& module, uint64_t offset);
 
   Symbolizer* symbolizer_;
-  std::map<std::string, std::set<int>> kinds_;  // function -> kinds of change beneath it
+  std::map<std::string, std::set<int>> kinds_;  // function -> kinds of effect beneath it
 };
 
 // The function a frame is known by ("module|function"), "" without a name.

@@ -286,11 +286,14 @@ std::string SiteOf(const Op& op, CulpritFrames* frames, Culprit* fill) {
 }
 
 // The op to blame and how: the earliest lost op ("dropped" or "torn"; what
-// the crash dropped with it depends on it), else the last op in the crash
-// domain before the crash ("crash point"). No op when there is none.
+// the crash dropped with it depends on it), else the removal of the last
+// copy of the lost message ("removed", crash_cause.h RemovedLastCopy), else
+// the last op in the crash domain before the crash ("crash point"). No op
+// when there is none.
 struct Blame {
   const Op* op = nullptr;
   std::string role;
+  const Op* crash_op = nullptr;  // the last op before the crash, for "removed"
 };
 
 // The blame rule (crash_cause.h, BlamedSeq), as Cause applies it to group
@@ -328,6 +331,13 @@ Blame Blamed(const CauseInput& in, const std::vector<uint64_t>& lost) {
       break;
     }
   }
+  std::optional<uint64_t> removal =
+      id.empty() || f->kind != "lost" ? std::nullopt : RemovedLastCopy(ops, in.crash_seq, id);
+  if (b.op != nullptr && removal) {
+    b.crash_op = b.op;
+    b.op = FindSeq(ops, *removal);
+    b.role = "removed";
+  }
   return b;
 }
 
@@ -342,7 +352,7 @@ std::string RootCause(const CauseInput& in, const std::vector<WorkloadStep>& wor
            ")";
   }
   const Op& culprit = *blame.op;
-  if (blame.role != "crash point") {
+  if (blame.role == "dropped" || blame.role == "torn") {
     uint64_t deadline = promise ? *promise : in.crash_seq;
     std::string how = blame.role == "torn" ? " was torn by the crash (only part of it persisted)"
                                            : " was not made durable";
@@ -351,14 +361,20 @@ std::string RootCause(const CauseInput& in, const std::vector<WorkloadStep>& wor
                     : " before the crash") +
            "; " + WhyPending(in, culprit, deadline, promise.has_value(), sync_seq);
   }
+  std::string removed;
+  if (blame.role == "removed") {
+    removed = OpRef(culprit, in.root) + " removed the last name of it while no copy of it was " +
+              "finished (closed or synced); ";
+  }
+  const Op& last = blame.crash_op != nullptr ? *blame.crash_op : culprit;
   if (ops.empty() || ops.back().seq < in.crash_seq) {
     // Past the last record: nothing was cut (e.g. two steps run beside
     // each other left this state without any crash).
-    return subject + ": no crash: this is the state the whole run left, after " +
-           OpRef(culprit, in.root) + "; " + ProcessTail(in);
+    return subject + ": " + removed + "no crash: this is the state the whole run left, after " +
+           OpRef(last, in.root) + "; " + ProcessTail(in);
   }
-  std::string step = StepOf(workload, culprit.seq);
-  return subject + ": the target was killed right after " + OpRef(culprit, in.root) +
+  std::string step = StepOf(workload, last.seq);
+  return subject + ": " + removed + "the target was killed right after " + OpRef(last, in.root) +
          (step.empty() ? "" : " during " + step) +
          (promise ? ", after the acknowledgement at op " + std::to_string(*promise) : "") + "; " +
          ProcessTail(in);
@@ -466,7 +482,8 @@ void DeriveEvidence(const CauseInput& in, Symbolizer* sym, Evidence* out) {
   const Op* culprit = blame.op;
 
   // A promise made before the culprit op was not broken by it.
-  if (culprit != nullptr && blame.role != "crash point" && promise && *promise < culprit->seq)
+  if (culprit != nullptr && (blame.role == "dropped" || blame.role == "torn") && promise &&
+      *promise < culprit->seq)
     promise.reset();
 
   uint64_t sync_seq = 0;

@@ -289,5 +289,61 @@ TEST(Blame, ARenameOrLinkCarriesTheMessageToItsNewName) {
   EXPECT_EQ(files.PathsOf("m2"), nullptr);
 }
 
+// A fan-out that removes its work file before the output that replaces it
+// is finished; killed while writing that output.
+std::vector<Op> UnlinkBeforeTheOutputIsFinished() {
+  OpBuilder b(kRoot);
+  b.Mark("step", "enqueue m1");
+  b.OpenCreate("incoming/A", 3, 7);
+  b.Write(3, "incoming/A", 7, "X-Aftershock-Id: m1\n\nbody\n");
+  b.Fsync(3, "incoming/A", 7);
+  b.Close(3);
+  b.Mark("ack", "m1 bob@remote");
+  b.Mark("step", "restart");
+  b.Unlink("incoming/A");
+  b.OpenCreate("out/A", 4, 8);
+  b.Write(4, "out/A", 8, "X-Aftershock-Id: m1\n\nbody\n");
+  return b.ops();
+}
+
+TEST(Blame, TheRemovalOfTheLastUnfinishedCopyIsBlamedBeforeTheCrashPoint) {
+  std::vector<Op> ops = UnlinkBeforeTheOutputIsFinished();
+  const uint64_t unlink = SeqOf(ops, OpKind::kUnlink, "incoming/A");
+  const uint64_t crash = ops.back().seq + 1;
+  EXPECT_EQ(RemovedLastCopy(ops, crash, "m1"), unlink);
+  EXPECT_EQ(RemovedLastCopy(ops, crash, "m2"), std::nullopt);
+  Evidence e;
+  DeriveEvidence(Input(ops, crash - 1, {}), nullptr, &e);  // killed before the last write
+  ASSERT_TRUE(e.culprit.known);
+  EXPECT_EQ(e.culprit.seq, unlink);
+  EXPECT_EQ(e.culprit.role, "removed");
+  EXPECT_NE(e.root_cause.find("`unlink(\"incoming/A\")` removed the last name of it"),
+            std::string::npos)
+      << e.root_cause;
+  EXPECT_NE(e.root_cause.find("killed right after op"), std::string::npos) << e.root_cause;
+}
+
+TEST(Blame, ARemovalAfterAFinishedCopyIsNotBlamed) {
+  OpBuilder b(kRoot);
+  b.OpenCreate("incoming/A", 3, 7);
+  b.Write(3, "incoming/A", 7, "X-Aftershock-Id: m1\n\nbody\n");
+  b.Close(3);
+  b.OpenCreate("out/A", 4, 8);
+  b.Write(4, "out/A", 8, "X-Aftershock-Id: m1\n\nbody\n");
+  b.Fsync(4, "out/A", 8);  // the output is finished before the work file goes
+  b.Unlink("incoming/A");
+  b.Write(4, "out/A", 8, "D");
+  EXPECT_EQ(RemovedLastCopy(b.ops(), b.ops().back().seq + 1, "m1"), std::nullopt);
+  // A finished copy made after the removal clears it too.
+  std::vector<Op> ops = UnlinkBeforeTheOutputIsFinished();
+  EXPECT_NE(RemovedLastCopy(ops, ops.back().seq + 1, "m1"), std::nullopt);
+  Op close = ops.back();
+  close.kind = OpKind::kClose;
+  close.seq = ops.back().seq + 1;
+  close.data.clear();
+  ops.push_back(close);
+  EXPECT_EQ(RemovedLastCopy(ops, ops.back().seq + 1, "m1"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace aftershock
