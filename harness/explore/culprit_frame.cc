@@ -1,5 +1,7 @@
 #include "harness/explore/culprit_frame.h"
 
+#include <algorithm>
+
 namespace aftershock {
 namespace {
 
@@ -52,6 +54,40 @@ int EffectKind(const Op& op, const std::set<uint64_t>& opens_for_sync) {
   }
 }
 
+// The directory entry op made: a new name (create, mkdir, mknod, symlink,
+// the target of link or rename), or "" for any other op.
+std::string NewName(const Op& op) {
+  if (op.Failed()) return "";
+  switch (op.kind) {
+    case K::kOpen:
+      return op.Has(trace::kFlagCreated) ? op.path : "";
+    case K::kMkdir:
+    case K::kMknod:
+    case K::kSymlink:
+      return op.path;
+    case K::kLink:
+    case K::kRename:
+      return op.path2;
+    default:
+      return "";
+  }
+}
+
+std::string Parent(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool IsDirectorySync(const Op& op) {
+  return !op.Failed() && (op.kind == K::kFsync || op.kind == K::kFdatasync) &&
+         op.Has(trace::kFlagDirectory);
+}
+
+bool SameFrame(const CodeSite& a, const CodeSite& b) {
+  return a.module == b.module && a.offset == b.offset && a.function == b.function &&
+         a.line == b.line;
+}
+
 }  // namespace
 
 std::string FunctionKey(const CodeSite& site) {
@@ -74,6 +110,45 @@ CulpritFrames::CulpritFrames(const std::vector<Op>& ops, Symbolizer* symbolizer)
     };
     note(op.module, op.call_offset);
     for (const StackFrame& f : op.callers) note(f.module, f.offset);
+  }
+  LearnDirectorySyncs(ops);
+}
+
+std::vector<CodeSite> CulpritFrames::LogicalStack(const Op& op) {
+  std::vector<CodeSite> out;
+  if (op.module.empty()) return out;
+  for (const CodeSite& s : Locate(op.module, op.call_offset)) out.push_back(s);
+  for (const StackFrame& f : op.callers) {
+    for (const CodeSite& s : Locate(f.module, f.offset)) out.push_back(s);
+  }
+  return out;
+}
+
+void CulpritFrames::LearnDirectorySyncs(const std::vector<Op>& ops) {
+  std::map<std::pair<int, std::string>, std::vector<size_t>> syncs;  // (pid, dir) -> op indexes
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (!IsDirectorySync(ops[i])) continue;
+    syncs[{ops[i].pid, ops[i].path}].push_back(i);
+    for (const CodeSite& s : LogicalStack(ops[i])) dir_syncers_.insert(FunctionKey(s));
+  }
+  for (size_t i = 0; i < ops.size(); ++i) {
+    std::string name = NewName(ops[i]);
+    auto it = name.empty() ? syncs.end() : syncs.find({ops[i].pid, Parent(name)});
+    if (it == syncs.end()) continue;
+    auto later = std::upper_bound(it->second.begin(), it->second.end(), i);
+    if (later == it->second.end()) continue;
+    // The functions that made the name and returned before the sync: below
+    // the innermost function the two stacks share (same frames above it).
+    std::vector<CodeSite> made = LogicalStack(ops[i]);
+    std::vector<CodeSite> synced = LogicalStack(ops[*later]);
+    size_t common = 0;
+    while (common < made.size() && common < synced.size() &&
+           SameFrame(made[made.size() - 1 - common], synced[synced.size() - 1 - common]))
+      ++common;
+    if (common >= made.size() || common >= synced.size()) continue;
+    size_t shared = made.size() - 1 - common;  // the innermost shared function, at its own line
+    if (FunctionKey(made[shared]) != FunctionKey(synced[synced.size() - 1 - common])) continue;
+    for (size_t k = 0; k < shared; ++k) leave_dir_sync_.insert(FunctionKey(made[k]));
   }
 }
 
@@ -115,6 +190,14 @@ size_t CulpritFrames::Blamed(const std::vector<StackEntry>& stack) {
   }
   // Every frame only ever makes one kind of change: the outermost decided.
   return stack.empty() ? 0 : stack.size() - 1;
+}
+
+size_t CulpritFrames::BlamedForName(const std::vector<StackEntry>& stack) const {
+  size_t i = Blamed(stack);
+  if (i + 1 >= stack.size()) return i;
+  std::string key = FunctionKey(stack[i]);
+  if (key.empty() || dir_syncers_.count(key) || !leave_dir_sync_.count(key)) return i;
+  return i + 1;
 }
 
 std::string CulpritFrames::Method(const Op& op) {

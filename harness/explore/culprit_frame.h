@@ -33,6 +33,13 @@ class CulpritFrames {
   // The entry to blame in a stack from StackOf.
   static size_t Blamed(const std::vector<StackEntry>& stack);
 
+  // The entry to blame for a name (a create, link, rename...) that a crash
+  // dropped because its directory was not synced: as Blamed, but one frame
+  // out when the function blamed never syncs a directory itself and, where
+  // the trace shows it, leaves that to its callers (a name it made was then
+  // synced by a function that called it).
+  size_t BlamedForName(const std::vector<StackEntry>& stack) const;
+
   // "frame pointers", "stack scan" or "" (no callers recorded).
   static std::string Method(const Op& op);
 
@@ -40,8 +47,15 @@ class CulpritFrames {
   // The frames at a return address: inlined functions first (Symbolizer).
   std::vector<CodeSite> Locate(const std::string& module, uint64_t offset);
 
+  // Every function of op's stack (inlined ones too), innermost first.
+  std::vector<CodeSite> LogicalStack(const Op& op);
+  // Fills dir_syncers_ and leave_dir_sync_.
+  void LearnDirectorySyncs(const std::vector<Op>& ops);
+
   Symbolizer* symbolizer_;
   std::map<std::string, std::set<int>> kinds_;  // function -> kinds of effect beneath it
+  std::set<std::string> dir_syncers_;           // functions beneath which a directory is synced
+  std::set<std::string> leave_dir_sync_;        // functions whose names a caller then synced
 };
 
 // The function a frame is known by ("module|function"), "" without a name.

@@ -270,11 +270,11 @@ std::vector<WorkloadStep> Workload(const std::vector<Op>& ops, uint64_t trace_en
 }
 
 // The site of op's blamed frame (culprit_frame.h); fills *fill's site and
-// stack when given.
-std::string SiteOf(const Op& op, CulpritFrames* frames, Culprit* fill) {
+// stack when given. `dropped_name`: op is a name the crash dropped.
+std::string SiteOf(const Op& op, CulpritFrames* frames, Culprit* fill, bool dropped_name = false) {
   std::vector<StackEntry> stack = frames->StackOf(op);
   if (stack.empty()) return "";
-  size_t blamed = CulpritFrames::Blamed(stack);
+  size_t blamed = dropped_name ? frames->BlamedForName(stack) : CulpritFrames::Blamed(stack);
   std::string site = stack[blamed].Site();
   if (fill != nullptr) {
     static_cast<CodeSite&>(*fill) = stack[blamed];
@@ -493,7 +493,9 @@ void DeriveEvidence(const CauseInput& in, Symbolizer* sym, Evidence* out) {
     out->culprit.seq = culprit->seq;
     out->culprit.role = blame.role;
     out->culprit.op = OneLine(*culprit, in.root);
-    SiteOf(*culprit, &frames, &out->culprit);
+    bool name = culprit->kind != K::kWrite && culprit->kind != K::kTruncate &&
+                culprit->kind != K::kFallocate && culprit->kind != K::kChmod;
+    SiteOf(*culprit, &frames, &out->culprit, blame.role == "dropped" && name);
   }
 
   std::set<uint64_t> marked(lost.begin(), lost.end());

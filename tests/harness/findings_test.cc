@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -63,9 +64,10 @@ TEST(Findings, EachRefqueueVariantIsOneFindingWithAStableFingerprint) {
   }
   // Each finding blames the function the variant changed (culprit_frame.h):
   // not queue/fs.cc's helpers, but the caller that decided the change.
-  // no-dir-fsync is the one exception: the file was created in
-  // CommitQueueFile, whose caller Enqueue skipped the directory fsync; it
-  // is the next frame of the stack.
+  // no-dir-fsync is the one exception: its scenario only enqueues, so the
+  // trace cannot show that CommitQueueFile leaves directory syncs to its
+  // callers (the test below shows it with a delivery); Enqueue, which
+  // skipped it, is the next frame of the stack.
   const std::map<std::string, std::string> kBlamed = {
       {"bug-ack-before-fsync", "refqueue::CommitQueueFile"},
       {"bug-no-fsync-before-chmod", "refqueue::CommitQueueFile"},
@@ -129,6 +131,29 @@ TEST(Findings, EachRefqueueVariantIsOneFindingWithAStableFingerprint) {
     }
   }
   EXPECT_GT(logs, 0);
+}
+
+// A function that creates names and leaves their directory fsync to its
+// callers (refqueue's CommitQueueFile: the delivery's fan-out syncs the
+// queue directory after it) is not blamed for the caller that skipped it.
+TEST(Findings, ADirectorySyncLeftToCallersIsBlamedOnTheCallerThatSkippedIt) {
+  ScratchDir dir;
+  std::string scenario = dir.path() + "/no-dir-fsync-deliver.toml";
+  std::ofstream(scenario) << "description = \"no-dir-fsync, then a delivery\"\n"
+                          << "target = \"" << AFTERSHOCK_SOURCE_DIR << "/targets/refqueue.toml\"\n"
+                          << "models = [\"posix\"]\n"
+                          << "[env]\nREFQUEUE_BUG = \"no-dir-fsync\"\n"
+                          << "[[step]]\nkind = \"enqueue\"\nrcpts = [\"alice@local\"]\n"
+                          << "[[step]]\nkind = \"deliver\"\n"
+                          << "[expect]\nviolation = \"lost\"\n";
+  Result r = Aftershock("run " + scenario + " --out " + dir.path() + "/out");
+  ASSERT_EQ(r.status, 0) << r.output;
+  json report = json::parse(ReadText(dir.path() + "/out/report.json"));
+  ASSERT_EQ(report["findings"].size(), 1u) << r.output;
+  EXPECT_EQ(report["findings"][0]["key"].get<std::string>().substr(
+                report["findings"][0]["key"].get<std::string>().rfind('|') + 1),
+            "enqueue.cc refqueue::Enqueue")
+      << report["findings"][0].dump(1);
 }
 
 }  // namespace
