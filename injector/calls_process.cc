@@ -11,6 +11,7 @@
 #include "injector/dispatch.h"
 #include "injector/fd_table.h"
 #include "injector/mappings.h"
+#include "injector/modules.h"
 #include "injector/raw.h"
 #include "injector/runtime.h"
 
@@ -271,6 +272,10 @@ bool Msync(Call& c) {
 // through it is captured first. A remapped mapping is not followed.
 bool Unmap(Call& c) {
   CaptureMappings(c.nr, c.uc);
+  // A module going away (dlclose): the stack walk must not read it again.
+  if (OverlapsModules(static_cast<uint64_t>(c.a[0]), static_cast<uint64_t>(c.a[1]))) {
+    g_rt.modules_dirty = true;
+  }
   MappedFile f;
   bool tracked = c.nr == SYS_mremap && FindMapping(static_cast<uint64_t>(c.a[0]), &f);
   UntrackRange(static_cast<uint64_t>(c.a[0]), static_cast<uint64_t>(c.a[1]), c.uc);

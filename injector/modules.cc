@@ -345,6 +345,15 @@ uint64_t FindCallSiteWord(const ModuleMap* m, const uint64_t* w, uint64_t words,
 
 }  // namespace
 
+bool OverlapsModules(uint64_t start, uint64_t len) {
+  if (g_maps[0] == nullptr) return false;
+  const ModuleMap* m = g_maps[__atomic_load_n(&g_current, __ATOMIC_ACQUIRE)];
+  for (int i = 0; i < m->readable_count; ++i) {
+    if (m->readable[i].start < start + len && start < m->readable[i].end) return true;
+  }
+  return false;
+}
+
 bool FindCallStack(const ucontext_t* uc, CallStack* out) {
   if (g_rt.modules_dirty) RebuildModules();
   out->count = 0;

@@ -49,6 +49,10 @@ struct CallStack {
   uint8_t method = 0;  // trace::kStack* of frames[1..]
 };
 
+// True iff [start, start + len) overlaps a file mapping the stack walk
+// reads (a module unmapped, as by dlclose: the map must be read again).
+bool OverlapsModules(uint64_t start, uint64_t len);
+
 // Finds the call site of the syscall trapped in uc and its callers.
 // Returns false if there is no call site.
 bool FindCallStack(const ucontext_t* uc, CallStack* out);

@@ -3,6 +3,8 @@
 // not a thin wrapper (harness/explore/culprit_frame.h).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "harness/explore/culprit_frame.h"
 #include "reports/symbolize.h"
 #include "tests/injector/test_support.h"
@@ -84,6 +86,34 @@ TEST(Stack, AFindingBlamesTheCallerOfAHelperThatOnlyWrites) {
     ASSERT_GE(s.size(), 2u);
     EXPECT_EQ(s[CulpritFrames::Blamed(s)].ShortFunction(), "stack_level_two");
   }
+}
+
+TEST(Stack, AnUnloadedLibraryIsNotReadAgain) {
+  // Each round loads the library, writes from it, unloads it, and writes
+  // from main over a stack that may still hold return addresses into it.
+  ScratchDir scratch;
+  std::string lib = std::string(std::getenv("AFTERSHOCK_TEST_PROGS")) + "/libinj_dlclose_lib.so";
+  RecordedRun run = RecordIn(scratch, {Prog("inj_dlclose"), lib});
+  ASSERT_TRUE(run.result.Succeeded()) << run.result.Describe() << run.result.output;
+  ASSERT_TRUE(run.trace_ok) << run.trace_error;
+  int from_lib = 0, from_main = 0;
+  for (const Op& op : run.trace.ops) {
+    if (op.kind != OpKind::kWrite) continue;
+    if (op.data == "from the library\n") {
+      ++from_lib;
+      EXPECT_EQ(op.module, lib);
+      ASSERT_FALSE(op.callers.empty());
+      EXPECT_EQ(op.callers[0].module, Prog("inj_dlclose"));
+    }
+    if (op.data == "from main\n") {
+      ++from_main;
+      EXPECT_EQ(op.module, Prog("inj_dlclose"));
+      for (const StackFrame& f : op.callers) EXPECT_NE(f.module, lib);
+    }
+  }
+  EXPECT_EQ(from_lib, 3);
+  EXPECT_EQ(from_main, 3);
+  EXPECT_TRUE(run.fidelity.ok) << run.fidelity.gap;
 }
 
 }  // namespace
