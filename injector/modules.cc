@@ -85,8 +85,6 @@ bool ReadableSpan(const ModuleMap* m, uint64_t addr, uint64_t len) {
          addr + len <= m->readable[lo].end;
 }
 
-bool Readable(const ModuleMap* m, uint64_t addr) { return ReadableSpan(m, addr, 8); }
-
 // Finds mod's .eh_frame_hdr (PT_GNU_EH_FRAME) and its binary-search table
 // of function starts, when it has the usual encoding (u32 count, entries
 // of two s32 relative to the header).
@@ -258,7 +256,7 @@ uint64_t PltTarget(const ModuleMap* m, uint64_t target) {
   int32_t rel;
   MemCopy(&rel, t + 2, sizeof rel);
   uint64_t slot = reinterpret_cast<uint64_t>(t + 6) + static_cast<int64_t>(rel);
-  if (!Readable(m, slot)) return 0;
+  if (!ReadableSpan(m, slot, 8)) return 0;
   uint64_t fn;
   MemCopy(&fn, reinterpret_cast<const void*>(slot), sizeof fn);
   return fn;

@@ -26,38 +26,25 @@ namespace {
 uint32_t StackPartOf(const CallStack& stack, char* buf, size_t cap) {
   if (stack.count <= 1) return 0;
   const CallSite& site = stack.frames[0];
-  const CallSite* names[trace::kMaxCallers];
-  trace::StackPart part{0, stack.method, 0, 0};
+  trace::StackName names[trace::kMaxCallers];
   trace::StackFrame frames[trace::kMaxCallers];
-  size_t names_len = 0;
+  int count = 0, name_count = 0;
   for (int i = 1; i < stack.count; ++i) {
     const CallSite& f = stack.frames[i];
     uint32_t module = 0;
     if (f.module != site.module) {
-      for (int k = 0; k < part.module_count && module == 0; ++k) {
-        if (names[k]->module == f.module) module = static_cast<uint32_t>(k) + 1;
+      for (int k = 0; k < name_count && module == 0; ++k) {
+        if (names[k].data == f.module) module = static_cast<uint32_t>(k) + 1;
       }
       if (module == 0) {
-        size_t need = sizeof part + sizeof frames[0] * stack.count + names_len + 4 + f.module_len;
-        if (need > cap) break;
-        names[part.module_count++] = &f;
-        names_len += 4 + f.module_len;
-        module = part.module_count;
+        names[name_count] = {f.module, f.module_len};
+        if (trace::StackPartSize(stack.count, names, name_count + 1) > cap) break;
+        module = static_cast<uint32_t>(++name_count);
       }
     }
-    frames[part.count++] = {f.offset, module, 0};
+    frames[count++] = {f.offset, module, 0};
   }
-  size_t at = 0;
-  MemCopy(buf, &part, sizeof part);
-  at += sizeof part;
-  MemCopy(buf + at, frames, sizeof frames[0] * part.count);
-  at += sizeof frames[0] * part.count;
-  for (int k = 0; k < part.module_count; ++k) {
-    MemCopy(buf + at, &names[k]->module_len, 4);
-    MemCopy(buf + at + 4, names[k]->module, names[k]->module_len);
-    at += 4 + names[k]->module_len;
-  }
-  return static_cast<uint32_t>(at);
+  return trace::WriteStackPart(stack.method, frames, count, names, name_count, buf);
 }
 
 // Points iov[4..] at the first h.data_len bytes of the event's buffers

@@ -53,7 +53,7 @@ bool ReadStackPart(const char* p, uint32_t len, Op* op) {
 std::string StackPartOf(const Op& op) {
   if (op.callers.empty() && op.stack_method == 0) return "";
   std::vector<std::string> modules;
-  std::string frames;
+  std::vector<trace::StackFrame> frames;
   for (const StackFrame& f : op.callers) {
     trace::StackFrame r{f.offset, 0, 0};
     if (f.module != op.module) {
@@ -61,17 +61,14 @@ std::string StackPartOf(const Op& op) {
       r.module = static_cast<uint32_t>(it - modules.begin()) + 1;
       if (it == modules.end()) modules.push_back(f.module);
     }
-    frames.append(reinterpret_cast<const char*>(&r), sizeof r);
+    frames.push_back(r);
   }
-  trace::StackPart part{static_cast<uint8_t>(op.callers.size()), op.stack_method,
-                        static_cast<uint8_t>(modules.size()), 0};
-  std::string out(reinterpret_cast<const char*>(&part), sizeof part);
-  out += frames;
-  for (const std::string& m : modules) {
-    uint32_t n = static_cast<uint32_t>(m.size());
-    out.append(reinterpret_cast<const char*>(&n), sizeof n);
-    out += m;
-  }
+  std::vector<trace::StackName> names;
+  for (const std::string& m : modules) names.push_back({m.data(), static_cast<uint32_t>(m.size())});
+  int count = static_cast<int>(frames.size()), name_count = static_cast<int>(names.size());
+  std::string out(trace::StackPartSize(count, names.data(), name_count), '\0');
+  trace::WriteStackPart(op.stack_method, frames.data(), count, names.data(), name_count,
+                        out.data());
   return out;
 }
 

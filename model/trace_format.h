@@ -201,6 +201,38 @@ inline constexpr int kMaxCallers = 7;              // with the call site, 8 fram
 inline constexpr uint8_t kStackFramePointers = 1;  // walked along the saved frame pointers
 inline constexpr uint8_t kStackScan = 2;           // stack words after a call instruction
 
+// A module name of a stack part.
+struct StackName {
+  const void* data;
+  uint32_t len;
+};
+
+// The size of a stack part of `count` frames and these module names.
+inline size_t StackPartSize(int count, const StackName* names, int name_count) {
+  size_t n = sizeof(StackPart) + sizeof(StackFrame) * static_cast<size_t>(count);
+  for (int k = 0; k < name_count; ++k) n += 4 + names[k].len;
+  return n;
+}
+
+// Writes a stack part into buf, which holds StackPartSize bytes, and
+// returns its size. Allocation-free and async-signal-safe (no libc).
+inline uint32_t WriteStackPart(uint8_t method, const StackFrame* frames, int count,
+                               const StackName* names, int name_count, char* buf) {
+  size_t at = 0;
+  auto put = [&](const void* from, size_t n) {
+    for (size_t i = 0; i < n; ++i) buf[at + i] = static_cast<const char*>(from)[i];
+    at += n;
+  };
+  StackPart part{static_cast<uint8_t>(count), method, static_cast<uint8_t>(name_count), 0};
+  put(&part, sizeof part);
+  put(frames, sizeof(StackFrame) * static_cast<size_t>(count));
+  for (int k = 0; k < name_count; ++k) {
+    put(&names[k].len, 4);
+    put(names[k].data, names[k].len);
+  }
+  return static_cast<uint32_t>(at);
+}
+
 // Total size of a record whose lengths are set in h.
 inline uint64_t RecordSize(const RecordHeader& h) {
   return sizeof(RecordHeader) + uint64_t{h.path_len} + h.path2_len + h.module_len + h.data_len +

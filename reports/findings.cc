@@ -22,15 +22,6 @@ void SplitOp(const std::string& op, CauseParts* p) {
   p->path = space == std::string::npos ? "" : op.substr(space + 1);
 }
 
-// Calls that change names in a directory: a crash keeps them only once the
-// directory is synced. Every other call changes a file's data or inode.
-bool ChangesADirectory(const std::string& call) {
-  static const char* const kNameCalls[] = {"open", "creat", "link",  "rename", "unlink",
-                                           "mkdir", "rmdir", "symlink", "mknod"};
-  return std::any_of(std::begin(kNameCalls), std::end(kNameCalls),
-                     [&](const char* c) { return call == c; });
-}
-
 // Union-find over the groups of a run.
 class Sets {
  public:
@@ -146,6 +137,15 @@ Finding Build(const Report& r, const std::vector<FindingPlace>& places,
 }
 
 }  // namespace
+
+// Calls that change names in a directory: a crash keeps them only once the
+// directory is synced. Every other call changes a file's data or inode.
+bool ChangesADirectory(const std::string& call) {
+  static const char* const kNameCalls[] = {"open", "creat", "link",  "rename", "unlink",
+                                           "mkdir", "rmdir", "symlink", "mknod"};
+  return std::any_of(std::begin(kNameCalls), std::end(kNameCalls),
+                     [&](const char* c) { return call == c; });
+}
 
 std::string CauseParts::MissingStep() const {
   return ChangesADirectory(call) ? "fsync of its directory" : "fsync of the file";

@@ -33,6 +33,11 @@ struct CauseParts {
 };
 CauseParts ParseCause(const std::string& cause);
 
+// True for a call (as causes and `trace show` name it: "open", "rename")
+// that changes names in a directory: a crash keeps it only once the
+// directory is synced. Every other call changes a file's data or inode.
+bool ChangesADirectory(const std::string& call);
+
 // One group of one scenario x model that a finding explains.
 struct FindingPlace {
   size_t scenario = 0;  // index into Report::scenarios

@@ -10,6 +10,7 @@
 
 #include "harness/explore/crash_cause.h"
 #include "harness/explore/culprit_frame.h"
+#include "reports/findings.h"
 
 namespace aftershock {
 namespace {
@@ -493,8 +494,7 @@ void DeriveEvidence(const CauseInput& in, Symbolizer* sym, Evidence* out) {
     out->culprit.seq = culprit->seq;
     out->culprit.role = blame.role;
     out->culprit.op = OneLine(*culprit, in.root);
-    bool name = culprit->kind != K::kWrite && culprit->kind != K::kTruncate &&
-                culprit->kind != K::kFallocate && culprit->kind != K::kChmod;
+    bool name = ChangesADirectory(trace::KindName(culprit->kind));
     SiteOf(*culprit, &frames, &out->culprit, blame.role == "dropped" && name);
   }
 
