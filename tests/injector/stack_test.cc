@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 
 #include "harness/explore/culprit_frame.h"
 #include "reports/symbolize.h"
@@ -114,6 +116,35 @@ TEST(Stack, AnUnloadedLibraryIsNotReadAgain) {
   EXPECT_EQ(from_lib, 3);
   EXPECT_EQ(from_main, 3);
   EXPECT_TRUE(run.fidelity.ok) << run.fidelity.gap;
+}
+
+TEST(Stack, AMalformedStackPartIsAnErrorNamingItsRecord) {
+  Op op;
+  op.kind = OpKind::kWrite;
+  op.seq = 7;
+  op.module = "/bin/q";
+  op.call_offset = 0x10;
+  op.callers = {{"/bin/q", 0x20}, {"/lib/other.so", 0x30}};
+  op.stack_method = trace::kStackScan;
+  std::string rec = EncodeRecord(op);
+  trace::RecordHeader h;
+  std::memcpy(&h, rec.data(), sizeof h);
+  ASSERT_GT(h.stack_len, 0u);
+  rec[rec.size() - h.stack_len] = 9;  // more frames than a stack part may hold
+  h.checksum = 0;
+  std::memcpy(rec.data(), &h, sizeof h);
+  h.checksum = XXH32(rec.data(), rec.size(), 0);  // intact, but wrong inside
+  std::memcpy(rec.data(), &h, sizeof h);
+  ScratchDir dir;
+  {
+    TraceWriter writer(dir.path() + "/t");  // writes the file header
+    ASSERT_TRUE(writer.ok());
+  }
+  std::ofstream(dir.path() + "/t", std::ios::app | std::ios::binary) << rec;
+  TraceError err;
+  EXPECT_FALSE(ReadTrace(dir.path() + "/t", &err));
+  EXPECT_NE(err.message.find("byte 16: malformed stack part (seq 7)"), std::string::npos)
+      << err.message;
 }
 
 }  // namespace
