@@ -18,6 +18,20 @@ namespace aftershock {
 // In the child it returns 0 and registers nothing.
 pid_t ForkChild();
 
+// Runs `child(arg)` in a new process that shares this process's memory
+// until it execs or exits: clone(CLONE_VM | CLONE_VFORK), as posix_spawn
+// does, so that starting a command costs the same whatever the size of
+// aftershock's heap (a fork copies its page tables and makes every page
+// copy-on-write; issue 17 measured that cost growing with the files a crash
+// state holds). The calling thread waits until the child has exec'd or
+// exited. The child runs on a stack of its own with every signal handler
+// reset to the default and this thread's signal mask; `child` must write no
+// memory but its own stack, must not allocate, and must end in execve or
+// _exit. Registered as ForkChild's children are; -1 (errno) on failure.
+// When aftershock itself runs under aftershock's recorder ($AFTERSHOCK_TRACE
+// set: a self-recording), the child is forked instead.
+pid_t SpawnChild(int (*child)(void*), void* arg);
+
 // waitpid(2) of a ForkChild child: once it is reaped, it is no longer ours.
 pid_t WaitChild(pid_t pid, int* status, int options);
 

@@ -371,24 +371,34 @@ std::vector<std::string> ProgramArgs(const LaunchRequest& o) {
   return args;
 }
 
-// The forked child: into its group, session and sandbox, then execve.
-// Only async-signal-safe calls.
-[[noreturn]] void ExecChild(const LaunchRequest& o, const CommandGroup* group, int in_fd,
-                            int out_fd, char* const* argv, char* const* envp) {
+// What the child needs: it runs in the launcher's memory (SpawnChild), so
+// it only reads these.
+struct ExecArgs {
+  const LaunchRequest* o;
+  const CommandGroup* group;
+  int in_fd, out_fd;
+  char* const* argv;
+  char* const* envp;
+};
+
+// The child: into its group, session and sandbox, then execve. Only
+// async-signal-safe calls, and no write to memory but its own stack.
+int ExecChild(void* p) {
+  const ExecArgs& a = *static_cast<const ExecArgs*>(p);
   ::setsid();
-  if (group != nullptr) group->JoinFromChild();
-  if (!EnterSandbox(o.network)) {
+  if (a.group != nullptr) a.group->JoinFromChild();
+  if (!EnterSandbox(a.o->network)) {
     static const char kMsg[] = "aftershock: cannot enter the sandbox (docs/injector.md)\n";
-    (void)!::write(out_fd >= 0 ? out_fd : 2, kMsg, sizeof kMsg - 1);
+    (void)!::write(a.out_fd >= 0 ? a.out_fd : 2, kMsg, sizeof kMsg - 1);
     ::_exit(125);
   }
-  if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) ::_exit(126);
-  ::dup2(in_fd, 0);
-  if (out_fd >= 0) {
-    ::dup2(out_fd, 1);
-    ::dup2(out_fd, 2);
+  if (!a.o->cwd.empty() && ::chdir(a.o->cwd.c_str()) != 0) ::_exit(126);
+  ::dup2(a.in_fd, 0);
+  if (a.out_fd >= 0) {
+    ::dup2(a.out_fd, 1);
+    ::dup2(a.out_fd, 2);
   }
-  ::execve(argv[0], argv, envp);
+  ::execve(a.argv[0], a.argv, a.envp);
   ::_exit(127);
 }
 
@@ -449,8 +459,8 @@ RunningCommand::RunningCommand(const LaunchRequest& o)
     return;
   }
   if (SandboxActive()) group_ = std::make_unique<CommandGroup>(SandboxLimits().processes);
-  pid_t pid = ForkChild();
-  if (pid == 0) ExecChild(o, group_.get(), in_fd, out_fd, argv_p.data(), env_p.data());
+  ExecArgs exec_args{&o, group_.get(), in_fd, out_fd, argv_p.data(), env_p.data()};
+  pid_t pid = SpawnChild(ExecChild, &exec_args);
   ::close(in_fd);
   if (pid < 0) {
     result_.error = std::string("fork: ") + std::strerror(errno);

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cctype>
 #include <cstring>
 #include <fstream>
@@ -41,10 +42,14 @@ struct Plan {
   bool own_network = false;             // the probe could make a network namespace
   std::string tmpfs_options;            // "size=...m,mode=1777"
   // Per writable directory under a private tmpfs: the directories to create
-  // there before it is bound back from `fds` (opened before the tmpfs hid it).
+  // there before it is bound back from a descriptor opened before the tmpfs
+  // hid it.
   std::vector<std::vector<std::string>> make_first;
-  std::vector<int> fds;
 };
+
+// Writable directories a plan may hold: the child that enters it keeps its
+// descriptors on its own stack (it shares the launcher's memory, children.h).
+constexpr size_t kMaxWritable = 64;
 
 Plan g_plan;
 
@@ -111,7 +116,6 @@ std::vector<std::string> DirsToMake(const Plan& p, const std::string& w) {
 void PlanBinds(Plan* p) {
   for (size_t i = 0; i < p->writable.size(); ++i) {
     p->make_first.push_back(DirsToMake(*p, p->writable[i]));
-    p->fds.push_back(-1);
   }
 }
 
@@ -170,26 +174,26 @@ const char* FdPath(char (&buf)[32], int fd) {
 
 // The writable directories: bound onto themselves, or (under a private
 // tmpfs) re-created there and bound from the fd opened before it.
-bool BindWritable(Plan& p) {
+bool BindWritable(const Plan& p, const int* fds) {
   for (size_t i = 0; i < p.writable.size(); ++i) {
     const char* w = p.writable[i].c_str();
-    if (p.fds[i] < 0) {
+    if (fds[i] < 0) {
       if (::mount(w, w, nullptr, MS_BIND | MS_REC, nullptr) != 0) return false;
       continue;
     }
     for (const std::string& d : p.make_first[i]) ::mkdir(d.c_str(), 0700);
     char from[32];
-    if (::mount(FdPath(from, p.fds[i]), w, nullptr, MS_BIND | MS_REC, nullptr) != 0) return false;
-    ::close(p.fds[i]);
+    if (::mount(FdPath(from, fds[i]), w, nullptr, MS_BIND | MS_REC, nullptr) != 0) return false;
+    ::close(fds[i]);
   }
   return true;
 }
 
-void MountPrivate(Plan& p, int report) {
+void MountPrivate(const Plan& p, int* fds, int report) {
   for (size_t i = 0; i < p.writable.size(); ++i) {
-    p.fds[i] = -1;
+    fds[i] = -1;
     if (p.make_first[i].empty()) continue;
-    p.fds[i] = ::open(p.writable[i].c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    fds[i] = ::open(p.writable[i].c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   }
   for (int i = 0; i < kPrivateCount; ++i) {
     if (!p.private_ok[i]) continue;
@@ -227,10 +231,13 @@ void ApplyLimits(const CommandLimits& l) {
   set(RLIMIT_FSIZE, l.file_size_mib << 20);
 }
 
-// Enters `p` (a copy of its own: it writes fds); when report >= 0, writes
-// the index of each mount point that stayed writable (and the failed step,
-// negative, then errno) to it.
-bool Enter(Plan& p, int report) {
+// Enters `p`; when report >= 0, writes the index of each mount point that
+// stayed writable (and the failed step, negative, then errno) to it. Writes
+// no memory but its own stack: the launcher's child runs it in the
+// launcher's memory (children.h, SpawnChild).
+bool Enter(const Plan& p, int report) {
+  assert(p.writable.size() <= kMaxWritable);
+  int fds[kMaxWritable];
   auto fail = [report](int step) {
     int e = errno;
     Report(report, step, e);
@@ -239,8 +246,8 @@ bool Enter(Plan& p, int report) {
   };
   if (::unshare(CLONE_NEWNS) != 0) return fail(kUnshare);
   if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail(kPrivate);
-  MountPrivate(p, report);
-  if (!BindWritable(p)) return fail(kBind);
+  MountPrivate(p, fds, report);
+  if (!BindWritable(p, fds)) return fail(kBind);
   for (size_t i = 0; i < p.readonly.size(); ++i) {
     unsigned long f = MS_REMOUNT | MS_BIND | MS_RDONLY | p.flags[i];
     if (::mount(nullptr, p.readonly[i].c_str(), nullptr, f, nullptr) != 0) {
@@ -327,6 +334,11 @@ bool ProbeNetwork() {
 
 bool ConfigureSandbox(const std::vector<std::string>& writable, const CommandLimits& limits,
                       std::string* why, std::vector<std::string>* notes) {
+  if (writable.size() > kMaxWritable) {
+    *why = std::to_string(writable.size()) + " writable directories (at most " +
+           std::to_string(kMaxWritable) + ")";
+    return false;
+  }
   unsigned use_private = (1u << kPrivateCount) - 1;
   Plan p = PlanFor(writable, limits, use_private);
   ProbeResult r = Probe(p);
