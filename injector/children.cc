@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <system_error>
@@ -109,30 +108,9 @@ int SpawnEntry(void* p) {
   ::_exit(127);
 }
 
-// True when aftershock itself runs under aftershock's recorder (a
-// self-recording): the recorder would then run the child's calls in
-// bookkeeping it shares with this process's other threads, and a spawned
-// child was seen to die of SIGSEGV there (1 run in 8 of the harness-
-// self-record test). A fork keeps the two apart.
-bool UnderRecorder() {
-  static const bool under = [] {
-    const char* trace = std::getenv("AFTERSHOCK_TRACE");
-    return trace != nullptr && trace[0] != '\0';
-  }();
-  return under;
-}
-
 }  // namespace
 
 pid_t SpawnChild(int (*child)(void*), void* arg) {
-  if (UnderRecorder()) {
-    pid_t pid = ForkChild();
-    if (pid == 0) {
-      child(arg);
-      ::_exit(127);
-    }
-    return pid;
-  }
   thread_local SpawnStack stack;
   char* top = stack.Top();
   if (top == nullptr) return -1;

@@ -28,8 +28,6 @@ pid_t ForkChild();
 // reset to the default and this thread's signal mask; `child` must write no
 // memory but its own stack, must not allocate, and must end in execve or
 // _exit. Registered as ForkChild's children are; -1 (errno) on failure.
-// When aftershock itself runs under aftershock's recorder ($AFTERSHOCK_TRACE
-// set: a self-recording), the child is forked instead.
 pid_t SpawnChild(int (*child)(void*), void* arg);
 
 // waitpid(2) of a ForkChild child: once it is reaped, it is no longer ours.

@@ -205,25 +205,29 @@ ThreadBuf* Buf() {
 }
 
 // pid and tid are cached per thread. A vfork-like child that shares this
-// memory (and this thread's TLS) announces itself in g_shared_child_pid and
-// asks the kernel; its parent, which runs again only once the child has
-// exec'd or exited, clears the mark the first time it looks.
+// memory (and this thread's TLS) announces itself in t_shared_child_pid and
+// asks the kernel; its parent thread, which runs again only once the child
+// has exec'd or exited, clears the mark the first time it looks. The mark
+// is in the TLS block the two share, not global: another thread of the
+// parent, running meanwhile, must neither see nor clear it (it did, and the
+// child then took itself for its parent and died of SIGSEGV;
+// tests/injector/progs/vfork_threads.c).
 AFTERSHOCK_TLS int t_pid;
 AFTERSHOCK_TLS int t_tid;
-int g_shared_child_pid;
+AFTERSHOCK_TLS int t_shared_child_pid;
 
 void ReleaseThreadBuf() {
   // Only a thread with a TLS block of its own may free what it points to.
-  if (t_buf == nullptr || __atomic_load_n(&g_shared_child_pid, __ATOMIC_RELAXED) != 0) return;
+  if (t_buf == nullptr || t_shared_child_pid != 0) return;
   Sys(SYS_munmap, A(t_buf), sizeof(ThreadBuf));
   t_buf = nullptr;
 }
 
 int CurrentPid() {
-  if (t_pid != 0 && __atomic_load_n(&g_shared_child_pid, __ATOMIC_RELAXED) == 0) return t_pid;
+  if (t_pid != 0 && t_shared_child_pid == 0) return t_pid;
   int real = static_cast<int>(Sys(SYS_getpid));
   if (t_pid == 0) t_pid = real;
-  if (real == t_pid) __atomic_store_n(&g_shared_child_pid, 0, __ATOMIC_RELAXED);
+  if (real == t_pid) t_shared_child_pid = 0;
   return real;
 }
 
@@ -237,12 +241,16 @@ int CurrentTid() {
 void ResetIdentity(bool shares_parent_tls) {
   int pid = static_cast<int>(Sys(SYS_getpid));
   if (shares_parent_tls) {
-    __atomic_store_n(&g_shared_child_pid, pid, __ATOMIC_RELAXED);
+    t_shared_child_pid = pid;
     return;
   }
   t_pid = pid;
   t_tid = static_cast<int>(Sys(SYS_gettid));
-  g_shared_child_pid = 0;
+  t_shared_child_pid = 0;
+}
+
+bool InSharedChild() {
+  return t_shared_child_pid != 0 && t_shared_child_pid == static_cast<int>(Sys(SYS_getpid));
 }
 
 bool OwnsCaches() { return CurrentPid() == g_rt.owner_pid; }

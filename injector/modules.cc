@@ -49,6 +49,7 @@ int g_rebuilding = 0;
 char* g_maps_buf = nullptr;
 
 AFTERSHOCK_TLS uint64_t t_stack_top;
+AFTERSHOCK_TLS uint64_t t_shared_child_stack_top;
 
 // True iff the bytes before ret end in a call instruction.
 bool AfterCall(uint64_t ret, uint64_t lo) {
@@ -152,6 +153,8 @@ uint64_t FunctionStart(const Module* mod, uint64_t addr) {
 }  // namespace
 
 void SetStackTop(uint64_t top) { t_stack_top = top; }
+
+void SetSharedChildStackTop(uint64_t top) { t_shared_child_stack_top = top; }
 
 void RebuildModules() {
   if (g_maps[0] == nullptr) {
@@ -361,7 +364,11 @@ bool FindCallStack(const ucontext_t* uc, CallStack* out) {
   const greg_t* g = uc->uc_mcontext.gregs;
   uint64_t rip = static_cast<uint64_t>(g[REG_RIP]);
   uint64_t rsp = static_cast<uint64_t>(g[REG_RSP]);
+  // A vfork-like child on a stack of its own bounds its scan by that
+  // stack, not by its parent thread's (reading up to that one crossed
+  // unmapped memory: SIGSEGV).
   uint64_t top = t_stack_top != 0 ? t_stack_top : m->main_stack_top;
+  if (t_shared_child_stack_top != 0 && InSharedChild()) top = t_shared_child_stack_top;
   bool stack_ok = top != 0 && rsp < top && top - rsp <= (64u << 20);
   const uint64_t* w = reinterpret_cast<const uint64_t*>(rsp);
   uint64_t words = stack_ok ? (top - rsp) / 8 : 0;

@@ -59,5 +59,8 @@ bool FindCallStack(const ucontext_t* uc, CallStack* out);
 
 // Sets the top of the current thread's stack (bounds the scan).
 void SetStackTop(uint64_t top);
+// Sets the top of the stack a vfork-like child started on (InSharedChild):
+// its TLS is its parent thread's, whose stack top stays as it was.
+void SetSharedChildStackTop(uint64_t top);
 
 }  // namespace aftershock::inject

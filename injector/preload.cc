@@ -298,6 +298,7 @@ void ChildStart(bool thread_stack, uint64_t sp) {
   ResetIdentity(!own_tls);
   ArmThisThread();
   if (thread_stack && own_tls) SetStackTop(sp + 8);
+  if (thread_stack && !own_tls) SetSharedChildStackTop(sp + 8);
   if (!known || (flags & CLONE_THREAD) != 0) return;
   if ((flags & CLONE_VM) == 0) {
     g_rt.owner_pid = CurrentPid();

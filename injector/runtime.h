@@ -124,6 +124,9 @@ int CurrentTid();
 // that shares its parent's memory and TLS, marks itself so that pid/tid
 // are asked of the kernel until its parent runs again.
 void ResetIdentity(bool shares_parent_tls);
+// True in a vfork-like child that shares its parent thread's TLS (between
+// its start and its exec or exit).
+bool InSharedChild();
 
 // True iff this task owns the process-wide caches (cwd, fd table); a vfork
 // child that shares its parent's memory does not and must not write them.

@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "injector/marks.h"
 #include "injector/trace_file.h"
@@ -110,6 +111,30 @@ TEST(TraceIo, ReplacedThreadPointerIsAGapNotACrash) {
   std::string line;
   EXPECT_TRUE(std::getline(after, line));
   EXPECT_EQ(line, "raw");
+}
+
+// Children that share their parent's memory (clone(CLONE_VM | CLONE_VFORK))
+// started by two threads at once: each child is told apart from its parent
+// (a global mark, cleared by the other thread, made one die of SIGSEGV),
+// and every call of parents and children is recorded.
+TEST(TraceIo, VforkChildrenOfSeveralThreadsAreToldApartFromTheirParent) {
+  ScratchDir scratch;
+  RecordedRun run = RecordIn(scratch, {Prog("inj_vfork_threads")});
+  ASSERT_TRUE(run.result.Succeeded()) << run.result.Describe() << run.result.output;
+  size_t counted = 0, logged = 0;
+  std::set<int32_t> log_writers;
+  for (const Op& op : run.trace.ops) {
+    if (op.kind != OpKind::kWrite) continue;
+    if (op.path == run.root + "/count") ++counted;
+    if (op.path == run.root + "/log") {
+      ++logged;
+      log_writers.insert(op.pid);
+    }
+  }
+  EXPECT_EQ(counted, 200u);
+  EXPECT_EQ(logged, 200u);
+  EXPECT_EQ(log_writers.size(), 200u);  // each by its own child, none by a parent
+  EXPECT_TRUE(run.fidelity.ok) << run.fidelity.gap;
 }
 
 TEST(TraceIo, TargetCannotBlockReplaceOrDisarmTheRecorder) {
