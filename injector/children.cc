@@ -112,8 +112,8 @@ int SpawnEntry(void* p) {
 
 pid_t SpawnChild(int (*child)(void*), void* arg) {
   thread_local SpawnStack stack;
-  char* top = stack.Top();
-  if (top == nullptr) return -1;
+  char* top = kSpawnSharesMemory ? stack.Top() : nullptr;
+  if (kSpawnSharesMemory && top == nullptr) return -1;
   sigset_t all, mask;
   ::sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &mask);
@@ -122,7 +122,12 @@ pid_t SpawnChild(int (*child)(void*), void* arg) {
     ++Spawning();
   }
   SpawnArgs args{child, arg, &mask};
-  pid_t pid = ::clone(SpawnEntry, top, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  pid_t pid = -1;
+  if (kSpawnSharesMemory) {
+    pid = ::clone(SpawnEntry, top, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  } else if ((pid = ::fork()) == 0) {
+    SpawnEntry(&args);
+  }
   int err = errno;
   {
     std::lock_guard<std::mutex> lock(Mu());

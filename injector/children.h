@@ -30,6 +30,15 @@ pid_t ForkChild();
 // _exit. Registered as ForkChild's children are; -1 (errno) on failure.
 pid_t SpawnChild(int (*child)(void*), void* arg);
 
+// False in the AddressSanitizer build, where SpawnChild forks: ASan's
+// bookkeeping (its shadow poisoning of stack frames, its per-thread state)
+// is not made for instrumented code run by a child in this memory.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSpawnSharesMemory = false;
+#else
+inline constexpr bool kSpawnSharesMemory = true;
+#endif
+
 // waitpid(2) of a ForkChild child: once it is reaped, it is no longer ours.
 pid_t WaitChild(pid_t pid, int* status, int options);
 
