@@ -194,11 +194,24 @@ void FixEnvironment(Call& c, int envp_arg) {
   SetArg(c, envp_arg, A(b->envp));
 }
 
+// True iff path (len bytes) is one of $AFTERSHOCK_UNRECORDED's entries.
+bool Unrecorded(const char* path, size_t len) {
+  const char* v = g_rt.unrecorded;
+  const char* end = v + g_rt.unrecorded_len;
+  while (v < end) {
+    const char* colon = v;
+    while (colon < end && *colon != ':') ++colon;
+    if (static_cast<size_t>(colon - v) == len && MemEq(v, path, len)) return true;
+    v = colon + 1;
+  }
+  return false;
+}
+
 bool Exec(Call& c, int dirfd, const char* path, int envp_arg) {
   ThreadBuf* b = Buf();
   if (b != nullptr && path != nullptr) {
     size_t len = ResolveAt(dirfd, path, b->path);
-    if (len > 0 && !IsDynamic(b->path, 0)) {
+    if (len > 0 && !IsDynamic(b->path, 0) && !Unrecorded(b->path, len)) {
       EmitGap("static binary: LD_PRELOAD cannot reach it, its calls are not recorded", b->path, len,
               c.uc);
     }

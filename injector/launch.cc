@@ -25,6 +25,7 @@
 #include "common/file_io.h"
 #include "injector/children.h"
 #include "injector/command_group.h"
+#include "injector/control_env.h"
 #include "injector/sandbox.h"
 #include "injector/shared_page.h"
 #include "injector/trace_file.h"
@@ -57,10 +58,7 @@ std::string ResolveInPath(const std::string& name) {
 // The recorder's own control variables. The contract's variables
 // (AFTERSHOCK_NOW, _ID, _RCPTS, _SINK, _MANIFEST_DIR, ...) pass through.
 bool IsRecorderControl(const std::string& key) {
-  static const char* const kControl[] = {"AFTERSHOCK_TRACE",       "AFTERSHOCK_ROOT",
-                                         "AFTERSHOCK_ALLOW",       "AFTERSHOCK_FAULTS",
-                                         "AFTERSHOCK_FAULTS_FILE", "AFTERSHOCK_FIU_CTRL"};
-  for (const char* c : kControl) {
+  for (const char* c : inject::kRecorderControlEnv) {
     if (key == c) return true;
   }
   return false;
@@ -80,6 +78,9 @@ std::vector<std::string> BuildEnv(const LaunchRequest& o, const std::string& lib
     for (const auto& a : o.allow) allow += (allow.empty() ? "" : ":") + a;
     if (!allow.empty()) set.emplace_back("AFTERSHOCK_ALLOW", allow);
     if (!o.faults.empty()) set.emplace_back("AFTERSHOCK_FAULTS", o.faults);
+    std::string unrecorded;
+    for (const auto& u : o.unrecorded) unrecorded += (unrecorded.empty() ? "" : ":") + u;
+    if (!unrecorded.empty()) set.emplace_back("AFTERSHOCK_UNRECORDED", unrecorded);
     const char* old = std::getenv("LD_PRELOAD");
     set.emplace_back("LD_PRELOAD", lib + (old && *old ? std::string(":") + old : ""));
   }
@@ -361,7 +362,9 @@ std::vector<std::string> ProgramArgs(const LaunchRequest& o) {
   if (o.argv.empty()) return {};
   args = o.argv;
   args[0] = ResolveInPath(args[0]);
-  if (o.traced() && IsStaticElf(args[0])) {
+  bool unrecorded = false;
+  for (const auto& u : o.unrecorded) unrecorded = unrecorded || u == args[0];
+  if (o.traced() && IsStaticElf(args[0]) && !unrecorded) {
     Op gap;
     gap.kind = OpKind::kGap;
     gap.path = args[0];

@@ -36,6 +36,9 @@ struct LaunchRequest {
   std::string trace_path;
   std::string root;                // the crash domain (AFTERSHOCK_ROOT); empty: no escape check
   std::vector<std::string> allow;  // prefixes outside root that are not escapes
+  // Static programs (absolute paths) whose exec is no gap: aftershock's own
+  // sink, whose effects lie outside the crash domain.
+  std::vector<std::string> unrecorded;
   std::string faults;              // AFTERSHOCK_FAULTS spec; empty: none
   std::string inject_lib;          // empty: InjectLibPath()
   bool network = false;            // sandboxed: keep the machine's network (else loopback only)

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "injector/control_env.h"
 #include "injector/dispatch.h"
 #include "injector/fd_table.h"
 #include "injector/fiu_api.h"
@@ -68,11 +69,8 @@ void CopyEnv(const char* name, char* out, size_t cap, size_t* len) {
 // Keeps "NAME=value" of the run's variables to put back into an execve
 // whose environment lost them.
 void KeepEnv() {
-  static const char* const kNames[] = {"AFTERSHOCK_TRACE",       "AFTERSHOCK_ROOT",
-                                       "AFTERSHOCK_ALLOW",       "AFTERSHOCK_FAULTS",
-                                       "AFTERSHOCK_FAULTS_FILE", "AFTERSHOCK_FIU_CTRL"};
   size_t used = 0;
-  for (const char* name : kNames) {
+  for (const char* name : kRecorderControlEnv) {
     const char* v = getenv(name);
     if (v == nullptr) continue;
     int written = snprintf(g_rt.env_pool + used, sizeof g_rt.env_pool - used, "%s=%s", name, v);
@@ -258,6 +256,7 @@ void Init(int argc, char** argv) {
     g_rt.root_len = ResolvePath("/", 1, root, strlen(root), g_rt.root, sizeof g_rt.root);
   }
   SetupAllow();
+  CopyEnv("AFTERSHOCK_UNRECORDED", g_rt.unrecorded, sizeof g_rt.unrecorded, &g_rt.unrecorded_len);
   KeepEnv();
   Dl_info info;
   if (dladdr(reinterpret_cast<void*>(&Init), &info) != 0 && info.dli_fname != nullptr) {

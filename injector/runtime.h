@@ -67,6 +67,11 @@ struct Runtime {
   const char* allow[kMaxAllow] = {};
   size_t allow_len[kMaxAllow] = {};
   int allow_count = 0;
+  // $AFTERSHOCK_UNRECORDED: absolute paths of static programs whose exec is
+  // no gap (aftershock's own sink: its effects are outside the crash domain,
+  // and it appends its mark itself), ':'-separated.
+  char unrecorded[4096] = {};
+  size_t unrecorded_len = 0;
   // Current directory, valid only in the process that owns this memory
   // (owner_pid); a vfork child sharing it asks the kernel instead.
   char cwd[4096] = {};

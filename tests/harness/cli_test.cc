@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -443,6 +444,42 @@ TEST(Sink, AppendsTheCopyAndExitsZero) {
   std::string text = ReadText(log);
   EXPECT_EQ(text.find("AFTERSHOCK-SINK 26 "), 0u) << text;
   EXPECT_NE(text.find(" a@local b@remote\nX-Aftershock-Id: m1\n\nhello\n"), std::string::npos);
+}
+
+// True iff the ELF file at path has no PT_INTERP program header.
+bool HasNoInterpreter(const std::string& path) {
+  std::string elf = ReadText(path);
+  if (elf.size() < 64 || elf.compare(0, 4, "\x7f" "ELF") != 0) return false;
+  uint64_t phoff = 0;
+  uint16_t phentsize = 0, phnum = 0;
+  std::memcpy(&phoff, elf.data() + 32, 8);
+  std::memcpy(&phentsize, elf.data() + 54, 2);
+  std::memcpy(&phnum, elf.data() + 56, 2);
+  for (uint16_t i = 0; i < phnum; ++i) {
+    uint32_t type = 0;
+    if (phoff + uint64_t{i} * phentsize + 4 > elf.size()) return false;
+    std::memcpy(&type, elf.data() + phoff + uint64_t{i} * phentsize, 4);
+    if (type == 3) return false;  // PT_INTERP: dynamically linked
+  }
+  return true;
+}
+
+// The sink runs once per delivered copy: it is built static (outside the
+// sanitizer build), and the recorder takes its exec for no gap, so every
+// state of a workload with deliveries is still proven.
+TEST(Sink, IsStaticAndLeavesEveryStateProven) {
+#if !defined(__SANITIZE_ADDRESS__)
+  EXPECT_TRUE(HasNoInterpreter(AFTERSHOCK_SINK_EXE));
+#endif
+  ScratchDir dir;
+  Result r = Aftershock("run " AFTERSHOCK_SOURCE_DIR "/scenarios/single-message.toml --out " +
+                        dir.path() + "/out -j 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  nlohmann::json j = Report(dir);
+  for (const auto& m : j["scenarios"][0]["models"]) {
+    EXPECT_GT(m["states_explored"].get<int>(), 1) << m["model"];
+    EXPECT_EQ(m["states_unproven"].get<int>(), 0) << m["model"];
+  }
 }
 
 TEST(Sink, WithoutLogOrRecipientsItRefuses) {

@@ -87,6 +87,39 @@ TEST(TraceIo, IoUringSetupIsRefusedAndReported) {
   EXPECT_TRUE(HasGap(run.trace, "io_uring_setup"));
 }
 
+// aftershock's own static sink is named in the request's `unrecorded`: its
+// exec (direct, or from a recorded shell) is no gap; another static
+// program still is.
+TEST(TraceIo, AStaticProgramNamedUnrecordedIsNoGap) {
+  for (bool via_shell : {false, true}) {
+    ScratchDir scratch;
+    LaunchRequest o;
+    if (via_shell) {
+      o.command = Prog("inj_static") + " && " + Prog("inj_static");
+    } else {
+      o.argv = {Prog("inj_static")};
+    }
+    o.cwd = scratch.path();
+    o.root = scratch.path();
+    o.trace_path = scratch.path() + "/trace";
+    o.unrecorded = {Prog("inj_static")};
+    LaunchOutcome r = Launch(o);
+    ASSERT_TRUE(r.Succeeded()) << r.Describe() << r.output;
+    TraceError err;
+    auto trace = ReadTrace(o.trace_path, &err);
+    ASSERT_TRUE(trace.has_value()) << err.message;
+    EXPECT_FALSE(HasGap(*trace, "static binary")) << "via shell: " << via_shell;
+    ScratchDir other;
+    o.cwd = o.root = other.path();
+    o.trace_path = other.path() + "/trace";
+    o.unrecorded = {Prog("inj_posix_calls")};
+    Launch(o);
+    trace = ReadTrace(o.trace_path, &err);
+    ASSERT_TRUE(trace.has_value()) << err.message;
+    EXPECT_TRUE(HasGap(*trace, "static binary")) << "via shell: " << via_shell;
+  }
+}
+
 TEST(TraceIo, StaticBinaryIsReportedAsAGap) {
   ScratchDir scratch;
   RecordedRun direct = RecordIn(scratch, {Prog("inj_static")});
