@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "harness/cli/command.h"
+#include "harness/target/command_env.h"
 #include "injector/faults.h"
 #include "injector/fidelity.h"
 #include "injector/launch.h"
@@ -74,6 +75,7 @@ int RunRecord(const RecordArgs& a) {
   }
   WarnUnknownPoints(o.faults);
   o.allow = a.allow;
+  o.unrecorded = {FindToolPaths().sink};  // aftershock's own sink (static) is no gap
   o.capture_output = false;
   o.timeout_ms = static_cast<int64_t>(a.timeout_s * 1000);
   std::string error;
