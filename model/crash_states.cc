@@ -103,6 +103,24 @@ bool CrashStateGenerator::IsCandidate(const Op& op) const {
   }
 }
 
+bool CrashStateGenerator::Prunable(const Op& op) const {
+  using K = OpKind;
+  if (!options_.prune || !options_.dedup || !may_prune_ || op.Failed()) return false;
+  if (options_.strategy != Strategy::kPrefix && options_.strategy != Strategy::kOmitOne) {
+    return false;
+  }
+  switch (op.kind) {
+    case K::kFsync:
+    case K::kFdatasync:
+    case K::kSync:
+    case K::kSyncfs:
+    case K::kMsync:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool CrashStateGenerator::WithinLimits(const Op& op) const {
   if (op.seq < options_.seq_from || op.seq > options_.seq_to) return false;
   if (options_.pids.empty()) return true;
@@ -152,13 +170,24 @@ bool CrashStateGenerator::AdvanceToCrashPoint() {
       point_summary_.clear();
       ++candidate_index_;
       ++stats_.crash_points;
+      may_prune_ = true;
       return true;
     }
   }
   Op op;
   while (ReadOp(&op)) {
     if (!ConsumeOp(op)) return false;
-    if (!IsCandidate(op) || !WithinLimits(op)) continue;
+    if (op.kind == OpKind::kGap) may_prune_ = false;
+    if (!IsCandidate(op)) continue;
+    if (!WithinLimits(op)) {
+      may_prune_ = false;
+      continue;
+    }
+    if (Prunable(op)) {
+      ++stats_.pruned;
+      continue;
+    }
+    may_prune_ = true;
     ++candidate_index_;
     point_seq_ = op.seq;
     point_summary_ = Summarize(op);

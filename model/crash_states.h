@@ -56,6 +56,13 @@ struct CrashOptions {
   // ... and only after ops of these processes (empty: all).
   std::vector<int32_t> pids;
   bool dedup = true;
+  // With dedup, under prefix and omit-one: no crash point after a completed
+  // sync that directly follows the last point (no other point, gap or
+  // limit between them). A sync only makes pending units durable, so every
+  // state there equals one at the point before, with the same promises:
+  // dedup would merge it. Saves building and hashing it; counted in
+  // CrashStats::pruned. The emitted states are the same, in the same order.
+  bool prune = true;
   // Pending units beyond this many: the oldest is treated as durable
   // (counted in CrashStats::forced), which bounds memory and time.
   size_t max_window = 4096;
@@ -107,6 +114,7 @@ struct CrashStats {
   uint64_t generated = 0;     // states built
   uint64_t emitted = 0;       // states returned by Next
   uint64_t merged = 0;        // states not returned: same content and promises as an earlier one
+  uint64_t pruned = 0;        // crash points skipped after a sync (CrashOptions::prune)
   uint64_t forced = 0;        // pending units made durable by max_window
   uint64_t truncated_points = 0;  // exhaustive points cut at the bound
   uint64_t max_window_seen = 0;
@@ -138,6 +146,8 @@ class CrashStateGenerator {
   bool ConsumeOp(const Op& op);          // applies, updates window; false on error
   bool IsCandidate(const Op& op) const;  // a crash point before the limits are applied
   bool WithinLimits(const Op& op) const;
+  // A crash point CrashOptions::prune skips.
+  bool Prunable(const Op& op) const;
   void FoldSettled();
   void RebuildFull();
   void PlanSelections();
@@ -163,6 +173,9 @@ class CrashStateGenerator {
   UnitWindow window_;
   std::vector<std::pair<uint64_t, std::string>> lost_;  // lost units: seq, summary
   bool started_ = false;
+  // The last candidate op was a crash point, and no gap came after it: a
+  // sync now may be pruned (CrashOptions::prune).
+  bool may_prune_ = false;
   bool finished_ = false;
   uint64_t point_seq_ = 0;
   std::string point_summary_;

@@ -153,6 +153,7 @@ int64_t WithDuplicate(const ModelResult& r) {
 void AddModelResult(const ModelResult& part, ModelResult* into) {
   int64_t with_duplicate = WithDuplicate(*into) + WithDuplicate(part);
   into->states_explored += part.states_explored;
+  into->crash_points_pruned += part.crash_points_pruned;
   into->states_unique += part.states_unique;
   into->states_recovered += part.states_recovered;
   into->states_unproven += part.states_unproven;

@@ -60,6 +60,10 @@ struct ModelResult {
   std::string model;
   std::string strategy;
   int64_t states_explored = 0;   // crash states the model built, before deduplication
+  // Crash points not built at all: after a sync that directly follows the
+  // point before it, under prefix and omit-one, every state equals one of
+  // that point (model/crash_states.h, CrashOptions::prune).
+  int64_t crash_points_pruned = 0;
   int64_t states_unique = 0;     // distinct states checked (the verdicts add up to this)
   int64_t states_recovered = 0;  // of those, recovered here; the others were identical
                                  // to a state an earlier model already checked

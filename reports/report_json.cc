@@ -47,6 +47,7 @@ json ModelJson(const ModelResult& m) {
   return {{"model", m.model},
           {"strategy", m.strategy},
           {"states_explored", m.states_explored},
+          {"crash_points_pruned", m.crash_points_pruned},
           {"states_unique", m.states_unique},
           {"states_recovered", m.states_recovered},
           {"verdicts", verdicts},
@@ -163,6 +164,7 @@ ModelResult ModelFrom(const JsonIn& mj) {
   m.model = mj["model"].String();
   m.strategy = mj["strategy"].String();
   m.states_explored = mj.Int("states_explored", 0);
+  m.crash_points_pruned = mj.Int("crash_points_pruned", 0);
   m.states_unique = mj.Int("states_unique", 0);
   m.states_recovered = mj.Int("states_recovered", 0);
   m.states_normalized = mj.Int("normalized", 0);

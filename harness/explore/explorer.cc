@@ -107,6 +107,7 @@ Status Explore(const PipelineContext& ctx, const ExploreRequest& req, VerdictCac
   evidence.Fill(&out->groups);
   // Additive, so that shards add up: the model's states, then the nested ones.
   out->states_explored = totals.generated + totals.nested;
+  out->crash_points_pruned = totals.pruned;
   assert(out->states_explored >= totals.explored);
   out->states_digest = totals.digest;
   // Every unique state got exactly one verdict (unproven ones none).

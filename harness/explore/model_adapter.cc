@@ -104,6 +104,7 @@ class ModelSource : public CrashStateSource {
     return s;
   }
   int64_t Generated() const override { return static_cast<int64_t>(generator_.stats().generated); }
+  int64_t Pruned() const override { return static_cast<int64_t>(generator_.stats().pruned); }
   std::string Error() const override {
     if (!generator_.status().ok()) return generator_.status().message();
     return ops_.Error();

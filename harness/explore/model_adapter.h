@@ -74,6 +74,9 @@ class CrashStateSource {
   virtual std::optional<CrashStateRef> Next() = 0;
   // States built so far, before deduplication.
   virtual int64_t Generated() const = 0;
+  // Crash points skipped as sure to give only states already given
+  // (CrashOptions::prune).
+  virtual int64_t Pruned() const { return 0; }
   // Empty unless the model failed (an unreadable trace, an op it contradicts).
   virtual std::string Error() const { return ""; }
 };

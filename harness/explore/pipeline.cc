@@ -335,6 +335,7 @@ Status Walker::Run(WalkTotals* totals) {
   int64_t identical = source_->Generated() - skipped_ - other_shards_ - own_;
   bool first = !ctx_.shard.Active() || ctx_.shard.index == 1;
   totals->generated = own_ + (first ? identical : 0);
+  totals->pruned = first ? source_->Pruned() : 0;
   totals->nested = nested_explored_;
   totals->digest = digest_;
   totals->explored = explored_;

@@ -123,6 +123,7 @@ struct WalkRequest {
 struct WalkTotals {
   int64_t generated = 0;                   // states the model gave, less the skipped ones
                                            // and those of other shards
+  int64_t pruned = 0;                      // crash points pruned (the first shard counts them)
   int64_t explored = 0;                    // states taken from it (and nested ones)
   int64_t nested = 0;                      // of those, nested ones
   bool truncated = false;                  // max_states or nested_max_states cut the walk

@@ -482,6 +482,19 @@ TEST(Sink, IsStaticAndLeavesEveryStateProven) {
   }
 }
 
+// refqueue fsyncs: the crash points right after its syncs are pruned
+// (model/crash_states.h) and counted in report.json, per model.
+TEST(Cli, PrunedCrashPointsAreCounted) {
+  ScratchDir dir;
+  Result r = Aftershock("run " AFTERSHOCK_SOURCE_DIR "/scenarios/single-message.toml --out " +
+                        dir.path() + "/out -j 1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  nlohmann::json j = Report(dir);
+  for (const auto& m : j["scenarios"][0]["models"]) {
+    EXPECT_GT(m["crash_points_pruned"].get<int>(), 0) << m["model"];
+  }
+}
+
 TEST(Sink, WithoutLogOrRecipientsItRefuses) {
   EXPECT_NE(system("env -u AFTERSHOCK_SINK_LOG " AFTERSHOCK_SINK_EXE " a@b </dev/null"), 0);
   EXPECT_NE(system("AFTERSHOCK_SINK_LOG=/dev/null " AFTERSHOCK_SINK_EXE " </dev/null"), 0);

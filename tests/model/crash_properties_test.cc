@@ -467,6 +467,7 @@ RC_GTEST_PROP(CrashProperties, DedupNeverMergesTwoDifferentStates,
       RC_ASSERT((a.state == b.state) == (a.hash128 == b.hash128));
     }
     o.dedup = true;
+    o.prune = false;  // every state built, so that generated counts them all
     RunResult merged = RunGenerator(g.initial, g.ops, o);
     RC_ASSERT(merged.stats.generated == all.states.size());
     RC_ASSERT(merged.stats.emitted + merged.stats.merged == merged.stats.generated);
@@ -483,6 +484,36 @@ RC_GTEST_PROP(CrashProperties, DedupNeverMergesTwoDifferentStates,
     RC_ASSERT(merged.states.size() == distinct.size());
     for (const CrashState& cs : merged.states) RC_ASSERT(by_hash.count(cs.hash128) == 1u);
   }
+}
+
+// Pruning the crash points after syncs saves work and changes nothing:
+// the same states, with the same ids and content, in the same order.
+RC_GTEST_PROP(CrashProperties, PruningAfterSyncsKeepsEveryEmittedState,
+              (std::vector<TraceAction> actions)) {
+  Generated g = MakeTrace(actions);
+  bool pruned = false;
+  for (const char* model : kModels) {
+    for (Strategy s : {Strategy::kPrefix, Strategy::kOmitOne}) {
+      CrashOptions o = Options(model, s);
+      o.prune = false;
+      RunResult all = RunGenerator(g.initial, g.ops, o);
+      o.prune = true;
+      RunResult fewer = RunGenerator(g.initial, g.ops, o);
+      RC_ASSERT(all.status.ok() && fewer.status.ok());
+      pruned |= fewer.stats.pruned > 0;
+      RC_ASSERT(fewer.stats.generated <= all.stats.generated);
+      if (fewer.states.size() != all.states.size()) {
+        RC_FAIL(std::string(model) + " " + StrategyName(s) + ": " +
+                std::to_string(fewer.states.size()) + " states pruned, " +
+                std::to_string(all.states.size()) + " without");
+      }
+      for (size_t i = 0; i < all.states.size(); ++i) {
+        RC_ASSERT(fewer.states[i].id == all.states[i].id);
+        RC_ASSERT(fewer.states[i].hash128 == all.states[i].hash128);
+      }
+    }
+  }
+  RC_TAG(pruned ? "pruned" : "-");
 }
 
 RC_GTEST_PROP(CrashProperties, GeneratedStatesSurviveMaterializeAndCapture,

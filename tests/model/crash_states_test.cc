@@ -256,8 +256,18 @@ TEST(Golden, DedupMergesEqualStatesAndCountsThem) {
   std::vector<std::string> ids;
   for (const auto& cs : r.states) ids.push_back(cs.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"p0", "p2", "p3", "p6"}));
-  EXPECT_EQ(r.stats.generated, 11u);
-  EXPECT_EQ(r.stats.merged, 7u);
+  // The point after the fsync (op 4) is pruned: its 2 states equal p3's.
+  EXPECT_EQ(r.stats.pruned, 1u);
+  EXPECT_EQ(r.stats.generated, 9u);
+  EXPECT_EQ(r.stats.merged, 5u);
+  o.prune = false;
+  RunResult unpruned = RunGenerator(init, CreateWriteFsyncRename(init), o);
+  std::vector<std::string> unpruned_ids;
+  for (const auto& cs : unpruned.states) unpruned_ids.push_back(cs.id);
+  EXPECT_EQ(unpruned_ids, ids);
+  EXPECT_EQ(unpruned.stats.pruned, 0u);
+  EXPECT_EQ(unpruned.stats.generated, 11u);
+  EXPECT_EQ(unpruned.stats.merged, 7u);
 }
 
 TEST(Golden, AnAckBetweenEqualStatesKeepsBothStates) {

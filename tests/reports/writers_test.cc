@@ -26,6 +26,7 @@ Report Sample() {
   ok.model = "process";
   ok.strategy = "omit-one";
   ok.states_explored = 10;
+  ok.crash_points_pruned = 3;
   ok.states_unique = 8;
   ok.states_recovered = 8;
   ok.verdicts[static_cast<int>(Verdict::kOk)] = 7;
@@ -66,6 +67,7 @@ TEST(ReportJson, RoundTripsThroughTheReader) {
   ASSERT_EQ(m.groups.size(), 2u);
   EXPECT_EQ(m.groups[1].verdict, Verdict::kLost);
   EXPECT_EQ(m.groups[1].example_state, "p5-d3");
+  EXPECT_EQ(m.crash_points_pruned, 3);
   EXPECT_EQ(back.seed, 42u);
 }
 
