@@ -464,6 +464,14 @@ bool HasNoInterpreter(const std::string& path) {
   return true;
 }
 
+// The models of refqueue's single-message scenario, run with `jobs`.
+nlohmann::json SingleMessageModels(const ScratchDir& dir, int jobs) {
+  Result r = Aftershock("run " AFTERSHOCK_SOURCE_DIR "/scenarios/single-message.toml --out " +
+                        dir.path() + "/out -j " + std::to_string(jobs));
+  EXPECT_EQ(r.status, 0) << r.output;
+  return r.status == 0 ? Report(dir)["scenarios"][0]["models"] : nlohmann::json::array();
+}
+
 // The sink runs once per delivered copy: it is built static (outside the
 // sanitizer build), and the recorder takes its exec for no gap, so every
 // state of a workload with deliveries is still proven.
@@ -472,11 +480,9 @@ TEST(Sink, IsStaticAndLeavesEveryStateProven) {
   EXPECT_TRUE(HasNoInterpreter(AFTERSHOCK_SINK_EXE));
 #endif
   ScratchDir dir;
-  Result r = Aftershock("run " AFTERSHOCK_SOURCE_DIR "/scenarios/single-message.toml --out " +
-                        dir.path() + "/out -j 2");
-  ASSERT_EQ(r.status, 0) << r.output;
-  nlohmann::json j = Report(dir);
-  for (const auto& m : j["scenarios"][0]["models"]) {
+  nlohmann::json models = SingleMessageModels(dir, 2);
+  ASSERT_FALSE(models.empty());
+  for (const auto& m : models) {
     EXPECT_GT(m["states_explored"].get<int>(), 1) << m["model"];
     EXPECT_EQ(m["states_unproven"].get<int>(), 0) << m["model"];
   }
@@ -486,13 +492,9 @@ TEST(Sink, IsStaticAndLeavesEveryStateProven) {
 // (model/crash_states.h) and counted in report.json, per model.
 TEST(Cli, PrunedCrashPointsAreCounted) {
   ScratchDir dir;
-  Result r = Aftershock("run " AFTERSHOCK_SOURCE_DIR "/scenarios/single-message.toml --out " +
-                        dir.path() + "/out -j 1");
-  ASSERT_EQ(r.status, 0) << r.output;
-  nlohmann::json j = Report(dir);
-  for (const auto& m : j["scenarios"][0]["models"]) {
-    EXPECT_GT(m["crash_points_pruned"].get<int>(), 0) << m["model"];
-  }
+  nlohmann::json models = SingleMessageModels(dir, 1);
+  ASSERT_FALSE(models.empty());
+  for (const auto& m : models) EXPECT_GT(m["crash_points_pruned"].get<int>(), 0) << m["model"];
 }
 
 TEST(Sink, WithoutLogOrRecipientsItRefuses) {
