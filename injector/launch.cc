@@ -74,13 +74,14 @@ std::vector<std::string> BuildEnv(const LaunchRequest& o, const std::string& lib
   if (o.traced()) {
     set.emplace_back("AFTERSHOCK_TRACE", o.trace_path);
     if (!o.root.empty()) set.emplace_back("AFTERSHOCK_ROOT", o.root);
-    std::string allow;
-    for (const auto& a : o.allow) allow += (allow.empty() ? "" : ":") + a;
-    if (!allow.empty()) set.emplace_back("AFTERSHOCK_ALLOW", allow);
+    // Path lists: one variable each, ':'-separated; none when empty.
+    for (const auto& [name, paths] : {std::pair{"AFTERSHOCK_ALLOW", &o.allow},
+                                      std::pair{"AFTERSHOCK_UNRECORDED", &o.unrecorded}}) {
+      std::string joined;
+      for (const auto& p : *paths) joined += (joined.empty() ? "" : ":") + p;
+      if (!joined.empty()) set.emplace_back(name, joined);
+    }
     if (!o.faults.empty()) set.emplace_back("AFTERSHOCK_FAULTS", o.faults);
-    std::string unrecorded;
-    for (const auto& u : o.unrecorded) unrecorded += (unrecorded.empty() ? "" : ":") + u;
-    if (!unrecorded.empty()) set.emplace_back("AFTERSHOCK_UNRECORDED", unrecorded);
     const char* old = std::getenv("LD_PRELOAD");
     set.emplace_back("LD_PRELOAD", lib + (old && *old ? std::string(":") + old : ""));
   }
@@ -362,8 +363,8 @@ std::vector<std::string> ProgramArgs(const LaunchRequest& o) {
   if (o.argv.empty()) return {};
   args = o.argv;
   args[0] = ResolveInPath(args[0]);
-  bool unrecorded = false;
-  for (const auto& u : o.unrecorded) unrecorded = unrecorded || u == args[0];
+  bool unrecorded =
+      std::find(o.unrecorded.begin(), o.unrecorded.end(), args[0]) != o.unrecorded.end();
   if (o.traced() && IsStaticElf(args[0]) && !unrecorded) {
     Op gap;
     gap.kind = OpKind::kGap;
@@ -466,7 +467,7 @@ RunningCommand::RunningCommand(const LaunchRequest& o)
   pid_t pid = SpawnChild(ExecChild, &exec_args);
   ::close(in_fd);
   if (pid < 0) {
-    result_.error = std::string("fork: ") + std::strerror(errno);
+    result_.error = std::string("cannot start the command (clone): ") + std::strerror(errno);
     if (out_fd >= 0) ::close(out_fd);
     return;
   }

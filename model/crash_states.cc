@@ -103,22 +103,9 @@ bool CrashStateGenerator::IsCandidate(const Op& op) const {
   }
 }
 
-bool CrashStateGenerator::Prunable(const Op& op) const {
-  using K = OpKind;
-  if (!options_.prune || !options_.dedup || !may_prune_ || op.Failed()) return false;
-  if (options_.strategy != Strategy::kPrefix && options_.strategy != Strategy::kOmitOne) {
-    return false;
-  }
-  switch (op.kind) {
-    case K::kFsync:
-    case K::kFdatasync:
-    case K::kSync:
-    case K::kSyncfs:
-    case K::kMsync:
-      return true;
-    default:
-      return false;
-  }
+bool CrashStateGenerator::Prunable() const {
+  if (!options_.prune || !options_.dedup || !may_prune_ || !only_made_durable_) return false;
+  return options_.strategy == Strategy::kPrefix || options_.strategy == Strategy::kOmitOne;
 }
 
 bool CrashStateGenerator::WithinLimits(const Op& op) const {
@@ -183,7 +170,7 @@ bool CrashStateGenerator::AdvanceToCrashPoint() {
       may_prune_ = false;
       continue;
     }
-    if (Prunable(op)) {
+    if (Prunable()) {
       ++stats_.pruned;
       continue;
     }
@@ -209,6 +196,12 @@ bool CrashStateGenerator::ConsumeOp(const Op& op) {
   if (!st.ok()) {
     status_ = st;
     return false;
+  }
+  // What the model says the op did, not what its kind suggests: only syncs
+  // that lose nothing (a failed one loses pages) and change no file.
+  only_made_durable_ = !effects.empty();
+  for (const Effect& e : effects) {
+    only_made_durable_ &= e.IsDurabilityEvent() && e.kind != EffectKind::kFailedSync;
   }
   Unit unit;
   if (MakeUnit(effects, options_.model.torn_sector_bytes, &unit)) {

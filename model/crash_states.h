@@ -146,8 +146,8 @@ class CrashStateGenerator {
   bool ConsumeOp(const Op& op);          // applies, updates window; false on error
   bool IsCandidate(const Op& op) const;  // a crash point before the limits are applied
   bool WithinLimits(const Op& op) const;
-  // A crash point CrashOptions::prune skips.
-  bool Prunable(const Op& op) const;
+  // The op just consumed is a crash point CrashOptions::prune skips.
+  bool Prunable() const;
   void FoldSettled();
   void RebuildFull();
   void PlanSelections();
@@ -176,6 +176,8 @@ class CrashStateGenerator {
   // The last candidate op was a crash point, and no gap came after it: a
   // sync now may be pruned (CrashOptions::prune).
   bool may_prune_ = false;
+  // The op just consumed only made pending units durable (ConsumeOp).
+  bool only_made_durable_ = false;
   bool finished_ = false;
   uint64_t point_seq_ = 0;
   std::string point_summary_;

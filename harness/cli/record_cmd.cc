@@ -75,7 +75,7 @@ int RunRecord(const RecordArgs& a) {
   }
   WarnUnknownPoints(o.faults);
   o.allow = a.allow;
-  o.unrecorded = {FindToolPaths().sink};  // aftershock's own sink (static) is no gap
+  o.unrecorded = FindToolPaths().Unrecorded();
   o.capture_output = false;
   o.timeout_ms = static_cast<int64_t>(a.timeout_s * 1000);
   std::string error;

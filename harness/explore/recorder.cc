@@ -322,7 +322,7 @@ LaunchRequest WorkloadRecorder::Request(const std::string& command, const std::s
       r.allow.push_back(dev);
     }
     r.faults = faults;
-    r.unrecorded = {ctx_.tools->sink};  // may be static: its log and mark are its own
+    r.unrecorded = ctx_.tools->Unrecorded();
   }
   ctx_.trace_path = traced ? rec_.run.trace_path : "";
   r.env = CommandEnvironment(ctx_);

@@ -222,7 +222,7 @@ class StateRecovery {
       r.allow = {sink_log_,   log_,        "/dev/null",     "/dev/zero",
                  "/dev/full", "/dev/tty",  "/dev/stdout",   "/dev/stderr",
                  "/dev/fd/",  "/dev/pts/", "/proc/self/fd/"};
-      r.unrecorded = {ctx_.tools->sink};
+      r.unrecorded = ctx_.tools->Unrecorded();
     }
     r.env = CommandEnvironment(ctx_);
     ctx_.trace_path.clear();

@@ -16,6 +16,11 @@ namespace aftershock {
 struct ToolPaths {
   std::string sink;              // absolute path of aftershock-sink
   std::vector<std::string> bin;  // prepended to PATH (aftershock's and refqueue's dirs)
+
+  // The programs a recording may see exec'd without a gap although they
+  // are static (LaunchRequest::unrecorded): the sink, whose only effects
+  // are its log, outside the root, and the mark it appends itself.
+  std::vector<std::string> Unrecorded() const { return {sink}; }
 };
 
 // Finds the sink beside the running executable and the build tree's
