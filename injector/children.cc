@@ -139,6 +139,11 @@ pid_t SpawnChild(int (*child)(void*), void* arg) {
   return pid;
 }
 
+void AdoptChild(pid_t pid) {
+  std::lock_guard<std::mutex> lock(Mu());
+  Ours().insert(pid);
+}
+
 pid_t WaitChild(pid_t pid, int* status, int options) {
   pid_t w = ::waitpid(pid, status, options);
   if (w == pid) {

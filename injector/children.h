@@ -39,6 +39,11 @@ inline constexpr bool kSpawnSharesMemory = false;
 inline constexpr bool kSpawnSharesMemory = true;
 #endif
 
+// Registers a child this process did not start itself: one the fork server
+// cloned with CLONE_PARENT (fork_server.h). The caller makes sure it cannot
+// exit before this (it waits for a word from this process first).
+void AdoptChild(pid_t pid);
+
 // waitpid(2) of a ForkChild child: once it is reaped, it is no longer ours.
 pid_t WaitChild(pid_t pid, int* status, int options);
 

@@ -140,6 +140,15 @@ void CommandGroup::JoinFromChild() const {
   }
 }
 
+bool CommandGroup::Join(pid_t pid) const {
+  std::string word = std::to_string(pid);
+  bool ok = true;
+  for (int fd : {kill_procs_, pids_procs_}) {
+    if (fd >= 0) ok &= ::write(fd, word.data(), word.size()) == static_cast<ssize_t>(word.size());
+  }
+  return ok;
+}
+
 void CommandGroup::AfterFork() {
   for (int* fd : {&kill_procs_, &pids_procs_}) {
     if (*fd >= 0) ::close(*fd);

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <string>
 
+#include <sys/types.h>
+
 namespace aftershock {
 
 class CommandGroup {
@@ -32,6 +34,9 @@ class CommandGroup {
   // In the forked child, before execve: moves it into the group.
   // Async-signal-safe.
   void JoinFromChild() const;
+  // From this process: moves `pid` (a child that waits to be let go, the
+  // fork server's) into the group. False if the kernel refused.
+  bool Join(pid_t pid) const;
   // In the parent after the fork: closes what only the child needed.
   void AfterFork();
   // Kills every process in the group and waits (at most a second) until

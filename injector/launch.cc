@@ -26,6 +26,7 @@
 #include "injector/children.h"
 #include "injector/command_group.h"
 #include "injector/control_env.h"
+#include "injector/fork_server.h"
 #include "injector/sandbox.h"
 #include "injector/shared_page.h"
 #include "injector/trace_file.h"
@@ -292,6 +293,7 @@ void AdoptLeftovers() {
 }
 
 int KillLeftovers() {
+  StopForkServers();  // not left behind by a command
   int killed = 0;
   // Killing one re-parents its own children to us: rounds until none is left.
   for (int round = 0; round < 1000; ++round) {
@@ -313,22 +315,31 @@ std::string InjectLibPath() {
   return AFTERSHOCK_INJECT_LIB_INSTALL;
 }
 
-bool IsStaticElf(const std::string& path) {
+namespace {
+
+// -1: not an ELF executable (or unreadable); 0: static; 1: dynamic (PT_INTERP).
+int ElfLinkage(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   Elf64_Ehdr eh{};
-  if (!in.read(reinterpret_cast<char*>(&eh), sizeof eh)) return false;
+  if (!in.read(reinterpret_cast<char*>(&eh), sizeof eh)) return -1;
   if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64) {
-    return false;
+    return -1;
   }
-  if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) return false;
+  if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) return -1;
   for (int i = 0; i < eh.e_phnum; ++i) {
     Elf64_Phdr ph{};
     in.seekg(static_cast<std::streamoff>(eh.e_phoff + uint64_t(i) * eh.e_phentsize));
-    if (!in.read(reinterpret_cast<char*>(&ph), sizeof ph)) return false;
-    if (ph.p_type == PT_INTERP) return false;
+    if (!in.read(reinterpret_cast<char*>(&ph), sizeof ph)) return -1;
+    if (ph.p_type == PT_INTERP) return 1;
   }
-  return true;
+  return 0;
 }
+
+}  // namespace
+
+bool IsStaticElf(const std::string& path) { return ElfLinkage(path) == 0; }
+
+bool IsDynamicElf(const std::string& path) { return ElfLinkage(path) == 1; }
 
 namespace {
 
@@ -373,6 +384,13 @@ std::vector<std::string> ProgramArgs(const LaunchRequest& o) {
     AppendRecord(o.trace_path, gap);
   }
   return args;
+}
+
+// True iff the request may be forked from a fork server: untraced, its
+// output captured, its program exec'd directly (DirectArgv) and servable.
+bool ServedByForkServer(const LaunchRequest& o, const std::vector<std::string>& args) {
+  return o.fork_server && !o.traced() && o.capture_output && !DirectArgv(o).empty() &&
+         ForkServable(args.front());
 }
 
 // What the child needs: it runs in the launcher's memory (SpawnChild), so
@@ -464,7 +482,13 @@ RunningCommand::RunningCommand(const LaunchRequest& o)
   }
   if (SandboxActive()) group_ = std::make_unique<CommandGroup>(SandboxLimits().processes);
   ExecArgs exec_args{&o, group_.get(), in_fd, out_fd, argv_p.data(), env_p.data()};
-  pid_t pid = SpawnChild(ExecChild, &exec_args);
+  pid_t pid = -1;
+  if (ServedByForkServer(o, args)) {
+    std::string why;  // unused: a server that cannot serve means an exec
+    pid = ForkFromServer({args, env, o.cwd, o.network, in_fd, out_fd, group_.get()}, &why);
+    result_.forked = pid > 0;
+  }
+  if (pid < 0) pid = SpawnChild(ExecChild, &exec_args);
   ::close(in_fd);
   if (pid < 0) {
     result_.error = std::string("cannot start the command (clone): ") + std::strerror(errno);

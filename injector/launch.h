@@ -42,6 +42,11 @@ struct LaunchRequest {
   std::string faults;              // AFTERSHOCK_FAULTS spec; empty: none
   std::string inject_lib;          // empty: InjectLibPath()
   bool network = false;            // sandboxed: keep the machine's network (else loopback only)
+  // Untraced, with output captured, a plain command whose program is a
+  // dynamically linked glibc program is forked from a fork server
+  // (fork_server.h) instead of exec'd; a server that cannot serve is no
+  // error (it is exec'd).
+  bool fork_server = false;
   bool traced() const { return !trace_path.empty(); }
 };
 
@@ -52,6 +57,7 @@ struct LaunchOutcome {
   std::string error;   // kNotStarted: why
   std::string limit;   // the sandbox's limit it ran into, if any ("the limit of 512 processes")
   std::string output;  // stdout + stderr, when captured
+  bool forked = false;  // started by a fork server (fork_server.h), not exec'd
 
   bool Succeeded() const { return end == End::kExited && code == 0; }
   // "0", "3", "signal 9", "timeout", "not-started": the `exit` mark's status.
@@ -159,5 +165,8 @@ std::string InjectLibPath();
 // True iff path is an ELF executable without PT_INTERP (LD_PRELOAD cannot
 // reach it). False for scripts, dynamic ELFs, and unreadable files.
 bool IsStaticElf(const std::string& path);
+
+// True iff path is an ELF executable with PT_INTERP.
+bool IsDynamicElf(const std::string& path);
 
 }  // namespace aftershock

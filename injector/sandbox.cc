@@ -24,6 +24,7 @@
 #include <sstream>
 
 #include "injector/children.h"
+#include "injector/fields.h"
 
 namespace aftershock {
 namespace {
@@ -381,6 +382,57 @@ bool EnterSandbox(bool network) {
   if (!g_plan.active) return true;
   if (!network && g_plan.own_network) LeaveNetwork();
   return Enter(g_plan, -1);
+}
+
+std::string SandboxSpec() {
+  const Plan& p = g_plan;
+  if (!p.active) return "";
+  std::string out;
+  for (uint64_t n : {p.limits.processes, p.limits.open_files, p.limits.file_size_mib,
+                     p.limits.scratch_mib, uint64_t{p.private_ok[0]}, uint64_t{p.private_ok[1]},
+                     uint64_t{p.own_network}}) {
+    fields::Put(&out, std::to_string(n));
+  }
+  fields::Put(&out, p.tmpfs_options);
+  fields::PutList(&out, p.writable);
+  fields::PutList(&out, p.readonly);
+  std::vector<std::string> flags;
+  for (unsigned long f : p.flags) flags.push_back(std::to_string(f));
+  fields::PutList(&out, flags);
+  for (const auto& dirs : p.make_first) fields::PutList(&out, dirs);
+  return out;
+}
+
+bool AdoptSandbox(const std::string& spec) {
+  Plan p;
+  size_t at = 0;
+  uint64_t n[7] = {};
+  for (uint64_t& v : n) {
+    if (!fields::TakeNumber(spec, &at, &v)) return false;
+  }
+  p.limits = {n[0], n[1], n[2], n[3]};
+  p.private_ok[0] = n[4] != 0;
+  p.private_ok[1] = n[5] != 0;
+  p.own_network = n[6] != 0;
+  std::vector<std::string> flags;
+  if (!fields::Take(spec, &at, &p.tmpfs_options) || !fields::TakeList(spec, &at, &p.writable) ||
+      !fields::TakeList(spec, &at, &p.readonly) || !fields::TakeList(spec, &at, &flags) ||
+      flags.size() != p.readonly.size() || p.writable.size() > kMaxWritable) {
+    return false;
+  }
+  for (const std::string& f : flags) {
+    uint64_t v = 0;
+    if (!fields::ParseNumber(f, &v)) return false;
+    p.flags.push_back(static_cast<unsigned long>(v));
+  }
+  p.make_first.resize(p.writable.size());
+  for (auto& dirs : p.make_first) {
+    if (!fields::TakeList(spec, &at, &dirs)) return false;
+  }
+  if (at != spec.size()) return false;
+  p.active = true;
+  g_plan = std::move(p);
+  return true;
 }
 
 const CommandLimits& SandboxLimits() { return g_plan.limits; }

@@ -74,6 +74,13 @@ void DisableSandbox();
 
 bool SandboxActive();
 
+// The configured sandbox as text ("" when none is), and its adoption by
+// another process (the fork server's, fork_server.h, which enters it for
+// each command it starts as the launcher's child would). AdoptSandbox is
+// false, and changes nothing, when `spec` is malformed.
+std::string SandboxSpec();
+bool AdoptSandbox(const std::string& spec);
+
 // In a forked child, before execve: enters the configured sandbox, with a
 // network namespace of its own (loopback up, nothing else) unless
 // `network`. Only async-signal-safe calls. False (errno set) when a step

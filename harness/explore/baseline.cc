@@ -31,7 +31,10 @@ Status CheckEndState(const PipelineContext& ctx, const PlannedRecording& rec,
   std::filesystem::create_directories(scratch);
   // The input points into the crash point: it must outlive Check().
   const CrashPoint point = PointOf(rec.plan, rec.rec.run.final_seq);
-  if (Status st = RecoverState(rec.plan, end, point, scratch, &input); !st.ok()) return st;
+  // Exec'd: the baseline is the ground truth the fork server is held to.
+  if (Status st = RecoverState(rec.plan, end, point, scratch, &input, "", false); !st.ok()) {
+    return st;
+  }
   CheckResult r = Check(input);
   if (!IsViolation(r.verdict)) return Status::Ok();
   const Manifest& m = *ctx.manifest;

@@ -226,7 +226,8 @@ Status EvidenceCollector::DeriveFromState(const CrashStateRef& state, const Cras
   Status status = MaterializeCrashState(state, dir + "/before");
   if (status.ok()) e->tree_before = ListTree(dir + "/before", &truncated);
   CheckInput input;
-  if (Status recovered = RecoverState(*plan_, state, point, dir + "/recover", &input);
+  // Exec'd, as the baseline: the example's log is what a user reproduces.
+  if (Status recovered = RecoverState(*plan_, state, point, dir + "/recover", &input, "", false);
       recovered.ok()) {
     e->tree_after = ListTree(dir + "/recover/root", &truncated);
   } else {

@@ -117,6 +117,10 @@ class Walker {
   void MixDigest(const CrashStateRef& state);
   bool CheckState(const CrashStateRef& state, const CrashPoint& point, const std::string& scratch,
                   const std::string& recover_trace, VerdictCache::Entry* entry, bool* cached);
+  // Recovers the state in `scratch` (exec'd, or forked when the manifest
+  // allows) and checks it; false (the walk failed) on a harness error.
+  bool Recover(const CrashStateRef& state, const CrashPoint& point, const std::string& scratch,
+               const std::string& recover_trace, bool exec, CheckResult* r);
   // Crashes during the recovery of `outer` (recorded in `scratch`).
   bool WalkNested(const CrashStateRef& outer, const CrashPoint& point, const std::string& scratch,
                   const std::string& outer_cause);
@@ -211,6 +215,35 @@ std::optional<CrashStateRef> Walker::Take() {
   return state;
 }
 
+// "" when two recoveries of one state agree; else what differs.
+std::string Difference(const CheckResult& a, const CheckResult& b) {
+  if (a.verdict != b.verdict) {
+    return std::string(VerdictName(a.verdict)) + " exec'd, " + std::string(VerdictName(b.verdict)) +
+           " forked";
+  }
+  if (a.detail != b.detail) return "exec'd: " + a.detail + "; forked: " + b.detail;
+  if (a.has_duplicate != b.has_duplicate || a.lost_pairs != b.lost_pairs ||
+      a.duplicate_pairs != b.duplicate_pairs || a.normalized != b.normalized) {
+    return "the copies delivered differ";
+  }
+  return "";
+}
+
+bool Walker::Recover(const CrashStateRef& state, const CrashPoint& point,
+                     const std::string& scratch, const std::string& recover_trace, bool exec,
+                     CheckResult* r) {
+  if (fs::exists(scratch)) RemoveTreeInside(ctx_.run_dir, scratch);
+  fs::create_directories(scratch);
+  CheckInput input;
+  Status st = RecoverState(plan_, state, point, scratch, &input, recover_trace, !exec);
+  if (!st.ok()) {
+    Fail(st.message());
+    return false;
+  }
+  *r = Check(input);
+  return true;
+}
+
 bool Walker::CheckState(const CrashStateRef& state, const CrashPoint& point,
                         const std::string& scratch, const std::string& recover_trace,
                         VerdictCache::Entry* entry, bool* cached) {
@@ -218,14 +251,17 @@ bool Walker::CheckState(const CrashStateRef& state, const CrashPoint& point,
   // A state whose recovery must be recorded is always run.
   *cached = recover_trace.empty() && cache_->Find(key, entry);
   if (*cached) return true;
-  if (fs::exists(scratch)) RemoveTreeInside(ctx_.run_dir, scratch);
-  fs::create_directories(scratch);
-  CheckInput input;
-  if (Status st = RecoverState(plan_, state, point, scratch, &input, recover_trace); !st.ok()) {
-    Fail(st.message());
-    return false;
+  using Mode = ForkServerCheck::Mode;
+  Mode mode = !recover_trace.empty() || !ctx_.manifest->fork_server ? Mode::kExec
+              : ctx_.fork_check != nullptr                          ? ctx_.fork_check->Next()
+                                                                    : Mode::kFork;
+  CheckResult r;
+  if (!Recover(state, point, scratch, recover_trace, mode != Mode::kFork, &r)) return false;
+  if (mode == Mode::kCompare) {
+    CheckResult forked;
+    if (!Recover(state, point, scratch, recover_trace, false, &forked)) return false;
+    ctx_.fork_check->Compared(state.id, Difference(r, forked));
   }
-  CheckResult r = Check(input);
   *entry = {r.verdict, r.detail, r.has_duplicate, r.message_id, r.normalized};
   cache_->Put(key, *entry);
   return true;

@@ -40,6 +40,9 @@ struct PipelineContext {
   // The share of the crash states this process checks (shard.h); inactive:
   // all of them.
   ShardSpec shard{};
+  // The scenario's check of the fork server (recovery.h); null: recoveries
+  // are forked, when the manifest allows, without it.
+  ForkServerCheck* fork_check = nullptr;
 };
 
 // One recording with what every later stage reads: its promises (MailFacts)

@@ -178,14 +178,15 @@ namespace {
 class StateRecovery {
  public:
   StateRecovery(const RecoveryPlan& plan, const CrashPoint& point, const std::string& scratch,
-                const std::string& recover_trace, CheckInput* input)
+                const std::string& recover_trace, CheckInput* input, bool fork_server)
       : plan_(plan),
         m_(*plan.manifest),
         root_(scratch + "/root"),
         sink_log_(scratch + "/sink.log"),
         log_(scratch + "/commands.log"),
         recover_trace_(recover_trace),
-        input_(input) {
+        input_(input),
+        fork_server_(fork_server && m_.fork_server) {
     ctx_.manifest = &m_;
     ctx_.scenario_env = &plan.scenario->env;
     ctx_.tools = plan.tools;
@@ -215,6 +216,7 @@ class StateRecovery {
     r.cwd = root_;
     r.timeout_ms = m_.timeout_s * 1000;
     r.network = m_.network;
+    r.fork_server = fork_server_;
     if (traced) {
       ctx_.trace_path = recover_trace_;
       r.trace_path = recover_trace_;
@@ -311,6 +313,7 @@ class StateRecovery {
   const Manifest& m_;
   const std::string root_, sink_log_, log_, recover_trace_;
   CheckInput* input_;
+  const bool fork_server_;
   CommandContext ctx_;
 };
 
@@ -318,7 +321,7 @@ class StateRecovery {
 
 Status RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const CrashPoint& point,
                     const std::string& scratch, CheckInput* input,
-                    const std::string& recover_trace) {
+                    const std::string& recover_trace, bool fork_server) {
   const Manifest& m = *plan.manifest;
   std::string root = scratch + "/root";
   if (Status st = MaterializeCrashState(state, root); !st.ok()) return st;
@@ -334,7 +337,33 @@ Status RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const 
   // mailboxes in the root they count only if they are still in the state.
   input->deliveries = point.before;
   input->recovery_failure.clear();
-  return StateRecovery(plan, point, scratch, recover_trace, input).Run();
+  return StateRecovery(plan, point, scratch, recover_trace, input, fork_server).Run();
+}
+
+ForkServerCheck::Mode ForkServerCheck::Next() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (off_) return Mode::kExec;
+  if (asked_ < kStates) {
+    ++asked_;
+    return Mode::kCompare;
+  }
+  // Other workers wait (exec'd) until every comparison has agreed.
+  return compared_ < kStates ? Mode::kExec : Mode::kFork;
+}
+
+void ForkServerCheck::Compared(const std::string& state, const std::string& difference) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++compared_;
+  if (difference.empty() || off_) return;
+  off_ = true;
+  note_ = "the fork server was turned off: state " + state +
+          " recovered differently forked than exec'd (" + difference +
+          "); every later state was exec'd (set commands.fork_server = false to skip the check)";
+}
+
+std::string ForkServerCheck::Note() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return note_;
 }
 
 }  // namespace aftershock

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -47,6 +48,30 @@ struct CrashPoint {
 // The crash point at `crash_seq` of the workload's trace.
 CrashPoint PointOf(const RecoveryPlan& plan, uint64_t crash_seq);
 
+// The fork server's check (manifest commands.fork_server, injector/
+// fork_server.h): the first kStates states of a scenario whose recovery may
+// be forked are recovered both ways, exec'd and forked, and the exec'd
+// verdict counts; states taken before those comparisons are all in are
+// exec'd. A difference turns the fork server off for the rest of the
+// scenario and leaves a note. Thread-safe.
+class ForkServerCheck {
+ public:
+  static constexpr int kStates = 3;
+  enum class Mode { kExec, kFork, kCompare };
+  // How the next state is recovered.
+  Mode Next();
+  // Both ways were run on `state`; `difference` is empty when they agreed.
+  void Compared(const std::string& state, const std::string& difference);
+  // "" while the fork server agreed (or was not used).
+  std::string Note() const;
+
+ private:
+  mutable std::mutex mu_;
+  int asked_ = 0, compared_ = 0;
+  bool off_ = false;
+  std::string note_;
+};
+
 // Materializes `state` into `scratch`/root (scratch must not exist or be
 // empty), recovers and drains it, and fills the checker's input. With
 // `recover_trace`, the recover command is recorded there (and the state is
@@ -54,8 +79,9 @@ CrashPoint PointOf(const RecoveryPlan& plan, uint64_t crash_seq);
 // so that crashes during recovery can be explored. An error only when the
 // harness itself failed; a failing target is a recovery_failure inside
 // *input.
+// `fork_server` false execs every command whatever the manifest says.
 Status RecoverState(const RecoveryPlan& plan, const CrashStateRef& state, const CrashPoint& point,
                     const std::string& scratch, CheckInput* input,
-                    const std::string& recover_trace = "");
+                    const std::string& recover_trace = "", bool fork_server = true);
 
 }  // namespace aftershock

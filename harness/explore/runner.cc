@@ -246,6 +246,9 @@ Ending ScenarioRun::Run(Status* why) {
   Status st =
       ForEachRecording(ctx_, work_, options_.keep_states, &sr_->workload_notes, visit, &baseline);
   if (st.ok()) st = visited;
+  if (ctx_.fork_check != nullptr && !ctx_.fork_check->Note().empty()) {
+    sr_->workload_notes.push_back(ctx_.fork_check->Note());
+  }
   ctx_.observer->Notes(s.name, sr_->workload_notes);
   if (baseline.failed()) {
     std::error_code ec;
@@ -334,6 +337,8 @@ RunOutcome ExploreScenarios(const std::vector<Scenario>& scenarios, const RunOpt
   for (size_t i = 0; i < scenarios.size(); ++i) {
     PipelineContext ctx{&scenarios[i], &manifests[i], &tools, run->path(), options.jobs, observer};
     ctx.shard = options.shard;
+    ForkServerCheck fork_check;
+    ctx.fork_check = &fork_check;
     ScenarioResult sr = ResultHeader(scenarios[i], manifests[i]);
     std::string work = run->MakeDir(SafeFileName(scenarios[i].name) + "-" + std::to_string(i));
     Status why;

@@ -79,6 +79,7 @@ Status LoadCommands(const std::string& path, const toml::table& commands, Manife
   c.Int("timeout_s", &m.timeout_s, 1, 86400);
   c.Int("drain_rounds", &m.drain_rounds, 1, 1000);
   c.Bool("network", &m.network);
+  c.Bool("fork_server", &m.fork_server);
   for (const char* key : {"init", "enqueue", "serve", "deliver", "recover"}) {
     if (!c.ok()) break;
     std::string cmd;

@@ -35,6 +35,9 @@ struct Manifest {
   int64_t timeout_s = 10;
   int64_t drain_rounds = 3;
   bool network = false;  // commands.network: sandboxed commands keep the machine's network
+  // commands.fork_server: recover and deliver, run for every crash state,
+  // are forked from a fork server when they qualify (injector/fork_server.h).
+  bool fork_server = true;
   MailboxKind mailbox_kind = MailboxKind::kSink;
   std::string mailbox_path;  // maildir and mbox; may contain {rcpt}
   EnvList env;               // [env]: passed to every command
