@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Unique crash states checked per second by `aftershock run` on refqueue,
-# next to the floor measured in the same run: a shell loop that only copies
-# each (already materialized) crash state and runs `refqueue recover` and
-# `refqueue deliver` on it. Ratio = aftershock / floor (target >= 0.8).
+# with the fork server (the manifest's default) and without it
+# (commands.fork_server = false), next to the floor measured in the same
+# run: a shell loop that only copies each (already materialized) crash
+# state and runs `refqueue recover` and `refqueue deliver` on it.
+# Ratio = aftershock / floor.
 #
 #   bench/harness_bench.sh AFTERSHOCK HARNESS_STATES REFQUEUE SINK MANIFEST
 #   (or: ninja -C build bench-harness)
@@ -33,6 +35,10 @@ scen=$scratch/bench.toml
     if ((i % every == 0 || i == messages)); then printf '[[step]]\nkind = "deliver"\n'; fi
   done
 } >"$scen"
+# The same workload with every command exec'd.
+sed 's/^\[commands\]$/[commands]\nfork_server = false/' "$manifest" >"$scratch/exec.toml"
+sed "s|^target = .*|target = \"$scratch/exec.toml\"|" "$scen" >"$scratch/bench-exec.toml"
+grep -q '^fork_server = false' "$scratch/exec.toml" || { echo "no [commands] in $manifest" >&2; exit 2; }
 
 # The states the floor works on: those aftershock recovers, materialized.
 n=$("$states" "$scen" "$model" "$sink" "$scratch/m" | tail -1)
@@ -83,19 +89,25 @@ floor() {
 # aftershock, the floor and the floor with the drain round take turns, run
 # after run, so that a change in the machine's load hits all three alike;
 # each keeps its best (least wall) run.
-aftershock_run() { "$aftershock" run "$scen" -q -j "$jobs" --out "$scratch/out" || true; }
-as_runs=() floor_runs=() drain_runs=()
-for ((r = 0; r < runs; r++)); do
-  line=$(measure aftershock_run)
-  as_runs+=("$line $(python3 -c '
+aftershock_run() { "$aftershock" run "$1" -q -j "$jobs" --out "$scratch/out" || true; }
+explored() {
+  python3 -c '
 import json, sys
 m = json.load(open(sys.argv[1]))["scenarios"][0]["models"][0]
-print(m["states_recovered"], m["seconds"])' "$scratch/out/report.json")")
+print(m["states_recovered"], m["seconds"])' "$scratch/out/report.json"
+}
+as_runs=() exec_runs=() floor_runs=() drain_runs=()
+for ((r = 0; r < runs; r++)); do
+  line=$(measure aftershock_run "$scen")
+  as_runs+=("$line $(explored)")
+  line=$(measure aftershock_run "$scratch/bench-exec.toml")
+  exec_runs+=("$line $(explored)")
   floor_runs+=("$(measure floor 0)")
   drain_runs+=("$(measure floor 1)")
 done
 pick() { printf '%s\n' "$@" | sort -g | head -1; }
 read -r as_total_secs as_cpu rec as_secs <<<"$(pick "${as_runs[@]}")"
+read -r ex_total_secs ex_cpu _ ex_secs <<<"$(pick "${exec_runs[@]}")"
 read -r floor_secs floor_cpu <<<"$(pick "${floor_runs[@]}")"
 read -r drain_secs drain_cpu <<<"$(pick "${drain_runs[@]}")"
 if [[ "$rec" != "$n" ]]; then
@@ -105,12 +117,16 @@ fi
 echo "refqueue, $messages messages with a delivery after every $every, model $model, $jobs job(s), best of $runs"
 echo "unique crash states checked: $n (aftershock recovered $rec)"
 awk -v n="$n" -v a="$as_secs" -v t="$as_total_secs" -v ac="$as_cpu" -v f="$floor_secs" \
-  -v fc="$floor_cpu" -v d="$drain_secs" -v dc="$drain_cpu" 'BEGIN {
+  -v fc="$floor_cpu" -v d="$drain_secs" -v dc="$drain_cpu" -v e="$ex_secs" -v et="$ex_total_secs" \
+  -v ec="$ex_cpu" 'BEGIN {
   printf "%-44s %8s %11s %8s %11s\n", "", "wall s", "states/s", "CPU s", "states/CPU s"
   printf "%-44s %8.2f %11.1f\n", "aftershock run: exploration", a, n / a
   printf "%-44s %8.2f %11.1f %8.2f %11.1f\n", "aftershock run: whole (recording, reports)", t, n / t, ac, n / ac
+  printf "%-44s %8.2f %11.1f\n", "without the fork server: exploration", e, n / e
+  printf "%-44s %8.2f %11.1f %8.2f %11.1f\n", "without the fork server: whole", et, n / et, ec, n / ec
   printf "%-44s %8.2f %11.1f %8.2f %11.1f\n", "floor: cp -a + recover + deliver", f, n / f, fc, n / fc
   printf "%-44s %8.2f %11.1f %8.2f %11.1f\n", "floor + the drain round aftershock runs", d, n / d, dc, n / dc
-  printf "ratio aftershock / floor: %.2f wall (exploration), %.2f CPU (whole run); target >= 0.8\n", f / a, fc / ac
+  printf "ratio aftershock / floor: %.2f wall (exploration), %.2f CPU (whole run)\n", f / a, fc / ac
+  printf "ratio with / without the fork server: %.2f wall (exploration), %.2f CPU (whole run)\n", e / a, ec / ac
   printf "ratio aftershock / floor with the drain round: %.2f wall, %.2f CPU\n", d / a, dc / ac
 }'
