@@ -14,12 +14,16 @@
 // then main, as after an exec.
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <linux/prctl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -80,6 +84,54 @@ void Fail(int out, const char* what, int code) {
   ::_exit(code);
 }
 
+std::string Joined(const std::vector<std::string>& list) {
+  std::string out;
+  for (const std::string& s : list) out.append(s.c_str(), std::strlen(s.c_str()) + 1);
+  return out;
+}
+
+// Makes /proc/self/cmdline and /proc/self/environ show the command's
+// arguments and environment instead of the server's (PR_SET_MM_MAP, which
+// needs no privilege); left as they are when the kernel refuses.
+void ShowAsOwn(const std::string& args, const std::string& env) {
+  FILE* f = std::fopen("/proc/self/stat", "r");
+  if (f == nullptr) return;
+  char buf[2048];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return;
+  // Fields 3 onwards follow the name; 26-28 and 45-51 are the mm's bounds.
+  unsigned long long field[53] = {};
+  char* end = nullptr;
+  ++p;
+  for (int i = 3; i <= 52; ++i) {
+    while (*p == ' ') ++p;
+    if (i == 3) {
+      ++p;  // the state letter
+      continue;
+    }
+    field[i] = std::strtoull(p, &end, 10);
+    if (end == p) return;
+    p = end;
+  }
+  struct prctl_mm_map map = {};
+  map.start_code = field[26];
+  map.end_code = field[27];
+  map.start_stack = field[28];
+  map.start_data = field[45];
+  map.end_data = field[46];
+  map.start_brk = field[47];
+  map.brk = reinterpret_cast<uintptr_t>(::sbrk(0));
+  map.arg_start = reinterpret_cast<uintptr_t>(args.data());
+  map.arg_end = map.arg_start + args.size();
+  map.env_start = reinterpret_cast<uintptr_t>(env.data());
+  map.env_end = map.env_start + env.size();
+  map.exe_fd = static_cast<uint32_t>(-1);
+  (void)::prctl(PR_SET_MM, PR_SET_MM_MAP, &map, sizeof map, 0);
+}
+
 // In the child: becomes the command the launcher asked for. Returns the
 // argument vector (the environment follows its terminating null, as
 // __libc_start_main expects on the stack).
@@ -97,12 +149,21 @@ char** BecomeCommand(const Request& r) {
   ::dup2(r.fds[1], 2);
   ::close(r.fds[0]);
   ::close(r.fds[1]);
+  // Each list in one block of NUL-terminated strings, as exec lays them out
+  // (never freed: they live as long as the process).
+  auto* args = new std::string(Joined(r.argv));
+  auto* env = new std::string(Joined(r.env));
+  ShowAsOwn(*args, *env);
   auto* vec = new char*[r.argv.size() + r.env.size() + 2];
   size_t i = 0;
-  for (const std::string& a : r.argv) vec[i++] = ::strdup(a.c_str());
+  for (size_t at = 0; at < args->size(); at += std::strlen(args->data() + at) + 1) {
+    vec[i++] = args->data() + at;
+  }
   vec[i++] = nullptr;
   environ = vec + i;
-  for (const std::string& e : r.env) vec[i++] = ::strdup(e.c_str());
+  for (size_t at = 0; at < env->size(); at += std::strlen(env->data() + at) + 1) {
+    vec[i++] = env->data() + at;
+  }
   vec[i] = nullptr;
   return vec;
 }

@@ -1,8 +1,8 @@
 // The fork server end to end (injector/fork_server.h, docs/injector.md):
 // `aftershock check` gives the same verdicts, findings and example states
 // with recover and deliver forked from a server as with both exec'd; a
-// target that behaves differently forked is caught by the check of the
-// first states, which turns the server off with a note.
+// target that behaves differently forked (a library that caches its pid) is caught by the check of
+// the first states, which turns the server off with a note.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -68,13 +68,14 @@ TEST(ForkServer, ACheckGivesTheSameVerdictsFindingsAndStatesForkedAndExecd) {
   EXPECT_EQ(forked.output.find("fork server was turned off"), std::string::npos) << forked.output;
 }
 
-// cmdline_guard fails when /proc/self/cmdline is not its own, which is so
-// only when it is forked from a server: the check must see the difference,
-// turn the server off, and leave the exec'd verdicts.
+// pid_guard fails when its library was loaded by another process, which is
+// so only when it is forked from a server (the libraries' constructors ran
+// there): the check must see the difference, turn the server off, and
+// leave the exec'd verdicts.
 TEST(ForkServer, ATargetThatBehavesDifferentlyForkedTurnsTheServerOffWithANote) {
   if (!RefqueueBuilt()) GTEST_SKIP() << "refqueue or the recorder is not built";
   ScratchDir dir;
-  std::string guard = std::string(CMDLINE_GUARD) + " refqueue recover";
+  std::string guard = std::string(PID_GUARD) + " refqueue recover";
   Result forked, execd;
   json a = Check(dir, Manifest(dir, "forked.toml", true, guard), "forked", &forked);
   json b = Check(dir, Manifest(dir, "execd.toml", false, guard), "execd", &execd);

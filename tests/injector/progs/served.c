@@ -4,7 +4,8 @@
 // run in each forked child, after the server's fork).
 //
 //   served print [ARG...]   arguments, SERVED_* variables, loader variables,
-//                           the working directory, stdin's bytes, the count
+//                           the working directory, stdin's bytes, the count,
+//                           /proc/self/cmdline and /proc/self/environ
 //   served exit N           exits N
 //   served hang             sleeps for a minute
 //   served busy             forks a child that execs /bin/echo, runs a
@@ -35,6 +36,16 @@ static int Print(int argc, char** argv) {
   size_t n = fread(buf, 1, sizeof buf, stdin);
   printf("stdin %.*s\n", (int)n, buf);
   printf("constructed %d\n", constructed);
+  for (const char* file = "/proc/self/cmdline"; file; file = file[11] == 'c' ? "/proc/self/environ" : NULL) {
+    FILE* f = fopen(file, "r");
+    char text[8192];
+    size_t len = f ? fread(text, 1, sizeof text, f) : 0;
+    if (f) fclose(f);
+    for (size_t i = 0; i < len; ++i) {
+      if (text[i] == 0) text[i] = ' ';
+    }
+    printf("%s %.*s\n", file, (int)len, text);
+  }
   return 0;
 }
 
