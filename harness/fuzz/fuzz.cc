@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "common/file_io.h"
+#include "harness/explore/recovery.h"
 #include "harness/fuzz/fuzz_probe.h"
 #include "harness/fuzz/fuzz_scenario.h"
 #include "harness/target/run_dir.h"
@@ -248,6 +249,7 @@ class FuzzRun {
   ToolPaths tools_;
   SearchState st_;
   ProbeSetup setup_;
+  ForkServerCheck fork_check_;  // one for every probe of the session
   int64_t probe_counter_ = 0;
 };
 
@@ -301,6 +303,7 @@ Status FuzzRun::Prepare() {
   setup_.run_dir = run_->path();
   setup_.jobs = o_.jobs;
   setup_.states_done = &st_.states;
+  setup_.fork_check = &fork_check_;
   return Status::Ok();
 }
 

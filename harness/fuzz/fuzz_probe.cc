@@ -71,6 +71,7 @@ Status ProbeWorkload(const Scenario& s, const ProbeSetup& setup, const std::stri
   }
   PipelineContext ctx{&s, setup.manifest, setup.tools, setup.run_dir, setup.jobs, SilentObserver()};
   ctx.baseline_end_state = false;
+  ctx.fork_check = setup.fork_check;
   // Identical states (same content, same promises) are checked once across
   // the models and the recordings, as `aftershock run` does.
   VerdictCache cache;
@@ -96,6 +97,9 @@ Status ProbeWorkload(const Scenario& s, const ProbeSetup& setup, const std::stri
   BaselineFailure baseline;
   Status st = ForEachRecording(ctx, work_dir, false, &out->notes, explore, &baseline);
   if (st.ok()) st = walked;
+  if (setup.fork_check != nullptr && !setup.fork_check->Note().empty()) {
+    out->notes.push_back(setup.fork_check->Note());
+  }
   if (baseline.failed()) st = Status::Error(DescribeBaselineFailure(baseline, ""));
   if (!st.ok()) return st;
   // Models never reached (stopped at the first violation) are not listed.

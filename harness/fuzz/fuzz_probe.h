@@ -17,12 +17,17 @@
 
 namespace aftershock {
 
+class ForkServerCheck;
+
 struct ProbeSetup {
   const Manifest* manifest = nullptr;
   const ToolPaths* tools = nullptr;
   std::string run_dir;  // the RunDir: the removal guard
   int jobs = 1;
   std::atomic<int64_t>* states_done = nullptr;  // optional: progress across probes
+  // The fork server's check across the session's probes (recovery.h);
+  // null: recoveries are forked, when the manifest allows, unchecked.
+  ForkServerCheck* fork_check = nullptr;
 };
 
 struct ProbeModel {
