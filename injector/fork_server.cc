@@ -56,6 +56,13 @@ Pool& ThePool() {
 // from the environment: the rest of it is the child's own.
 std::string KeyOf(const ForkRequest& r) {
   std::string key = r.argv.front();
+  if (r.deferred) {
+    key += std::string("\0deferred", 9);
+    for (size_t i = 1; i < r.argv.size(); ++i) {
+      key += '\0' + r.argv[i];
+      if (r.argv[i].empty() || r.argv[i][0] != '-') break;
+    }
+  }
   for (const std::string& e : r.env) {
     if (e.compare(0, 3, "LD_") == 0) key += '\0' + e;
   }
@@ -64,6 +71,8 @@ std::string KeyOf(const ForkRequest& r) {
 
 struct ServerArgs {
   const char* exe;
+  const char* cwd;
+  char* const* argv;
   int sock, devnull;
   char* const* envp;
 };
@@ -75,15 +84,14 @@ int ServerChild(void* p) {
   const ServerArgs& a = *static_cast<const ServerArgs*>(p);
   ::setsid();
   if (!EnterSandbox(true)) ::_exit(125);
-  if (::chdir("/") != 0) ::_exit(126);
+  if (::chdir(a.cwd) != 0) ::_exit(126);
   if (a.sock == 3) {
     ::fcntl(3, F_SETFD, 0);
   } else {
     ::dup2(a.sock, 3);
   }
   for (int fd = 0; fd < 3; ++fd) ::dup2(a.devnull, fd);
-  char* const argv[] = {const_cast<char*>(a.exe), nullptr};
-  ::execve(a.exe, argv, a.envp);
+  ::execve(a.exe, a.argv, a.envp);
   ::_exit(127);
 }
 
@@ -103,6 +111,7 @@ std::vector<std::string> ServerEnv(const ForkRequest& r) {
   env.push_back("LD_BIND_NOW=1");
   env.push_back(std::string(fork_wire::kSocketEnv) + "=3");
   env.push_back(std::string(fork_wire::kSandboxEnv) + "=" + SandboxSpec());
+  if (r.deferred) env.push_back(std::string(fork_wire::kDeferredEnv) + "=1");
   return env;
 }
 
@@ -134,7 +143,19 @@ std::unique_ptr<Server> StartServer(const ForkRequest& r, std::string* error) {
   std::vector<char*> envp;
   for (std::string& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
-  ServerArgs args{r.argv.front().c_str(), pair[1], devnull, envp.data()};
+  // Held before main, the program runs none of its code: its arguments
+  // are its path. A deferred one runs its start-up with the first
+  // request's arguments, in /proc, where it can create no file.
+  std::vector<std::string> words = r.deferred ? r.argv : std::vector<std::string>{r.argv.front()};
+  std::vector<char*> argv;
+  for (std::string& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  ServerArgs args{r.argv.front().c_str(),
+                  r.deferred ? "/proc" : "/",
+                  argv.data(),
+                  pair[1],
+                  devnull,
+                  envp.data()};
   s->pid = devnull < 0 ? -1 : SpawnChild(ServerChild, &args);
   ::close(pair[1]);
   if (devnull >= 0) ::close(devnull);

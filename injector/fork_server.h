@@ -33,6 +33,11 @@ struct ForkRequest {
   std::vector<std::string> env;   // NAME=value, exactly the command's
   std::string cwd;
   bool network = false;  // keep the machine's network in the sandbox
+  // The program serves from the point it marks itself, after its start-up
+  // work (aftershock_fork_server_serve), not from before its main. Servers
+  // are then told apart by the words up to the script too (the first word
+  // after the program that is not an option): `python3 -u queue.py`.
+  bool deferred = false;
   int in_fd = -1, out_fd = -1;
   CommandGroup* group = nullptr;  // joined before the child runs, when set
 };

@@ -189,17 +189,52 @@ char** Serve(int sock) {
 }  // namespace
 }  // namespace aftershock
 
+namespace aftershock {
+namespace {
+
+// The server's setup from its environment: the socket, or -1 when this
+// process is not a fork server.
+int ServerSocket() {
+  const char* fd = std::getenv(fork_wire::kSocketEnv);
+  if (fd == nullptr) return -1;
+  const char* sandbox = std::getenv(fork_wire::kSandboxEnv);
+  if (sandbox != nullptr && *sandbox != 0 && !AdoptSandbox(sandbox)) ::_exit(125);
+  return std::atoi(fd);
+}
+
+bool Deferred() {
+  const char* d = std::getenv(fork_wire::kDeferredEnv);
+  return d != nullptr && std::strcmp(d, "1") == 0;
+}
+
+}  // namespace
+}  // namespace aftershock
+
+// The deferred serving point (fork_server.h): a target that is started as
+// a deferred server calls it once its start-up work (an interpreter's
+// imports) is done. Elsewhere it returns 0 at once. In a server it returns
+// only in each forked child: 1, with *argv the command's arguments and the
+// environment, directory, stdio and sandbox the command's.
+extern "C" __attribute__((visibility("default"))) int aftershock_fork_server_serve(char*** argv) {
+  using namespace aftershock;
+  static bool served = false;  // a child that calls it again is no server
+  if (served || !Deferred()) return 0;
+  int sock = ServerSocket();
+  if (sock < 0) return 0;
+  served = true;
+  *argv = Serve(sock);
+  return 1;
+}
+
 extern "C" int __libc_start_main(int (*main)(int, char**, char**), int argc, char** argv,
                                  void (*init)(), void (*fini)(), void (*rtld_fini)(),
                                  void* stack_end) {
   using namespace aftershock;
   static const auto real = reinterpret_cast<StartMain>(dlsym(RTLD_NEXT, "__libc_start_main"));
   if (real == nullptr) ::_exit(127);
-  const char* fd = std::getenv(fork_wire::kSocketEnv);
-  const char* sandbox = std::getenv(fork_wire::kSandboxEnv);
-  if (fd != nullptr) {
-    if (sandbox != nullptr && *sandbox != 0 && !AdoptSandbox(sandbox)) ::_exit(125);
-    argv = Serve(std::atoi(fd));
+  // A deferred server runs the program until it calls the serving point.
+  if (int sock = Deferred() ? -1 : ServerSocket(); sock >= 0) {
+    argv = Serve(sock);
     argc = 0;
     while (argv[argc] != nullptr) ++argc;
   }

@@ -14,5 +14,8 @@ inline constexpr size_t kMaxRequest = 1 << 20;  // arguments and environment, en
 // The server's socket descriptor, and the launcher's sandbox (SandboxSpec).
 inline constexpr const char* kSocketEnv = "AFTERSHOCK_FORK_SERVER";
 inline constexpr const char* kSandboxEnv = "AFTERSHOCK_FORK_SERVER_SANDBOX";
+// "1": the program serves from aftershock_fork_server_serve(), called by
+// the program itself, not from before its main.
+inline constexpr const char* kDeferredEnv = "AFTERSHOCK_FORK_SERVER_DEFERRED";
 
 }  // namespace aftershock::fork_wire

@@ -485,7 +485,8 @@ RunningCommand::RunningCommand(const LaunchRequest& o)
   pid_t pid = -1;
   if (ServedByForkServer(o, args)) {
     std::string why;  // unused: a server that cannot serve means an exec
-    pid = ForkFromServer({args, env, o.cwd, o.network, in_fd, out_fd, group_.get()}, &why);
+    ForkRequest fr{args, env, o.cwd, o.network, o.fork_server_deferred, in_fd, out_fd, group_.get()};
+    pid = ForkFromServer(fr, &why);
     result_.forked = pid > 0;
   }
   if (pid < 0) pid = SpawnChild(ExecChild, &exec_args);

@@ -47,6 +47,8 @@ struct LaunchRequest {
   // (fork_server.h) instead of exec'd; a server that cannot serve is no
   // error (it is exec'd).
   bool fork_server = false;
+  // The server serves from the point the program marks (fork_server.h).
+  bool fork_server_deferred = false;
   bool traced() const { return !trace_path.empty(); }
 };
 

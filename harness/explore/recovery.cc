@@ -217,6 +217,7 @@ class StateRecovery {
     r.timeout_ms = m_.timeout_s * 1000;
     r.network = m_.network;
     r.fork_server = fork_server_;
+    r.fork_server_deferred = m_.fork_server_deferred;
     if (traced) {
       ctx_.trace_path = recover_trace_;
       r.trace_path = recover_trace_;

@@ -79,7 +79,16 @@ Status LoadCommands(const std::string& path, const toml::table& commands, Manife
   c.Int("timeout_s", &m.timeout_s, 1, 86400);
   c.Int("drain_rounds", &m.drain_rounds, 1, 1000);
   c.Bool("network", &m.network);
-  c.Bool("fork_server", &m.fork_server);
+  if (const toml::node* fs = cmds->get("fork_server"); fs != nullptr && fs->is_string()) {
+    std::string mode;
+    c.String("fork_server", &mode);
+    if (c.ok() && mode != "deferred") {
+      c.FailAt("fork_server", "'fork_server' must be true, false or \"deferred\"");
+    }
+    m.fork_server_deferred = true;
+  } else {
+    c.Bool("fork_server", &m.fork_server);
+  }
   for (const char* key : {"init", "enqueue", "serve", "deliver", "recover"}) {
     if (!c.ok()) break;
     std::string cmd;

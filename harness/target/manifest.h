@@ -38,6 +38,10 @@ struct Manifest {
   // commands.fork_server: recover and deliver, run for every crash state,
   // are forked from a fork server when they qualify (injector/fork_server.h).
   bool fork_server = true;
+  // commands.fork_server = "deferred": the program serves from the point it
+  // marks itself (aftershock_fork_server_serve; for Python,
+  // targets/python/aftershock_fork_server.py), after its start-up work.
+  bool fork_server_deferred = false;
   MailboxKind mailbox_kind = MailboxKind::kSink;
   std::string mailbox_path;  // maildir and mbox; may contain {rcpt}
   EnvList env;               // [env]: passed to every command

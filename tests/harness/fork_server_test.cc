@@ -4,6 +4,7 @@
 // target that behaves differently forked (a library that caches its pid) is caught by the check of
 // the first states, which turns the server off with a note.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -84,6 +85,53 @@ TEST(ForkServer, ATargetThatBehavesDifferentlyForkedTurnsTheServerOffWithANote) 
   EXPECT_NE(notes.find("the fork server was turned off"), std::string::npos) << notes;
   EXPECT_NE(notes.find("recovery-failed"), std::string::npos) << notes;
   EXPECT_EQ(b["scenarios"].dump().find("fork server"), std::string::npos);
+}
+
+// A Python queue served from its deferred point (targets/test/pyq.py,
+// fork_server = "deferred"): the same verdicts and states as exec'd, with
+// and without its planted bug.
+std::string PyqScenario(const ScratchDir& dir, const std::string& name, bool fork_server,
+                        const std::string& bug) {
+  std::string manifest = ReadText(std::string(AFTERSHOCK_SOURCE_DIR) + "/targets/test/pyq.toml");
+  manifest = std::regex_replace(manifest, std::regex("\\{manifest_dir\\}"),
+                                std::string(AFTERSHOCK_SOURCE_DIR) + "/targets/test");
+  if (!fork_server) {
+    manifest = std::regex_replace(manifest, std::regex("fork_server = \"deferred\""),
+                                  "fork_server = false");
+  }
+  dir.Write(name + ".toml", manifest + "\n[env]\nPYQ_BUG = \"" + bug + "\"\n");
+  return dir.Write(name + "-scenario.toml",
+                   "target = \"" + name +
+                       ".toml\"\nmodels = [\"process\", \"posix\"]\n"
+                       "[[step]]\nkind = \"enqueue\"\nrcpts = [\"alice@local\", \"bob@remote\"]\n"
+                       "[[step]]\nkind = \"enqueue\"\nrcpts = [\"carol@local\"]\n"
+                       "[[step]]\nkind = \"deliver\"\n");
+}
+
+TEST(ForkServer, APythonQueueServedFromItsDeferredPointGivesTheExecdVerdicts) {
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no /usr/bin/python3";
+  ScratchDir dir;
+  for (const std::string bug : {"", "no-dir-fsync"}) {
+    Result runs[2];
+    json reports[2];
+    for (int forked = 0; forked < 2; ++forked) {
+      std::string name = std::string(forked ? "forked" : "execd") + (bug.empty() ? "" : "-bug");
+      runs[forked] = Aftershock("run " + PyqScenario(dir, name, forked == 1, bug) +
+                                " -j 2 --seed 3 --out " + dir.path() + "/" + name);
+      std::string text = ReadText(dir.path() + "/" + name + "/report.json");
+      if (!text.empty()) reports[forked] = json::parse(text);
+      EXPECT_EQ(runs[forked].status, bug.empty() ? 0 : 1) << runs[forked].output;
+      ASSERT_TRUE(reports[forked].contains("scenarios")) << runs[forked].output;
+    }
+    // Only the scenarios' names (their files') differ.
+    EXPECT_EQ(std::regex_replace(Verdicts(reports[1]), std::regex("forked"), "execd"),
+              Verdicts(reports[0]))
+        << bug;
+    EXPECT_EQ(reports[1]["scenarios"].dump().find("fork server"), std::string::npos);
+    if (!bug.empty()) {
+      EXPECT_FALSE(reports[1]["findings"].empty());
+    }
+  }
 }
 
 }  // namespace

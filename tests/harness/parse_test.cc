@@ -2,6 +2,8 @@
 // error naming file:line:column.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "harness/target/command_env.h"
 #include "harness/target/manifest.h"
 #include "harness/target/scenario.h"
@@ -104,6 +106,23 @@ TEST(Manifest, BadNameIsAnErrorAtTheValue) {
 TEST(Manifest, WrongTypeIsAnErrorAtTheValue) {
   EXPECT_EQ(ManifestError("name = \"q\"\n[commands]\nenqueue = \"cat\"\ntimeout_s = \"10\"\n"),
             ":4:13: 'timeout_s' must be an integer");
+}
+
+TEST(Manifest, ForkServerIsOnByDefaultOffOrDeferred) {
+  ScratchDir dir;
+  const std::string head = "name = \"q\"\n[commands]\nenqueue = \"c\"\n";
+  for (const auto& [line, on, deferred] :
+       {std::tuple{std::string(), true, false},
+        std::tuple{std::string("fork_server = false\n"), false, false},
+        std::tuple{std::string("fork_server = \"deferred\"\n"), true, true}}) {
+    Manifest m;
+    Status st = LoadManifest(dir.Write("m.toml", head + line), &m);
+    ASSERT_TRUE(st.ok()) << st.message();
+    EXPECT_EQ(m.fork_server, on) << line;
+    EXPECT_EQ(m.fork_server_deferred, deferred) << line;
+  }
+  EXPECT_EQ(ManifestError(head + "fork_server = \"later\"\n"),
+            ":4:15: 'fork_server' must be true, false or \"deferred\"");
 }
 
 TEST(Manifest, MaildirWithoutPathIsAnError) {

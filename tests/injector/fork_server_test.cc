@@ -102,6 +102,41 @@ TEST(ForkServer, AProgramThatIsNotServableIsExecd) {
   EXPECT_EQ(r.output, "through a shell\n");
 }
 
+// A Python program served from the point it marks (the deferred mode):
+// the same output as exec'd, but that it was forked.
+TEST(ForkServer, APythonProgramServedFromItsDeferredPointBehavesAsExecd) {
+  const std::string python = "/usr/bin/python3";
+  if (!ForkServable(python)) GTEST_SKIP() << python << " cannot be served here";
+  ScratchDir scratch;
+  std::string script = std::string(std::getenv("AFTERSHOCK_TEST_SOURCES")) + "/served.py";
+  for (int i = 0; i < 3; ++i) {
+    LaunchRequest o;
+    o.command = python + " " + script + " " + std::to_string(i) + " 'word two'";
+    o.cwd = scratch.path();
+    o.env = {{"PATH", "/usr/bin:/bin"},
+             {"PYTHONPATH", std::getenv("AFTERSHOCK_PYTHON_DIR")},
+             {"SERVED_VALUE", "v" + std::to_string(i)}};
+    o.has_stdin = true;
+    o.stdin_data = "input " + std::to_string(i);
+    o.fork_server = true;
+    o.fork_server_deferred = true;
+    LaunchOutcome served = Launch(o);
+    o.fork_server = false;
+    LaunchOutcome execd = Launch(o);
+    EXPECT_TRUE(served.forked);
+    EXPECT_EQ(served.end, LaunchOutcome::End::kExited) << served.Describe() << served.output;
+    EXPECT_EQ(served.code, i);
+    EXPECT_EQ(execd.code, i);
+    EXPECT_NE(served.output.find("forked True\n"), std::string::npos) << served.output;
+    EXPECT_NE(execd.output.find("forked False\n"), std::string::npos) << execd.output;
+    std::string same = execd.output.substr(0, execd.output.find("forked"));
+    EXPECT_EQ(served.output.substr(0, served.output.find("forked")), same);
+    EXPECT_NE(same.find("env v" + std::to_string(i) + " False"), std::string::npos) << same;
+  }
+  EXPECT_EQ(ForkServerPids().size(), 1u);
+  StopForkServers();
+}
+
 // A launcher killed with SIGKILL leaves no server behind: each reads the
 // end of file on its socket and exits.
 TEST(ForkServer, ServersEndWithTheirLauncher) {
