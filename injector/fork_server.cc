@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "common/file_io.h"
 #include "injector/children.h"
@@ -45,6 +46,11 @@ struct Pool {
   std::mutex mu;
   std::multimap<std::string, std::unique_ptr<Server>> idle;
   size_t running = 0;  // idle ones and those in use
+  size_t started = 0;  // servers started, for tests
+  // Keys whose server did not get to serve (it exited, or hung before its
+  // serving point): never tried again, so that each command is not made
+  // to wait for a server that will not serve.
+  std::set<std::string> refused;
 };
 
 Pool& ThePool() {
@@ -207,16 +213,22 @@ std::unique_ptr<Server> Take(const std::string& key, const ForkRequest& r, std::
       pool.idle.erase(it);
       return s;
     }
+    if (pool.refused.count(key) > 0) {
+      *error = "the fork server of " + r.argv.front() + " did not serve before";
+      return nullptr;
+    }
     if (pool.running >= kMaxServers) {
       *error = "every fork server is in use";
       return nullptr;
     }
     ++pool.running;
+    ++pool.started;
   }
   std::unique_ptr<Server> s = StartServer(r, error);
   if (!s) {
     std::lock_guard<std::mutex> lock(pool.mu);
     --pool.running;
+    pool.refused.insert(key);
   }
   return s;
 }
@@ -297,6 +309,12 @@ std::vector<pid_t> ForkServerPids() {
   std::vector<pid_t> pids;
   for (const auto& [key, s] : pool.idle) pids.push_back(s->pid);
   return pids;
+}
+
+size_t ForkServersStarted() {
+  Pool& pool = ThePool();
+  std::lock_guard<std::mutex> lock(pool.mu);
+  return pool.started;
 }
 
 std::string ForkServerLibPath() {

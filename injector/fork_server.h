@@ -52,8 +52,12 @@ pid_t ForkFromServer(const ForkRequest& request, std::string* error);
 // is not a process a command left behind). Servers in use stay.
 void StopForkServers();
 
-// The pids of the idle servers, for tests.
+// The pids of the idle servers, and how many servers were started, for
+// tests. A server that does not get to serve (it exits, or does not serve
+// within 10 s) is not started again for the same program and loader
+// environment: its commands are exec'd.
 std::vector<pid_t> ForkServerPids();
+size_t ForkServersStarted();
 
 // Path of libaftershock_forkserver.so: $AFTERSHOCK_FORKSERVER_LIB, the
 // build tree's, or the installed one.

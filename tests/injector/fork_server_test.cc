@@ -137,6 +137,23 @@ TEST(ForkServer, APythonProgramServedFromItsDeferredPointBehavesAsExecd) {
   StopForkServers();
 }
 
+// A deferred server whose program never calls the serving point runs to
+// its end instead: the command is exec'd, and no server is tried again for
+// it.
+TEST(ForkServer, AProgramThatNeverServesIsExecdAndNotTriedAgain) {
+  ScratchDir scratch;
+  size_t started = ForkServersStarted();
+  for (int i = 0; i < 3; ++i) {
+    LaunchRequest o = Request("exit 4", scratch.path(), true);
+    o.fork_server_deferred = true;  // inj_served has no serving point
+    LaunchOutcome r = Launch(o);
+    EXPECT_FALSE(r.forked);
+    EXPECT_EQ(r.code, 4) << r.Describe();
+  }
+  EXPECT_EQ(ForkServersStarted(), started + 1);
+  EXPECT_TRUE(ForkServerPids().empty());
+}
+
 // A launcher killed with SIGKILL leaves no server behind: each reads the
 // end of file on its socket and exits.
 TEST(ForkServer, ServersEndWithTheirLauncher) {
