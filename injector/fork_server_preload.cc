@@ -90,20 +90,24 @@ std::string Joined(const std::vector<std::string>& list) {
   return out;
 }
 
-// Makes /proc/self/cmdline and /proc/self/environ show the command's
-// arguments and environment instead of the server's (PR_SET_MM_MAP, which
-// needs no privilege); left as they are when the kernel refuses.
-void ShowAsOwn(const std::string& args, const std::string& env) {
+// The server's memory bounds (/proc/self/stat), read once before it
+// serves: each child inherits them unchanged. ok false when unreadable.
+struct MmBounds {
+  bool ok = false;
+  unsigned long long field[53] = {};  // fields 26-28 and 45-47 are used
+};
+
+MmBounds ReadMmBounds() {
+  MmBounds b;
   FILE* f = std::fopen("/proc/self/stat", "r");
-  if (f == nullptr) return;
+  if (f == nullptr) return b;
   char buf[2048];
   size_t n = std::fread(buf, 1, sizeof buf - 1, f);
   std::fclose(f);
   buf[n] = 0;
   const char* p = std::strrchr(buf, ')');
-  if (p == nullptr) return;
+  if (p == nullptr) return b;
   // Fields 3 onwards follow the name; 26-28 and 45-51 are the mm's bounds.
-  unsigned long long field[53] = {};
   char* end = nullptr;
   ++p;
   for (int i = 3; i <= 52; ++i) {
@@ -112,17 +116,26 @@ void ShowAsOwn(const std::string& args, const std::string& env) {
       ++p;  // the state letter
       continue;
     }
-    field[i] = std::strtoull(p, &end, 10);
-    if (end == p) return;
+    b.field[i] = std::strtoull(p, &end, 10);
+    if (end == p) return b;
     p = end;
   }
+  b.ok = true;
+  return b;
+}
+
+// Makes /proc/self/cmdline and /proc/self/environ show the command's
+// arguments and environment instead of the server's (PR_SET_MM_MAP, which
+// needs no privilege); left as they are when the kernel refuses.
+void ShowAsOwn(const MmBounds& b, const std::string& args, const std::string& env) {
+  if (!b.ok) return;
   struct prctl_mm_map map = {};
-  map.start_code = field[26];
-  map.end_code = field[27];
-  map.start_stack = field[28];
-  map.start_data = field[45];
-  map.end_data = field[46];
-  map.start_brk = field[47];
+  map.start_code = b.field[26];
+  map.end_code = b.field[27];
+  map.start_stack = b.field[28];
+  map.start_data = b.field[45];
+  map.end_data = b.field[46];
+  map.start_brk = b.field[47];
   map.brk = reinterpret_cast<uintptr_t>(::sbrk(0));
   map.arg_start = reinterpret_cast<uintptr_t>(args.data());
   map.arg_end = map.arg_start + args.size();
@@ -135,7 +148,7 @@ void ShowAsOwn(const std::string& args, const std::string& env) {
 // In the child: becomes the command the launcher asked for. Returns the
 // argument vector (the environment follows its terminating null, as
 // __libc_start_main expects on the stack).
-char** BecomeCommand(const Request& r) {
+char** BecomeCommand(const Request& r, const MmBounds& bounds) {
   char word = 0;
   if (::read(r.fds[2], &word, 1) != 1) ::_exit(125);  // the launcher gave up on it
   ::close(r.fds[2]);
@@ -153,7 +166,7 @@ char** BecomeCommand(const Request& r) {
   // (never freed: they live as long as the process).
   auto* args = new std::string(Joined(r.argv));
   auto* env = new std::string(Joined(r.env));
-  ShowAsOwn(*args, *env);
+  ShowAsOwn(bounds, *args, *env);
   auto* vec = new char*[r.argv.size() + r.env.size() + 2];
   size_t i = 0;
   for (size_t at = 0; at < args->size(); at += std::strlen(args->data() + at) + 1) {
@@ -170,6 +183,7 @@ char** BecomeCommand(const Request& r) {
 
 // Serves until the launcher closes its end; returns only in a child.
 char** Serve(int sock) {
+  const MmBounds bounds = ReadMmBounds();
   int ready = 0;
   if (::send(sock, &ready, sizeof ready, MSG_NOSIGNAL) != sizeof ready) ::_exit(0);
   for (;;) {
@@ -178,7 +192,7 @@ char** Serve(int sock) {
     long pid = ::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, 0);
     if (pid == 0) {
       ::close(sock);
-      return BecomeCommand(r);
+      return BecomeCommand(r, bounds);
     }
     int answer = pid > 0 ? static_cast<int>(pid) : -errno;
     for (int fd : r.fds) ::close(fd);

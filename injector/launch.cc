@@ -367,9 +367,11 @@ namespace {
 // What execve gets: the plain command's own argv, /bin/sh -c COMMAND, or the
 // request's argv (a static binary among them is noted in the trace as a
 // gap). Empty when there is nothing to run.
-std::vector<std::string> ProgramArgs(const LaunchRequest& o) {
+// *direct: the plain command's own argv (DirectArgv).
+std::vector<std::string> ProgramArgs(const LaunchRequest& o, bool* direct) {
   std::vector<std::string> args = DirectArgv(o);
-  if (!args.empty()) return args;  // found along the command's PATH already
+  *direct = !args.empty();
+  if (*direct) return args;  // found along the command's PATH already
   if (!o.command.empty()) return {"/bin/sh", "-c", o.command};
   if (o.argv.empty()) return {};
   args = o.argv;
@@ -388,8 +390,9 @@ std::vector<std::string> ProgramArgs(const LaunchRequest& o) {
 
 // True iff the request may be forked from a fork server: untraced, its
 // output captured, its program exec'd directly (DirectArgv) and servable.
-bool ServedByForkServer(const LaunchRequest& o, const std::vector<std::string>& args) {
-  return o.fork_server && !o.traced() && o.capture_output && !DirectArgv(o).empty() &&
+bool ServedByForkServer(const LaunchRequest& o, const std::vector<std::string>& args,
+                        bool direct) {
+  return o.fork_server && !o.traced() && o.capture_output && direct &&
          ForkServable(args.front());
 }
 
@@ -459,7 +462,8 @@ RunningCommand::RunningCommand(const LaunchRequest& o)
   }
   std::string lib = o.inject_lib.empty() ? InjectLibPath() : o.inject_lib;
   if (o.traced() && !OpenTrace(o, lib)) return;
-  std::vector<std::string> args = ProgramArgs(o);
+  bool direct = false;
+  std::vector<std::string> args = ProgramArgs(o, &direct);
   if (args.empty()) {
     result_.error = "nothing to run";
     return;
@@ -483,7 +487,7 @@ RunningCommand::RunningCommand(const LaunchRequest& o)
   if (SandboxActive()) group_ = std::make_unique<CommandGroup>(SandboxLimits().processes);
   ExecArgs exec_args{&o, group_.get(), in_fd, out_fd, argv_p.data(), env_p.data()};
   pid_t pid = -1;
-  if (ServedByForkServer(o, args)) {
+  if (ServedByForkServer(o, args, direct)) {
     std::string why;  // unused: a server that cannot serve means an exec
     ForkRequest fr{args, env, o.cwd, o.network, o.fork_server_deferred, in_fd, out_fd, group_.get()};
     pid = ForkFromServer(fr, &why);
