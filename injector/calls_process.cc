@@ -207,11 +207,36 @@ bool Unrecorded(const char* path, size_t len) {
   return false;
 }
 
+// execve(path, argv, envp) of a static program becomes execve(recorder,
+// {recorder, path, argv...}, envp): the ptrace recorder runs it
+// (ptrace_recorder.h). False when there is none or the argv does not fit.
+bool ExecUnderPtrace(Call& c, ThreadBuf* b) {
+  const char* const* argv = reinterpret_cast<const char* const*>(c.a[1]);
+  const size_t cap = sizeof b->argv / sizeof b->argv[0] - 3;
+  if (g_rt.ptrace_path_len == 0 || c.nr != SYS_execve) return false;
+  size_t n = 0;
+  b->argv[n++] = g_rt.ptrace_path;
+  b->argv[n++] = b->path;
+  for (; argv != nullptr && argv[n - 2] != nullptr; ++n) {
+    if (n >= cap) return false;
+    b->argv[n] = argv[n - 2];
+  }
+  if (n == 2) b->argv[n++] = b->path;  // no argv[0]: the program's path stands in
+  b->argv[n] = nullptr;
+  SetArg(c, 0, A(g_rt.ptrace_path));
+  SetArg(c, 1, A(b->argv));
+  return true;
+}
+
 bool Exec(Call& c, int dirfd, const char* path, int envp_arg) {
   ThreadBuf* b = Buf();
   if (b != nullptr && path != nullptr) {
     size_t len = ResolveAt(dirfd, path, b->path);
-    if (len > 0 && !IsDynamic(b->path, 0) && !Unrecorded(b->path, len)) {
+    // The ptrace recorder itself (started by a recorder inside the
+    // recording) is a recorder, not a target.
+    bool recorder = len == g_rt.ptrace_path_len && MemEq(b->path, g_rt.ptrace_path, len);
+    if (len > 0 && !recorder && !IsDynamic(b->path, 0) && !Unrecorded(b->path, len) &&
+        !ExecUnderPtrace(c, b)) {
       EmitGap("static binary: LD_PRELOAD cannot reach it, its calls are not recorded", b->path, len,
               c.uc);
     }

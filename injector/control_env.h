@@ -7,6 +7,6 @@ namespace aftershock::inject {
 
 inline constexpr const char* kRecorderControlEnv[] = {
     "AFTERSHOCK_TRACE",       "AFTERSHOCK_ROOT",     "AFTERSHOCK_ALLOW",     "AFTERSHOCK_FAULTS",
-    "AFTERSHOCK_FAULTS_FILE", "AFTERSHOCK_FIU_CTRL", "AFTERSHOCK_UNRECORDED"};
+    "AFTERSHOCK_FAULTS_FILE", "AFTERSHOCK_FIU_CTRL", "AFTERSHOCK_UNRECORDED", "AFTERSHOCK_PTRACE"};
 
 }  // namespace aftershock::inject

@@ -41,13 +41,7 @@ void Pass(Call& c, void (*trampoline)() = AftershockTrampPass);
 long Perform(const Call& c);
 
 // What the fault rules and libfiu say about one recorded call.
-struct Decision {
-  bool kill_before = false;
-  bool kill_after = false;
-  int err = 0;           // inject this errno instead of running the call
-  bool shorten = false;  // run a write with at most `bytes` bytes
-  uint64_t bytes = 0;
-};
+using Decision = FaultDecision;
 
 // The frame of every recorded call: sequence number, faults, record.
 class Recorded {

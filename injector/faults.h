@@ -44,6 +44,38 @@ struct FaultPlan {
   FaultRule rules[kMaxRules];
 };
 
+// What the rules say about one recorded call (both recorders).
+struct FaultDecision {
+  bool kill_before = false;
+  bool kill_after = false;
+  int err = 0;           // inject this errno instead of running the call
+  bool shorten = false;  // run a write with at most `bytes` bytes
+  uint64_t bytes = 0;
+};
+
+// Adds what rule r does to d (pause and count rules are applied before the
+// call takes its sequence number, not here).
+inline void ApplyRule(const FaultRule& r, FaultDecision* d) {
+  switch (r.action) {
+    case FaultAction::kFail:
+      d->err = r.err;
+      break;
+    case FaultAction::kShort:
+      d->shorten = true;
+      d->bytes = r.bytes;
+      break;
+    case FaultAction::kKillBefore:
+      d->kill_before = true;
+      break;
+    case FaultAction::kKillAfter:
+      d->kill_after = true;
+      break;
+    case FaultAction::kPause:
+    case FaultAction::kCount:
+      break;
+  }
+}
+
 // Parses spec into *plan (appending). Returns true iff every rule parsed;
 // otherwise writes a message naming the rule into err.
 bool ParseFaultSpec(const char* spec, size_t len, FaultPlan* plan, char* err, size_t err_cap);

@@ -52,40 +52,19 @@ const FaultRule* AsRule(void* info) {
   return nullptr;
 }
 
-void ApplyRule(const FaultRule* r, Decision* d) {
-  switch (r->action) {
-    case FaultAction::kFail:
-      d->err = r->err;
-      break;
-    case FaultAction::kShort:
-      d->shorten = true;
-      d->bytes = r->bytes;
-      break;
-    case FaultAction::kKillBefore:
-      d->kill_before = true;
-      break;
-    case FaultAction::kKillAfter:
-      d->kill_after = true;
-      break;
-    case FaultAction::kPause:
-    case FaultAction::kCount:
-      break;  // applied before the seq is taken (BeforeSeq)
-  }
-}
-
 Decision Decide(uint64_t seq, const char* point, const char* reduce_point) {
   Decision d;
   if (g_rt.kill_by_seq) {
     for (int i = 0; i < g_rt.plan.count; ++i) {
       const FaultRule& r = g_rt.plan.rules[i];
-      if (r.seq == seq) ApplyRule(&r, &d);
+      if (r.seq == seq) ApplyRule(r, &d);
     }
   }
   if (!g_rt.fiu_active) return d;
   void* info = nullptr;
   if (FiuFails(point, &info)) {
     if (const FaultRule* r = AsRule(info)) {
-      ApplyRule(r, &d);
+      ApplyRule(*r, &d);
     } else {
       // Enabled by FIU_ENABLE or fiu-ctrl: failinfo is the errno. libfiu's
       // POSIX preload would pick one at random; we never do.

@@ -83,6 +83,9 @@ std::vector<std::string> BuildEnv(const LaunchRequest& o, const std::string& lib
       if (!joined.empty()) set.emplace_back(name, joined);
     }
     if (!o.faults.empty()) set.emplace_back("AFTERSHOCK_FAULTS", o.faults);
+    if (std::string ptrace = PtraceRecorderPath(); FileExists(ptrace)) {
+      set.emplace_back("AFTERSHOCK_PTRACE", ptrace);
+    }
     const char* old = std::getenv("LD_PRELOAD");
     set.emplace_back("LD_PRELOAD", lib + (old && *old ? std::string(":") + old : ""));
   }
@@ -315,6 +318,13 @@ std::string InjectLibPath() {
   return AFTERSHOCK_INJECT_LIB_INSTALL;
 }
 
+std::string PtraceRecorderPath() {
+  // Set, it is the answer: a path that does not exist means there is none.
+  if (const char* env = std::getenv("AFTERSHOCK_PTRACE")) return env;
+  if (FileExists(AFTERSHOCK_PTRACE_BUILD)) return AFTERSHOCK_PTRACE_BUILD;
+  return AFTERSHOCK_PTRACE_INSTALL;
+}
+
 namespace {
 
 // -1: not an ELF executable (or unreadable); 0: static; 1: dynamic (PT_INTERP).
@@ -378,7 +388,12 @@ std::vector<std::string> ProgramArgs(const LaunchRequest& o, bool* direct) {
   args[0] = ResolveInPath(args[0]);
   bool unrecorded =
       std::find(o.unrecorded.begin(), o.unrecorded.end(), args[0]) != o.unrecorded.end();
-  if (o.traced() && IsStaticElf(args[0]) && !unrecorded) {
+  std::string ptrace = PtraceRecorderPath();
+  if (o.traced() && IsStaticElf(args[0]) && !unrecorded && FileExists(ptrace)) {
+    // Recorded by the ptrace recorder instead (ptrace_recorder.h).
+    args.insert(args.begin(), {ptrace, args[0]});
+    args[2] = o.argv[0];
+  } else if (o.traced() && IsStaticElf(args[0]) && !unrecorded) {
     Op gap;
     gap.kind = OpKind::kGap;
     gap.path = args[0];

@@ -164,6 +164,12 @@ int KillLeftovers();
 // or the installed one (the first that exists).
 std::string InjectLibPath();
 
+// Path of aftershock-ptrace, the recorder of static programs:
+// $AFTERSHOCK_PTRACE when set (a path that does not exist turns it off:
+// a static program is then a gap), else the build tree's, or the installed
+// one.
+std::string PtraceRecorderPath();
+
 // True iff path is an ELF executable without PT_INTERP (LD_PRELOAD cannot
 // reach it). False for scripts, dynamic ELFs, and unreadable files.
 bool IsStaticElf(const std::string& path);

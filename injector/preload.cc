@@ -257,6 +257,7 @@ void Init(int argc, char** argv) {
   }
   SetupAllow();
   CopyEnv("AFTERSHOCK_UNRECORDED", g_rt.unrecorded, sizeof g_rt.unrecorded, &g_rt.unrecorded_len);
+  CopyEnv("AFTERSHOCK_PTRACE", g_rt.ptrace_path, sizeof g_rt.ptrace_path, &g_rt.ptrace_path_len);
   KeepEnv();
   Dl_info info;
   if (dladdr(reinterpret_cast<void*>(&Init), &info) != 0 && info.dli_fname != nullptr) {

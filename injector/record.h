@@ -40,14 +40,6 @@ void EmitGap(const char* what, const char* path, size_t path_len, const ucontext
              uint32_t scope = trace::kGapScopeDomain, uint64_t dev = 0, uint64_t ino = 0);
 
 // Sets result/err of ev from a raw kernel result (-errno on failure).
-inline void SetResult(Event* ev, long raw) {
-  if (raw < 0 && raw > -4096) {
-    ev->h.result = -1;
-    ev->h.err = static_cast<int32_t>(-raw);
-  } else {
-    ev->h.result = raw;
-    ev->h.err = 0;
-  }
-}
+inline void SetResult(Event* ev, long raw) { trace::SetRawResult(&ev->h, raw); }
 
 }  // namespace aftershock::inject

@@ -72,6 +72,10 @@ struct Runtime {
   // and it appends its mark itself), ':'-separated.
   char unrecorded[4096] = {};
   size_t unrecorded_len = 0;
+  // $AFTERSHOCK_PTRACE: the ptrace recorder (ptrace_recorder.h), which an
+  // execve of a static program is turned into; empty: that exec is a gap.
+  char ptrace_path[4096] = {};
+  size_t ptrace_path_len = 0;
   // Current directory, valid only in the process that owns this memory
   // (owner_pid); a vfork child sharing it asks the kernel instead.
   char cwd[4096] = {};
@@ -107,6 +111,7 @@ struct ThreadBuf {
   CallStack fork_stack;   // the parent's stack at a fork, for the child's kFork record
   uint64_t sigset[16];
   const char* envp[4096];
+  const char* argv[4096];  // an execve's argv, rewritten to start the ptrace recorder
   char env_preload[8192];
   char read_buf[4096];
   char cwd[4096];

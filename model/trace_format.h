@@ -120,6 +120,17 @@ static_assert(sizeof(RecordHeader) == 136);
 
 inline constexpr uint32_t kMaxRecordSize = 1u << 30;  // a reader rejects larger records
 
+// Sets result/err from a raw kernel result (-errno on failure).
+inline void SetRawResult(RecordHeader* h, long raw) {
+  if (raw < 0 && raw > -4096) {
+    h->result = -1;
+    h->err = static_cast<int32_t>(-raw);
+  } else {
+    h->result = raw;
+    h->err = 0;
+  }
+}
+
 // Name of a kind as `trace show` prints it ("open", "write", ...).
 inline const char* KindName(OpKind k) {
   switch (k) {

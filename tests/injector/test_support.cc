@@ -199,7 +199,13 @@ ScratchDir::~ScratchDir() {
 
 std::string Prog(const std::string& name) {
   const char* dir = std::getenv("AFTERSHOCK_TEST_PROGS");
-  return std::string(dir ? dir : ".") + "/" + name;
+  std::string path = std::string(dir ? dir : ".") + "/" + name;
+  const char* static_builds = std::getenv("AFTERSHOCK_TEST_STATIC");
+  if (static_builds != nullptr && std::string(static_builds) == "1" &&
+      ::access((path + "_static").c_str(), X_OK) == 0) {
+    return path + "_static";
+  }
+  return path;
 }
 
 RecordedRun RecordIn(const ScratchDir& scratch, const std::vector<std::string>& argv,

@@ -24,7 +24,9 @@ class ScratchDir {
   std::string path_;
 };
 
-// Path of a test program built beside the tests ($AFTERSHOCK_TEST_PROGS).
+// Path of a test program built beside the tests ($AFTERSHOCK_TEST_PROGS);
+// with AFTERSHOCK_TEST_STATIC=1, its static build (<name>_static, recorded
+// by the ptrace recorder) when there is one.
 std::string Prog(const std::string& name);
 
 struct RecordedRun {

@@ -87,46 +87,65 @@ TEST(TraceIo, IoUringSetupIsRefusedAndReported) {
   EXPECT_TRUE(HasGap(run.trace, "io_uring_setup"));
 }
 
-// aftershock's own static sink is named in the request's `unrecorded`: its
-// exec (direct, or from a recorded shell) is no gap; another static
-// program still is.
-TEST(TraceIo, AStaticProgramNamedUnrecordedIsNoGap) {
+// A static program, run directly or by a recorded shell, is recorded by
+// the ptrace recorder: its exec, its calls, no gap. One named in the
+// request's `unrecorded` (aftershock's own sink) is run as it is, and
+// recorded by neither.
+bool HasExecOf(const Trace& trace, const std::string& program) {
+  for (const Op& op : trace.ops) {
+    if (op.kind == OpKind::kExec && op.path == program) return true;
+  }
+  return false;
+}
+
+TEST(TraceIo, AStaticProgramIsRecordedUnlessNamedUnrecorded) {
   for (bool via_shell : {false, true}) {
-    ScratchDir scratch;
-    LaunchRequest o;
-    if (via_shell) {
-      o.command = Prog("inj_static") + " && " + Prog("inj_static");
-    } else {
-      o.argv = {Prog("inj_static")};
+    for (bool unrecorded : {false, true}) {
+      ScratchDir scratch;
+      LaunchRequest o;
+      if (via_shell) {
+        o.command = Prog("inj_static") + " out && true";
+      } else {
+        o.argv = {Prog("inj_static"), "out"};
+      }
+      o.cwd = scratch.path();
+      o.root = scratch.path();
+      o.trace_path = scratch.path() + "/trace";
+      if (unrecorded) o.unrecorded = {Prog("inj_static")};
+      LaunchOutcome r = Launch(o);
+      ASSERT_TRUE(r.Succeeded()) << r.Describe() << r.output;
+      TraceError err;
+      auto trace = ReadTrace(o.trace_path, &err);
+      ASSERT_TRUE(trace.has_value()) << err.message;
+      std::string where = via_shell ? " (via a shell)" : " (direct)";
+      EXPECT_FALSE(HasGap(*trace, "static binary")) << where;
+      EXPECT_EQ(HasExecOf(*trace, Prog("inj_static")), !unrecorded) << where;
+      bool wrote = false;
+      for (const Op& op : trace->ops) {
+        wrote |= op.kind == OpKind::kWrite && op.path == scratch.path() + "/out" && op.data == "out";
+      }
+      EXPECT_EQ(wrote, !unrecorded) << where;
+      EXPECT_EQ(HasGap(*trace, "io_uring_setup"), !unrecorded) << where;
     }
-    o.cwd = scratch.path();
-    o.root = scratch.path();
-    o.trace_path = scratch.path() + "/trace";
-    o.unrecorded = {Prog("inj_static")};
-    LaunchOutcome r = Launch(o);
-    ASSERT_TRUE(r.Succeeded()) << r.Describe() << r.output;
-    TraceError err;
-    auto trace = ReadTrace(o.trace_path, &err);
-    ASSERT_TRUE(trace.has_value()) << err.message;
-    EXPECT_FALSE(HasGap(*trace, "static binary")) << "via shell: " << via_shell;
-    ScratchDir other;
-    o.cwd = o.root = other.path();
-    o.trace_path = other.path() + "/trace";
-    o.unrecorded = {Prog("inj_posix_calls")};
-    Launch(o);
-    trace = ReadTrace(o.trace_path, &err);
-    ASSERT_TRUE(trace.has_value()) << err.message;
-    EXPECT_TRUE(HasGap(*trace, "static binary")) << "via shell: " << via_shell;
   }
 }
 
-TEST(TraceIo, StaticBinaryIsReportedAsAGap) {
+// Without a ptrace recorder (an install that lacks it), a static program
+// is still a gap, never silently unrecorded.
+TEST(TraceIo, AStaticProgramWithoutThePtraceRecorderIsAGap) {
   ScratchDir scratch;
-  RecordedRun direct = RecordIn(scratch, {Prog("inj_static")});
-  EXPECT_TRUE(HasGap(direct.trace, "static binary"));
-  ScratchDir scratch2;
-  RecordedRun via_shell = RecordIn(scratch2, {"sh:" + Prog("inj_static") + " && true"});
-  EXPECT_TRUE(HasGap(via_shell.trace, "static binary"));
+  ::setenv("AFTERSHOCK_PTRACE", "/nonexistent/aftershock-ptrace", 1);
+  LaunchRequest o;
+  o.command = Prog("inj_static") + " && true";
+  o.cwd = o.root = scratch.path();
+  o.trace_path = scratch.path() + "/trace";
+  LaunchOutcome r = Launch(o);
+  ::unsetenv("AFTERSHOCK_PTRACE");
+  ASSERT_TRUE(r.Succeeded()) << r.Describe() << r.output;
+  TraceError err;
+  auto trace = ReadTrace(o.trace_path, &err);
+  ASSERT_TRUE(trace.has_value()) << err.message;
+  EXPECT_TRUE(HasGap(*trace, "static binary"));
 }
 
 // Without the gap the target crashed: the recorder's TLS was gone.

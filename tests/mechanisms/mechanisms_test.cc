@@ -175,6 +175,22 @@ std::string ParamName(const ::testing::TestParamInfo<Case>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Golden, Mechanism, ::testing::ValuesIn(Cases()), ParamName);
 
+// The same programs linked static (mech_<p>_static), which LD_PRELOAD
+// cannot reach: the ptrace recorder records them, and the table is the
+// same. Not msync.c, whose stores through a shared mapping that recorder
+// does not see (Gaps below), nor gap.c, whose stores neither recorder sees.
+std::vector<Case> StaticCases() {
+  std::vector<Case> cases;
+  for (Case c : Cases()) {
+    if (c.program == "msync" || c.program == "gap") continue;
+    c.program += "_static";
+    cases.push_back(c);
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Static, Mechanism, ::testing::ValuesIn(StaticCases()), ParamName);
+
 // punch.c: a spool that frees each delivered entry by punching a hole in it
 // (or zeroing its range), enqueue then deliver. The misuse frees the entry
 // durably before the copy in Maildir/new is durable: a power loss keeps the
@@ -251,7 +267,8 @@ INSTANTIATE_TEST_SUITE_P(Golden, Spool,
                          });
 
 // A correct queue whose stores the recorder cannot see (gap.c: a mapping
-// moved by mremap; mech_static: a static binary) would look like a file of
+// moved by mremap; msync_static: a mapping of a static binary, which the
+// ptrace recorder does not follow) would look like a file of
 // zeros, or no file, in every crash state. No state that depends on the gap
 // is checked: no violation, the states counted as unproven with the reason,
 // every model inconclusive, and the exit status 3 ("not proven").
@@ -284,9 +301,9 @@ TEST(Gaps, UnrecordedStoresThroughAMovedMappingAreUnprovenNeverAViolation) {
   ExpectUnprovenNotViolated("gap", "mremap", "mremap of a shared file mapping");
 }
 
-TEST(Gaps, AStaticBinaryIsUnprovenNeverAViolation) {
+TEST(Gaps, StoresThroughAMappingOfAStaticBinaryAreUnprovenNeverAViolation) {
   if (!RecordSupported()) GTEST_SKIP() << "needs the injector (aftershock record)";
-  ExpectUnprovenNotViolated("static", "good", "static binary");
+  ExpectUnprovenNotViolated("msync_static", "good", "shared writable mapping");
 }
 
 }  // namespace
