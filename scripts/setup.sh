@@ -21,6 +21,9 @@ packages=(
   python3-jsonschema chromium
   # scale-out test: a real Slurm on localhost (docs/scale-out.md)
   slurmctld slurmd slurm-client munge
+  # a Go queue, built static (CGO_ENABLED=0) and with cgo, for the ptrace
+  # recorder's tests (docs/injector.md, "Static programs")
+  golang-go
 )
 
 # Fuzz campaigns (scripts/fuzz.sh, docs/testing.md) need clang and its

@@ -89,6 +89,15 @@ TEST(Record, MultithreadedWriterLosesNoRecordAndKeepsOneOrder) {
   EXPECT_EQ(*seqs.rbegin() - *seqs.begin() + 1, seqs.size());
 }
 
+// Go's runtime makes its own system calls, from several threads: built
+// with cgo it is recorded by the preload, static (the record-ptrace suite)
+// by the ptrace recorder.
+TEST(Record, GoQueueMatchesStrace) {
+  CheckAgainstStrace(
+      {"sh:mkdir Maildir Maildir/tmp Maildir/new && echo hello | " + Prog("inj_goq") + " good m1"},
+      false);
+}
+
 TEST(Record, PythonOsCallsMatchStrace) {
   CheckAgainstStrace({"python3", "-c",
                       "import os\n"

@@ -122,7 +122,8 @@ TEST(TraceIo, AStaticProgramIsRecordedUnlessNamedUnrecorded) {
       EXPECT_EQ(HasExecOf(*trace, Prog("inj_static")), !unrecorded) << where;
       bool wrote = false;
       for (const Op& op : trace->ops) {
-        wrote |= op.kind == OpKind::kWrite && op.path == scratch.path() + "/out" && op.data == "out";
+        wrote |=
+            op.kind == OpKind::kWrite && op.path == scratch.path() + "/out" && op.data == "out";
       }
       EXPECT_EQ(wrote, !unrecorded) << where;
       EXPECT_EQ(HasGap(*trace, "io_uring_setup"), !unrecorded) << where;

@@ -59,26 +59,46 @@ std::vector<Case> Cases() {
     return Case{p, v, {{"process", none}, {"posix", posix}, {"ext4-ordered", ext4}}};
   };
   return {
-      good("o_sync", "good"), good("o_sync", "good-dsync"), bad("o_sync", "bad", lost, lost),
-      bad("o_sync", "bad-setfl", corrupt, corrupt), good("rwf_sync", "good"),
-      bad("rwf_sync", "bad", corrupt, corrupt), good("o_direct", "good"),
-      bad("o_direct", "bad", corrupt, corrupt), good("fsync_fd", "good-dup"),
-      good("fsync_fd", "good-reopen"), good("fsync_fd", "good-child"),
-      good("fsync_fd", "good-link"), bad("fsync_fd", "bad", corrupt, corrupt),
-      good("whole_fs", "good-syncfs"), good("whole_fs", "good-sync"),
-      bad("whole_fs", "bad-syncfs", lost, lost), bad("whole_fs", "bad-sync", lost, lost),
-      good("sync_file_range", "good"), bad("sync_file_range", "bad", corrupt, corrupt),
-      good("msync", "good"), good("msync", "good-fsync"), bad("msync", "bad", corrupt, corrupt),
-      good("copy", "good-cfr"), good("copy", "good-sendfile"), good("copy", "good-splice"),
-      bad("copy", "bad-cfr", corrupt, corrupt), bad("copy", "bad-sendfile", corrupt, corrupt),
-      bad("copy", "bad-splice", corrupt, corrupt), good("fallocate", "good-alloc"),
+      good("o_sync", "good"),
+      good("o_sync", "good-dsync"),
+      bad("o_sync", "bad", lost, lost),
+      bad("o_sync", "bad-setfl", corrupt, corrupt),
+      good("rwf_sync", "good"),
+      bad("rwf_sync", "bad", corrupt, corrupt),
+      good("o_direct", "good"),
+      bad("o_direct", "bad", corrupt, corrupt),
+      good("fsync_fd", "good-dup"),
+      good("fsync_fd", "good-reopen"),
+      good("fsync_fd", "good-child"),
+      good("fsync_fd", "good-link"),
+      bad("fsync_fd", "bad", corrupt, corrupt),
+      good("whole_fs", "good-syncfs"),
+      good("whole_fs", "good-sync"),
+      bad("whole_fs", "bad-syncfs", lost, lost),
+      bad("whole_fs", "bad-sync", lost, lost),
+      good("sync_file_range", "good"),
+      bad("sync_file_range", "bad", corrupt, corrupt),
+      good("msync", "good"),
+      good("msync", "good-fsync"),
+      bad("msync", "bad", corrupt, corrupt),
+      good("copy", "good-cfr"),
+      good("copy", "good-sendfile"),
+      good("copy", "good-splice"),
+      bad("copy", "bad-cfr", corrupt, corrupt),
+      bad("copy", "bad-sendfile", corrupt, corrupt),
+      bad("copy", "bad-splice", corrupt, corrupt),
+      good("fallocate", "good-alloc"),
       bad("fallocate", "bad-alloc", corrupt, corrupt),
       // punch.c, a spool freeing delivered entries: punch_test below.
-      good("truncate", "good"), good("truncate", "good-path"),
+      good("truncate", "good"),
+      good("truncate", "good-path"),
       // ext4 journals the size change, and the directory fsync commits it.
       bad("truncate", "bad", corrupt, none),
-      // ext4: the O_SYNC write commits the journal, and the rename after it
-      // is never committed.
+      // go/main.go: the same queue in Go (fsync of the file, rename, fsync
+      // of the directory), built with cgo here and static below.
+      good("go", "good"),
+      bad("go", "bad", lost, lost),
+      bad("go", "bad-nosync", corrupt, corrupt),
   };
 }
 
@@ -232,11 +252,16 @@ TEST_P(Spool, FreeingAnEntryAfterItsCopyIsDurable) {
     env = "AFTERSHOCK_SCRATCH=" + disk + " ";
   }
   const std::string prog = std::string(MECH_DIR) + "/mech_punch " + c.variant;
-  dir.Write("spool.toml", "name = \"spool\"\n[commands]\n"
-                          "init = \"mkdir -p spool Maildir/tmp Maildir/new Maildir/cur\"\n"
-                          "enqueue = \"" + prog + " enqueue {id}\"\n"
-                          "deliver = \"" + prog + " deliver\"\ntimeout_s = 10\n"
-                          "[mailbox]\nkind = \"maildir\"\npath = \"Maildir\"\n");
+  dir.Write("spool.toml",
+            "name = \"spool\"\n[commands]\n"
+            "init = \"mkdir -p spool Maildir/tmp Maildir/new Maildir/cur\"\n"
+            "enqueue = \"" +
+                prog +
+                " enqueue {id}\"\n"
+                "deliver = \"" +
+                prog +
+                " deliver\"\ntimeout_s = 10\n"
+                "[mailbox]\nkind = \"maildir\"\npath = \"Maildir\"\n");
   std::string scenario = OneMessage(dir, "spool.toml", "[[step]]\nkind = \"deliver\"\n");
   std::string out = dir.path() + "/out";
   Result r = testing::Shell(env + AFTERSHOCK_EXE " run " + scenario + " --jobs 1 -q --out " + out);
