@@ -4,19 +4,22 @@
 # trace=%file,%desc (the way ALICE records), and fiu-run -x (libfiu's POSIX
 # preload) -- as ratios to untraced. Scratch on tmpfs (/dev/shm).
 #
-#   bench/injector_bench.sh AFTERSHOCK WORKLOAD REFQUEUE [N]
+#   bench/injector_bench.sh AFTERSHOCK WORKLOAD REFQUEUE [N [STATIC_WORKLOAD]]
 #   (or: ninja -C build bench-injector)
 #
 # Workloads: "refqueue" runs N `refqueue enqueue` commands (two recipients,
 # local and remote) and one `refqueue deliver` -- the workload the recorder
 # is built for; "1 process" (injector_workload.c) makes N create/write/
 # fsync/fchmod/rename enqueues and a delivery in one process, the worst case
-# (every call pays the recorder, nothing else does any work).
+# (every call pays the recorder, nothing else does any work); "1 proc static"
+# is that program linked static: aftershock records it with ptrace, and
+# fiu-run cannot reach it (its column then measures the program untouched).
 set -euo pipefail
 aftershock=${1:?aftershock executable}
 workload=${2:?injector_workload executable}
 refqueue=${3:?refqueue executable}
 n=${4:-1000}
+static_workload=${5:-}
 runs=${RUNS:-3}
 scratch=$(mktemp -d /dev/shm/aftershock-bench-XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
@@ -40,6 +43,7 @@ measure() {
 }
 
 one_process() { "$workload" "$scratch/q" "$n"; }
+one_process_static() { "$static_workload" "$scratch/q" "$n"; }
 refqueue_run() {
   "$refqueue" --root "$scratch/q" init --queues local,remote
   for ((i = 0; i < n; i++)); do
@@ -47,8 +51,8 @@ refqueue_run() {
   done
   "$refqueue" --root "$scratch/q" --now 1000 deliver --sink /bin/true
 }
-export -f one_process refqueue_run
-export workload refqueue scratch n
+export -f one_process one_process_static refqueue_run
+export workload static_workload refqueue scratch n
 printf 'Subject: bench\n\n%s\n' "$(head -c 2048 /dev/zero | tr '\0' x)" >"$scratch/msg"
 
 row() {
@@ -85,3 +89,4 @@ echo "best of $runs runs: wall seconds, and CPU seconds (user+sys) of that run (
 printf "%-20s %10s %19s %19s %19s\n" "" "untraced" "aftershock" "strace -f" "fiu-run -x"
 row "refqueue" refqueue_run
 row "1 process" one_process
+[[ -n "$static_workload" ]] && row "1 proc static" one_process_static

@@ -1,4 +1,5 @@
 #include "injector/launch.h"
+#include "injector/ptrace_recorder.h"
 
 #include <dirent.h>
 #include <elf.h>
@@ -288,6 +289,20 @@ void KillAllLaunched() {
   // Launch() starts every command in its own session, so each child of
   // this process leads a process group that holds all its descendants.
   for (const Child& c : ChildrenOfThisProcess()) killpg(c.pid, SIGKILL);
+}
+
+bool AwaitPtraceTracers(int timeout_ms) {
+  for (int waited = 0;; waited += 10) {
+    bool any = false;
+    for (const Child& c : ChildrenOfThisProcess()) {
+      std::ifstream comm("/proc/" + std::to_string(c.pid) + "/comm");
+      std::string name;
+      any |= !c.zombie && std::getline(comm, name) && name == inject::kPtraceTracerName;
+    }
+    if (!any) return true;
+    if (waited >= timeout_ms) return false;
+    ::usleep(10 * 1000);
+  }
 }
 
 void AdoptLeftovers() {

@@ -155,6 +155,12 @@ void KillAllLaunched();
 // becomes our child instead of init's, so KillLeftovers can find it.
 void AdoptLeftovers();
 
+// Waits (at most timeout_ms) until no child of this process is a tracer of
+// the ptrace recorder (ptrace_recorder.h): one that outlived the program it
+// traced (which adopted it, AdoptLeftovers) is still writing its last
+// records. False when one is still running.
+bool AwaitPtraceTracers(int timeout_ms);
+
 // Kills and reaps every child of this process. Only when no command is
 // running (between scenarios, at the end of a run): every child is then a
 // process a command left behind. Returns how many there were.

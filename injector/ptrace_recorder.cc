@@ -329,7 +329,7 @@ namespace {
 // says so on `ready`, and traces until every tracee is gone.
 [[noreturn]] void RunTracer(PtraceSession& session, pid_t program_pid, int ready) {
   if (::fork() != 0) ::_exit(0);
-  ::prctl(PR_SET_NAME, "aftershock-pt");
+  ::prctl(PR_SET_NAME, kPtraceTracerName);
   // Hold none of the program's files (its output pipe above all).
   int keep[] = {ready, session.trace_fd()};
   for (int fd = 0; fd < 1024; ++fd) {

@@ -13,6 +13,10 @@
 
 namespace aftershock::inject {
 
+// The tracer process's name (/proc/PID/comm), by which a launcher that
+// adopted it tells it apart (AwaitPtraceTracers in launch.h).
+inline constexpr const char kPtraceTracerName[] = "aftershock-pt";
+
 struct PtraceOutcome {
   int status = 2;     // for the caller to exit with: 127/126 when the exec failed
   std::string error;  // why the program could not be run under the recorder

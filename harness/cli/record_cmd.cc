@@ -96,7 +96,12 @@ int RunRecord(const RecordArgs& a) {
     std::fprintf(stderr, "aftershock record: %s\n", error.c_str());
     return 2;
   }
+  // The ptrace recorder's tracer (docs/injector.md, "Static programs") and
+  // any process the command leaves behind become this process's children
+  // and are reaped here: their CPU time counts as the command's.
+  AdoptLeftovers();
   LaunchOutcome r = Launch(o);
+  AwaitPtraceTracers(1000);  // one that outlives this wait traces a process left behind
   if (r.end == LaunchOutcome::End::kNotStarted) {
     std::fprintf(stderr, "aftershock record: %s\n", r.error.c_str());
     return 2;
