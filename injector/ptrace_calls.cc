@@ -245,8 +245,11 @@ bool EnterOpen(PtraceSession& s, Tracee& t, user_regs_struct& regs, int dirfd, l
 }
 
 // A call on one or two paths (PathOp in calls_files.cc).
+// oflags and length go into the record before Begin: an injected error's
+// record carries them too.
 bool EnterPath(PtraceSession& s, Tracee& t, user_regs_struct& regs, OpKind kind, int dirfd, long p1,
-               int dirfd2, long p2, const char* point, bool* killed) {
+               int dirfd2, long p2, const char* point, bool* killed, uint32_t oflags = 0,
+               uint64_t length = 0) {
   std::string path = ResolveArg(t, dirfd, p1);
   if (path.empty()) return false;
   std::string path2;
@@ -264,6 +267,8 @@ bool EnterPath(PtraceSession& s, Tracee& t, user_regs_struct& regs, OpKind kind,
   c.ev.path = path;
   c.ev.path2 = path2;
   c.ev.h.fd2 = dirfd;
+  c.ev.h.oflags = oflags;
+  c.ev.h.length = length;
   if (s.IsEscape(path) || (!path2.empty() && s.IsEscape(path2))) {
     c.ev.h.flags |= trace::kFlagEscape;
   }
@@ -274,35 +279,29 @@ bool EnterPathCall(PtraceSession& s, Tracee& t, user_regs_struct& regs, bool* ki
   const long* a = t.call.a;
   const int cwd = AT_FDCWD;
   auto fd = [](long v) { return static_cast<int>(v); };
-  PendingCall& c = t.call;
-  bool run = false;
-  switch (c.nr) {
+  auto u32 = [](long v) { return static_cast<uint32_t>(v); };
+  switch (t.call.nr) {
     case SYS_rename:
       return EnterPath(s, t, regs, OpKind::kRename, cwd, a[0], cwd, a[1], "posix/io/dir/rename",
                        killed);
     case SYS_renameat:
+      return EnterPath(s, t, regs, OpKind::kRename, fd(a[0]), a[1], fd(a[2]), a[3],
+                       "aftershock/io/renameat", killed);
     case SYS_renameat2:
-      run = EnterPath(s, t, regs, OpKind::kRename, fd(a[0]), a[1], fd(a[2]), a[3],
-                      c.nr == SYS_renameat ? "aftershock/io/renameat" : "aftershock/io/renameat2",
-                      killed);
-      if (c.nr == SYS_renameat2) c.ev.h.oflags = static_cast<uint32_t>(a[4]);
-      return run;
+      return EnterPath(s, t, regs, OpKind::kRename, fd(a[0]), a[1], fd(a[2]), a[3],
+                       "aftershock/io/renameat2", killed, u32(a[4]));
     case SYS_unlink:
       return EnterPath(s, t, regs, OpKind::kUnlink, cwd, a[0], cwd, 0, "posix/io/dir/unlink",
                        killed);
     case SYS_unlinkat:
-      run = EnterPath(s, t, regs, (a[2] & AT_REMOVEDIR) ? OpKind::kRmdir : OpKind::kUnlink,
-                      fd(a[0]), a[1], cwd, 0, "aftershock/io/unlinkat", killed);
-      c.ev.h.oflags = static_cast<uint32_t>(a[2]);
-      return run;
+      return EnterPath(s, t, regs, (a[2] & AT_REMOVEDIR) ? OpKind::kRmdir : OpKind::kUnlink,
+                       fd(a[0]), a[1], cwd, 0, "aftershock/io/unlinkat", killed, u32(a[2]));
     case SYS_rmdir:
       return EnterPath(s, t, regs, OpKind::kRmdir, cwd, a[0], cwd, 0, "aftershock/io/rmdir",
                        killed);
     case SYS_truncate:
-      run = EnterPath(s, t, regs, OpKind::kTruncate, cwd, a[0], cwd, 0, "posix/io/rw/truncate",
-                      killed);
-      c.ev.h.length = static_cast<uint64_t>(a[1]);
-      return run;
+      return EnterPath(s, t, regs, OpKind::kTruncate, cwd, a[0], cwd, 0, "posix/io/rw/truncate",
+                       killed, 0, static_cast<uint64_t>(a[1]));
     default:
       return false;
   }
@@ -381,9 +380,8 @@ bool EnterLink(PtraceSession& s, Tracee& t, user_regs_struct& regs, int olddir, 
   if ((flags & AT_EMPTY_PATH) != 0 && old_user.empty()) src_fd = olddir;
   if (old_user.rfind("/proc/self/fd/", 0) == 0) src_fd = std::atoi(old_user.c_str() + 14);
   if (src_fd < 0) {
-    bool run = EnterPath(s, t, regs, OpKind::kLink, olddir, oldp, newdir, newp, point, killed);
-    t.call.ev.h.oflags = static_cast<uint32_t>(flags);
-    return run;
+    return EnterPath(s, t, regs, OpKind::kLink, olddir, oldp, newdir, newp, point, killed,
+                     static_cast<uint32_t>(flags));
   }
   std::string path2 = ResolveArg(t, newdir, newp);
   if (path2.empty()) return false;
