@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "injector/paths.h"
@@ -61,6 +62,14 @@ bool ReadFaults(FaultPlan* plan, std::string* error) {
   return true;
 }
 
+// True iff path is an ELF executable linked at fixed addresses (ET_EXEC).
+bool IsFixedAddressElf(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char head[18] = {};
+  return in.read(reinterpret_cast<char*>(head), sizeof head) && head[0] == 0x7f && head[1] == 'E' &&
+         head[16] == 2 /* ET_EXEC */ && head[17] == 0;
+}
+
 }  // namespace
 
 bool PtraceSession::Open(std::string* error) {
@@ -105,14 +114,14 @@ bool PtraceSession::Open(std::string* error) {
 
 uint64_t PtraceSession::NextSeq() { return TakeSeq(page_); }
 
-const MappedModule* PtraceSession::ModuleOf(pid_t tgid, uint64_t addr) {
+std::optional<MappedModule> PtraceSession::ModuleOf(pid_t tgid, uint64_t addr, bool refresh) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto it = modules_.find(tgid);
     if (it != modules_.end()) {
       for (const MappedModule& m : it->second) {
-        if (addr >= m.start && addr < m.end) return &m;
+        if (addr >= m.start && addr < m.end) return m;
       }
-      if (attempt == 1) return nullptr;
+      if (attempt == 1 || !refresh) return std::nullopt;
     }
     // Executable mappings of files; the bias is the start of the file's
     // mapping at offset 0 (as modules.cc computes it in the target).
@@ -131,12 +140,16 @@ const MappedModule* PtraceSession::ModuleOf(pid_t tgid, uint64_t addr) {
       std::string path = used > 0 ? line.substr(static_cast<size_t>(used)) : "";
       if (path.empty() || path[0] != '/') continue;
       if (off == 0 && !base.count(path)) base[path] = start;
-      if (perms[2] == 'x')
-        mods.push_back({start, end, base.count(path) ? base[path] : start, path});
+      if (perms[2] != 'x') continue;
+      // As the preload's modules.cc: offsets in a non-PIE executable
+      // (ET_EXEC) are its run addresses (bias 0).
+      uint64_t bias = base.count(path) ? base[path] : start;
+      if (IsFixedAddressElf(path)) bias = 0;
+      mods.push_back({start, end, bias, path});
     }
     modules_[tgid] = std::move(mods);
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 void PtraceSession::Emit(PtraceEvent* ev, const Tracee& t, const user_regs_struct* regs) {
@@ -144,24 +157,66 @@ void PtraceSession::Emit(PtraceEvent* ev, const Tracee& t, const user_regs_struc
   if (ev->h.tid == 0) ev->h.tid = t.tid;
   if (ev->h.seq == 0) ev->h.seq = NextSeq();
   std::string module;
-  if (regs != nullptr) {
-    if (const MappedModule* m = ModuleOf(t.tgid, regs->rip)) {
-      module = m->path;
-      ev->h.call_addr = regs->rip;
-      ev->h.call_offset = regs->rip - m->bias;
-    }
+  char stack[1024];
+  ev->h.stack_len = 0;
+  // The module map is read again when the call itself is in no known
+  // module (a new image, a library loaded since); never for the callers.
+  std::optional<MappedModule> site;
+  if (regs != nullptr) site = ModuleOf(t.tgid, regs->rip, true);
+  if (site) {
+    std::vector<uint64_t> frames = Frames(t, *regs);
+    size_t first = SiteFrame(frames, *site);
+    site = ModuleOf(t.tgid, frames[first], false);
+    module = site->path;
+    ev->h.call_addr = frames[first];
+    ev->h.call_offset = frames[first] - site->bias;
+    ev->h.stack_len = StackPart(t, frames, first, *site, stack, sizeof stack);
   }
   ev->h.path_len = static_cast<uint32_t>(ev->path.size());
   ev->h.path2_len = static_cast<uint32_t>(ev->path2.size());
   ev->h.module_len = static_cast<uint32_t>(module.size());
   ev->h.data_len = static_cast<uint32_t>(ev->data.size());
-  ev->h.stack_len = 0;  // the call site only (docs/injector.md)
   struct iovec iov[6];
   trace::SealRecord(&ev->h, ev->path.data(), ev->path2.data(), module.data(), ev->data.data(),
-                    nullptr, iov);
+                    stack, iov);
   // One writev on the O_APPEND trace: records never interleave with the
   // preloaded recorder's.
   ::writev(trace_fd_, iov, 6);
+}
+
+// The callers of frames[first] as a record's stack part (trace_format.h).
+uint32_t PtraceSession::StackPart(const Tracee& t, const std::vector<uint64_t>& frames,
+                                  size_t first, const MappedModule& site, char* buf, size_t cap) {
+  trace::StackFrame out[trace::kMaxCallers];
+  trace::StackName names[trace::kMaxCallers];
+  std::vector<MappedModule> held;  // keeps the names' bytes
+  held.reserve(frames.size());
+  int count = 0, name_count = 0;
+  for (size_t i = first + 1; i < frames.size() && count < trace::kMaxCallers; ++i) {
+    std::optional<MappedModule> found = ModuleOf(t.tgid, frames[i], false);
+    if (!found) break;
+    held.push_back(*found);
+    const MappedModule* m = &held.back();
+    uint32_t index = 0;
+    if (m->path != site.path) {
+      for (int k = 0; k < name_count && index == 0; ++k) {
+        if (m->path.size() == names[k].len &&
+            m->path.compare(0, names[k].len, static_cast<const char*>(names[k].data),
+                            names[k].len) == 0) {
+          index = static_cast<uint32_t>(k) + 1;
+        }
+      }
+      if (index == 0) {
+        names[name_count] = {m->path.data(), static_cast<uint32_t>(m->path.size())};
+        if (trace::StackPartSize(count + 1, names, name_count + 1) > cap) break;
+        index = static_cast<uint32_t>(++name_count);
+      }
+    }
+    if (trace::StackPartSize(count + 1, names, name_count) > cap) break;
+    out[count++] = {frames[i] - m->bias, index, 0};
+  }
+  if (count == 0) return 0;
+  return trace::WriteStackPart(trace::kStackFramePointers, out, count, names, name_count, buf);
 }
 
 void PtraceSession::EmitGap(const Tracee& t, const std::string& what, const std::string& path,

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,20 @@ struct MappedModule {
   std::string path;
 };
 
+// The function symbols of one executable (ptrace_stack.cc).
+struct FunctionTable {
+  struct Function {
+    uint64_t start, end;
+    std::string name;
+  };
+  bool loaded = false;
+  bool go = false;                    // a Go program (it has runtime.main)
+  bool position_independent = false;  // ET_DYN: addresses are relative to the bias
+  std::vector<Function> functions;    // sorted by start
+  void Load(const std::string& path);
+  const std::string* NameAt(uint64_t addr) const;
+};
+
 class PtraceSession {
  public:
   // Reads $AFTERSHOCK_TRACE, _ROOT, _ALLOW, _FAULTS, _FAULTS_FILE. False
@@ -64,8 +79,8 @@ class PtraceSession {
 
   int trace_fd() const { return trace_fd_; }
   uint64_t NextSeq();
-  // Fills pid/tid (from t), seq (when 0) and the call site (from regs when
-  // given), seals and appends the record.
+  // Fills pid/tid (from t), seq (when 0) and the call site and its callers
+  // (from regs when given), seals and appends the record.
   void Emit(PtraceEvent* ev, const Tracee& t, const user_regs_struct* regs);
   void EmitGap(const Tracee& t, const std::string& what, const std::string& path, uint32_t scope,
                const user_regs_struct* regs);
@@ -85,7 +100,13 @@ class PtraceSession {
  private:
   bool Fires(int i, const char* point);
   void PauseFor(pid_t pid);
-  const MappedModule* ModuleOf(pid_t tgid, uint64_t addr);
+  // The module holding addr; with `refresh`, the map is read again on a miss.
+  std::optional<MappedModule> ModuleOf(pid_t tgid, uint64_t addr, bool refresh);
+  // The call and its callers along the saved frame pointers (ptrace_stack.cc).
+  std::vector<uint64_t> Frames(const Tracee& t, const user_regs_struct& regs);
+  size_t SiteFrame(const std::vector<uint64_t>& frames, const MappedModule& exe);
+  uint32_t StackPart(const Tracee& t, const std::vector<uint64_t>& frames, size_t first,
+                     const MappedModule& site, char* buf, size_t cap);
 
   int trace_fd_ = -1;
   SharedPage* page_ = nullptr;
@@ -94,6 +115,7 @@ class PtraceSession {
   FaultPlan plan_;
   std::string fault_error_;
   std::map<pid_t, std::vector<MappedModule>> modules_;
+  std::map<std::string, FunctionTable> functions_;
 };
 
 // The calls (ptrace_calls.cc). At the seccomp stop: returns true iff the

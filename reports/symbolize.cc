@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 namespace aftershock {
@@ -87,10 +88,27 @@ struct Symbolizer::Module {
   // The injector's offsets count from the lowest mapping, which starts at the
   // page-aligned vaddr of the first PT_LOAD (0 for PIE and shared objects).
   uint64_t first_vaddr = 0;
+  bool go = false;
   ~Module() {
     if (dwfl != nullptr) dwfl_end(dwfl);
   }
 };
+
+namespace {
+
+// True iff the ELF file has a section of that name.
+bool HasSection(Elf* elf, const char* name) {
+  size_t names = 0;
+  if (elf_getshdrstrndx(elf, &names) != 0) return false;
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr sh;
+    const char* n = gelf_getshdr(scn, &sh) ? elf_strptr(elf, names, sh.sh_name) : nullptr;
+    if (n != nullptr && std::strcmp(n, name) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 Symbolizer::Symbolizer() = default;
 Symbolizer::~Symbolizer() = default;
@@ -122,12 +140,53 @@ Symbolizer::Module* Symbolizer::Open(const std::string& path) {
           lowest = ph.p_vaddr;
         }
       }
-      if (lowest != UINT64_MAX) m->first_vaddr = lowest & ~uint64_t{0xfff};
+      // The recorders write a non-PIE executable's (ET_EXEC: Go's, for one)
+      // offsets as its run addresses, which are its link addresses.
+      GElf_Ehdr eh;
+      bool exec = gelf_getehdr(elf, &eh) != nullptr && eh.e_type == ET_EXEC;
+      m->go = HasSection(elf, ".gopclntab");
+      if (lowest != UINT64_MAX && !exec) m->first_vaddr = lowest & ~uint64_t{0xfff};
     }
   }
   Module* raw = m.get();
   modules_[path] = std::move(m);
   return raw;
+}
+
+namespace {
+
+// The compilation unit holding addr, into *storage. libdw's address index
+// comes from .debug_aranges; a module without them (Go's linker writes
+// none) is searched unit by unit.
+Dwarf_Die* CuOf(Dwfl_Module* mod, Dwarf_Addr addr, Dwarf_Die* storage, Dwarf_Addr* bias) {
+  if (Dwarf_Die* cu = dwfl_module_addrdie(mod, addr, bias)) return cu;
+  Dwarf* dwarf = dwfl_module_getdwarf(mod, bias);
+  if (dwarf == nullptr) return nullptr;
+  Dwarf_Off off = 0, next = 0;
+  size_t header = 0;
+  while (dwarf_nextcu(dwarf, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
+    if (dwarf_offdie(dwarf, off + header, storage) != nullptr &&
+        dwarf_haspc(storage, addr - *bias) == 1) {
+      return storage;
+    }
+    off = next;
+  }
+  return nullptr;
+}
+
+// The line of addr when dwfl's own lookup found none (no .debug_aranges).
+Dwarf_Line* LineWithoutAranges(Dwfl_Module* mod, Dwarf_Addr addr) {
+  Dwarf_Die storage;
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* cu = CuOf(mod, addr, &storage, &bias);
+  return cu != nullptr ? dwarf_getsrc_die(cu, addr - bias) : nullptr;
+}
+
+}  // namespace
+
+bool Symbolizer::IsGo(const std::string& module) {
+  Module* m = module.empty() ? nullptr : Open(module);
+  return m != nullptr && m->go;
 }
 
 SourceLocation Symbolizer::Lookup(const std::string& module, uint64_t offset) {
@@ -141,6 +200,15 @@ SourceLocation Symbolizer::Lookup(const std::string& module, uint64_t offset) {
   Dwarf_Addr addr = m->first_vaddr + offset - 1;
   loc.function = Demangle(dwfl_module_addrname(m->mod, addr));
   Dwfl_Line* line = dwfl_module_getsrc(m->mod, addr);
+  Dwarf_Line* bare = line == nullptr ? LineWithoutAranges(m->mod, addr) : nullptr;
+  if (bare != nullptr) {
+    int lineno = 0;
+    const char* file = dwarf_linesrc(bare, nullptr, nullptr);
+    if (file != nullptr && dwarf_lineno(bare, &lineno) == 0) {
+      loc.file = file;
+      loc.line = lineno;
+    }
+  }
   if (line != nullptr) {
     int lineno = 0;
     const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr);
@@ -168,7 +236,8 @@ std::vector<SourceLocation> Symbolizer::LookupInlined(const std::string& module,
   if (m == nullptr || m->mod == nullptr) return frames;
   Dwarf_Addr addr = m->first_vaddr + offset - 1;
   Dwarf_Addr bias = 0;
-  Dwarf_Die* cu = dwfl_module_addrdie(m->mod, addr, &bias);
+  Dwarf_Die storage;
+  Dwarf_Die* cu = CuOf(m->mod, addr, &storage, &bias);
   Dwarf_Die* scopes = nullptr;
   int n = cu == nullptr ? 0 : dwarf_getscopes(cu, addr - bias, &scopes);
   int first = 0;  // the innermost function scope

@@ -41,6 +41,9 @@ class Symbolizer {
   // entry when there is no DWARF.
   std::vector<SourceLocation> LookupInlined(const std::string& module, uint64_t offset);
 
+  // True iff module is a Go program (it has Go's .gopclntab section).
+  bool IsGo(const std::string& module);
+
  private:
   struct Module;
   Module* Open(const std::string& path);

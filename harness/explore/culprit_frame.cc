@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "injector/go_symbols.h"
+
 namespace aftershock {
 namespace {
 
@@ -175,7 +177,11 @@ std::vector<StackEntry> CulpritFrames::StackOf(const Op& op) {
       StackEntry e;
       static_cast<CodeSite&>(e) = site;
       auto it = kinds_.find(FunctionKey(e));
-      e.wrapper = it != kinds_.end() && it->second.size() == 1;
+      // A frame of Go's runtime or standard library is no more the culprit
+      // than libc is: passed over as a wrapper.
+      bool go_runtime = symbolizer_ != nullptr && symbolizer_->IsGo(module) &&
+                        inject::IsGoStandardFunction(e.function);
+      e.wrapper = (it != kinds_.end() && it->second.size() == 1) || go_runtime;
       stack.push_back(std::move(e));
     }
   };

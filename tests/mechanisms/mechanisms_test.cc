@@ -321,6 +321,27 @@ void ExpectUnprovenNotViolated(const std::string& program, const std::string& va
   }
 }
 
+// The static Go queue's finding blames its own line, the os.Rename in
+// main.main (go/main.go), not Go's runtime: the ptrace recorder's call site
+// is the first frame outside Go's runtime and standard library, and the
+// symbolizer finds the line although Go writes no .debug_aranges.
+TEST(GoCulprit, TheStaticGoQueueIsBlamedOnItsOwnLine) {
+  if (!RecordSupported()) GTEST_SKIP() << "needs the injector (aftershock record)";
+  ScratchDir dir;
+  int status = -1;
+  nlohmann::json report = RunOnce(dir, "go_static", "bad", &status);
+  EXPECT_EQ(status, 1);
+  const nlohmann::json* m = ModelOf(report, "posix");
+  ASSERT_NE(m, nullptr);
+  ASSERT_FALSE((*m)["groups"].empty()) << m->dump(1);
+  const nlohmann::json& culprit = (*m)["groups"][0]["evidence"]["culprit"];
+  std::string file = culprit["file"].get<std::string>();
+  EXPECT_EQ(culprit["function"], "main.main") << culprit.dump(1);
+  EXPECT_TRUE(file.size() >= 11 && file.compare(file.size() - 11, 11, "/go/main.go") == 0)
+      << culprit.dump(1);
+  EXPECT_GT(culprit["line"].get<int>(), 0);
+}
+
 TEST(Gaps, UnrecordedStoresThroughAMovedMappingAreUnprovenNeverAViolation) {
   if (!RecordSupported()) GTEST_SKIP() << "needs the injector (aftershock record)";
   ExpectUnprovenNotViolated("gap", "mremap", "mremap of a shared file mapping");

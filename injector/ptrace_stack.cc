@@ -1,0 +1,126 @@
+// Call stacks of a program the ptrace recorder traces: the return
+// addresses along its saved frame pointers (Go keeps them on amd64; C built
+// with -fno-omit-frame-pointer), each checked to follow a call instruction.
+// In a Go program the frames of Go's own runtime and standard library are
+// what libc is to a dynamic program: the call site is the first frame
+// outside them (docs/injector.md, "Static programs").
+#include <elf.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+
+#include "injector/go_symbols.h"
+#include "injector/ptrace_session.h"
+
+namespace aftershock::inject {
+namespace {
+
+bool Peek(pid_t tid, uint64_t addr, void* out, size_t len) {
+  struct iovec local = {out, len};
+  struct iovec remote = {reinterpret_cast<void*>(addr), len};
+  return ::process_vm_readv(tid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len);
+}
+
+// True iff the bytes before ret end with a call: e8 rel32, or ff /2 with a
+// register, a disp8 or a disp32 operand (with or without a SIB byte).
+bool FollowsCall(pid_t tid, uint64_t ret) {
+  unsigned char b[8];
+  if (ret < sizeof b || !Peek(tid, ret - sizeof b, b, sizeof b)) return false;
+  auto ff2 = [&](int at) { return b[at] == 0xff && (b[at + 1] & 0x38) == 0x10; };
+  return b[3] == 0xe8 || ff2(6) || ff2(5) || ff2(2) || ff2(1);
+}
+
+}  // namespace
+
+// The function symbols of an ELF file (its .symtab), sorted by address.
+void FunctionTable::Load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  Elf64_Ehdr eh{};
+  if (!in.read(reinterpret_cast<char*>(&eh), sizeof eh) ||
+      std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64) {
+    return;
+  }
+  position_independent = eh.e_type == ET_DYN;
+  std::vector<Elf64_Shdr> sections(eh.e_shnum);
+  in.seekg(static_cast<std::streamoff>(eh.e_shoff));
+  if (!in.read(reinterpret_cast<char*>(sections.data()),
+               static_cast<std::streamsize>(sections.size() * sizeof(Elf64_Shdr)))) {
+    return;
+  }
+  for (const Elf64_Shdr& sh : sections) {
+    if (sh.sh_type != SHT_SYMTAB || sh.sh_link >= sections.size()) continue;
+    const Elf64_Shdr& str = sections[sh.sh_link];
+    std::string names(str.sh_size, '\0');
+    std::vector<Elf64_Sym> syms(sh.sh_size / sizeof(Elf64_Sym));
+    in.seekg(static_cast<std::streamoff>(str.sh_offset));
+    in.read(names.data(), static_cast<std::streamsize>(names.size()));
+    in.seekg(static_cast<std::streamoff>(sh.sh_offset));
+    in.read(reinterpret_cast<char*>(syms.data()),
+            static_cast<std::streamsize>(syms.size() * sizeof(Elf64_Sym)));
+    if (!in) return;
+    for (const Elf64_Sym& s : syms) {
+      if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || s.st_value == 0 || s.st_name >= names.size()) {
+        continue;
+      }
+      functions.push_back({s.st_value, s.st_value + std::max<uint64_t>(s.st_size, 1),
+                           std::string(names.c_str() + s.st_name)});
+      go |= functions.back().name == "runtime.main";
+    }
+  }
+  std::sort(functions.begin(), functions.end(),
+            [](const Function& a, const Function& b) { return a.start < b.start; });
+}
+
+const std::string* FunctionTable::NameAt(uint64_t addr) const {
+  auto it = std::upper_bound(functions.begin(), functions.end(), addr,
+                             [](uint64_t a, const Function& f) { return a < f.start; });
+  if (it == functions.begin()) return nullptr;
+  --it;
+  return addr < it->end ? &it->name : nullptr;
+}
+
+std::vector<uint64_t> PtraceSession::Frames(const Tracee& t, const user_regs_struct& regs) {
+  std::vector<uint64_t> frames = {regs.rip};
+  auto add = [&](uint64_t ret) {
+    if (!ModuleOf(t.tgid, ret, false) || !FollowsCall(t.tid, ret)) return false;
+    if (frames.back() != ret) frames.push_back(ret);
+    return true;
+  };
+  // A function without a frame of its own (Go's assembly Syscall6) leaves
+  // its return address on top of the stack.
+  uint64_t top = 0;
+  if (Peek(t.tid, regs.rsp, &top, sizeof top)) add(top);
+  uint64_t fp = regs.rbp;
+  uint64_t floor = regs.rsp;
+  constexpr uint64_t kMaxStack = 8u << 20;
+  while (frames.size() < 2 * (trace::kMaxCallers + 1) && fp >= floor && fp - regs.rsp < kMaxStack &&
+         fp % 8 == 0) {
+    uint64_t saved[2];  // the caller's frame pointer, the return address
+    if (!Peek(t.tid, fp, saved, sizeof saved) || !add(saved[1])) break;
+    floor = fp + 16;
+    fp = saved[0];
+  }
+  return frames;
+}
+
+// The frame a record names as its call site: in a Go program, the first one
+// outside Go's runtime and standard library; else the call itself.
+size_t PtraceSession::SiteFrame(const std::vector<uint64_t>& frames, const MappedModule& exe) {
+  FunctionTable& table = functions_[exe.path];
+  if (!table.loaded) {
+    table.Load(exe.path);
+    table.loaded = true;
+  }
+  if (!table.go) return 0;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    uint64_t addr = table.position_independent ? frames[i] - exe.bias : frames[i];
+    // A return address is just past its call: look the call up.
+    const std::string* name = table.NameAt(i == 0 ? addr : addr - 1);
+    if (name != nullptr && !IsGoStandardFunction(*name)) return i;
+  }
+  return 0;
+}
+
+}  // namespace aftershock::inject
