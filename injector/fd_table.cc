@@ -55,11 +55,7 @@ bool IsRecorderPath(const char* path, size_t len) {
 }
 
 bool IsUnrecordedPath(const char* path, size_t len) {
-  // /dev holds devices (never regular files) except the tmpfs at /dev/shm,
-  // where scratch directories live.
-  bool dev = PathIsUnder(path, len, "/dev", 4) && !PathIsUnder(path, len, "/dev/shm", 8);
-  return StartsWith(path, len, "/memfd:") || PathIsUnder(path, len, "/proc", 5) ||
-         PathIsUnder(path, len, "/sys", 4) || dev || IsRecorderPath(path, len);
+  return IsPseudoFilePath(path, len) || IsRecorderPath(path, len);
 }
 
 const FdSlot* LookupFd(int fd, bool second) {

@@ -390,8 +390,8 @@ static std::string FileSizeLimit() {
 namespace {
 
 // What execve gets: the plain command's own argv, /bin/sh -c COMMAND, or the
-// request's argv (a static binary among them is noted in the trace as a
-// gap). Empty when there is nothing to run.
+// request's argv (a static program is run by the ptrace recorder, or noted
+// in the trace as a gap when there is none). Empty when there is nothing to run.
 // *direct: the plain command's own argv (DirectArgv).
 std::vector<std::string> ProgramArgs(const LaunchRequest& o, bool* direct) {
   std::vector<std::string> args = DirectArgv(o);
@@ -403,12 +403,12 @@ std::vector<std::string> ProgramArgs(const LaunchRequest& o, bool* direct) {
   args[0] = ResolveInPath(args[0]);
   bool unrecorded =
       std::find(o.unrecorded.begin(), o.unrecorded.end(), args[0]) != o.unrecorded.end();
-  std::string ptrace = PtraceRecorderPath();
-  if (o.traced() && IsStaticElf(args[0]) && !unrecorded && FileExists(ptrace)) {
+  if (!o.traced() || unrecorded || !IsStaticElf(args[0])) return args;
+  if (std::string ptrace = PtraceRecorderPath(); FileExists(ptrace)) {
     // Recorded by the ptrace recorder instead (ptrace_recorder.h).
     args.insert(args.begin(), {ptrace, args[0]});
     args[2] = o.argv[0];
-  } else if (o.traced() && IsStaticElf(args[0]) && !unrecorded) {
+  } else {
     Op gap;
     gap.kind = OpKind::kGap;
     gap.path = args[0];

@@ -53,4 +53,12 @@ bool PathIsUnder(const char* path, size_t len, const char* dir, size_t dir_len) 
   return len == dir_len || path[dir_len] == '/';
 }
 
+bool IsPseudoFilePath(const char* path, size_t len) {
+  static const char kMemfd[] = "/memfd:";
+  bool memfd = len >= sizeof kMemfd - 1;
+  for (size_t i = 0; memfd && i < sizeof kMemfd - 1; ++i) memfd = path[i] == kMemfd[i];
+  bool dev = PathIsUnder(path, len, "/dev", 4) && !PathIsUnder(path, len, "/dev/shm", 8);
+  return memfd || PathIsUnder(path, len, "/proc", 5) || PathIsUnder(path, len, "/sys", 4) || dev;
+}
+
 }  // namespace aftershock::inject

@@ -18,4 +18,9 @@ size_t ResolvePath(const char* base, size_t base_len, const char* rel, size_t re
 // Returns true iff path (absolute, normalised) is dir or lies below it.
 bool PathIsUnder(const char* path, size_t len, const char* dir, size_t dir_len);
 
+// True iff path names no file of a file system the models hold: a memfd,
+// /proc, /sys, or a device under /dev (the tmpfs at /dev/shm excepted,
+// where scratch directories live). Mutations there are never recorded.
+bool IsPseudoFilePath(const char* path, size_t len);
+
 }  // namespace aftershock::inject

@@ -52,12 +52,18 @@ constexpr uint64_t kMaxRecordedData = 512u << 20;
 
 enum class FdKind { kNone, kRegular, kDirectory, kOther };
 
-// What /proc says about one fd of a tracee.
+// What /proc says about one fd of a tracee: the file it names.
 struct FdView {
   FdKind kind = FdKind::kNone;
   std::string path;
   uint64_t dev = 0, ino = 0;
-  uint32_t mode = 0, flags = 0;
+  uint32_t mode = 0;
+};
+
+// Its open file's state (/proc/PID/fdinfo/N), read only by the calls that
+// need it: the open flags and the file position.
+struct FdInfo {
+  uint32_t flags = 0;
   long pos = -1;
 };
 
@@ -79,9 +85,7 @@ std::string ReadLink(const std::string& link) {
 }
 
 bool Unrecorded(const PtraceSession& s, const std::string& p) {
-  auto under = [&](const char* dir) { return PathIsUnder(p.data(), p.size(), dir, strlen(dir)); };
-  return p.rfind("/memfd:", 0) == 0 || under("/proc") || under("/sys") ||
-         (under("/dev") && !under("/dev/shm")) || s.IsRecorderPath(p);
+  return IsPseudoFilePath(p.data(), p.size()) || s.IsRecorderPath(p);
 }
 
 FdView LookFd(const PtraceSession& s, pid_t pid, int fd) {
@@ -96,6 +100,11 @@ FdView LookFd(const PtraceSession& s, pid_t pid, int fd) {
            : S_ISDIR(st.st_mode) ? FdKind::kDirectory
                                  : FdKind::kOther;
   if (v.path.empty() || v.path[0] != '/' || Unrecorded(s, v.path)) v.kind = FdKind::kOther;
+  return v;
+}
+
+FdInfo ReadFdInfo(pid_t pid, int fd) {
+  FdInfo v;
   std::ifstream info("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(fd));
   std::string key;
   while (info >> key) {
@@ -475,11 +484,12 @@ bool EnterWrite(PtraceSession& s, Tracee& t, user_regs_struct& regs, const char*
     for (size_t i = 0; i < count; ++i)
       requested += reinterpret_cast<struct iovec*>(iov.data())[i].iov_len;
   }
-  c.append = (v.flags & O_APPEND) != 0 || (c.nr == SYS_pwritev2 && (c.a[5] & RWF_APPEND));
+  const uint32_t flags = ReadFdInfo(t.tgid, fd).flags;
+  c.append = (flags & O_APPEND) != 0 || (c.nr == SYS_pwritev2 && (c.a[5] & RWF_APPEND));
   c.ev = NewEvent(OpKind::kWrite, c.nr);
   Describe(s, &c.ev, fd, v, true);
   c.ev.h.length = requested;
-  c.ev.h.oflags = v.flags;
+  c.ev.h.oflags = flags;
   if (c.nr == SYS_pwritev2) c.ev.h.mode = static_cast<uint32_t>(c.a[5]);
   if (!Begin(s, t, regs, point, reduce, killed)) return false;
   if (c.d.shorten) Shorten(t, regs, requested);
@@ -523,8 +533,8 @@ void ExitWrite(PtraceSession& s, Tracee& t, const user_regs_struct& regs, long r
     c.ev.h.offset =
         ::stat(ProcFd(t.tgid, fd).c_str(), &st) != 0 ? -1 : st.st_size - static_cast<long>(moved);
   } else {
-    FdView v = LookFd(s, t.tgid, fd);
-    c.ev.h.offset = v.pos < 0 ? -1 : v.pos - static_cast<long>(moved);
+    long pos = ReadFdInfo(t.tgid, fd).pos;
+    c.ev.h.offset = pos < 0 ? -1 : pos - static_cast<long>(moved);
   }
   if (moved > kMaxRecordedData) {
     s.EmitGap(t, "write too large to record its bytes", c.ev.path, trace::kGapScopeFile, &regs);
@@ -598,7 +608,7 @@ bool EnterCopy(PtraceSession& s, Tracee& t, user_regs_struct& regs, bool* killed
   if (off_ptr != 0 && ReadMem(t.tid, static_cast<uint64_t>(off_ptr), 8, &off)) {
     std::memcpy(&c.copy_offset, off.data(), 8);
   }
-  c.append = (v.flags & O_APPEND) != 0;
+  c.append = (ReadFdInfo(t.tgid, c.out_fd).flags & O_APPEND) != 0;
   c.ev = NewEvent(OpKind::kWrite, c.nr);
   Describe(s, &c.ev, c.out_fd, v, true);
   c.ev.h.fd2 = static_cast<int32_t>(c.nr == SYS_sendfile ? c.a[1] : c.a[0]);
@@ -612,9 +622,8 @@ void ExitCopy(PtraceSession& s, Tracee& t, const user_regs_struct& regs, long ra
   long offset = c.copy_offset;
   if (offset < 0 || c.append) {
     struct stat st;
-    FdView v = LookFd(s, t.tgid, c.out_fd);
     offset = c.append ? (::stat(ProcFd(t.tgid, c.out_fd).c_str(), &st) == 0 ? st.st_size - raw : -1)
-                      : v.pos - raw;
+                      : ReadFdInfo(t.tgid, c.out_fd).pos - raw;
   }
   c.ev.h.offset = offset;
   int fd = ::open(ProcFd(t.tgid, c.out_fd).c_str(), O_RDONLY | O_CLOEXEC);

@@ -61,9 +61,8 @@ struct FunctionTable {
     std::string name;
   };
   bool loaded = false;
-  bool go = false;                    // a Go program (it has runtime.main)
-  bool position_independent = false;  // ET_DYN: addresses are relative to the bias
-  std::vector<Function> functions;    // sorted by start
+  bool go = false;                  // a Go program (it has runtime.main)
+  std::vector<Function> functions;  // sorted by start
   void Load(const std::string& path);
   const std::string* NameAt(uint64_t addr) const;
 };

@@ -42,7 +42,6 @@ void FunctionTable::Load(const std::string& path) {
       std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64) {
     return;
   }
-  position_independent = eh.e_type == ET_DYN;
   std::vector<Elf64_Shdr> sections(eh.e_shnum);
   in.seekg(static_cast<std::streamoff>(eh.e_shoff));
   if (!in.read(reinterpret_cast<char*>(sections.data()),
@@ -115,7 +114,9 @@ size_t PtraceSession::SiteFrame(const std::vector<uint64_t>& frames, const Mappe
   }
   if (!table.go) return 0;
   for (size_t i = 0; i < frames.size(); ++i) {
-    uint64_t addr = table.position_independent ? frames[i] - exe.bias : frames[i];
+    // Symbol values are link addresses: the bias (0 for ET_EXEC) undoes
+    // where the executable was loaded.
+    uint64_t addr = frames[i] - exe.bias;
     // A return address is just past its call: look the call up.
     const std::string* name = table.NameAt(i == 0 ? addr : addr - 1);
     if (name != nullptr && !IsGoStandardFunction(*name)) return i;
