@@ -6,6 +6,8 @@
 #include "injector/raw.h"
 #include "injector/runtime.h"
 
+extern "C" void* __libc_stack_end;  // ld.so: the stack pointer at the program's entry
+
 namespace aftershock::inject {
 namespace {
 
@@ -34,6 +36,8 @@ struct Range {
 };
 
 struct ModuleMap {
+  uint64_t lo;    // mods[0].start
+  uint64_t span;  // mods[count - 1].end - lo (0: no module)
   int count;
   Module mods[kMaxModules];
   int readable_count;  // readable mappings of files, ascending (a PLT stub's GOT slot is in one)
@@ -64,11 +68,31 @@ bool AfterCall(uint64_t ret, uint64_t lo) {
   return false;
 }
 
-const Module* FindModule(const ModuleMap* m, uint64_t addr) {
-  for (int i = 0; i < m->count; ++i) {
-    if (addr >= m->mods[i].start && addr < m->mods[i].end) return &m->mods[i];
+// The top of the main thread's frames: the stack pointer the program
+// started with (ld.so's __libc_stack_end: argc, with argv, the environment
+// and the auxiliary vector above it, kilobytes that hold no frame), when it
+// lies in the [stack] mapping, else the mapping's end.
+uint64_t MainFramesTop(const MapsLine& stack) {
+  uint64_t entry = reinterpret_cast<uint64_t>(__libc_stack_end);
+  return entry > stack.start && entry < stack.end ? entry : stack.end;
+}
+
+// Called for every word of the stack a call's callers are searched in, so
+// most addresses miss: they are rejected by the modules' overall bounds
+// (one compare) before a binary search (mods are ascending, as
+// /proc/self/maps lists them).
+inline const Module* FindModule(const ModuleMap* m, uint64_t addr) {
+  if (addr - m->lo >= m->span) return nullptr;
+  int lo = 0, hi = m->count;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (m->mods[mid].end <= addr) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
   }
-  return nullptr;
+  return lo < m->count && addr >= m->mods[lo].start ? &m->mods[lo] : nullptr;
 }
 
 // True iff [addr, addr + len) lies in one readable file mapping.
@@ -201,11 +225,13 @@ void RebuildModules() {
         last_base_path = l.path;
         last_base_path_len = l.path_len;
       }
-      if (l.path_len == 7 && MemEq(l.path, "[stack]", 7)) m->main_stack_top = l.end;
+      if (l.path_len == 7 && MemEq(l.path, "[stack]", 7)) m->main_stack_top = MainFramesTop(l);
       if (l.read && l.path_len > 0 && l.path[0] == '/' && m->readable_count < kMaxReadable) {
         m->readable[m->readable_count++] = {l.start, l.end};
       }
-      if (l.exec && l.path_len > 0 && l.path[0] == '/' && m->count < kMaxModules &&
+      // FindModule's binary search needs mods ascending; maps lists them so.
+      bool ascending = m->count == 0 || m->mods[m->count - 1].end <= l.start;
+      if (l.exec && l.path_len > 0 && l.path[0] == '/' && m->count < kMaxModules && ascending &&
           !IsRuntimeModule(l.path, l.path_len) && pool + l.path_len <= kPoolSize) {
         Module& mod = m->mods[m->count++];
         mod.start = l.start;
@@ -232,6 +258,8 @@ void RebuildModules() {
     }
     ++i;
   }
+  m->lo = m->count > 0 ? m->mods[0].start : 0;
+  m->span = m->count > 0 ? m->mods[m->count - 1].end - m->lo : 0;
   for (int k = 0; k < m->count; ++k) FindFunctionTable(m, &m->mods[k]);
   __atomic_store_n(&g_current, 1 - g_current, __ATOMIC_RELEASE);
   __atomic_store_n(&g_rebuilding, 0, __ATOMIC_RELEASE);
