@@ -13,6 +13,7 @@
 #include "injector/mappings.h"
 #include "injector/modules.h"
 #include "injector/raw.h"
+#include "injector/rewrite.h"
 #include "injector/runtime.h"
 
 namespace aftershock::inject {
@@ -34,6 +35,7 @@ bool Clone(Call& c, uint64_t flags, uint64_t child_sp) {
   t_pending_clone_flags = flags | kPendingValid;
   t_pending_fork_seq = (flags & CLONE_THREAD) ? 0 : NextSeq();
   t_pending_parent = CurrentPid();
+  if ((flags & CLONE_VM) != 0 && (flags & CLONE_VFORK) == 0) g_rt.threaded = true;
   if (ThreadBuf* b = Buf()) {
     // The child writes the kFork record; the call site is the parent's.
     b->fork_stack.count = 0;
@@ -336,6 +338,7 @@ void StripMask(Call& c, int arg) {
 }
 
 bool SigAction(Call& c) {
+  if (c.a[0] != SIGSYS && GateSigAction(c)) return true;
   if (c.a[0] != SIGSYS) {
     // A handler's sa_mask may not block SIGSYS either: its own calls trap.
     const KSigaction* act = reinterpret_cast<const KSigaction*>(c.a[1]);
@@ -368,83 +371,119 @@ bool SigReturn(Call& c) {
   return true;
 }
 
+// pselect6: its mask is behind a pointer in its sixth argument.
+bool Pselect(Call& c) {
+  const uint64_t* data = reinterpret_cast<const uint64_t*>(c.a[5]);
+  if (data == nullptr || data[0] == 0) return false;
+  const uint64_t* set = reinterpret_cast<const uint64_t*>(data[0]);
+  if ((*set & kSigsysBit) == 0) return false;
+  ThreadBuf* b = Buf();
+  if (b == nullptr) return false;
+  uint32_t depth = aftershock_ret.depth < kRetStackDepth ? aftershock_ret.depth : 0;
+  b->masks[depth][0] = *set & ~kSigsysBit;
+  b->masks[depth][1] = A(&b->masks[depth][0]);
+  b->masks[depth][2] = data[1];
+  SetArg(c, 5, A(&b->masks[depth][1]));
+  return false;
+}
+
+bool Clone3(Call& c) {
+  const struct clone_args* ca = reinterpret_cast<const struct clone_args*>(c.a[0]);
+  if (ca == nullptr) return false;
+  uint64_t sp = ca->stack != 0 ? ca->stack + ca->stack_size : 0;
+  return Clone(c, ca->flags, sp);
+}
+
+bool RefuseIoUring(Call& c) {
+  EmitGap("io_uring_setup refused (ENOSYS): it would bypass the recorder", nullptr, 0, c.uc,
+          trace::kGapScopeNone);
+  Return(c, -ENOSYS);
+  return true;
+}
+
+struct ProcessCall {
+  long nr;
+  bool (*handle)(Call& c);  // true iff it took care of the call
+};
+
+// The calls that change the process, its stack, its signal state or its
+// mappings. The SIGSYS handler takes them; they are never rewritten
+// (rewrite.cc): the one list of both.
+const ProcessCall kProcessCalls[] = {
+    {SYS_clone, [](Call& c) { return Clone(c, static_cast<uint64_t>(c.a[0]), static_cast<uint64_t>(c.a[1])); }},
+    {SYS_clone3, Clone3},
+    {SYS_fork, [](Call& c) { return Clone(c, SIGCHLD, 0); }},
+    // vfork shares the parent's stack; a fork is always a valid vfork.
+    {SYS_vfork,
+     [](Call& c) {
+       c.nr = SYS_fork;
+       return Clone(c, SIGCHLD, 0);
+     }},
+    {SYS_execve,
+     [](Call& c) { return Exec(c, AT_FDCWD, reinterpret_cast<const char*>(c.a[0]), 2); }},
+    {SYS_execveat,
+     [](Call& c) {
+       return Exec(c, static_cast<int>(c.a[0]), reinterpret_cast<const char*>(c.a[1]), 3);
+     }},
+    {SYS_exit_group, ExitGroup},
+    {SYS_exit, [](Call&) { return false; }},
+    {SYS_mmap, Mmap},
+    {SYS_msync, Msync},
+    {SYS_munmap, Unmap},
+    {SYS_mremap, Unmap},
+    {SYS_mprotect, [](Call&) { return false; }},
+    {SYS_io_uring_setup, RefuseIoUring},
+    {SYS_rt_sigaction, SigAction},
+    {SYS_rt_sigprocmask,
+     [](Call& c) {
+       if (c.a[0] != SIG_UNBLOCK) StripMask(c, 1);
+       return false;
+     }},
+    {SYS_rt_sigsuspend,
+     [](Call& c) {
+       StripMask(c, 0);
+       return false;
+     }},
+    {SYS_ppoll,
+     [](Call& c) {
+       StripMask(c, 3);
+       return false;
+     }},
+    {SYS_epoll_pwait,
+     [](Call& c) {
+       StripMask(c, 4);
+       return false;
+     }},
+    {SYS_epoll_pwait2,
+     [](Call& c) {
+       StripMask(c, 4);
+       return false;
+     }},
+    {SYS_pselect6, Pselect},
+    {SYS_rt_sigreturn, SigReturn},
+    {SYS_sigaltstack, [](Call&) { return false; }},
+    {SYS_prctl,
+     [](Call& c) {
+       if (c.a[0] != PR_SET_SYSCALL_USER_DISPATCH) return false;
+       Return(c, -EPERM);  // the target may not switch the recorder off
+       return true;
+     }},
+};
+
+const ProcessCall* FindProcessCall(long nr) {
+  for (const ProcessCall& p : kProcessCalls) {
+    if (p.nr == nr) return &p;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 bool HandleProcessCall(Call& c) {
-  const long* a = c.a;
-  switch (c.nr) {
-    case SYS_clone:
-      return Clone(c, static_cast<uint64_t>(a[0]), static_cast<uint64_t>(a[1]));
-    case SYS_clone3: {
-      const struct clone_args* ca = reinterpret_cast<const struct clone_args*>(a[0]);
-      if (ca == nullptr) return false;
-      uint64_t sp = ca->stack != 0 ? ca->stack + ca->stack_size : 0;
-      return Clone(c, ca->flags, sp);
-    }
-    case SYS_fork:
-      return Clone(c, SIGCHLD, 0);
-    case SYS_vfork:
-      // vfork shares the parent's stack; a fork is always a valid vfork.
-      c.nr = SYS_fork;
-      return Clone(c, SIGCHLD, 0);
-    case SYS_execve:
-      return Exec(c, AT_FDCWD, reinterpret_cast<const char*>(a[0]), 2);
-    case SYS_execveat:
-      return Exec(c, static_cast<int>(a[0]), reinterpret_cast<const char*>(a[1]), 3);
-    case SYS_exit_group:
-      return ExitGroup(c);
-    case SYS_mmap:
-      return Mmap(c);
-    case SYS_msync:
-      return Msync(c);
-    case SYS_munmap:
-    case SYS_mremap:
-      return Unmap(c);
-    case SYS_io_uring_setup:
-      EmitGap("io_uring_setup refused (ENOSYS): it would bypass the recorder", nullptr, 0, c.uc,
-              trace::kGapScopeNone);
-      Return(c, -ENOSYS);
-      return true;
-    case SYS_rt_sigaction:
-      return SigAction(c);
-    case SYS_rt_sigprocmask:
-      if (a[0] != SIG_UNBLOCK) StripMask(c, 1);
-      return false;
-    case SYS_rt_sigsuspend:
-      StripMask(c, 0);
-      return false;
-    case SYS_ppoll:
-      StripMask(c, 3);
-      return false;
-    case SYS_epoll_pwait:
-    case SYS_epoll_pwait2:
-      StripMask(c, 4);
-      return false;
-    case SYS_pselect6: {
-      const uint64_t* data = reinterpret_cast<const uint64_t*>(a[5]);
-      if (data == nullptr || data[0] == 0) return false;
-      const uint64_t* set = reinterpret_cast<const uint64_t*>(data[0]);
-      if ((*set & kSigsysBit) == 0) return false;
-      ThreadBuf* b = Buf();
-      if (b == nullptr) return false;
-      uint32_t depth = aftershock_ret.depth < kRetStackDepth ? aftershock_ret.depth : 0;
-      b->masks[depth][0] = *set & ~kSigsysBit;
-      b->masks[depth][1] = A(&b->masks[depth][0]);
-      b->masks[depth][2] = data[1];
-      SetArg(c, 5, A(&b->masks[depth][1]));
-      return false;
-    }
-    case SYS_rt_sigreturn:
-      return SigReturn(c);
-    case SYS_prctl:
-      if (a[0] == PR_SET_SYSCALL_USER_DISPATCH) {
-        Return(c, -EPERM);  // the target may not switch the recorder off
-        return true;
-      }
-      return false;
-    default:
-      return false;
-  }
+  const ProcessCall* p = FindProcessCall(c.nr);
+  return p != nullptr && p->handle(c);
 }
+
+bool IsProcessCall(long nr) { return nr == SYS_arch_prctl || FindProcessCall(nr) != nullptr; }
 
 }  // namespace aftershock::inject

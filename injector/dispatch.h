@@ -81,6 +81,9 @@ void RefreshCwd();
 bool HandleFileCall(Call& c);
 bool HandleFdCall(Call& c);
 bool HandleProcessCall(Call& c);
+// True iff nr is one of the calls HandleProcessCall (or the handler itself)
+// takes: they stay on Syscall User Dispatch and are never rewritten.
+bool IsProcessCall(long nr);
 
 // Serialises the writes of this process whose landing offset is read back
 // from the file position afterwards.

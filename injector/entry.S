@@ -136,4 +136,65 @@ AftershockTrampThread:
         POP_AND_JUMP
         .size   AftershockTrampThread, .-AftershockTrampThread
 
+// A rewritten call site (rewrite.cc) jumps to its stub, which moves rsp
+// below the red zone, puts the call number in rax and the address after
+// the site's `syscall` in rcx, and jumps here. The target's registers are
+// what they were at the `syscall`, apart from rcx and r11, which it
+// clobbers. AftershockFastCall gets them as a FastFrame (rewrite.cc) and
+// returns the call's raw result, which goes back in rax as from `syscall`.
+// Everything else is kept: the argument registers, rbx and rbp by hand,
+// the callee-saved ones by the C function, and the whole vector and x87
+// state (whatever the CPU has: the recorder may run libfiu, and libc's
+// string functions use AVX) by XSAVE into a 64-byte aligned area, whose
+// header must be zero for XRSTOR.
+        .globl  AftershockFastEntry
+        .hidden AftershockFastEntry
+        .type   AftershockFastEntry,@function
+AftershockFastEntry:
+        pushq   %rcx
+        pushq   %rbp
+        pushq   %rbx
+        pushq   %r9
+        pushq   %r8
+        pushq   %r10
+        pushq   %rdx
+        pushq   %rsi
+        pushq   %rdi
+        pushq   %rax
+        movq    %rsp, %rbx
+        andq    $-64, %rsp
+        subq    aftershock_xsave_size(%rip), %rsp
+        xorl    %eax, %eax
+        movq    %rax, 512(%rsp)
+        movq    %rax, 520(%rsp)
+        movq    %rax, 528(%rsp)
+        movq    %rax, 536(%rsp)
+        movq    %rax, 544(%rsp)
+        movq    %rax, 552(%rsp)
+        movq    %rax, 560(%rsp)
+        movq    %rax, 568(%rsp)
+        movl    $-1, %eax
+        movl    $-1, %edx
+        xsave64 (%rsp)
+        movq    %rbx, %rdi
+        call    AftershockFastCall
+        movq    %rax, (%rbx)
+        movl    $-1, %eax
+        movl    $-1, %edx
+        xrstor64 (%rsp)
+        movq    %rbx, %rsp
+        popq    %rax
+        popq    %rdi
+        popq    %rsi
+        popq    %rdx
+        popq    %r10
+        popq    %r8
+        popq    %r9
+        popq    %rbx
+        popq    %rbp
+        popq    %rcx
+        leaq    128(%rsp), %rsp
+        jmpq    *%rcx
+        .size   AftershockFastEntry, .-AftershockFastEntry
+
         .section .note.GNU-stack,"",@progbits

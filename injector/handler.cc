@@ -17,6 +17,7 @@
 #include "injector/fiu_api.h"
 #include "injector/mappings.h"
 #include "injector/raw.h"
+#include "injector/rewrite.h"
 #include "injector/runtime.h"
 
 extern "C" {
@@ -378,6 +379,8 @@ extern "C" __attribute__((visibility("hidden"))) void AftershockSigsys(int sig, 
     return;
   }
   int saved_errno = errno;
+  uint64_t rip = static_cast<uint64_t>(c.g[REG_RIP]);
   if (!HandleFileCall(c) && !HandleFdCall(c) && !HandleProcessCall(c)) Pass(c);
+  MaybeRewrite(si->si_syscall, rip);
   errno = saved_errno;
 }

@@ -39,6 +39,7 @@ bool ParseMapsLine(const char* line, size_t n, MapsLine* out) {
   SkipSpaces(p, end);
   if (end - p < 4) return false;
   out->read = p[0] == 'r';
+  out->write = p[1] == 'w';
   out->exec = p[2] == 'x';
   SkipField(p, end);
   if (!ParseHex(p, end, &out->offset)) return false;

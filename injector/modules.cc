@@ -33,6 +33,7 @@ constexpr int kMaxReadable = 1024;
 struct Range {
   uint64_t start;
   uint64_t end;
+  bool code;  // also executable, not writable
 };
 
 struct ModuleMap {
@@ -96,7 +97,7 @@ inline const Module* FindModule(const ModuleMap* m, uint64_t addr) {
 }
 
 // True iff [addr, addr + len) lies in one readable file mapping.
-bool ReadableSpan(const ModuleMap* m, uint64_t addr, uint64_t len) {
+bool ReadableSpan(const ModuleMap* m, uint64_t addr, uint64_t len, bool code = false) {
   int lo = 0, hi = m->readable_count;
   while (lo < hi) {
     int mid = (lo + hi) / 2;
@@ -107,7 +108,7 @@ bool ReadableSpan(const ModuleMap* m, uint64_t addr, uint64_t len) {
     }
   }
   return lo < m->readable_count && m->readable[lo].start <= addr &&
-         addr + len <= m->readable[lo].end;
+         addr + len <= m->readable[lo].end && (!code || m->readable[lo].code);
 }
 
 // Finds mod's .eh_frame_hdr (PT_GNU_EH_FRAME) and its binary-search table
@@ -227,7 +228,7 @@ void RebuildModules() {
       }
       if (l.path_len == 7 && MemEq(l.path, "[stack]", 7)) m->main_stack_top = MainFramesTop(l);
       if (l.read && l.path_len > 0 && l.path[0] == '/' && m->readable_count < kMaxReadable) {
-        m->readable[m->readable_count++] = {l.start, l.end};
+        m->readable[m->readable_count++] = {l.start, l.end, l.exec && !l.write};
       }
       // FindModule's binary search needs mods ascending; maps lists them so.
       bool ascending = m->count == 0 || m->mods[m->count - 1].end <= l.start;
@@ -381,6 +382,13 @@ bool OverlapsModules(uint64_t start, uint64_t len) {
     if (m->readable[i].start < start + len && start < m->readable[i].end) return true;
   }
   return false;
+}
+
+bool IsFileCode(uint64_t addr, uint64_t len) {
+  if (g_rt.modules_dirty) RebuildModules();
+  if (g_maps[0] == nullptr) return false;
+  const ModuleMap* m = g_maps[__atomic_load_n(&g_current, __ATOMIC_ACQUIRE)];
+  return ReadableSpan(m, addr, len, true);
 }
 
 bool FindCallStack(const ucontext_t* uc, CallStack* out) {

@@ -22,6 +22,7 @@ struct MapsLine {
   uint64_t offset = 0;
   bool exec = false;
   bool read = false;
+  bool write = false;
   const char* path = nullptr;  // points into the parsed line; not NUL-terminated
   size_t path_len = 0;
 };
@@ -52,6 +53,10 @@ struct CallStack {
 // True iff [start, start + len) overlaps a file mapping the stack walk
 // reads (a module unmapped, as by dlclose: the map must be read again).
 bool OverlapsModules(uint64_t start, uint64_t len);
+
+// True iff [addr, addr + len) lies in one mapping of a file that is
+// readable and executable but not writable (code loaded from a file).
+bool IsFileCode(uint64_t addr, uint64_t len);
 
 // Finds the call site of the syscall trapped in uc and its callers.
 // Returns false if there is no call site.

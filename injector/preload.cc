@@ -26,6 +26,7 @@
 #include "injector/mappings.h"
 #include "injector/modules.h"
 #include "injector/raw.h"
+#include "injector/rewrite.h"
 #include "injector/runtime.h"
 
 extern "C" {
@@ -277,6 +278,8 @@ void Init(int argc, char** argv) {
   g_rt.modules_dirty = true;
   EmitExec(argc, argv);
   SetupFaults();
+  const char* rewrite = getenv("AFTERSHOCK_REWRITE");
+  g_rt.rewrite = (rewrite == nullptr || strcmp(rewrite, "0") != 0) && InitRewriting();
   if (!InstallHandler()) return;
   g_rt.armed = ArmThisThread();
 }

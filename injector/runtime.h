@@ -95,6 +95,16 @@ struct Runtime {
   char lib_path[4096] = {};  // this library, for LD_PRELOAD
   size_t lib_path_len = 0;
   bool modules_dirty = false;
+  // Rewritten call sites (rewrite.h): on unless $AFTERSHOCK_REWRITE=0.
+  bool rewrite = false;
+  // Another task may run this memory's code at the same time (a thread,
+  // or a CLONE_VM child that is not a vfork): code is then patched only
+  // by one atomic store.
+  bool threaded = false;
+  // The signal gate (signal_gate.cc): the action the target set for each
+  // signal whose handler runs behind the gate (bit sig - 1 of gated).
+  KSigaction target_actions[65] = {};
+  uint64_t gated = 0;
 };
 
 extern Runtime g_rt;
@@ -119,6 +129,10 @@ struct ThreadBuf {
   struct iovec short_iov[1024];        // a shortened copy of the target's iovecs
   uint64_t clone_args[16];             // a rewritten clone3 argument block
   char map_chunk[kChunkPages * 4096];  // pages of a shared mapping being captured
+  // Signals held back while this thread was inside the recorder on the
+  // fast path (signal_gate.cc), raised again when it leaves.
+  int held_count;
+  siginfo_t held[16];
 };
 
 // Returns this thread's scratch (nullptr only if mmap failed).

@@ -29,6 +29,12 @@ struct SharedPage {
   // The process that resumes pauses (the harness). A paused process whose
   // controller is gone (SIGKILLed) kills itself instead of waiting forever.
   uint32_t controller_pid;
+  // Rewritten call sites (injector/rewrite.cc) and the calls made through
+  // them, across the run: what shows that the fast path was taken.
+  uint64_t sites_rewritten;
+  uint64_t fast_calls;
+  // Signals the gate held back while their thread was inside the recorder.
+  uint64_t signals_held;
 };
 static_assert(sizeof(SharedPage) <= kSharedPageSize);
 
