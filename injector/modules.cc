@@ -33,7 +33,8 @@ constexpr int kMaxReadable = 1024;
 struct Range {
   uint64_t start;
   uint64_t end;
-  bool code;  // also executable, not writable
+  bool code;     // also executable, not writable
+  bool runtime;  // of a runtime library (IsRuntimeModule)
 };
 
 struct ModuleMap {
@@ -97,7 +98,7 @@ inline const Module* FindModule(const ModuleMap* m, uint64_t addr) {
 }
 
 // True iff [addr, addr + len) lies in one readable file mapping.
-bool ReadableSpan(const ModuleMap* m, uint64_t addr, uint64_t len, bool code = false) {
+bool ReadableSpan(const ModuleMap* m, uint64_t addr, uint64_t len, bool runtime_code = false) {
   int lo = 0, hi = m->readable_count;
   while (lo < hi) {
     int mid = (lo + hi) / 2;
@@ -108,7 +109,8 @@ bool ReadableSpan(const ModuleMap* m, uint64_t addr, uint64_t len, bool code = f
     }
   }
   return lo < m->readable_count && m->readable[lo].start <= addr &&
-         addr + len <= m->readable[lo].end && (!code || m->readable[lo].code);
+         addr + len <= m->readable[lo].end &&
+         (!runtime_code || (m->readable[lo].code && m->readable[lo].runtime));
 }
 
 // Finds mod's .eh_frame_hdr (PT_GNU_EH_FRAME) and its binary-search table
@@ -228,7 +230,8 @@ void RebuildModules() {
       }
       if (l.path_len == 7 && MemEq(l.path, "[stack]", 7)) m->main_stack_top = MainFramesTop(l);
       if (l.read && l.path_len > 0 && l.path[0] == '/' && m->readable_count < kMaxReadable) {
-        m->readable[m->readable_count++] = {l.start, l.end, l.exec && !l.write};
+        m->readable[m->readable_count++] = {l.start, l.end, l.exec && !l.write,
+                                            IsRuntimeModule(l.path, l.path_len)};
       }
       // FindModule's binary search needs mods ascending; maps lists them so.
       bool ascending = m->count == 0 || m->mods[m->count - 1].end <= l.start;
@@ -384,7 +387,7 @@ bool OverlapsModules(uint64_t start, uint64_t len) {
   return false;
 }
 
-bool IsFileCode(uint64_t addr, uint64_t len) {
+bool IsRuntimeCode(uint64_t addr, uint64_t len) {
   if (g_rt.modules_dirty) RebuildModules();
   if (g_maps[0] == nullptr) return false;
   const ModuleMap* m = g_maps[__atomic_load_n(&g_current, __ATOMIC_ACQUIRE)];

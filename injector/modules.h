@@ -54,9 +54,9 @@ struct CallStack {
 // reads (a module unmapped, as by dlclose: the map must be read again).
 bool OverlapsModules(uint64_t start, uint64_t len);
 
-// True iff [addr, addr + len) lies in one mapping of a file that is
-// readable and executable but not writable (code loaded from a file).
-bool IsFileCode(uint64_t addr, uint64_t len);
+// True iff [addr, addr + len) lies in one mapping of a runtime library
+// (IsRuntimeModule) that is readable and executable but not writable.
+bool IsRuntimeCode(uint64_t addr, uint64_t len);
 
 // Finds the call site of the syscall trapped in uc and its callers.
 // Returns false if there is no call site.

@@ -50,9 +50,9 @@ struct Rewriter {
 
 Rewriter* g_rw = nullptr;
 
-void Lock() {
-  while (__atomic_exchange_n(&g_rw->lock, 1, __ATOMIC_ACQUIRE) != 0) Sys(SYS_sched_yield);
-}
+// Never waits: a task killed while holding it (a vfork child shares it)
+// must not stop the others, and a site not rewritten now traps again.
+bool TryLock() { return __atomic_exchange_n(&g_rw->lock, 1, __ATOMIC_ACQUIRE) == 0; }
 
 void Unlock() { __atomic_store_n(&g_rw->lock, 0, __ATOMIC_RELEASE); }
 
@@ -161,7 +161,10 @@ bool PatchMov(uint64_t addr, const unsigned char* jmp) {
 }
 
 bool Rewrite(uint64_t addr, uint32_t nr) {
-  if (!IsFileCode(addr, kSiteLen)) return false;  // not a JIT's code: it may move or rewrite it
+  // Only libc's and ld.so's wrappers: not a JIT's code, which it may move
+  // or rewrite, nor a runtime's own (Go's), which may run on a stack too
+  // small for the recorder (a goroutine's).
+  if (!IsRuntimeCode(addr, kSiteLen)) return false;
   uint64_t stub = NewStub(addr, nr);
   if (stub == 0) return false;
   int64_t rel = static_cast<int64_t>(stub - (addr + kMovLen));
@@ -202,7 +205,7 @@ bool InitRewriting() {
 void MaybeRewrite(long nr, uint64_t rip) {
   if (g_rw == nullptr || !g_rt.rewrite || IsProcessCall(nr) || !IsPlainSite(rip, nr)) return;
   uint64_t addr = rip - kSiteLen;
-  Lock();
+  if (!TryLock()) return;
   Site* s = SlotOf(addr);
   if (s != nullptr) {
     // A site rewritten before that traps with its old bytes again is new
