@@ -169,6 +169,7 @@ void LeaveForeignThreadPointer(Call& c) {
       "own TLS, e.g. Go without cgo); its calls from here on are not recorded",
       nullptr, 0, c.uc);
   Sys(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
+  UndoRewrites();
   Return(c, Sys(SYS_arch_prctl, c.a[0], c.a[1]));
 }
 

@@ -51,6 +51,7 @@ struct ModuleMap {
 // Two maps: readers use the current one while a rebuild fills the other.
 ModuleMap* g_maps[2] = {nullptr, nullptr};
 int g_current = 0;
+uint64_t g_generation = 0;  // bumped by every rebuild
 int g_rebuilding = 0;
 char* g_maps_buf = nullptr;
 
@@ -266,6 +267,7 @@ void RebuildModules() {
   m->span = m->count > 0 ? m->mods[m->count - 1].end - m->lo : 0;
   for (int k = 0; k < m->count; ++k) FindFunctionTable(m, &m->mods[k]);
   __atomic_store_n(&g_current, 1 - g_current, __ATOMIC_RELEASE);
+  __atomic_add_fetch(&g_generation, 1, __ATOMIC_RELEASE);
   __atomic_store_n(&g_rebuilding, 0, __ATOMIC_RELEASE);
 }
 
@@ -339,25 +341,70 @@ void WalkFramePointers(const ModuleMap* m, uint64_t fp, uint64_t lo, uint64_t to
 // Scans the words in [slot, slot + 8 * words) for callers. A word that does
 // not check against the frame below is held back: when the next word checks
 // against it (a tail call hid the frame between), both are taken.
-void ScanCallers(const ModuleMap* m, const uint64_t* slot, uint64_t words, CallStack* out) {
+// taken[k] is the address of the word frames[k] came from.
+void ScanCallers(const ModuleMap* m, const uint64_t* slot, uint64_t words, CallStack* out,
+                 const uint64_t** taken) {
   uint64_t held = 0;
+  const uint64_t* held_at = nullptr;
   const Module* held_mod = nullptr;
   for (uint64_t i = 0; i < words && out->count <= trace::kMaxCallers; ++i) {
     const Module* c = ReturnInto(m, slot[i]);
     if (c == nullptr) continue;
     if (MayCall(m, c, slot[i], out->frames[out->count - 1].addr)) {
+      taken[out->count] = &slot[i];
       SetFrame(m, c, slot[i], &out->frames[out->count++]);
       held = 0;
     } else if (held != 0 && MayCall(m, c, slot[i], held) && out->count < trace::kMaxCallers) {
+      taken[out->count] = held_at;
       SetFrame(m, held_mod, held, &out->frames[out->count++]);
+      taken[out->count] = &slot[i];
       SetFrame(m, c, slot[i], &out->frames[out->count++]);
       held = 0;
     } else {
       held = slot[i];
+      held_at = &slot[i];
       held_mod = c;
     }
   }
   out->method = trace::kStackScan;
+}
+
+ScannedStack* ScannedSlot(const uint64_t* frame0) {
+  ThreadBuf* b = Buf();
+  if (b == nullptr) return nullptr;
+  // By place and value: the calls of one function to different callees
+  // leave their return addresses in the same word.
+  uint64_t key = (reinterpret_cast<uint64_t>(frame0) >> 3) ^ (*frame0 * 0x9e3779b97f4a7c15ull);
+  return &b->scanned[(key >> 32) % kScannedStacks];
+}
+
+bool StillHolds(const ScannedStack& s, const uint64_t* frame0, uint64_t lo, uint64_t top) {
+  if (s.generation != g_generation || s.taken[0] != frame0 || s.stack.count == 0) return false;
+  for (int k = 0; k < s.stack.count; ++k) {
+    uint64_t at = reinterpret_cast<uint64_t>(s.taken[k]);
+    if (at < lo || at + 8 > top || *s.taken[k] != s.values[k]) return false;
+  }
+  return true;
+}
+
+// ScanCallers above frame 0 (at frame0, a stack word), through the cache.
+void ScanCallersOnce(const ModuleMap* m, const uint64_t* frame0, uint64_t words, uint64_t top,
+                     CallStack* out) {
+  ScannedStack* s = ScannedSlot(frame0);
+  uint64_t lo = reinterpret_cast<uint64_t>(frame0);
+  if (s != nullptr && StillHolds(*s, frame0, lo, top)) {
+    *out = s->stack;
+    return;
+  }
+  const uint64_t* taken[trace::kMaxCallers + 1] = {frame0};
+  ScanCallers(m, frame0 + 1, words, out, taken);
+  if (s == nullptr) return;
+  s->generation = g_generation;
+  s->stack = *out;
+  for (int k = 0; k < out->count; ++k) {
+    s->taken[k] = taken[k];
+    s->values[k] = *taken[k];
+  }
 }
 
 // The index of the stack word that is frame 0: the first return address
@@ -423,7 +470,15 @@ bool FindCallStack(const ucontext_t* uc, CallStack* out) {
   }
   if (words == 0) return true;
   WalkFramePointers(m, static_cast<uint64_t>(g[REG_RBP]), rsp + 8 * next, top, out);
-  if (out->count == 1) ScanCallers(m, w + next, words - next, out);
+  if (out->count > 1) return true;
+  if (next == 0) {
+    // Frame 0 is rip itself (a call site in the program's own code): no
+    // stack word to key a cached scan by.
+    const uint64_t* taken[trace::kMaxCallers + 1] = {};
+    ScanCallers(m, w, words, out, taken);
+  } else {
+    ScanCallersOnce(m, w + next - 1, words - next, top, out);
+  }
   return true;
 }
 

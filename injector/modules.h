@@ -50,6 +50,21 @@ struct CallStack {
   uint8_t method = 0;  // trace::kStack* of frames[1..]
 };
 
+// The stack scan reads up to thousands of stack words per call: on code
+// without frame pointers it was the recorder's largest cost. Each thread
+// keeps the stacks it scanned (ThreadBuf::scanned), keyed by where frame
+// 0's return address lies and what it is. A call made again from the same frame, whose
+// callers' return addresses all still hold the values they had, has the
+// callers it had: the words of a live frame's return addresses do not
+// change while the frame lives.
+struct ScannedStack {
+  uint64_t generation;  // of the module map (the frames' names point into it)
+  const uint64_t* taken[trace::kMaxCallers + 1];  // where each frame's address was read
+  uint64_t values[trace::kMaxCallers + 1];
+  CallStack stack;
+};
+inline constexpr int kScannedStacks = 16;
+
 // True iff [start, start + len) overlaps a file mapping the stack walk
 // reads (a module unmapped, as by dlclose: the map must be read again).
 bool OverlapsModules(uint64_t start, uint64_t len);

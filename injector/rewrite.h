@@ -1,6 +1,6 @@
 // Lazy rewriting of syscall sites (docs/injector.md, "Rewritten call
 // sites"). Syscall User Dispatch stays the net that catches every call; a
-// site that traps twice, and whose bytes are the usual `mov $NR, %eax;
+// site that traps 32 times, and whose bytes are the usual `mov $NR, %eax;
 // syscall`, gets its `mov` replaced by a jump to a stub that calls the
 // recorder directly. Later calls from that site cost a function call, not
 // a SIGSYS round trip. Runs inside the SIGSYS handler: raw syscalls only.
@@ -20,8 +20,13 @@ bool InitRewriting();
 
 // Called by the SIGSYS handler for every call it has handled (nr, and rip
 // as the call trapped): counts the call's site and rewrites it on its
-// second trap when it qualifies.
+// 32nd trap when it qualifies.
 void MaybeRewrite(long nr, uint64_t rip);
+
+// Puts back the `mov` of every rewritten site and rewrites no more: a
+// thread that replaced its thread pointer (arch_prctl(ARCH_SET_FS)) may
+// still run libc's wrappers, and the fast path lives on TLS.
+void UndoRewrites();
 
 // The signals of the target that arrive while its thread is inside the
 // recorder on the fast path are held back and raised again when it leaves

@@ -64,7 +64,7 @@ TEST(Rewrite, HandlersInterruptingRewrittenCallsLoseNoRecord) {
   }
 }
 
-// The third write's site was rewritten by the first two; it is paused
+// The 64th write's site was rewritten after 32 traps; it is paused
 // inside the recorder, and the SIGUSR1 sent meanwhile is held back by the
 // gate and handled once the write is done: the handler's own write comes
 // after it in the order.
@@ -77,7 +77,7 @@ TEST(Rewrite, ASignalArrivingInsideTheRecorderIsHandledAfterTheCall) {
   options.cwd = root;
   options.root = root;
   options.trace_path = scratch.path() + "/trace";
-  options.faults = "pause before posix/io/rw/write nth=3";
+  options.faults = "pause before posix/io/rw/write nth=64";
   options.timeout_ms = 30000;
   RunningCommand command(options);
   ASSERT_TRUE(command.started());
@@ -91,16 +91,16 @@ TEST(Rewrite, ASignalArrivingInsideTheRecorderIsHandledAfterTheCall) {
   TraceError err;
   auto t = ReadTrace(options.trace_path, &err);
   ASSERT_TRUE(t.has_value()) << err.message;
-  uint64_t third = 0, handler = 0;
+  uint64_t last = 0, handler = 0;
   int data_writes = 0;
   for (const Op& op : t->ops) {
     if (op.kind != OpKind::kWrite) continue;
-    if (op.path == root + "/data" && ++data_writes == 3) third = op.seq;
+    if (op.path == root + "/data" && ++data_writes == 64) last = op.seq;
     if (op.path == root + "/signals.log") handler = op.seq;
   }
-  ASSERT_NE(third, 0u);
+  ASSERT_NE(last, 0u);
   ASSERT_NE(handler, 0u);
-  EXPECT_LT(third, handler);
+  EXPECT_LT(last, handler);
   inject::SharedPage page = PageOf(options.trace_path);
   EXPECT_EQ(page.signals_held, RewriteOn() ? 1u : 0u);
 }

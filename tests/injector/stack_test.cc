@@ -43,6 +43,19 @@ void ExpectDeepStack(const std::string& prog, uint8_t method) {
   EXPECT_EQ(fns[2], "stack_level_one");
   EXPECT_EQ(fns[3], "main");
   EXPECT_EQ(w->stack_method, method) << prog;
+  // The same frames at the same addresses, reached through different
+  // callers: each write names its own.
+  for (const auto& [data, caller] :
+       {std::pair{"twin a 1\n", "stack_twin_a"}, std::pair{"twin b\n", "stack_twin_b"},
+        std::pair{"twin a 2\n", "stack_twin_a"}}) {
+    const Op* t = WriteOf(run.trace, data);
+    ASSERT_NE(t, nullptr) << data;
+    std::vector<std::string> twin = Functions(*t, &sym);
+    ASSERT_GE(twin.size(), 3u) << prog << " " << data;
+    EXPECT_EQ(twin[0], "stack_write_helper") << data;
+    EXPECT_EQ(twin[1], caller) << prog << " " << data;
+    EXPECT_EQ(twin[2], "Twins") << prog << " " << data;
+  }
   EXPECT_LE(w->callers.size(), static_cast<size_t>(trace::kMaxCallers));
   // The stack survives the trace format: written again, read back equal.
   ScratchDir again;

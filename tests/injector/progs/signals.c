@@ -3,8 +3,8 @@
 // fast path, docs/injector.md "Rewritten call sites").
 //   signals storm   a 200 us interval timer interrupts 20,000 writes; each
 //                   SIGALRM handler appends one byte to signals.log
-//   signals held    three writes; the harness pauses the third (its site
-//                   is rewritten by then) and sends SIGUSR1 meanwhile
+//   signals held    64 writes; the harness pauses the last (its site is
+//                   rewritten by then: 32 traps) and sends SIGUSR1 meanwhile
 // Both also check that sigaction shows the program its own handlers and
 // that a one-shot (SA_RESETHAND) handler runs once. Prints the number of
 // signals handled.
@@ -70,7 +70,7 @@ static int Storm(int fd) {
 
 static int Held(int fd) {
   if (!Install(SIGUSR1)) return 3;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 64; ++i) {
     if (write(fd, "w\n", 2) != 2) return 4;
   }
   return handled == 1 ? 0 : 5;
