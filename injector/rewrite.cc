@@ -24,8 +24,10 @@ constexpr uint64_t kMovLen = 5;
 // mprotects: a short-lived process (an enqueue that makes 100 calls in all)
 // would pay more than it saves. A site in a loop gets there at once.
 constexpr int kTrapsBeforeRewrite = 32;
-constexpr int kMaxSites = 2048;
-constexpr int kMaxArenas = 32;
+// One page for the whole table (every page touched is a fault, in every
+// process): a process makes its calls from a few dozen libc wrappers.
+constexpr int kMaxSites = 128;
+constexpr int kMaxArenas = 16;
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kStubSize = 48;
 constexpr uint64_t kNear = (1ull << 31) - 2 * kPage;  // reach of a jmp rel32, with margin
@@ -61,7 +63,7 @@ void Unlock() { __atomic_store_n(&g_rw->lock, 0, __ATOMIC_RELEASE); }
 
 // The slot of the site at addr (found or claimed), or null when full.
 Site* SlotOf(uint64_t addr) {
-  uint64_t h = (addr * 0x9e3779b97f4a7c15ull) >> 53;  // 11 bits
+  uint64_t h = (addr * 0x9e3779b97f4a7c15ull) >> 57;  // 7 bits
   for (int i = 0; i < kMaxSites; ++i) {
     Site& s = g_rw->sites[(h + i) % kMaxSites];
     if (s.addr == addr) return &s;
@@ -206,6 +208,8 @@ void UndoRewrites() {
     s.state = kRefused;
   }
 }
+
+static_assert(sizeof(Rewriter) <= kPage);
 
 bool InitRewriting() {
   unsigned a, b, c, d;
