@@ -30,12 +30,18 @@ bool Open(Call& c, int dirfd, const char* user, long flags, long mode, const cha
   if (len == 0 || IsUnrecordedPath(b->path, len)) return false;
   if (!writes && !PathIsUnder(b->path, len, g_rt.root, g_rt.root_len)) return false;
   bool existed = true;
-  if ((flags & O_CREAT) != 0 && (flags & O_EXCL) == 0) {
+  // Whether this open creates the file is read just before it: another
+  // task of this memory (a thread, a vfork-like child) opening the same
+  // name must not come between the look, the sequence number and the call.
+  bool may_create = (flags & O_CREAT) != 0 && (flags & O_EXCL) == 0;
+  if (may_create) {
+    LockPosition();
     existed = !IsErr(Sys(SYS_faccessat, dirfd, A(user), F_OK));
   }
   Recorded r(c, OpKind::kOpen);
   Event& ev = r.ev();
   long raw = r.Begin(point) ? Perform(c) : -r.decision().err;
+  if (may_create) UnlockPosition();
   uint32_t type = 0;
   uint32_t perm = 0;
   if (raw >= 0) {
