@@ -249,11 +249,21 @@ bool Exec(Call& c, int dirfd, const char* path, int envp_arg) {
   return true;
 }
 
+// exit and exit_group never return. A vfork-like child, which shares its
+// parent thread's TLS, makes them here: passed through a trampoline, the
+// return address it pushes would stay on the return stack the two share,
+// and the parent, once resumed, would pop it and jump into the child's
+// _exit (SIGSEGV: posix_spawn's child exits so when its exec fails).
+void ExitHereIfSharedChild(const Call& c) {
+  if (InSharedChild()) Perform(c);
+}
+
 bool ExitGroup(Call& c) {
   CaptureMappings(c.nr, nullptr);
   Event ev = NewEvent(OpKind::kExit, c.nr);
   ev.h.result = c.a[0];
   Emit(&ev, nullptr);  // no call site: reading the module map is not worth it here
+  ExitHereIfSharedChild(c);
   Pass(c);
   return true;
 }
@@ -426,7 +436,11 @@ const ProcessCall kProcessCalls[] = {
        return Exec(c, static_cast<int>(c.a[0]), reinterpret_cast<const char*>(c.a[1]), 3);
      }},
     {SYS_exit_group, ExitGroup},
-    {SYS_exit, [](Call&) { return false; }},
+    {SYS_exit,
+     [](Call& c) {
+       ExitHereIfSharedChild(c);
+       return false;
+     }},
     {SYS_mmap, Mmap},
     {SYS_msync, Msync},
     {SYS_munmap, Unmap},

@@ -184,20 +184,38 @@ void SetStackTop(uint64_t top) { t_stack_top = top; }
 
 void SetSharedChildStackTop(uint64_t top) { t_shared_child_stack_top = top; }
 
-void RebuildModules() {
-  if (g_maps[0] == nullptr) {
-    for (auto& m : g_maps) {
-      long r = Sys(SYS_mmap, 0, sizeof(ModuleMap), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (IsErr(r)) return;
-      m = reinterpret_cast<ModuleMap*>(r);
-    }
-    long r =
-        Sys(SYS_mmap, 0, kMapsBufSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (IsErr(r)) return;
-    g_maps_buf = reinterpret_cast<char*>(r);
+namespace {
+
+// Maps the two module maps and the read buffer, g_maps[0] last: readers
+// take a non-null g_maps[0] for "ready". REQUIRES: g_rebuilding held.
+bool MapModuleMaps() {
+  void* maps[2];
+  for (void*& m : maps) {
+    long r = Sys(SYS_mmap, 0, sizeof(ModuleMap), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (IsErr(r)) return false;
+    m = reinterpret_cast<void*>(r);
   }
+  long r =
+      Sys(SYS_mmap, 0, kMapsBufSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (IsErr(r)) return false;
+  g_maps_buf = reinterpret_cast<char*>(r);
+  g_maps[1] = static_cast<ModuleMap*>(maps[1]);
+  __atomic_store_n(&g_maps[0], static_cast<ModuleMap*>(maps[0]), __ATOMIC_RELEASE);
+  return true;
+}
+
+}  // namespace
+
+void RebuildModules() {
+  // The first time too, one thread only: threads that started together
+  // once all recorded their first call at once, and one saw g_maps[0] set
+  // while another was still mapping g_maps[1] (a null map: SIGSEGV).
   if (__atomic_exchange_n(&g_rebuilding, 1, __ATOMIC_ACQUIRE) != 0) return;
+  if (g_maps[0] == nullptr && !MapModuleMaps()) {
+    __atomic_store_n(&g_rebuilding, 0, __ATOMIC_RELEASE);
+    return;
+  }
   g_rt.modules_dirty = false;
   long fd = Sys(SYS_open, A("/proc/self/maps"), O_RDONLY | O_CLOEXEC);
   size_t used = 0;

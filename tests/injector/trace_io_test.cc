@@ -169,6 +169,21 @@ TEST(TraceIo, ReplacedThreadPointerIsAGapNotACrash) {
   EXPECT_EQ(line, "libc");
 }
 
+// A vfork-like child that exits (posix_spawn's, when its exec fails) makes
+// its exit in the handler: passed through, it left its return address on
+// the return stack it shares with its parent thread, which then jumped
+// into the child's _exit.
+TEST(TraceIo, AFailedPosixSpawnLeavesItsParentRunning) {
+  ScratchDir scratch;
+  RecordedRun run = RecordIn(scratch, {Prog("inj_spawn_fail")});
+  ASSERT_TRUE(run.result.Succeeded()) << run.result.Describe() << run.result.output;
+  EXPECT_TRUE(run.fidelity.ok) << run.fidelity.gap;
+  std::ifstream after(run.root + "/after");
+  std::string line;
+  EXPECT_TRUE(std::getline(after, line));
+  EXPECT_EQ(line, "ok");
+}
+
 // Children that share their parent's memory (clone(CLONE_VM | CLONE_VFORK))
 // started by two threads at once: each child is told apart from its parent
 // (a global mark, cleared by the other thread, made one die of SIGSEGV),
