@@ -411,6 +411,13 @@ bool RefuseIoUring(Call& c) {
   return true;
 }
 
+// A call whose argument kArg is a signal mask: passed through without SIGSYS in it.
+template <int kArg>
+bool PassWithoutSigsys(Call& c) {
+  StripMask(c, kArg);
+  return false;
+}
+
 struct ProcessCall {
   long nr;
   bool (*handle)(Call& c);  // true iff it took care of the call
@@ -453,26 +460,10 @@ const ProcessCall kProcessCalls[] = {
        if (c.a[0] != SIG_UNBLOCK) StripMask(c, 1);
        return false;
      }},
-    {SYS_rt_sigsuspend,
-     [](Call& c) {
-       StripMask(c, 0);
-       return false;
-     }},
-    {SYS_ppoll,
-     [](Call& c) {
-       StripMask(c, 3);
-       return false;
-     }},
-    {SYS_epoll_pwait,
-     [](Call& c) {
-       StripMask(c, 4);
-       return false;
-     }},
-    {SYS_epoll_pwait2,
-     [](Call& c) {
-       StripMask(c, 4);
-       return false;
-     }},
+    {SYS_rt_sigsuspend, PassWithoutSigsys<0>},
+    {SYS_ppoll, PassWithoutSigsys<3>},
+    {SYS_epoll_pwait, PassWithoutSigsys<4>},
+    {SYS_epoll_pwait2, PassWithoutSigsys<4>},
     {SYS_pselect6, Pselect},
     {SYS_rt_sigreturn, SigReturn},
     {SYS_sigaltstack, [](Call&) { return false; }},
