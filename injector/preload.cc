@@ -192,13 +192,33 @@ void SetupFaults() {
   if (fiu_ctrl != nullptr && g_fiu.rc_fifo(fiu_ctrl) == 0) g_rt.fiu_active = true;
 }
 
+// Maps the trace (trace_format.h): a window that records are copied into,
+// or failing that its header alone. An older trace without a tail is
+// appended to.
+void MapTrace() {
+  trace::FileHeader fh{};
+  if (pread(g_rt.trace_fd, &fh, sizeof fh, 0) != sizeof fh || !trace::HasTail(fh)) {
+    fcntl(g_rt.trace_fd, F_SETFL, O_APPEND);
+    return;
+  }
+  void* map = mmap(nullptr, kTraceWindow, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+                   g_rt.trace_fd, 0);
+  if (map != MAP_FAILED) {
+    g_rt.trace_window = kTraceWindow;
+  } else {
+    map = mmap(nullptr, sizeof fh, PROT_READ | PROT_WRITE, MAP_SHARED, g_rt.trace_fd, 0);
+    if (map == MAP_FAILED) return;
+  }
+  g_rt.trace_header = static_cast<trace::FileHeader*>(map);
+}
+
 bool OpenTrace() {
   const char* trace = getenv("AFTERSHOCK_TRACE");
   if (trace == nullptr || trace[0] != '/') return false;
   CopyEnv("AFTERSHOCK_TRACE", g_rt.trace_path, sizeof g_rt.trace_path, &g_rt.trace_path_len);
   if (!SeqPathFor(g_rt.trace_path, g_rt.seq_path, sizeof g_rt.seq_path)) return false;
   g_rt.seq_path_len = strlen(g_rt.seq_path);
-  int fd = open(g_rt.trace_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  int fd = open(g_rt.trace_path, O_RDWR | O_CLOEXEC);
   if (fd < 0) return false;  // the launcher creates the trace (header and .seq)
   struct rlimit rl;
   int floor = kTraceFdFloor;
@@ -211,6 +231,7 @@ bool OpenTrace() {
     fd = high;
   }
   g_rt.trace_fd = fd;
+  MapTrace();
   int sfd = open(g_rt.seq_path, O_RDWR | O_CLOEXEC);
   if (sfd < 0) return false;
   void* page = mmap(nullptr, kSharedPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);

@@ -79,7 +79,7 @@ bool PtraceSession::Open(std::string* error) {
     return false;
   }
   seq_path_ = trace_path_ + ".seq";
-  trace_fd_ = ::open(trace_path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  trace_fd_ = ::open(trace_path_.c_str(), O_RDWR | O_CLOEXEC);
   int sfd = ::open(seq_path_.c_str(), O_RDWR | O_CLOEXEC);
   if (trace_fd_ < 0 || sfd < 0) {
     *error =
@@ -94,6 +94,7 @@ bool PtraceSession::Open(std::string* error) {
     return false;
   }
   page_ = static_cast<SharedPage*>(page);
+  if (!MapTraceHeader(error)) return false;
   std::string root = Env("AFTERSHOCK_ROOT");
   if (!root.empty() && root[0] == '/') {
     char real[PATH_MAX];
@@ -179,9 +180,22 @@ void PtraceSession::Emit(PtraceEvent* ev, const Tracee& t, const user_regs_struc
   struct iovec iov[6];
   trace::SealRecord(&ev->h, ev->path.data(), ev->path2.data(), module.data(), ev->data.data(),
                     stack, iov);
-  // One writev on the O_APPEND trace: records never interleave with the
-  // preloaded recorder's.
-  ::writev(trace_fd_, iov, 6);
+  // Its own reserved bytes (trace_format.h), one pwritev: records never
+  // interleave with the preloaded recorder's.
+  uint64_t at = trace::ReserveRecord(header_, ev->h.size);
+  ::pwritev(trace_fd_, iov, 6, static_cast<off_t>(at));
+}
+
+bool PtraceSession::MapTraceHeader(std::string* error) {
+  trace::FileHeader fh{};
+  void* map = ::mmap(nullptr, sizeof fh, PROT_READ | PROT_WRITE, MAP_SHARED, trace_fd_, 0);
+  if (::pread(trace_fd_, &fh, sizeof fh, 0) != sizeof fh || !trace::HasTail(fh) ||
+      map == MAP_FAILED) {
+    *error = "the trace " + trace_path_ + " has no record tail (made by an older aftershock?)";
+    return false;
+  }
+  header_ = static_cast<trace::FileHeader*>(map);
+  return true;
 }
 
 // The callers of frames[first] as a record's stack part (trace_format.h).

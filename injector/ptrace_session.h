@@ -99,6 +99,8 @@ class PtraceSession {
  private:
   bool Fires(int i, const char* point);
   void PauseFor(pid_t pid);
+  // Maps the trace's header, whose tail each record's bytes are reserved from.
+  bool MapTraceHeader(std::string* error);
   // The module holding addr; with `refresh`, the map is read again on a miss.
   std::optional<MappedModule> ModuleOf(pid_t tgid, uint64_t addr, bool refresh);
   // The call and its callers along the saved frame pointers (ptrace_stack.cc).
@@ -108,6 +110,7 @@ class PtraceSession {
                      const MappedModule& site, char* buf, size_t cap);
 
   int trace_fd_ = -1;
+  trace::FileHeader* header_ = nullptr;  // the trace's header, mapped: its tail
   SharedPage* page_ = nullptr;
   std::string trace_path_, seq_path_, root_;
   std::vector<std::string> allow_;

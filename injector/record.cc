@@ -67,6 +67,58 @@ int DataIov(Event* ev, struct iovec* iov) {
   return n;
 }
 
+// True iff the trace file reaches `end`, extending it (fallocate, in
+// kTraceChunk steps) if not: a copy into the mapping beyond the file's end
+// would fault (SIGBUS).
+bool Allocated(trace::FileHeader* h, uint64_t end) {
+  uint64_t have = __atomic_load_n(&h->allocated, __ATOMIC_ACQUIRE);
+  if (end <= have) return true;
+  uint64_t want = (end + kTraceChunk - 1) / kTraceChunk * kTraceChunk;
+  if (IsErr(Sys(SYS_fallocate, g_rt.trace_fd, 0, have, want - have))) {
+    g_rt.trace_window = 0;  // this file system cannot: pwritev from now on
+    return false;
+  }
+  while (have < want && !__atomic_compare_exchange_n(&h->allocated, &have, want, false,
+                                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+  }
+  return true;
+}
+
+// Copies a sealed record into its reserved bytes at dst, its magic last: a
+// writer killed before that leaves a hole readers skip (trace_format.h).
+void CopyRecord(char* dst, const struct iovec* iov, int count) {
+  const char* head = static_cast<const char*>(iov[0].iov_base);
+  uint32_t magic;
+  __builtin_memcpy(&magic, head, sizeof magic);
+  __builtin_memcpy(dst + sizeof magic, head + sizeof magic, iov[0].iov_len - sizeof magic);
+  size_t at = iov[0].iov_len;
+  for (int i = 1; i < count; ++i) {
+    __builtin_memcpy(dst + at, iov[i].iov_base, iov[i].iov_len);
+    at += iov[i].iov_len;
+  }
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);  // x86 keeps stores in order: the magic lands last
+  __builtin_memcpy(dst, &magic, sizeof magic);
+}
+
+// Writes a sealed record of `size` bytes (iov[0..count)) into the trace:
+// into bytes reserved from its tail, copied through the mapping when they
+// lie in it, else with one pwritev; an older trace is appended to.
+bool WriteRecord(const struct iovec* iov, int count, uint64_t size) {
+  trace::FileHeader* h = g_rt.trace_header;
+  long w;
+  if (h == nullptr) {
+    w = Sys(SYS_writev, g_rt.trace_fd, A(iov), count);
+  } else {
+    uint64_t at = trace::ReserveRecord(h, size);
+    if (at + size <= g_rt.trace_window && Allocated(h, at + size)) {
+      CopyRecord(reinterpret_cast<char*>(h) + at, iov, count);
+      return true;
+    }
+    w = Sys(SYS_pwritev, g_rt.trace_fd, A(iov), count, static_cast<long>(at), 0);
+  }
+  return !IsErr(w) && static_cast<uint64_t>(w) == size;
+}
+
 }  // namespace
 
 bool Emit(Event* ev, const ucontext_t* uc, const CallStack* given) {
@@ -96,8 +148,7 @@ bool Emit(Event* ev, const ucontext_t* uc, const CallStack* given) {
   int n = DataIov(ev, iov + 4);
   trace::SealRecordIov(&ev->h, ev->path, ev->path2, module, iov + 4, n,
                        b != nullptr ? b->stack_part : nullptr, iov);
-  long w = Sys(SYS_writev, g_rt.trace_fd, A(iov), 5 + n);
-  return !IsErr(w) && static_cast<uint64_t>(w) == ev->h.size;
+  return WriteRecord(iov, 5 + n, ev->h.size);
 }
 
 void EmitGap(const char* what, const char* path, size_t path_len, const ucontext_t* uc,

@@ -16,6 +16,7 @@
 #include "injector/modules.h"
 #include "injector/paths.h"
 #include "injector/shared_page.h"
+#include "model/trace_format.h"
 
 #define AFTERSHOCK_TLS __thread __attribute__((tls_model("initial-exec")))
 
@@ -53,9 +54,21 @@ struct KSigaction {
   uint64_t mask;
 };
 
+// The trace file is mapped this far (MAP_SHARED) for records to be copied
+// in (record.cc); a record beyond it is written with pwritev.
+inline constexpr uint64_t kTraceWindow = 256ull << 20;
+// The trace file is extended (fallocate) in steps of this size.
+inline constexpr uint64_t kTraceChunk = 256ull << 10;
+
 struct Runtime {
   bool armed = false;
   int trace_fd = -1;
+  // The trace file's header, mapped: each record's bytes are reserved from
+  // its tail. Null for an older trace, which is appended to (O_APPEND).
+  trace::FileHeader* trace_header = nullptr;
+  // Bytes of the trace mapped at trace_header for records to be copied
+  // into; 0 when every record is written with pwritev.
+  uint64_t trace_window = 0;
   SharedPage* page = nullptr;
   char trace_path[4096] = {};
   size_t trace_path_len = 0;
@@ -125,10 +138,10 @@ struct ThreadBuf {
   char env_preload[8192];
   char read_buf[4096];
   char cwd[4096];
-  uint64_t masks[kRetStackDepth][4];   // rewritten signal masks, one per nesting depth
-  struct iovec short_iov[1024];        // a shortened copy of the target's iovecs
-  uint64_t clone_args[16];             // a rewritten clone3 argument block
-  char map_chunk[kChunkPages * 4096];  // pages of a shared mapping being captured
+  uint64_t masks[kRetStackDepth][4];     // rewritten signal masks, one per nesting depth
+  struct iovec short_iov[1024];          // a shortened copy of the target's iovecs
+  uint64_t clone_args[16];               // a rewritten clone3 argument block
+  char map_chunk[kChunkPages * 4096];    // pages of a shared mapping being captured
   ScannedStack scanned[kScannedStacks];  // modules.h
   // Signals held back while this thread was inside the recorder on the
   // fast path (signal_gate.cc), raised again when it leaves.

@@ -27,15 +27,13 @@ bool CreateTrace(const std::string& path, std::string* error, const std::string&
     *error = Err(path);
     return false;
   }
-  trace::FileHeader fh{};
-  std::memcpy(fh.magic, trace::kMagic, sizeof fh.magic);
-  fh.version = trace::kVersion;
-  fh.header_size = sizeof fh;
-  bool ok = WriteAll(fd, &fh, sizeof fh);
   ::close(fd);
-  if (!ok) {
-    *error = Err(path);
-    return false;
+  {
+    TraceWriter header(path);  // writes the file header into the empty file
+    if (!header.ok()) {
+      *error = header.Error();
+      return false;
+    }
   }
   std::string seq = SeqPath(path);
   int sfd = ::open(seq.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -47,7 +45,7 @@ bool CreateTrace(const std::string& path, std::string* error, const std::string&
   inject::SharedPage page{};
   page.magic = inject::kSharedPageMagic;
   page.next_seq = 1;
-  ok = WriteAll(sfd, &page, sizeof page);
+  bool ok = WriteAll(sfd, &page, sizeof page);
   ::close(sfd);
   if (!ok) {
     *error = Err(seq);
@@ -87,22 +85,19 @@ uint64_t AppendRecord(const std::string& trace_path, Op op, std::string* error) 
     if (error) *error = seq_path + ": not an aftershock sequence file";
     return 0;
   }
-  int fd = ::open(trace_path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd < 0) {
+  TraceWriter writer(trace_path);
+  if (!writer.ok()) {
     ::munmap(map, inject::kSharedPageSize);
-    if (error) *error = Err(trace_path);
+    if (error) *error = writer.Error();
     return 0;
   }
   op.seq = inject::TakeSeq(page);
   ::munmap(map, inject::kSharedPageSize);
   if (op.pid == 0) op.pid = ::getpid();
   if (op.tid == 0) op.tid = ::gettid();
-  std::string rec = EncodeRecord(op);
-  // One write: O_APPEND keeps it whole among the target's records.
-  ssize_t w = ::write(fd, rec.data(), rec.size());
-  bool ok = w == static_cast<ssize_t>(rec.size());
-  if (!ok && error) *error = Err(trace_path);
-  ::close(fd);
+  // Its own reserved bytes: whole among the target's records.
+  bool ok = writer.Append(op);
+  if (!ok && error) *error = trace_path + ": " + writer.Error();
   return ok ? op.seq : 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -142,7 +143,8 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
     return;
   }
   FileHeader fh{};
-  if (std::fread(&fh, sizeof fh, 1, file_) != 1) {
+  size_t got = std::fread(&fh, 1, sizeof fh, file_);
+  if (got < trace::kLegacyHeaderSize) {
     error_ = path + ": byte 0: not an aftershock trace (too short for a header)";
     return;
   }
@@ -156,12 +158,18 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
              ")";
     return;
   }
-  if (fh.header_size < sizeof fh || fh.header_size > 4096) {
+  bool sized = fh.header_size == trace::kLegacyHeaderSize || trace::HasTail(fh);
+  if (!sized || fh.header_size > 4096 || (trace::HasTail(fh) && got < sizeof fh)) {
     error_ = path + ": byte 12: bad header size " + std::to_string(fh.header_size);
     return;
   }
   version_ = fh.version;
-  if (fh.header_size > sizeof fh) std::fseek(file_, fh.header_size, SEEK_SET);
+  struct stat st {};
+  end_ = ::fstat(::fileno(file_), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  // A live trace ends at its tail: what lies beyond is space extended for
+  // writers and not yet reserved (zeros).
+  if (trace::HasTail(fh) && fh.tail >= fh.header_size) end_ = std::min(end_, fh.tail);
+  std::fseek(file_, fh.header_size, SEEK_SET);
   offset_ = fh.header_size;
 }
 
@@ -169,11 +177,56 @@ TraceReader::~TraceReader() {
   if (file_ != nullptr) std::fclose(file_);
 }
 
+bool TraceReader::SkipHole() {
+  // The hole's reserver was killed before it stored the magic, which it
+  // stores last: its other bytes may be anything. The next record is the
+  // next place where an intact record starts.
+  constexpr uint32_t kMagic = trace::kRecordMagic;
+  std::vector<char> chunk(1 << 16);
+  for (uint64_t at = offset_ + 1; at + sizeof(RecordHeader) <= end_;) {
+    std::fseek(file_, static_cast<long>(at), SEEK_SET);
+    size_t n = std::fread(chunk.data(), 1, std::min<uint64_t>(chunk.size(), end_ - at), file_);
+    if (n < sizeof kMagic) break;
+    for (size_t i = 0; i + sizeof kMagic <= n; ++i) {
+      uint32_t word;
+      std::memcpy(&word, chunk.data() + i, sizeof word);
+      if (word != kMagic || !IntactAt(at + i)) continue;
+      offset_ = at + i;
+      std::fseek(file_, static_cast<long>(offset_), SEEK_SET);
+      return true;
+    }
+    at += n - (sizeof kMagic - 1);
+  }
+  return false;
+}
+
+bool TraceReader::IntactAt(uint64_t at) {
+  RecordHeader h{};
+  std::fseek(file_, static_cast<long>(at), SEEK_SET);
+  if (std::fread(&h, 1, sizeof h, file_) != sizeof h) return false;
+  if (h.size > trace::kMaxRecordSize || h.size != trace::RecordSize(h) || at + h.size > end_) {
+    return false;
+  }
+  std::vector<char> rec(h.size);
+  std::memcpy(rec.data(), &h, sizeof h);
+  size_t want = h.size - sizeof h;
+  return std::fread(rec.data() + sizeof h, 1, want, file_) == want &&
+         trace::RecordIsIntact(rec.data(), rec.size());
+}
+
 std::optional<Op> TraceReader::Next() {
   if (!ok() || truncated_tail_) return std::nullopt;
   RecordHeader h{};
-  size_t got = std::fread(&h, 1, sizeof h, file_);
+  uint64_t left = end_ > offset_ ? end_ - offset_ : 0;
+  size_t got = std::fread(&h, 1, std::min<uint64_t>(sizeof h, left), file_);
   if (got == 0) return std::nullopt;  // clean end
+  if (h.magic == 0 && got >= sizeof h.magic) {
+    // A record whose writer was killed (or is still writing it).
+    ++holes_;
+    if (SkipHole()) return Next();
+    truncated_tail_ = true;
+    return std::nullopt;
+  }
   if (got < sizeof h) {
     truncated_tail_ = true;
     return std::nullopt;
@@ -190,7 +243,8 @@ std::optional<Op> TraceReader::Next() {
   buf_.resize(h.size);
   std::memcpy(buf_.data(), &h, sizeof h);
   size_t want = h.size - sizeof h;
-  if (want > 0 && std::fread(buf_.data() + sizeof h, 1, want, file_) != want) {
+  if (offset_ + h.size > end_ ||
+      (want > 0 && std::fread(buf_.data() + sizeof h, 1, want, file_) != want)) {
     truncated_tail_ = true;
     return std::nullopt;
   }
@@ -222,22 +276,37 @@ std::optional<Trace> ReadTrace(const std::string& path, TraceError* error) {
 }
 
 TraceWriter::TraceWriter(const std::string& path) {
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) {
     error_ = path + ": " + std::strerror(errno);
     return;
   }
-  struct stat st {};
-  if (::fstat(fd_, &st) == 0 && st.st_size == 0) {
-    FileHeader fh{};
+  FileHeader fh{};
+  ssize_t got = ::pread(fd_, &fh, sizeof fh, 0);
+  if (got == 0) {
     std::memcpy(fh.magic, trace::kMagic, sizeof fh.magic);
     fh.version = trace::kVersion;
     fh.header_size = sizeof fh;
-    if (!WriteAll(fd_, &fh, sizeof fh)) error_ = path + ": " + std::strerror(errno);
+    fh.tail = sizeof fh;
+    if (::pwrite(fd_, &fh, sizeof fh, 0) != static_cast<ssize_t>(sizeof fh)) {
+      error_ = path + ": " + std::strerror(errno);
+      return;
+    }
+  } else if (got < static_cast<ssize_t>(trace::kLegacyHeaderSize)) {
+    error_ = path + ": not an aftershock trace";
+    return;
   }
+  if (!trace::HasTail(fh)) return;  // an older trace: appended at its end
+  void* map = ::mmap(nullptr, sizeof fh, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+  if (map == MAP_FAILED) {
+    error_ = path + ": " + std::strerror(errno);
+    return;
+  }
+  header_ = static_cast<FileHeader*>(map);
 }
 
 TraceWriter::~TraceWriter() {
+  if (header_ != nullptr) ::munmap(header_, sizeof *header_);
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -254,10 +323,18 @@ std::string EncodeRecord(const Op& op) {
   return out;
 }
 
-bool TraceWriter::Append(const Op& op) {
+bool TraceWriter::Append(const Op& op) { return AppendEncoded(EncodeRecord(op)); }
+
+bool TraceWriter::AppendEncoded(const std::string& rec) {
   if (!ok()) return false;
-  std::string rec = EncodeRecord(op);
-  if (!WriteAll(fd_, rec.data(), rec.size())) {
+  off_t at;
+  if (header_ != nullptr) {
+    at = static_cast<off_t>(trace::ReserveRecord(header_, rec.size()));
+  } else {
+    at = ::lseek(fd_, 0, SEEK_END);
+  }
+  // One write: the bytes are ours alone, whoever else writes the trace.
+  if (at < 0 || ::pwrite(fd_, rec.data(), rec.size(), at) != static_cast<ssize_t>(rec.size())) {
     error_ = std::strerror(errno);
     return false;
   }

@@ -66,8 +66,9 @@ struct TraceError {
 };
 
 // Reads records one at a time without holding the trace in memory.
-// A truncated last record (a killed writer) ends the stream cleanly;
-// anything else malformed is an error.
+// A record whose writer was killed before it finished (a hole: its magic,
+// stored last, is zero) is skipped, and a truncated last record ends the
+// stream cleanly; anything else malformed is an error.
 class TraceReader {
  public:
   // Opens `path` and checks its header. On failure, Error() says why.
@@ -81,14 +82,22 @@ class TraceReader {
   uint32_t version() const { return version_; }
   // True iff the stream ended in a partial record (the writer was killed).
   bool truncated_tail() const { return truncated_tail_; }
+  // Records skipped because their writer was killed before it finished them.
+  int holes() const { return holes_; }
 
   // The next record in file order, or nullopt at the end or on error.
   std::optional<Op> Next();
 
  private:
   std::string path_;
+  // Moves to the next intact record after the hole at offset_. False: none.
+  bool SkipHole();
+  bool IntactAt(uint64_t at);
+
   std::FILE* file_ = nullptr;
   uint64_t offset_ = 0;
+  uint64_t end_ = 0;  // the file's size, or its tail when it has one
+  int holes_ = 0;
   uint32_t version_ = 0;
   bool truncated_tail_ = false;
   std::string error_;
@@ -99,10 +108,12 @@ class TraceReader {
 // on a malformed trace.
 std::optional<Trace> ReadTrace(const std::string& path, TraceError* error);
 
-// Appends records to a trace file (harness markers, tests, converters).
+// Appends records to a trace file (harness markers, tests, converters),
+// beside any other writer: each record's bytes are reserved from the
+// header's tail (trace_format.h).
 class TraceWriter {
  public:
-  // Creates or appends to `path`; writes the file header when it is empty.
+  // Creates or opens `path`; writes the file header when it is empty.
   explicit TraceWriter(const std::string& path);
   ~TraceWriter();
   TraceWriter(const TraceWriter&) = delete;
@@ -112,11 +123,14 @@ class TraceWriter {
   const std::string& Error() const { return error_; }
   // Appends one record with one write. Returns false on error.
   bool Append(const Op& op);
+  // Appends one encoded record (EncodeRecord). Returns false on error.
+  bool AppendEncoded(const std::string& record);
   // fsync of the trace file.
   bool Sync();
 
  private:
   int fd_ = -1;
+  trace::FileHeader* header_ = nullptr;  // mapped; null for a legacy (O_APPEND) trace
   std::string error_;
 };
 

@@ -8,10 +8,14 @@
 // File = FileHeader, then records. Each record = RecordHeader, then the
 // variable parts in this order: path, path2, module, data (lengths in the
 // header), then the stack part (stack_len bytes: the call site's callers).
-// Every record is appended with ONE write(2) on an O_APPEND fd, so
-// records of concurrent processes never interleave, and a killed target
-// leaves a readable trace up to its last complete record. Records may be out
-// of seq order by a little (concurrent threads); readers order by seq.
+// A writer reserves each record's bytes in the file with one atomic add on
+// FileHeader::tail (the header is mapped MAP_SHARED by every writer), then
+// fills them: the preloaded recorder copies into its mapping of the file
+// and stores the record's magic last; other writers pwrite. So records of
+// concurrent processes never interleave, and a killed writer leaves a hole
+// whose first four bytes are zero, which readers skip (TraceReader).
+// Records may be out of seq order by a little (concurrent threads);
+// readers order by seq.
 #pragma once
 
 #include <stddef.h>
@@ -32,8 +36,23 @@ struct FileHeader {
   char magic[8];
   uint32_t version;
   uint32_t header_size;  // sizeof(FileHeader); lets a reader skip fields it does not know
+  // Since header_size 32 (older traces have 16 and were appended with
+  // O_APPEND): one past the last byte reserved for a record, and the bytes
+  // the file has been extended to for writers that copy through a mapping.
+  uint64_t tail;
+  uint64_t allocated;
 };
-static_assert(sizeof(FileHeader) == 16);
+static_assert(sizeof(FileHeader) == 32);
+inline constexpr uint32_t kLegacyHeaderSize = 16;
+
+// True iff records are placed by reserving from h.tail.
+inline bool HasTail(const FileHeader& h) { return h.header_size >= sizeof(FileHeader); }
+
+// Reserves size bytes for one record in the trace whose header is mapped
+// (MAP_SHARED) at header. Returns the record's file offset. Lock-free.
+inline uint64_t ReserveRecord(FileHeader* header, uint64_t size) {
+  return __atomic_fetch_add(&header->tail, size, __ATOMIC_SEQ_CST);
+}
 
 // What happened. Stable numbers: they are on disk. New kinds append.
 enum class OpKind : uint16_t {

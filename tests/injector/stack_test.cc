@@ -151,12 +151,11 @@ TEST(Stack, AMalformedStackPartIsAnErrorNamingItsRecord) {
   ScratchDir dir;
   {
     TraceWriter writer(dir.path() + "/t");  // writes the file header
-    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE(writer.AppendEncoded(rec));
   }
-  std::ofstream(dir.path() + "/t", std::ios::app | std::ios::binary) << rec;
   TraceError err;
   EXPECT_FALSE(ReadTrace(dir.path() + "/t", &err));
-  EXPECT_NE(err.message.find("byte 16: malformed stack part (seq 7)"), std::string::npos)
+  EXPECT_NE(err.message.find("byte 32: malformed stack part (seq 7)"), std::string::npos)
       << err.message;
 }
 
