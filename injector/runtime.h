@@ -58,7 +58,7 @@ struct KSigaction {
 // in (record.cc); a record beyond it is written with pwritev.
 inline constexpr uint64_t kTraceWindow = 256ull << 20;
 // The trace file is extended (fallocate) in steps of this size.
-inline constexpr uint64_t kTraceChunk = 256ull << 10;
+inline constexpr uint64_t kTraceChunk = 64ull << 10;
 
 struct Runtime {
   bool armed = false;
