@@ -1,5 +1,6 @@
 // Calls that name files by path: open, rename, link, unlink, mkdir, rmdir,
 // symlink, mknod, chmod, truncate.
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -15,6 +16,35 @@ namespace {
 using trace::OpKind;
 
 const char* P(long v) { return reinterpret_cast<const char*>(v); }
+
+// The argument that holds an open's flags, or -1 (creat, openat2).
+int FlagsArg(long nr) {
+  if (nr == SYS_open) return 1;
+  if (nr == SYS_openat) return 2;
+  return -1;
+}
+
+// Performs an open that may create its file (O_CREAT without O_EXCL) and
+// says whether the file existed before it. The same open with O_EXCL
+// first: when it creates the file, that is the answer and the call at
+// once. Otherwise (the name exists: maybe a symlink, which O_EXCL never
+// follows) the name is looked at (following symlinks, as the open does)
+// and the open made as the target asked.
+long PerformOpen(const Call& c, int dirfd, const char* user, bool may_create, bool* existed) {
+  if (!may_create) return Perform(c);
+  int at = FlagsArg(c.nr);
+  if (at >= 0 && (c.a[at] & O_DIRECTORY) == 0) {
+    Call exclusive = c;
+    exclusive.a[at] |= O_EXCL;
+    long raw = Perform(exclusive);
+    if (raw != -EEXIST) {
+      *existed = IsErr(raw);  // failed for another reason: so would the open asked for
+      return raw;
+    }
+  }
+  *existed = !IsErr(Sys(SYS_faccessat, dirfd, A(user), F_OK));
+  return Perform(c);
+}
 
 bool Open(Call& c, int dirfd, const char* user, long flags, long mode, const char* point) {
   bool tmpfile = (flags & __O_TMPFILE) == __O_TMPFILE;
@@ -34,13 +64,10 @@ bool Open(Call& c, int dirfd, const char* user, long flags, long mode, const cha
   // task of this memory (a thread, a vfork-like child) opening the same
   // name must not come between the look, the sequence number and the call.
   bool may_create = (flags & O_CREAT) != 0 && (flags & O_EXCL) == 0;
-  if (may_create) {
-    LockPosition();
-    existed = !IsErr(Sys(SYS_faccessat, dirfd, A(user), F_OK));
-  }
+  if (may_create) LockPosition();
   Recorded r(c, OpKind::kOpen);
   Event& ev = r.ev();
-  long raw = r.Begin(point) ? Perform(c) : -r.decision().err;
+  long raw = r.Begin(point) ? PerformOpen(c, dirfd, user, may_create, &existed) : -r.decision().err;
   if (may_create) UnlockPosition();
   uint32_t type = 0;
   uint32_t perm = 0;

@@ -201,6 +201,27 @@ TEST(TraceIo, AFailedPosixSpawnLeavesItsParentRunning) {
   EXPECT_EQ(line, "ok");
 }
 
+// An open that may create its file says whether it did (kFlagCreated):
+// the recorder tries it with O_EXCL first, and looks when the name exists.
+TEST(TraceIo, AnOpenThatMayCreateSaysWhetherItDid) {
+  ScratchDir scratch;
+  RecordedRun run = RecordIn(scratch, {Prog("inj_creating_opens")});
+  ASSERT_TRUE(run.result.Succeeded()) << run.result.Describe() << run.result.output;
+  ASSERT_TRUE(run.trace_ok) << run.trace_error;
+  EXPECT_TRUE(run.fidelity.ok) << run.fidelity.gap;
+  std::vector<std::string> opens;  // "name created|existed|errno"
+  for (const Op& op : run.trace.ops) {
+    if (op.kind != OpKind::kOpen || op.path.rfind(run.root + "/", 0) != 0) continue;
+    std::string what = op.result < 0                 ? "errno " + std::to_string(op.err)
+                       : op.Has(trace::kFlagCreated) ? "created"
+                                                     : "existed";
+    opens.push_back(op.path.substr(run.root.size() + 1) + " " + what);
+  }
+  std::vector<std::string> want = {"new created", "new existed", "link created",
+                                   "dir errno " + std::to_string(EISDIR), "at-new created"};
+  EXPECT_EQ(opens, want);
+}
+
 // Children that share their parent's memory (clone(CLONE_VM | CLONE_VFORK))
 // started by two threads at once: each child is told apart from its parent
 // (a global mark, cleared by the other thread, made one die of SIGSEGV),
