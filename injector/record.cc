@@ -93,6 +93,7 @@ void CopyRecord(char* dst, const struct iovec* iov, int count) {
   __builtin_memcpy(dst + sizeof magic, head + sizeof magic, iov[0].iov_len - sizeof magic);
   size_t at = iov[0].iov_len;
   for (int i = 1; i < count; ++i) {
+    if (iov[i].iov_len == 0) continue;  // an absent part: its base may be null
     __builtin_memcpy(dst + at, iov[i].iov_base, iov[i].iov_len);
     at += iov[i].iov_len;
   }
