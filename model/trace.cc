@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "common/file_io.h"
 
 namespace aftershock {
 namespace {
