@@ -387,13 +387,17 @@ void ScanCallers(const ModuleMap* m, const uint64_t* slot, uint64_t words, CallS
   out->method = trace::kStackScan;
 }
 
-ScannedStack* ScannedSlot(const uint64_t* frame0) {
+// The two slots (a set) frame 0 may be cached in. The set is chosen by place
+// and value: the calls of one function to different callees leave their
+// return addresses in the same word. Two ways, so that two call sites whose
+// keys meet in one set do not evict each other on every call (a workload
+// alternating such a pair rescanned its whole stack on each).
+ScannedStack* ScannedSet(const uint64_t* frame0) {
   ThreadBuf* b = Buf();
   if (b == nullptr) return nullptr;
-  // By place and value: the calls of one function to different callees
-  // leave their return addresses in the same word.
-  uint64_t key = (reinterpret_cast<uint64_t>(frame0) >> 3) ^ (*frame0 * 0x9e3779b97f4a7c15ull);
-  return &b->scanned[(key >> 32) % kScannedStacks];
+  uint64_t key = (reinterpret_cast<uint64_t>(frame0) >> 3) ^ *frame0;
+  uint64_t set = (key * 0x9e3779b97f4a7c15ull) >> 32;
+  return &b->scanned[2 * (set % (kScannedStacks / 2))];
 }
 
 bool StillHolds(const ScannedStack& s, const uint64_t* frame0, uint64_t lo, uint64_t top) {
@@ -408,16 +412,21 @@ bool StillHolds(const ScannedStack& s, const uint64_t* frame0, uint64_t lo, uint
 // ScanCallers above frame 0 (at frame0, a stack word), through the cache.
 void ScanCallersOnce(const ModuleMap* m, const uint64_t* frame0, uint64_t words, uint64_t top,
                      CallStack* out) {
-  ScannedStack* s = ScannedSlot(frame0);
+  ScannedStack* set = ScannedSet(frame0);
   uint64_t lo = reinterpret_cast<uint64_t>(frame0);
-  if (s != nullptr && StillHolds(*s, frame0, lo, top)) {
-    *out = s->stack;
-    return;
+  for (int way = 0; set != nullptr && way < 2; ++way) {
+    if (StillHolds(set[way], frame0, lo, top)) {
+      *out = set[way].stack;
+      set[way].last_used = ++Buf()->scan_clock;
+      return;
+    }
   }
   const uint64_t* taken[trace::kMaxCallers + 1] = {frame0};
   ScanCallers(m, frame0 + 1, words, out, taken);
-  if (s == nullptr) return;
+  if (set == nullptr) return;
+  ScannedStack* s = set[0].last_used <= set[1].last_used ? &set[0] : &set[1];
   s->generation = g_generation;
+  s->last_used = ++Buf()->scan_clock;
   s->stack = *out;
   for (int k = 0; k < out->count; ++k) {
     s->taken[k] = taken[k];

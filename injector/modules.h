@@ -59,11 +59,12 @@ struct CallStack {
 // change while the frame lives.
 struct ScannedStack {
   uint64_t generation;  // of the module map (the frames' names point into it)
+  uint64_t last_used;   // ThreadBuf::scan_clock when last taken (the older way is evicted)
   const uint64_t* taken[trace::kMaxCallers + 1];  // where each frame's address was read
   uint64_t values[trace::kMaxCallers + 1];
   CallStack stack;
 };
-inline constexpr int kScannedStacks = 16;
+inline constexpr int kScannedStacks = 64;  // 32 sets of 2 ways
 
 // True iff [start, start + len) overlaps a file mapping the stack walk
 // reads (a module unmapped, as by dlclose: the map must be read again).

@@ -1,6 +1,8 @@
 #define XXH_INLINE_ALL
 #include "injector/record.h"
 
+#include <sys/mman.h>
+
 #include "injector/modules.h"
 #include "injector/raw.h"
 #include "injector/runtime.h"
@@ -77,6 +79,13 @@ bool Allocated(trace::FileHeader* h, uint64_t end) {
   if (IsErr(Sys(SYS_fallocate, g_rt.trace_fd, 0, have, want - have))) {
     g_rt.trace_window = 0;  // this file system cannot: pwritev from now on
     return false;
+  }
+  // Map the new pages now, in one call, rather than by a page fault per
+  // page on the first copy into each (ignored where the kernel cannot).
+  uint64_t from = have;
+  if (want <= g_rt.trace_window) {
+    Sys(SYS_madvise, reinterpret_cast<long>(h) + static_cast<long>(from), want - from,
+        MADV_POPULATE_WRITE);
   }
   while (have < want && !__atomic_compare_exchange_n(&h->allocated, &have, want, false,
                                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {

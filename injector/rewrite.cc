@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 
+#include "injector/insn_length.h"
 #include "injector/modules.h"
 #include "injector/raw.h"
 #include "injector/runtime.h"
@@ -17,9 +18,14 @@ namespace aftershock::inject {
 namespace {
 
 // A site is `mov $NR, %eax` (b8 + imm32) then `syscall` (0f 05); the
-// SIGSYS handler sees the address after the syscall.
+// SIGSYS handler sees the address after the syscall. Call 0 (read) is set
+// up as `xor %eax, %eax` (31 c0): four bytes, too few for a jump to the
+// stub, so its `xor` becomes a 2-byte jump to dead padding nearby, where
+// the 5-byte jump to the stub is written (a hop, see FindHop).
 constexpr uint64_t kSiteLen = 7;
 constexpr uint64_t kMovLen = 5;
+constexpr uint64_t kXorSiteLen = 4;
+constexpr uint64_t kXorLen = 2;
 // A patch costs a copy of a page of libc, a page of stubs and four
 // mprotects: a short-lived process (an enqueue that makes 100 calls in all)
 // would pay more than it saves. A site in a loop gets there at once.
@@ -33,12 +39,14 @@ constexpr uint64_t kStubSize = 48;
 constexpr uint64_t kNear = (1ull << 31) - 2 * kPage;  // reach of a jmp rel32, with margin
 
 enum SiteState : uint32_t { kCounting = 0, kRewritten, kRefused };
+enum SiteForm : uint32_t { kMovForm = 0, kXorForm };
 
 struct Site {
-  uint64_t addr;  // the `mov`; 0: free slot
+  uint64_t addr;  // the `mov` (or `xor`); 0: free slot
   uint32_t nr;
   uint32_t state;
   uint32_t traps;
+  uint32_t form;  // SiteForm
 };
 
 struct Arena {
@@ -68,7 +76,7 @@ Site* SlotOf(uint64_t addr) {
     Site& s = g_rw->sites[(h + i) % kMaxSites];
     if (s.addr == addr) return &s;
     if (s.addr == 0) {
-      s = {addr, 0, kCounting, 0};
+      s = {addr, 0, kCounting, 0, kMovForm};
       return &s;
     }
   }
@@ -122,7 +130,7 @@ void WriteStub(unsigned char* p, uint32_t nr, uint64_t resume) {
 }
 
 // A stub for the site at addr, within a jump's reach; 0 when none can be had.
-uint64_t NewStub(uint64_t addr, uint32_t nr) {
+uint64_t NewStub(uint64_t addr, uint32_t nr, uint64_t resume) {
   Arena* a = nullptr;
   for (int i = 0; i < g_rw->arena_count && a == nullptr; ++i) {
     Arena& x = g_rw->arenas[i];
@@ -138,60 +146,90 @@ uint64_t NewStub(uint64_t addr, uint32_t nr) {
     return 0;  // stays executable: another thread may be in a stub of this page
   }
   uint64_t stub = a->base + a->used;
-  WriteStub(reinterpret_cast<unsigned char*>(stub), nr, addr + kSiteLen);
+  WriteStub(reinterpret_cast<unsigned char*>(stub), nr, resume);
   a->used += kStubSize;
   Sys(SYS_mprotect, A(a->base), kPage, PROT_READ | PROT_EXEC);
   return stub;
 }
 
-// Writes 5 bytes of code over the `mov` at addr. With other tasks running
-// this code, only where one aligned 8-byte store covers them (an
-// instruction fetch then sees the old bytes or the new, never a mix),
-// unless `anyway`.
-bool PatchMov(uint64_t addr, const unsigned char* jmp, bool anyway = false) {
+// Writes n bytes of code at addr. With other tasks running this code,
+// only where one aligned 8-byte store covers them (an instruction fetch
+// then sees the old bytes or the new, never a mix), unless `anyway`.
+bool PatchCode(uint64_t addr, const unsigned char* code, uint64_t n, bool anyway = false) {
   uint64_t word = addr & ~uint64_t{7};
-  bool atomic = addr - word + kMovLen <= 8;
+  bool atomic = addr - word + n <= 8;
   if (g_rt.threaded && !atomic && !anyway) return false;
   uint64_t first = addr & ~(kPage - 1);
-  uint64_t len = ((addr + kMovLen + kPage - 1) & ~(kPage - 1)) - first;
+  uint64_t len = ((addr + n + kPage - 1) & ~(kPage - 1)) - first;
   if (IsErr(Sys(SYS_mprotect, A(first), len, PROT_READ | PROT_WRITE | PROT_EXEC))) return false;
   if (atomic) {
     uint64_t v = *reinterpret_cast<const uint64_t*>(word);
-    MemCopy(reinterpret_cast<unsigned char*>(&v) + (addr - word), jmp, kMovLen);
+    MemCopy(reinterpret_cast<unsigned char*>(&v) + (addr - word), code, n);
     __atomic_store_n(reinterpret_cast<uint64_t*>(word), v, __ATOMIC_SEQ_CST);
   } else {
-    MemCopy(reinterpret_cast<void*>(addr), jmp, kMovLen);
+    MemCopy(reinterpret_cast<void*>(addr), code, n);
   }
   Sys(SYS_mprotect, A(first), len, PROT_READ | PROT_EXEC);
   return true;
 }
 
-bool Rewrite(uint64_t addr, uint32_t nr) {
-  // Only libc's and ld.so's wrappers: not a JIT's code, which it may move
-  // or rewrite, nor a runtime's own (Go's), which may run on a stack too
-  // small for the recorder (a goroutine's).
-  if (!IsRuntimeCode(addr, kSiteLen)) return false;
-  uint64_t stub = NewStub(addr, nr);
-  if (stub == 0) return false;
-  int64_t rel = static_cast<int64_t>(stub - (addr + kMovLen));
+// `jmp rel32` from `from` to `to` in jmp[5]; false when out of reach.
+bool JumpRel32(uint64_t from, uint64_t to, unsigned char* jmp) {
+  int64_t rel = static_cast<int64_t>(to - (from + kMovLen));
   int32_t rel32 = static_cast<int32_t>(rel);
   if (rel32 != rel) return false;
-  unsigned char jmp[kMovLen] = {0xe9};
+  jmp[0] = 0xe9;
   MemCopy(jmp + 1, &rel32, 4);
-  if (!PatchMov(addr, jmp)) return false;
-  if (g_rt.page != nullptr) __atomic_add_fetch(&g_rt.page->sites_rewritten, 1, __ATOMIC_RELAXED);
   return true;
 }
 
-// True iff the bytes before rip are `mov $nr, %eax; syscall`. They are
-// read only when they lie in rip's own page, which is mapped.
-bool IsPlainSite(uint64_t rip, long nr) {
-  if (rip % kPage < kSiteLen) return false;
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(rip - kSiteLen);
-  if (p[0] != 0xb8 || p[5] != 0x0f || p[6] != 0x05) return false;
+// The `xor` form: the hop's jump to the stub is written first (dead
+// bytes, any time), then the `xor` becomes `jmp hop` in one store; the
+// `syscall` after it stays and is jumped over.
+bool RewriteXor(uint64_t addr, uint32_t nr) {
+  uint64_t hop = FindHop(addr + kXorSiteLen, addr + kXorLen + 127);
+  if (hop == 0 || !IsRuntimeCode(hop, kMovLen)) return false;
+  uint64_t stub = NewStub(addr, nr, addr + kXorSiteLen);
+  unsigned char jmp[kMovLen];
+  if (stub == 0 || !JumpRel32(hop, stub, jmp) || !PatchCode(hop, jmp, kMovLen, true)) return false;
+  unsigned char near[kXorLen] = {0xeb, static_cast<unsigned char>(hop - (addr + kXorLen))};
+  return PatchCode(addr, near, kXorLen);
+}
+
+bool Rewrite(uint64_t addr, uint32_t nr, uint32_t form) {
+  // Only libc's and ld.so's wrappers: not a JIT's code, which it may move
+  // or rewrite, nor a runtime's own (Go's), which may run on a stack too
+  // small for the recorder (a goroutine's).
+  if (!IsRuntimeCode(addr, form == kXorForm ? kXorSiteLen : kSiteLen)) return false;
+  bool done;
+  if (form == kXorForm) {
+    done = RewriteXor(addr, nr);
+  } else {
+    uint64_t stub = NewStub(addr, nr, addr + kSiteLen);
+    unsigned char jmp[kMovLen];
+    done = stub != 0 && JumpRel32(addr, stub, jmp) && PatchCode(addr, jmp, kMovLen);
+  }
+  if (done && g_rt.page != nullptr) {
+    __atomic_add_fetch(&g_rt.page->sites_rewritten, 1, __ATOMIC_RELAXED);
+  }
+  return done;
+}
+
+// The start of the site that trapped at rip (the bytes before it are
+// `mov $nr, %eax; syscall`, or `xor %eax, %eax; syscall` for call 0) and
+// its form, or 0. They are read only when they lie in rip's own page,
+// which is mapped.
+uint64_t SiteAt(uint64_t rip, long nr, uint32_t* form) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(rip);
+  if (rip % kPage < kSiteLen || p[-2] != 0x0f || p[-1] != 0x05) return 0;
+  if (nr == 0 && p[-4] == 0x31 && p[-3] == 0xc0) {
+    *form = kXorForm;
+    return rip - kXorSiteLen;
+  }
   uint32_t imm;
-  MemCopy(&imm, p + 1, 4);
-  return imm == static_cast<uint64_t>(nr);
+  MemCopy(&imm, p - kSiteLen + 1, 4);
+  *form = kMovForm;
+  return p[-kSiteLen] == 0xb8 && imm == static_cast<uint64_t>(nr) ? rip - kSiteLen : 0;
 }
 
 }  // namespace
@@ -203,8 +241,13 @@ void UndoRewrites() {
     if (s.addr == 0 || s.state != kRewritten) continue;
     unsigned char mov[kMovLen] = {0xb8};
     MemCopy(mov + 1, &s.nr, 4);
+    const unsigned char xor_eax[kXorLen] = {0x31, 0xc0};
     // Not atomically, if need be: the jump would crash this thread for sure.
-    PatchMov(s.addr, mov, true);
+    if (s.form == kXorForm) {
+      PatchCode(s.addr, xor_eax, kXorLen, true);
+    } else {
+      PatchCode(s.addr, mov, kMovLen, true);
+    }
     s.state = kRefused;
   }
 }
@@ -224,17 +267,20 @@ bool InitRewriting() {
 }
 
 void MaybeRewrite(long nr, uint64_t rip) {
-  if (g_rw == nullptr || !g_rt.rewrite || IsProcessCall(nr) || !IsPlainSite(rip, nr)) return;
-  uint64_t addr = rip - kSiteLen;
-  if (!TryLock()) return;
+  if (g_rw == nullptr || !g_rt.rewrite || IsProcessCall(nr)) return;
+  uint32_t form = kMovForm;
+  uint64_t addr = SiteAt(rip, nr, &form);
+  if (addr == 0 || !TryLock()) return;
   Site* s = SlotOf(addr);
   if (s != nullptr) {
     // A site rewritten before that traps with its old bytes again is new
     // code at the same address (a library unmapped and another mapped).
-    if (s->nr != static_cast<uint32_t>(nr) || s->state == kRewritten) *s = {addr, 0, kCounting, 0};
+    if (s->nr != static_cast<uint32_t>(nr) || s->state == kRewritten || s->form != form) {
+      *s = {addr, 0, kCounting, 0, form};
+    }
     s->nr = static_cast<uint32_t>(nr);
     if (s->state == kCounting && ++s->traps >= kTrapsBeforeRewrite) {
-      s->state = Rewrite(addr, s->nr) ? kRewritten : kRefused;
+      s->state = Rewrite(addr, s->nr, form) ? kRewritten : kRefused;
     }
   }
   Unlock();

@@ -143,6 +143,7 @@ struct ThreadBuf {
   uint64_t clone_args[16];               // a rewritten clone3 argument block
   char map_chunk[kChunkPages * 4096];    // pages of a shared mapping being captured
   ScannedStack scanned[kScannedStacks];  // modules.h
+  uint64_t scan_clock;                   // ticks per use of scanned[]
   // Signals held back while this thread was inside the recorder on the
   // fast path (signal_gate.cc), raised again when it leaves.
   int held_count;

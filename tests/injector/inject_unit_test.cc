@@ -12,6 +12,7 @@
 #include <string>
 
 #include "injector/faults.h"
+#include "injector/insn_length.h"
 #include "injector/modules.h"
 #include "injector/paths.h"
 
@@ -238,6 +239,65 @@ TEST(Modules, TheProgramIsNotARuntimeModule) {
   EXPECT_FALSE(IsRuntimeModule(p, std::strlen(p)));
   const char* q = "/opt/x/libaftershock_inject.so";
   EXPECT_TRUE(IsRuntimeModule(q, std::strlen(q)));
+}
+
+// Code bytes placed in a page-aligned buffer at `offset`, so that the
+// buffer's 16-byte boundaries are those the code had in its library.
+struct CodePage {
+  explicit CodePage(std::initializer_list<unsigned char> code, uint64_t offset) {
+    std::memset(bytes, 0xcc, sizeof bytes);
+    std::copy(code.begin(), code.end(), bytes + offset);
+  }
+  uint64_t At(uint64_t offset) const { return reinterpret_cast<uint64_t>(bytes) + offset; }
+  alignas(4096) unsigned char bytes[4096];
+};
+
+TEST(InsnLength, KnowsTheInstructionsOfLibcsWrappers) {
+  const unsigned char cmp_rax[] = {0x48, 0x3d, 0x00, 0xf0, 0xff, 0xff};        // cmp $-4096,%rax
+  const unsigned char ja8[] = {0x77, 0x5b};                                    // ja rel8
+  const unsigned char mov_rip[] = {0x48, 0x8b, 0x15, 0xc9, 0x5c, 0x0d, 0x00};  // mov x(%rip),%rdx
+  const unsigned char fs_store[] = {0x64, 0x89, 0x02};  // mov %eax,%fs:(%rdx)
+  const unsigned char mov_imm[] = {0x48, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff};  // mov $-1,%rax
+  const unsigned char nopw[] = {0x66, 0x2e, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0};  // cs nopw
+  const unsigned char sib[] = {0x48, 0x89, 0x54, 0x24, 0x18};  // mov %rdx,0x18(%rsp)
+  const unsigned char call[] = {0xe8, 0x49, 0xd5, 0xf8, 0xff};
+  EXPECT_EQ(InsnLength(cmp_rax), 6u);
+  EXPECT_EQ(InsnLength(ja8), 2u);
+  EXPECT_EQ(InsnLength(mov_rip), 7u);
+  EXPECT_EQ(InsnLength(fs_store), 3u);
+  EXPECT_EQ(InsnLength(mov_imm), 7u);
+  EXPECT_EQ(InsnLength(nopw), 10u);
+  EXPECT_EQ(InsnLength(sib), 5u);
+  EXPECT_EQ(InsnLength(call), 5u);
+  const unsigned char unknown[] = {0xd8, 0xc1};  // an x87 instruction: not known here
+  EXPECT_EQ(InsnLength(unknown), 0u);
+}
+
+// glibc 2.36's read(2): `xor %eax,%eax; syscall` at +9, then cmp, ja, ret
+// and ten bytes of padding up to +32. The hop is the padding at +22.
+TEST(InsnLength, FindsThePaddingAfterARet) {
+  CodePage read({0x80, 0x3d, 0x31, 0x33, 0x0e, 0x00, 0x00, 0x74, 0x17, 0x31, 0xc0, 0x0f,
+                 0x05, 0x48, 0x3d, 0x00, 0xf0, 0xff, 0xff, 0x77, 0x5b, 0xc3, 0x66, 0x2e,
+                 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00, 0x48, 0x83, 0xec, 0x28},
+                0xa0);
+  EXPECT_EQ(FindHop(read.At(0xa0 + 13), read.At(0xa0 + 11 + 127)), read.At(0xa0 + 22));
+  EXPECT_EQ(FindHop(read.At(0xa0 + 13), read.At(0xa0 + 21)), 0u) << "beyond the limit";
+}
+
+// A byte c3 that ends another instruction (mov %eax,%ebx is 89 c3) is no
+// `ret`, and the no-ops after it are executed: never a hop. Nor is padding
+// too short for a jump, nor anything after an instruction not known here.
+TEST(InsnLength, TakesNoPaddingThatRunsOrIsShort) {
+  CodePage mov_ebx({0x89, 0xc3, 0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00, 0x0f, 0x1f, 0x40, 0x00,
+                    0x90, 0xc3, 0xcc, 0xcc, 0xcc},
+                   0x100);
+  EXPECT_EQ(FindHop(mov_ebx.At(0x100), mov_ebx.At(0x180)), 0u);
+  CodePage short_pad({0x48, 0x3d, 0x00, 0xf0, 0xff, 0xff, 0x77, 0x04, 0xc3, 0x0f, 0x1f,
+                      0x00, 0x48, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff, 0xc3, 0xcc},
+                     0x104);
+  EXPECT_EQ(FindHop(short_pad.At(0x104), short_pad.At(0x180)), 0u);
+  CodePage unknown({0xd8, 0xc1, 0xc3, 0x0f, 0x1f, 0x40, 0x00, 0x0f, 0x1f, 0x40, 0x00}, 0x205);
+  EXPECT_EQ(FindHop(unknown.At(0x205), unknown.At(0x280)), 0u);
 }
 
 }  // namespace

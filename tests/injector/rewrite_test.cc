@@ -64,6 +64,25 @@ TEST(Rewrite, HandlersInterruptingRewrittenCallsLoseNoRecord) {
   }
 }
 
+// read(2)'s site is `xor %eax,%eax; syscall`: rewritten through a hop, its
+// 5,000 calls take the fast path and return the bytes written.
+TEST(Rewrite, ReadsTakeTheFastPathThroughAHop) {
+  ScratchDir scratch;
+  RecordedRun run = RecordIn(scratch, {Prog("inj_reads")});
+  ASSERT_TRUE(run.result.Succeeded()) << run.result.Describe() << "\n" << run.result.output;
+  EXPECT_EQ(run.result.output, "read 5000\n");
+  ASSERT_TRUE(run.trace_ok) << run.trace_error;
+  EXPECT_TRUE(run.fidelity.ok) << run.fidelity.gap;
+  EXPECT_EQ(WritesTo(run.trace, run.root + "/data"), 50u);
+  EXPECT_EQ(WritesTo(run.trace, run.root + "/count"), 1u);
+  inject::SharedPage page = PageOf(run.trace_path);
+  if (RewriteOn()) {
+    EXPECT_GT(page.fast_calls, 4900u) << "read's site was not rewritten";
+  } else {
+    EXPECT_EQ(page.fast_calls, 0u);
+  }
+}
+
 // The 64th write's site was rewritten after 32 traps; it is paused
 // inside the recorder, and the SIGUSR1 sent meanwhile is held back by the
 // gate and handled once the write is done: the handler's own write comes
