@@ -3,6 +3,7 @@
 // It runs again in every new image after execve (dispatch does not survive
 // it), and new threads and processes arm themselves on their first
 // instruction (AftershockChildStart*: dispatch is not inherited by clone).
+#include <assert.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -57,43 +58,67 @@ bool InstallHandler() {
   return !IsErr(Sys(SYS_rt_sigaction, SIGSYS, A(&sa), 0, 8));
 }
 
-void CopyEnv(const char* name, char* out, size_t cap, size_t* len) {
+// The free bytes of g_rt.strings, for a string about to be written there
+// (NUL-terminated); `room` is how many.
+char* PoolFree(size_t* room) {
+  *room = sizeof g_rt.strings - g_rt.strings_used;
+  return g_rt.strings + g_rt.strings_used;
+}
+
+// Keeps the string of n bytes just written at PoolFree, and its NUL.
+const char* PoolKeep(size_t n) {
+  const char* s = g_rt.strings + g_rt.strings_used;
+  assert(s[n] == '\0' && g_rt.strings_used + n < sizeof g_rt.strings);
+  g_rt.strings_used += n + 1;
+  return s;
+}
+
+// Copies n bytes of v into the pool as a string: sets *out and *len, or
+// leaves them unset when it does not fit.
+void PoolCopy(const char* v, size_t n, const char** out, size_t* len) {
+  size_t room;
+  char* at = PoolFree(&room);
+  if (n >= room) return;
+  memcpy(at, v, n);
+  at[n] = '\0';
+  *out = PoolKeep(n);
+  *len = n;
+}
+
+void CopyEnv(const char* name, const char** out, size_t* len) {
   const char* v = getenv(name);
   *len = 0;
-  if (v == nullptr) return;
-  size_t n = strlen(v);
-  if (n >= cap) return;
-  memcpy(out, v, n + 1);
-  *len = n;
+  if (v != nullptr) PoolCopy(v, strlen(v), out, len);
 }
 
 // Keeps "NAME=value" of the run's variables to put back into an execve
 // whose environment lost them.
 void KeepEnv() {
-  size_t used = 0;
+  constexpr int kKeep = sizeof g_rt.keep_env / sizeof g_rt.keep_env[0];
   for (const char* name : kRecorderControlEnv) {
     const char* v = getenv(name);
-    if (v == nullptr) continue;
-    int written = snprintf(g_rt.env_pool + used, sizeof g_rt.env_pool - used, "%s=%s", name, v);
-    if (written < 0 || used + static_cast<size_t>(written) + 1 > sizeof g_rt.env_pool) break;
-    g_rt.keep_env[g_rt.keep_env_count++] = g_rt.env_pool + used;
-    used += static_cast<size_t>(written) + 1;
+    if (v == nullptr || g_rt.keep_env_count == kKeep) continue;
+    size_t room;
+    char* at = PoolFree(&room);
+    int written = snprintf(at, room, "%s=%s", name, v);
+    if (written < 0 || static_cast<size_t>(written) >= room) break;
+    g_rt.keep_env[g_rt.keep_env_count++] = PoolKeep(static_cast<size_t>(written));
   }
 }
 
 void SetupAllow() {
   const char* v = getenv("AFTERSHOCK_ALLOW");
   if (v == nullptr) return;
-  size_t used = 0;
   while (*v != '\0' && g_rt.allow_count < kMaxAllow) {
     const char* end = strchr(v, ':');
     size_t n = end ? static_cast<size_t>(end - v) : strlen(v);
-    if (n > 0 && v[0] == '/' && used + n + 1 < sizeof g_rt.allow_pool) {
-      size_t len = ResolvePath("/", 1, v, n, g_rt.allow_pool + used, sizeof g_rt.allow_pool - used);
+    size_t room;
+    char* at = PoolFree(&room);
+    if (n > 0 && v[0] == '/' && n + 1 < room) {
+      size_t len = ResolvePath("/", 1, v, n, at, room);
       if (len > 0) {
-        g_rt.allow[g_rt.allow_count] = g_rt.allow_pool + used;
+        g_rt.allow[g_rt.allow_count] = PoolKeep(len);
         g_rt.allow_len[g_rt.allow_count++] = len;
-        used += len + 1;
       }
     }
     v += n;
@@ -215,9 +240,12 @@ void MapTrace() {
 bool OpenTrace() {
   const char* trace = getenv("AFTERSHOCK_TRACE");
   if (trace == nullptr || trace[0] != '/') return false;
-  CopyEnv("AFTERSHOCK_TRACE", g_rt.trace_path, sizeof g_rt.trace_path, &g_rt.trace_path_len);
-  if (!SeqPathFor(g_rt.trace_path, g_rt.seq_path, sizeof g_rt.seq_path)) return false;
-  g_rt.seq_path_len = strlen(g_rt.seq_path);
+  CopyEnv("AFTERSHOCK_TRACE", &g_rt.trace_path, &g_rt.trace_path_len);
+  size_t room;
+  char* seq = PoolFree(&room);
+  if (g_rt.trace_path_len == 0 || !SeqPathFor(g_rt.trace_path, seq, room)) return false;
+  g_rt.seq_path_len = strlen(seq);
+  g_rt.seq_path = PoolKeep(g_rt.seq_path_len);
   int fd = open(g_rt.trace_path, O_RDWR | O_CLOEXEC);
   if (fd < 0) return false;  // the launcher creates the trace (header and .seq)
   struct rlimit rl;
@@ -275,19 +303,21 @@ void Init(int argc, char** argv) {
   if (root != nullptr && root[0] == '/') {
     char real[4096];
     if (realpath(root, real) != nullptr) root = real;
-    g_rt.root_len = ResolvePath("/", 1, root, strlen(root), g_rt.root, sizeof g_rt.root);
+    size_t room;
+    char* at = PoolFree(&room);
+    size_t len = ResolvePath("/", 1, root, strlen(root), at, room);
+    if (len > 0) {
+      g_rt.root = PoolKeep(len);
+      g_rt.root_len = len;
+    }
   }
   SetupAllow();
-  CopyEnv("AFTERSHOCK_UNRECORDED", g_rt.unrecorded, sizeof g_rt.unrecorded, &g_rt.unrecorded_len);
-  CopyEnv("AFTERSHOCK_PTRACE", g_rt.ptrace_path, sizeof g_rt.ptrace_path, &g_rt.ptrace_path_len);
+  CopyEnv("AFTERSHOCK_UNRECORDED", &g_rt.unrecorded, &g_rt.unrecorded_len);
+  CopyEnv("AFTERSHOCK_PTRACE", &g_rt.ptrace_path, &g_rt.ptrace_path_len);
   KeepEnv();
   Dl_info info;
   if (dladdr(reinterpret_cast<void*>(&Init), &info) != 0 && info.dli_fname != nullptr) {
-    size_t n = strlen(info.dli_fname);
-    if (n < sizeof g_rt.lib_path) {
-      memcpy(g_rt.lib_path, info.dli_fname, n + 1);
-      g_rt.lib_path_len = n;
-    }
+    PoolCopy(info.dli_fname, strlen(info.dli_fname), &g_rt.lib_path, &g_rt.lib_path_len);
   }
   g_rt.owner_pid = getpid();
   if (getcwd(g_rt.cwd, sizeof g_rt.cwd) != nullptr) g_rt.cwd_len = strlen(g_rt.cwd);

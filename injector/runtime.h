@@ -60,6 +60,13 @@ inline constexpr uint64_t kTraceWindow = 256ull << 20;
 // The trace file is extended (fallocate) in steps of this size.
 inline constexpr uint64_t kTraceChunk = 64ull << 10;
 
+// Strings the constructor sets once (the trace's path, the root, the
+// environment kept for exec...) are packed one after another into
+// Runtime::strings, so that a process writes one or two pages of them, not
+// one page per string: every page of g_rt written is a copy-on-write fault
+// in every recorded process, the larger part of a short process's cost.
+inline constexpr size_t kStringPoolCap = 48u << 10;
+
 struct Runtime {
   bool armed = false;
   int trace_fd = -1;
@@ -70,43 +77,38 @@ struct Runtime {
   // into; 0 when every record is written with pwritev.
   uint64_t trace_window = 0;
   SharedPage* page = nullptr;
-  char trace_path[4096] = {};
+  // Each string below points into `strings` (null, length 0, when unset).
+  const char* trace_path = nullptr;
   size_t trace_path_len = 0;
-  char seq_path[4200] = {};
+  const char* seq_path = nullptr;
   size_t seq_path_len = 0;
-  char root[4096] = {};
+  const char* root = nullptr;
   size_t root_len = 0;
-  char allow_pool[8192] = {};
   const char* allow[kMaxAllow] = {};
   size_t allow_len[kMaxAllow] = {};
   int allow_count = 0;
   // $AFTERSHOCK_UNRECORDED: absolute paths of static programs whose exec is
   // no gap (aftershock's own sink: its effects are outside the crash domain,
   // and it appends its mark itself), ':'-separated.
-  char unrecorded[4096] = {};
+  const char* unrecorded = nullptr;
   size_t unrecorded_len = 0;
   // $AFTERSHOCK_PTRACE: the ptrace recorder (ptrace_recorder.h), which an
   // execve of a static program is turned into; empty: that exec is a gap.
-  char ptrace_path[4096] = {};
+  const char* ptrace_path = nullptr;
   size_t ptrace_path_len = 0;
-  // Current directory, valid only in the process that owns this memory
-  // (owner_pid); a vfork child sharing it asks the kernel instead.
-  char cwd[4096] = {};
-  size_t cwd_len = 0;
-  int owner_pid = 0;
-  FdSlot* fds = nullptr;  // kMaxFds slots, mmap'd
-  int fd_high = 0;        // one past the highest slot ever filled
-  FaultPlan plan;
-  bool fiu_active = false;        // any libfiu point may be enabled
-  bool kill_by_seq = false;       // some rule kills at a sequence number
-  bool pre_seq_rules = false;     // some rule pauses or counts (before the seq is taken)
-  KSigaction target_sigsys = {};  // what the target believes SIGSYS does
   // Environment entries put back into an execve that dropped them.
-  char env_pool[16384] = {};
   const char* keep_env[8] = {};
   int keep_env_count = 0;
-  char lib_path[4096] = {};  // this library, for LD_PRELOAD
+  const char* lib_path = nullptr;  // this library, for LD_PRELOAD
   size_t lib_path_len = 0;
+  size_t strings_used = 0;  // bytes of `strings` taken
+  size_t cwd_len = 0;
+  int owner_pid = 0;
+  FdSlot* fds = nullptr;       // kMaxFds slots, mmap'd
+  int fd_high = 0;             // one past the highest slot ever filled
+  bool fiu_active = false;     // any libfiu point may be enabled
+  bool kill_by_seq = false;    // some rule kills at a sequence number
+  bool pre_seq_rules = false;  // some rule pauses or counts (before the seq is taken)
   bool modules_dirty = false;
   // Rewritten call sites (rewrite.h): on unless $AFTERSHOCK_REWRITE=0.
   bool rewrite = false;
@@ -114,10 +116,16 @@ struct Runtime {
   // or a CLONE_VM child that is not a vfork): code is then patched only
   // by one atomic store.
   bool threaded = false;
+  KSigaction target_sigsys = {};  // what the target believes SIGSYS does
+  uint64_t gated = 0;
   // The signal gate (signal_gate.cc): the action the target set for each
   // signal whose handler runs behind the gate (bit sig - 1 of gated).
   KSigaction target_actions[65] = {};
-  uint64_t gated = 0;
+  FaultPlan plan;
+  // Current directory, valid only in the process that owns this memory
+  // (owner_pid); a vfork child sharing it asks the kernel instead.
+  char cwd[4096] = {};
+  char strings[kStringPoolCap] = {};
 };
 
 extern Runtime g_rt;
