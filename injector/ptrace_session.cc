@@ -165,13 +165,14 @@ void PtraceSession::Emit(PtraceEvent* ev, const Tracee& t, const user_regs_struc
   std::optional<MappedModule> site;
   if (regs != nullptr) site = ModuleOf(t.tgid, regs->rip, true);
   if (site) {
-    std::vector<uint64_t> frames = Frames(t, *regs);
+    uint8_t method = trace::kStackFramePointers;
+    std::vector<uint64_t> frames = Frames(t, *regs, &method);
     size_t first = SiteFrame(frames, *site);
     site = ModuleOf(t.tgid, frames[first], false);
     module = site->path;
     ev->h.call_addr = frames[first];
     ev->h.call_offset = frames[first] - site->bias;
-    ev->h.stack_len = StackPart(t, frames, first, *site, stack, sizeof stack);
+    ev->h.stack_len = StackPart(t, frames, first, *site, method, stack, sizeof stack);
   }
   ev->h.path_len = static_cast<uint32_t>(ev->path.size());
   ev->h.path2_len = static_cast<uint32_t>(ev->path2.size());
@@ -200,7 +201,8 @@ bool PtraceSession::MapTraceHeader(std::string* error) {
 
 // The callers of frames[first] as a record's stack part (trace_format.h).
 uint32_t PtraceSession::StackPart(const Tracee& t, const std::vector<uint64_t>& frames,
-                                  size_t first, const MappedModule& site, char* buf, size_t cap) {
+                                  size_t first, const MappedModule& site, uint8_t method, char* buf,
+                                  size_t cap) {
   trace::StackFrame out[trace::kMaxCallers];
   trace::StackName names[trace::kMaxCallers];
   std::vector<MappedModule> held;  // keeps the names' bytes
@@ -230,7 +232,7 @@ uint32_t PtraceSession::StackPart(const Tracee& t, const std::vector<uint64_t>& 
     out[count++] = {frames[i] - m->bias, index, 0};
   }
   if (count == 0) return 0;
-  return trace::WriteStackPart(trace::kStackFramePointers, out, count, names, name_count, buf);
+  return trace::WriteStackPart(method, out, count, names, name_count, buf);
 }
 
 void PtraceSession::EmitGap(const Tracee& t, const std::string& what, const std::string& path,

@@ -65,6 +65,8 @@ struct FunctionTable {
   std::vector<Function> functions;  // sorted by start
   void Load(const std::string& path);
   const std::string* NameAt(uint64_t addr) const;
+  // The start of the function holding addr, or 0 when none does.
+  uint64_t StartOf(uint64_t addr) const;
 };
 
 class PtraceSession {
@@ -103,11 +105,15 @@ class PtraceSession {
   bool MapTraceHeader(std::string* error);
   // The module holding addr; with `refresh`, the map is read again on a miss.
   std::optional<MappedModule> ModuleOf(pid_t tgid, uint64_t addr, bool refresh);
-  // The call and its callers along the saved frame pointers (ptrace_stack.cc).
-  std::vector<uint64_t> Frames(const Tracee& t, const user_regs_struct& regs);
+  // The call and its callers along the saved frame pointers, or, in code
+  // without them, by a scan of the stack (ptrace_stack.cc); *method says
+  // which (trace::kStack*).
+  std::vector<uint64_t> Frames(const Tracee& t, const user_regs_struct& regs, uint8_t* method);
+  void ScanStack(const Tracee& t, uint64_t from, std::vector<uint64_t>* frames);
+  FunctionTable& FunctionsOf(const std::string& path);
   size_t SiteFrame(const std::vector<uint64_t>& frames, const MappedModule& exe);
   uint32_t StackPart(const Tracee& t, const std::vector<uint64_t>& frames, size_t first,
-                     const MappedModule& site, char* buf, size_t cap);
+                     const MappedModule& site, uint8_t method, char* buf, size_t cap);
 
   int trace_fd_ = -1;
   trace::FileHeader* header_ = nullptr;  // the trace's header, mapped: its tail

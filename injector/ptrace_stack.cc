@@ -1,6 +1,8 @@
 // Call stacks of a program the ptrace recorder traces: the return
 // addresses along its saved frame pointers (Go keeps them on amd64; C built
-// with -fno-omit-frame-pointer), each checked to follow a call instruction.
+// with -fno-omit-frame-pointer), each checked to follow a call instruction;
+// in code without frame pointers (C at Debian's default -O2), the return
+// addresses a scan of the stack's words finds, as the preload's scan does.
 // In a Go program the frames of Go's own runtime and standard library are
 // what libc is to a dynamic program: the call site is the first frame
 // outside them (docs/injector.md, "Static programs").
@@ -30,6 +32,16 @@ bool FollowsCall(pid_t tid, uint64_t ret) {
   if (ret < sizeof b || !Peek(tid, ret - sizeof b, b, sizeof b)) return false;
   auto ff2 = [&](int at) { return b[at] == 0xff && (b[at + 1] & 0x38) == 0x10; };
   return b[3] == 0xe8 || ff2(6) || ff2(5) || ff2(2) || ff2(1);
+}
+
+// The target of the direct call (e8 rel32) that ends just before ret, or 0
+// when the call there is indirect.
+uint64_t DirectCallTarget(pid_t tid, uint64_t ret) {
+  unsigned char b[5];
+  if (!Peek(tid, ret - sizeof b, b, sizeof b) || b[0] != 0xe8) return 0;
+  int32_t rel;
+  std::memcpy(&rel, b + 1, sizeof rel);
+  return ret + static_cast<int64_t>(rel);
 }
 
 }  // namespace
@@ -80,7 +92,55 @@ const std::string* FunctionTable::NameAt(uint64_t addr) const {
   return addr < it->end ? &it->name : nullptr;
 }
 
-std::vector<uint64_t> PtraceSession::Frames(const Tracee& t, const user_regs_struct& regs) {
+uint64_t FunctionTable::StartOf(uint64_t addr) const {
+  auto it = std::upper_bound(functions.begin(), functions.end(), addr,
+                             [](uint64_t a, const Function& f) { return a < f.start; });
+  if (it == functions.begin()) return 0;
+  --it;
+  return addr < it->end ? it->start : 0;
+}
+
+FunctionTable& PtraceSession::FunctionsOf(const std::string& path) {
+  FunctionTable& table = functions_[path];
+  if (!table.loaded) {
+    table.Load(path);
+    table.loaded = true;
+  }
+  return table;
+}
+
+// Scans the stack words from `from` up for callers of frames->back(): a
+// word in an executable mapping, just after a call instruction, whose call,
+// when direct, leads to the function that holds the frame below (a return
+// address a finished call left behind does not). A read stops where the
+// stack's mapping ends.
+void PtraceSession::ScanStack(const Tracee& t, uint64_t from, std::vector<uint64_t>* frames) {
+  constexpr size_t kScanWords = 4096;
+  std::vector<uint64_t> words(kScanWords);
+  struct iovec local = {words.data(), words.size() * sizeof(uint64_t)};
+  struct iovec remote = {reinterpret_cast<void*>(from), local.iov_len};
+  ssize_t got = ::process_vm_readv(t.tid, &local, 1, &remote, 1, 0);
+  size_t n = got > 0 ? static_cast<size_t>(got) / sizeof(uint64_t) : 0;
+  for (size_t i = 0; i < n && frames->size() < trace::kMaxCallers + 1; ++i) {
+    uint64_t ret = words[i];
+    std::optional<MappedModule> m = ModuleOf(t.tgid, ret, false);
+    if (!m || !FollowsCall(t.tid, ret)) continue;
+    uint64_t target = DirectCallTarget(t.tid, ret);
+    std::optional<MappedModule> below = ModuleOf(t.tgid, frames->back(), false);
+    if (target != 0 && below && below->path == m->path) {
+      FunctionTable& table = FunctionsOf(m->path);
+      uint64_t callee = table.StartOf(frames->back() - m->bias - 1);
+      uint64_t called = table.StartOf(target - m->bias);
+      // A call to a function other than the one below (a call through a
+      // PLT stub, into no known function, passes).
+      if (callee != 0 && called == target - m->bias && called != callee) continue;
+    }
+    frames->push_back(ret);
+  }
+}
+
+std::vector<uint64_t> PtraceSession::Frames(const Tracee& t, const user_regs_struct& regs,
+                                            uint8_t* method) {
   std::vector<uint64_t> frames = {regs.rip};
   auto add = [&](uint64_t ret) {
     if (!ModuleOf(t.tgid, ret, false) || !FollowsCall(t.tid, ret)) return false;
@@ -101,17 +161,20 @@ std::vector<uint64_t> PtraceSession::Frames(const Tracee& t, const user_regs_str
     floor = fp + 16;
     fp = saved[0];
   }
+  *method = trace::kStackFramePointers;
+  if (frames.size() <= 2) {
+    // No caller along the frame pointers (beyond the word on top): code
+    // built without them.
+    *method = trace::kStackScan;
+    ScanStack(t, regs.rsp + (frames.size() == 2 ? 8 : 0), &frames);
+  }
   return frames;
 }
 
 // The frame a record names as its call site: in a Go program, the first one
 // outside Go's runtime and standard library; else the call itself.
 size_t PtraceSession::SiteFrame(const std::vector<uint64_t>& frames, const MappedModule& exe) {
-  FunctionTable& table = functions_[exe.path];
-  if (!table.loaded) {
-    table.Load(exe.path);
-    table.loaded = true;
-  }
+  FunctionTable& table = FunctionsOf(exe.path);
   if (!table.go) return 0;
   for (size_t i = 0; i < frames.size(); ++i) {
     // Symbol values are link addresses: the bias (0 for ET_EXEC) undoes

@@ -342,6 +342,35 @@ TEST(GoCulprit, TheStaticGoQueueIsBlamedOnItsOwnLine) {
   EXPECT_GT(culprit["line"].get<int>(), 0);
 }
 
+// A static C queue built without frame pointers (-O2, Debian's default) is
+// blamed on the line its dynamic build is blamed on, in its own code, not
+// on libc's wrapper linked into it: the ptrace recorder finds the callers
+// by a stack scan, as the preload does.
+TEST(StaticCulprit, AStaticCQueueIsBlamedWhereItsDynamicBuildIs) {
+  if (!RecordSupported()) GTEST_SKIP() << "needs the injector (aftershock record)";
+  nlohmann::json culprits[2];
+  const char* programs[2] = {"fsync_fd", "fsync_fd_static"};
+  for (int i = 0; i < 2; ++i) {
+    ScratchDir dir;
+    int status = -1;
+    nlohmann::json report = RunOnce(dir, programs[i], "bad", &status);
+    EXPECT_EQ(status, 1) << programs[i];
+    const nlohmann::json* m = ModelOf(report, "posix");
+    ASSERT_NE(m, nullptr);
+    ASSERT_FALSE((*m)["groups"].empty()) << programs[i] << m->dump(1);
+    culprits[i] = (*m)["groups"][0]["evidence"]["culprit"];
+  }
+  auto base = [](const nlohmann::json& c) {
+    std::string f = c["file"].get<std::string>();
+    return f.substr(f.find_last_of('/') + 1);
+  };
+  EXPECT_EQ(base(culprits[0]), "fsync_fd.c") << culprits[0].dump(1);
+  EXPECT_EQ(base(culprits[1]), "fsync_fd.c") << culprits[1].dump(1);
+  EXPECT_EQ(culprits[1]["stack_method"], "stack scan") << culprits[1].dump(1);
+  EXPECT_EQ(culprits[1]["line"], culprits[0]["line"]) << culprits[1].dump(1);
+  EXPECT_EQ(culprits[1]["function"], culprits[0]["function"]) << culprits[1].dump(1);
+}
+
 TEST(Gaps, UnrecordedStoresThroughAMovedMappingAreUnprovenNeverAViolation) {
   if (!RecordSupported()) GTEST_SKIP() << "needs the injector (aftershock record)";
   ExpectUnprovenNotViolated("gap", "mremap", "mremap of a shared file mapping");
