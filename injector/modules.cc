@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #include "injector/raw.h"
 #include "injector/runtime.h"
@@ -175,7 +176,19 @@ uint64_t FunctionStart(const Module* mod, uint64_t addr) {
     }
   }
   uint64_t s = start(lo);
-  return s <= addr ? s : 0;
+  if (s > addr) return 0;
+  // The function's length, from its FDE (length, CIE pointer, pc_begin,
+  // pc_range, as GCC writes them: 4-byte encodings). An address past it is
+  // in no function the table knows (a cgo program's Go code, which has no
+  // FDEs): 0, not the C function before it.
+  int32_t fde_rel;
+  MemCopy(&fde_rel, table + uint64_t{lo} * 8 + 4, 4);
+  const unsigned char* fde = reinterpret_cast<const unsigned char*>(mod->eh_hdr + fde_rel);
+  uint32_t length, range;
+  MemCopy(&length, fde, 4);
+  MemCopy(&range, fde + 12, 4);
+  if (length != 0xffffffffu && length >= 12 && addr - s >= range) return 0;
+  return s;
 }
 
 }  // namespace
@@ -392,6 +405,41 @@ void ScanCallers(const ModuleMap* m, const uint64_t* slot, uint64_t words, CallS
 // return addresses in the same word. Two ways, so that two call sites whose
 // keys meet in one set do not evict each other on every call (a workload
 // alternating such a pair rescanned its whole stack on each).
+// Reads len bytes at addr of this process without faulting (a system
+// call: for memory whose mapping is not known).
+bool ReadSafely(uint64_t addr, void* out, size_t len) {
+  struct iovec local = {out, len};
+  struct iovec remote = {reinterpret_cast<void*>(addr), len};
+  return Sys(SYS_process_vm_readv, CurrentPid(), A(&local), 1, A(&remote), 1, 0) ==
+         static_cast<long>(len);
+}
+
+// Callers of a call made from a module's own code (frame 0 is rip) on a
+// stack whose bounds are not known: a Go program linked with cgo makes its
+// calls from Go's runtime, on a goroutine's stack in Go's heap. The word
+// on top of the stack is the return address of a function without a frame
+// (Go's assembly Syscall6); then the saved frame pointers, which Go keeps,
+// read without faulting, each frame ascending.
+void WalkUnknownStack(const ModuleMap* m, uint64_t rsp, uint64_t rbp, CallStack* out) {
+  uint64_t top = *reinterpret_cast<const uint64_t*>(rsp);  // the thread's own stack pointer
+  if (const Module* c = ReturnInto(m, top)) {
+    if (MayCall(m, c, top, out->frames[0].addr)) SetFrame(m, c, top, &out->frames[out->count++]);
+  }
+  int first = out->count;
+  uint64_t fp = rbp;
+  while (out->count <= trace::kMaxCallers && fp >= rsp && (fp & 7) == 0) {
+    uint64_t f[2];
+    if (!ReadSafely(fp, f, sizeof f)) break;
+    const Module* c = ReturnInto(m, f[1]);
+    if (c == nullptr) break;
+    if (out->count == first && !MayCall(m, c, f[1], out->frames[first - 1].addr)) break;
+    SetFrame(m, c, f[1], &out->frames[out->count++]);
+    if (f[0] <= fp) break;
+    fp = f[0];
+  }
+  if (out->count > 1) out->method = trace::kStackFramePointers;
+}
+
 ScannedStack* ScannedSet(const uint64_t* frame0) {
   ThreadBuf* b = Buf();
   if (b == nullptr) return nullptr;
@@ -495,7 +543,10 @@ bool FindCallStack(const ucontext_t* uc, CallStack* out) {
     SetFrame(m, FindModule(m, w[at]), w[at], &out->frames[out->count++]);
     next = at + 1;
   }
-  if (words == 0) return true;
+  if (words == 0) {
+    if (next == 0) WalkUnknownStack(m, rsp, static_cast<uint64_t>(g[REG_RBP]), out);
+    return true;
+  }
   WalkFramePointers(m, static_cast<uint64_t>(g[REG_RBP]), rsp + 8 * next, top, out);
   if (out->count > 1) return true;
   if (next == 0) {

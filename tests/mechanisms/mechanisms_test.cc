@@ -325,11 +325,10 @@ void ExpectUnprovenNotViolated(const std::string& program, const std::string& va
 // main.main (go/main.go), not Go's runtime: the ptrace recorder's call site
 // is the first frame outside Go's runtime and standard library, and the
 // symbolizer finds the line although Go writes no .debug_aranges.
-TEST(GoCulprit, TheStaticGoQueueIsBlamedOnItsOwnLine) {
-  if (!RecordSupported()) GTEST_SKIP() << "needs the injector (aftershock record)";
+void ExpectGoQueueBlamedOnItsOwnLine(const std::string& program) {
   ScratchDir dir;
   int status = -1;
-  nlohmann::json report = RunOnce(dir, "go_static", "bad", &status);
+  nlohmann::json report = RunOnce(dir, program, "bad", &status);
   EXPECT_EQ(status, 1);
   const nlohmann::json* m = ModelOf(report, "posix");
   ASSERT_NE(m, nullptr);
@@ -340,6 +339,18 @@ TEST(GoCulprit, TheStaticGoQueueIsBlamedOnItsOwnLine) {
   EXPECT_TRUE(file.size() >= 11 && file.compare(file.size() - 11, 11, "/go/main.go") == 0)
       << culprit.dump(1);
   EXPECT_GT(culprit["line"].get<int>(), 0);
+}
+
+TEST(GoCulprit, TheStaticGoQueueIsBlamedOnItsOwnLine) {
+  if (!RecordSupported()) GTEST_SKIP() << "needs the injector (aftershock record)";
+  ExpectGoQueueBlamedOnItsOwnLine("go_static");
+}
+
+// The cgo build is recorded by the preload: Go's runtime makes its calls
+// from the executable, with frame pointers.
+TEST(GoCulprit, TheCgoQueueIsBlamedOnItsOwnLine) {
+  if (!RecordSupported()) GTEST_SKIP() << "needs the injector (aftershock record)";
+  ExpectGoQueueBlamedOnItsOwnLine("go");
 }
 
 // A static C queue built without frame pointers (-O2, Debian's default) is
