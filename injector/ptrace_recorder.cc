@@ -222,6 +222,9 @@ void Tracer::Release(pid_t tid) {
 }
 
 void Tracer::OnGone(pid_t tid) {
+  auto gone = tasks_.find(tid);
+  // A process's leader is gone: its module map and code copies go too.
+  if (gone != tasks_.end() && gone->second.tgid == tid) s_.ForgetModules(tid);
   tasks_.erase(tid);
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     it = *it == tid ? waiting_.erase(it) : it + 1;

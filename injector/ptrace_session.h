@@ -96,7 +96,10 @@ class PtraceSession {
   bool HasRoot() const { return !root_.empty(); }
   bool IsUnderRoot(const std::string& path) const;
   // A process's executable image changed: its module map is stale.
-  void ForgetModules(pid_t tgid) { modules_.erase(tgid); }
+  void ForgetModules(pid_t tgid) {
+    modules_.erase(tgid);
+    code_.erase(code_.lower_bound({tgid, 0}), code_.lower_bound({tgid + 1, 0}));
+  }
 
  private:
   bool Fires(int i, const char* point);
@@ -110,6 +113,7 @@ class PtraceSession {
   // which (trace::kStack*).
   std::vector<uint64_t> Frames(const Tracee& t, const user_regs_struct& regs, uint8_t* method);
   void ScanStack(const Tracee& t, uint64_t from, std::vector<uint64_t>* frames);
+  const unsigned char* CodeBefore(const Tracee& t, const MappedModule& m, uint64_t ret);
   FunctionTable& FunctionsOf(const std::string& path);
   size_t SiteFrame(const std::vector<uint64_t>& frames, const MappedModule& exe);
   uint32_t StackPart(const Tracee& t, const std::vector<uint64_t>& frames, size_t first,
@@ -124,6 +128,9 @@ class PtraceSession {
   std::string fault_error_;
   std::map<pid_t, std::vector<MappedModule>> modules_;
   std::map<std::string, FunctionTable> functions_;
+  // Copies of executable mappings' code, by (process, mapping start):
+  // CodeBefore.
+  std::map<std::pair<pid_t, uint64_t>, std::vector<unsigned char>> code_;
 };
 
 // The calls (ptrace_calls.cc). At the seccomp stop: returns true iff the

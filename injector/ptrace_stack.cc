@@ -25,22 +25,25 @@ bool Peek(pid_t tid, uint64_t addr, void* out, size_t len) {
   return ::process_vm_readv(tid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len);
 }
 
-// True iff the bytes before ret end with a call: e8 rel32, or ff /2 with a
-// register, a disp8 or a disp32 operand (with or without a SIB byte).
-bool FollowsCall(pid_t tid, uint64_t ret) {
-  unsigned char b[8];
-  if (ret < sizeof b || !Peek(tid, ret - sizeof b, b, sizeof b)) return false;
+// True iff the 8 bytes b before a return address end with a call: e8
+// rel32, or ff /2 with a register, a disp8 or a disp32 operand (with or
+// without a SIB byte).
+bool EndsWithCall(const unsigned char* b) {
   auto ff2 = [&](int at) { return b[at] == 0xff && (b[at + 1] & 0x38) == 0x10; };
   return b[3] == 0xe8 || ff2(6) || ff2(5) || ff2(2) || ff2(1);
 }
 
-// The target of the direct call (e8 rel32) that ends just before ret, or 0
-// when the call there is indirect.
-uint64_t DirectCallTarget(pid_t tid, uint64_t ret) {
-  unsigned char b[5];
-  if (!Peek(tid, ret - sizeof b, b, sizeof b) || b[0] != 0xe8) return 0;
+bool FollowsCall(pid_t tid, uint64_t ret) {
+  unsigned char b[8];
+  return ret >= sizeof b && Peek(tid, ret - sizeof b, b, sizeof b) && EndsWithCall(b);
+}
+
+// The target of the direct call (e8 rel32) that ends just before ret (b:
+// the 8 bytes before it), or 0 when the call there is indirect.
+uint64_t DirectCallTarget(const unsigned char* b, uint64_t ret) {
+  if (b[3] != 0xe8) return 0;
   int32_t rel;
-  std::memcpy(&rel, b + 1, sizeof rel);
+  std::memcpy(&rel, b + 4, sizeof rel);
   return ret + static_cast<int64_t>(rel);
 }
 
@@ -109,6 +112,21 @@ FunctionTable& PtraceSession::FunctionsOf(const std::string& path) {
   return table;
 }
 
+// The 8 bytes before ret in module m of t's process, from a copy of the
+// module's code read once per process image (static code does not
+// change): a scan looks at many words, and a process_vm_readv each was
+// most of its cost. Null when they cannot be read.
+const unsigned char* PtraceSession::CodeBefore(const Tracee& t, const MappedModule& m,
+                                               uint64_t ret) {
+  std::vector<unsigned char>& code = code_[{t.tgid, m.start}];
+  if (code.empty()) {
+    code.resize(m.end - m.start);
+    if (!Peek(t.tid, m.start, code.data(), code.size())) code.assign(1, 0);
+  }
+  if (code.size() != m.end - m.start || ret < m.start + 8 || ret > m.end) return nullptr;
+  return code.data() + (ret - 8 - m.start);
+}
+
 // Scans the stack words from `from` up for callers of frames->back(): a
 // word in an executable mapping, just after a call instruction, whose call,
 // when direct, leads to the function that holds the frame below (a return
@@ -121,11 +139,23 @@ void PtraceSession::ScanStack(const Tracee& t, uint64_t from, std::vector<uint64
   struct iovec remote = {reinterpret_cast<void*>(from), local.iov_len};
   ssize_t got = ::process_vm_readv(t.tid, &local, 1, &remote, 1, 0);
   size_t n = got > 0 ? static_cast<size_t>(got) / sizeof(uint64_t) : 0;
+  // Most words are no code address: tested against the executable
+  // mappings directly (a static program has one or two), not looked up.
+  auto it = modules_.find(t.tgid);
+  if (it == modules_.end()) return;
+  const std::vector<MappedModule>& mods = it->second;
+  auto in_code = [&](uint64_t w) {
+    for (const MappedModule& m : mods) {
+      if (w >= m.start && w < m.end) return &m;
+    }
+    return static_cast<const MappedModule*>(nullptr);
+  };
   for (size_t i = 0; i < n && frames->size() < trace::kMaxCallers + 1; ++i) {
     uint64_t ret = words[i];
-    std::optional<MappedModule> m = ModuleOf(t.tgid, ret, false);
-    if (!m || !FollowsCall(t.tid, ret)) continue;
-    uint64_t target = DirectCallTarget(t.tid, ret);
+    const MappedModule* m = in_code(ret);
+    const unsigned char* before = m != nullptr ? CodeBefore(t, *m, ret) : nullptr;
+    if (before == nullptr || !EndsWithCall(before)) continue;
+    uint64_t target = DirectCallTarget(before, ret);
     std::optional<MappedModule> below = ModuleOf(t.tgid, frames->back(), false);
     if (target != 0 && below && below->path == m->path) {
       FunctionTable& table = FunctionsOf(m->path);
