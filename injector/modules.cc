@@ -352,13 +352,29 @@ const Module* ReturnInto(const ModuleMap* m, uint64_t word) {
   return c != nullptr && AfterCall(word, c->start) ? c : nullptr;
 }
 
+// Reads len bytes at addr of this process without faulting (a system
+// call: for memory whose mapping is not known).
+bool ReadSafely(uint64_t addr, void* out, size_t len) {
+  struct iovec local = {out, len};
+  struct iovec remote = {reinterpret_cast<void*>(addr), len};
+  return Sys(SYS_process_vm_readv, CurrentPid(), A(&local), 1, A(&remote), 1, 0) ==
+         static_cast<long>(len);
+}
+
 // Follows saved frame pointers from fp, whose frame lies in [lo, top).
-// Trusted only when its first caller checks against frame 0.
-void WalkFramePointers(const ModuleMap* m, uint64_t fp, uint64_t lo, uint64_t top, CallStack* out) {
+// Trusted only when its first caller checks against frame 0. With `safe`,
+// each frame is read without faulting (a stack whose bounds are unknown).
+void WalkFramePointers(const ModuleMap* m, uint64_t fp, uint64_t lo, uint64_t top, bool safe,
+                       CallStack* out) {
   int first = out->count;
   while (out->count <= trace::kMaxCallers) {
     if (fp < lo || fp + 16 > top || (fp & 7) != 0) break;
-    const uint64_t* f = reinterpret_cast<const uint64_t*>(fp);
+    uint64_t f[2];
+    if (!safe) {
+      MemCopy(f, reinterpret_cast<const void*>(fp), sizeof f);
+    } else if (!ReadSafely(fp, f, sizeof f)) {
+      break;
+    }
     const Module* c = ReturnInto(m, f[1]);
     if (c == nullptr) break;
     if (out->count == first && !MayCall(m, c, f[1], out->frames[first - 1].addr)) break;
@@ -405,15 +421,6 @@ void ScanCallers(const ModuleMap* m, const uint64_t* slot, uint64_t words, CallS
 // return addresses in the same word. Two ways, so that two call sites whose
 // keys meet in one set do not evict each other on every call (a workload
 // alternating such a pair rescanned its whole stack on each).
-// Reads len bytes at addr of this process without faulting (a system
-// call: for memory whose mapping is not known).
-bool ReadSafely(uint64_t addr, void* out, size_t len) {
-  struct iovec local = {out, len};
-  struct iovec remote = {reinterpret_cast<void*>(addr), len};
-  return Sys(SYS_process_vm_readv, CurrentPid(), A(&local), 1, A(&remote), 1, 0) ==
-         static_cast<long>(len);
-}
-
 // Callers of a call made from a module's own code (frame 0 is rip) on a
 // stack whose bounds are not known: a Go program linked with cgo makes its
 // calls from Go's runtime, on a goroutine's stack in Go's heap. The word
@@ -425,18 +432,7 @@ void WalkUnknownStack(const ModuleMap* m, uint64_t rsp, uint64_t rbp, CallStack*
   if (const Module* c = ReturnInto(m, top)) {
     if (MayCall(m, c, top, out->frames[0].addr)) SetFrame(m, c, top, &out->frames[out->count++]);
   }
-  int first = out->count;
-  uint64_t fp = rbp;
-  while (out->count <= trace::kMaxCallers && fp >= rsp && (fp & 7) == 0) {
-    uint64_t f[2];
-    if (!ReadSafely(fp, f, sizeof f)) break;
-    const Module* c = ReturnInto(m, f[1]);
-    if (c == nullptr) break;
-    if (out->count == first && !MayCall(m, c, f[1], out->frames[first - 1].addr)) break;
-    SetFrame(m, c, f[1], &out->frames[out->count++]);
-    if (f[0] <= fp) break;
-    fp = f[0];
-  }
+  WalkFramePointers(m, rbp, rsp, ~uint64_t{0} - 16, true, out);
   if (out->count > 1) out->method = trace::kStackFramePointers;
 }
 
@@ -547,7 +543,7 @@ bool FindCallStack(const ucontext_t* uc, CallStack* out) {
     if (next == 0) WalkUnknownStack(m, rsp, static_cast<uint64_t>(g[REG_RBP]), out);
     return true;
   }
-  WalkFramePointers(m, static_cast<uint64_t>(g[REG_RBP]), rsp + 8 * next, top, out);
+  WalkFramePointers(m, static_cast<uint64_t>(g[REG_RBP]), rsp + 8 * next, top, false, out);
   if (out->count > 1) return true;
   if (next == 0) {
     // Frame 0 is rip itself (a call site in the program's own code): no
