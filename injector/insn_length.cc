@@ -127,8 +127,13 @@ uint64_t FindHop(uint64_t from, uint64_t limit) {
     p += n;
     bool transfer = n == 1 ? c[0] == 0xc3 : (c[0] == 0xe9 && n == 5) || (c[0] == 0xeb && n == 2);
     if (!transfer || p % 16 == 0) continue;
+    // After an unconditional transfer, bytes that are not padding may be a
+    // hop taken before (its jump, then what is left of the no-ops): where
+    // the next instruction starts is no longer known, so the search ends.
     uint64_t end = PaddingEnd(p);
-    if (end != 0 && end - p >= kJumpLen && p <= limit) return p;
+    if (end == 0) return 0;
+    if (end - p >= kJumpLen && p <= limit) return p;
+    p = end;
   }
   return 0;
 }

@@ -18,7 +18,11 @@ uint64_t InsnLength(const unsigned char* p);
 // up to the next 16-byte boundary) of at least 5 bytes, and returns the
 // padding's first byte if it is at most `limit`, else 0. Control never
 // falls into bytes after an unconditional transfer, and nothing branches
-// into alignment padding: the bytes are dead. Stays in from's page.
+// into alignment padding: the bytes are dead. Stops (0) at bytes after a
+// transfer that are neither padding nor on a 16-byte boundary (a hop
+// already taken, whose jump no longer decodes as padding, is never taken
+// again, and decoding never runs on through its remains). Stays in from's
+// page.
 uint64_t FindHop(uint64_t from, uint64_t limit);
 
 }  // namespace aftershock::inject

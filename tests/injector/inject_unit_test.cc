@@ -282,6 +282,11 @@ TEST(InsnLength, FindsThePaddingAfterARet) {
                 0xa0);
   EXPECT_EQ(FindHop(read.At(0xa0 + 13), read.At(0xa0 + 11 + 127)), read.At(0xa0 + 22));
   EXPECT_EQ(FindHop(read.At(0xa0 + 13), read.At(0xa0 + 21)), 0u) << "beyond the limit";
+  // Once taken, the hop holds a jump and the rest of a no-op: a second
+  // site near it finds no hop there, and nothing after it.
+  const unsigned char jmp[] = {0xe9, 0x11, 0x22, 0x33, 0x44};
+  std::memcpy(read.bytes + 0xa0 + 22, jmp, sizeof jmp);
+  EXPECT_EQ(FindHop(read.At(0xa0 + 13), read.At(0xa0 + 11 + 127)), 0u);
 }
 
 // A byte c3 that ends another instruction (mov %eax,%ebx is 89 c3) is no
