@@ -416,11 +416,6 @@ void ScanCallers(const ModuleMap* m, const uint64_t* slot, uint64_t words, CallS
   out->method = trace::kStackScan;
 }
 
-// The two slots (a set) frame 0 may be cached in. The set is chosen by place
-// and value: the calls of one function to different callees leave their
-// return addresses in the same word. Two ways, so that two call sites whose
-// keys meet in one set do not evict each other on every call (a workload
-// alternating such a pair rescanned its whole stack on each).
 // Callers of a call made from a module's own code (frame 0 is rip) on a
 // stack whose bounds are not known: a Go program linked with cgo makes its
 // calls from Go's runtime, on a goroutine's stack in Go's heap. The word
@@ -436,6 +431,11 @@ void WalkUnknownStack(const ModuleMap* m, uint64_t rsp, uint64_t rbp, CallStack*
   if (out->count > 1) out->method = trace::kStackFramePointers;
 }
 
+// The two slots (a set) frame 0 may be cached in. The set is chosen by place
+// and value: the calls of one function to different callees leave their
+// return addresses in the same word. Two ways, so that two call sites whose
+// keys meet in one set do not evict each other on every call (a workload
+// alternating such a pair rescanned its whole stack on each).
 ScannedStack* ScannedSet(const uint64_t* frame0) {
   ThreadBuf* b = Buf();
   if (b == nullptr) return nullptr;

@@ -119,9 +119,7 @@ std::optional<MappedModule> PtraceSession::ModuleOf(pid_t tgid, uint64_t addr, b
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto it = modules_.find(tgid);
     if (it != modules_.end()) {
-      for (const MappedModule& m : it->second) {
-        if (addr >= m.start && addr < m.end) return m;
-      }
+      if (const MappedModule* m = MappedAt(it->second, addr)) return *m;
       if (attempt == 1 || !refresh) return std::nullopt;
     }
     // Executable mappings of files; the bias is the start of the file's

@@ -54,6 +54,15 @@ struct MappedModule {
   std::string path;
 };
 
+// The module of `mods` (one process's executable mappings) holding addr,
+// or null.
+inline const MappedModule* MappedAt(const std::vector<MappedModule>& mods, uint64_t addr) {
+  for (const MappedModule& m : mods) {
+    if (addr >= m.start && addr < m.end) return &m;
+  }
+  return nullptr;
+}
+
 // The function symbols of one executable (ptrace_stack.cc).
 struct FunctionTable {
   struct Function {

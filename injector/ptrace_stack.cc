@@ -139,25 +139,20 @@ void PtraceSession::ScanStack(const Tracee& t, uint64_t from, std::vector<uint64
   struct iovec remote = {reinterpret_cast<void*>(from), local.iov_len};
   ssize_t got = ::process_vm_readv(t.tid, &local, 1, &remote, 1, 0);
   size_t n = got > 0 ? static_cast<size_t>(got) / sizeof(uint64_t) : 0;
-  // Most words are no code address: tested against the executable
-  // mappings directly (a static program has one or two), not looked up.
+  // Most words are no code address: tested against the process's
+  // executable mappings in place (a static program has one or two), with
+  // no copy of a module per word.
   auto it = modules_.find(t.tgid);
   if (it == modules_.end()) return;
   const std::vector<MappedModule>& mods = it->second;
-  auto in_code = [&](uint64_t w) {
-    for (const MappedModule& m : mods) {
-      if (w >= m.start && w < m.end) return &m;
-    }
-    return static_cast<const MappedModule*>(nullptr);
-  };
+  const MappedModule* below = MappedAt(mods, frames->back());
   for (size_t i = 0; i < n && frames->size() < trace::kMaxCallers + 1; ++i) {
     uint64_t ret = words[i];
-    const MappedModule* m = in_code(ret);
+    const MappedModule* m = MappedAt(mods, ret);
     const unsigned char* before = m != nullptr ? CodeBefore(t, *m, ret) : nullptr;
     if (before == nullptr || !EndsWithCall(before)) continue;
     uint64_t target = DirectCallTarget(before, ret);
-    std::optional<MappedModule> below = ModuleOf(t.tgid, frames->back(), false);
-    if (target != 0 && below && below->path == m->path) {
+    if (target != 0 && below != nullptr && below->path == m->path) {
       FunctionTable& table = FunctionsOf(m->path);
       uint64_t callee = table.StartOf(frames->back() - m->bias - 1);
       uint64_t called = table.StartOf(target - m->bias);
@@ -166,6 +161,7 @@ void PtraceSession::ScanStack(const Tracee& t, uint64_t from, std::vector<uint64
       if (callee != 0 && called == target - m->bias && called != callee) continue;
     }
     frames->push_back(ret);
+    below = m;
   }
 }
 

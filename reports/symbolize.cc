@@ -155,21 +155,19 @@ Symbolizer::Module* Symbolizer::Open(const std::string& path) {
 
 namespace {
 
-// True iff libdw's address index names a unit that holds addr. A cgo
+// The unit libdw's address index names for addr, if it holds addr. A cgo
 // binary's index covers only its C units, and names one of them (cgo's
 // gcc_mmap.c) for addresses in Go's code too.
-bool IndexHolds(Dwfl_Module* mod, Dwarf_Addr addr) {
-  Dwarf_Addr bias = 0;
-  Dwarf_Die* cu = dwfl_module_addrdie(mod, addr, &bias);
-  return cu != nullptr && dwarf_haspc(cu, addr - bias) == 1;
+Dwarf_Die* IndexedCu(Dwfl_Module* mod, Dwarf_Addr addr, Dwarf_Addr* bias) {
+  Dwarf_Die* cu = dwfl_module_addrdie(mod, addr, bias);
+  return cu != nullptr && dwarf_haspc(cu, addr - *bias) == 1 ? cu : nullptr;
 }
 
 // The compilation unit holding addr, into *storage. libdw's address index
 // comes from .debug_aranges; where it has no unit that holds addr (Go's
 // linker writes none) the units are searched one by one.
 Dwarf_Die* CuOf(Dwfl_Module* mod, Dwarf_Addr addr, Dwarf_Die* storage, Dwarf_Addr* bias) {
-  Dwarf_Die* indexed = dwfl_module_addrdie(mod, addr, bias);
-  if (indexed != nullptr && dwarf_haspc(indexed, addr - *bias) == 1) return indexed;
+  if (Dwarf_Die* indexed = IndexedCu(mod, addr, bias)) return indexed;
   Dwarf* dwarf = dwfl_module_getdwarf(mod, bias);
   if (dwarf == nullptr) return nullptr;
   Dwarf_Off off = 0, next = 0;
@@ -210,7 +208,8 @@ SourceLocation Symbolizer::Lookup(const std::string& module, uint64_t offset) {
   Dwarf_Addr addr = m->first_vaddr + offset - 1;
   loc.function = Demangle(dwfl_module_addrname(m->mod, addr));
   Dwfl_Line* line = dwfl_module_getsrc(m->mod, addr);
-  if (line != nullptr && !IndexHolds(m->mod, addr)) line = nullptr;
+  Dwarf_Addr indexed_bias = 0;
+  if (line != nullptr && IndexedCu(m->mod, addr, &indexed_bias) == nullptr) line = nullptr;
   Dwarf_Line* bare = line == nullptr ? LineWithoutAranges(m->mod, addr) : nullptr;
   if (bare != nullptr) {
     int lineno = 0;
